@@ -1,0 +1,60 @@
+//! Field numbers are the contract with real peers: check the encoded bytes of the messages the
+//! shim protocol depends on, independently of prost's own round trip.
+
+use ccaas_protos::protos::{
+    chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeMessage, PutStateMetadata,
+    StateMetadata,
+};
+use prost::Message;
+
+#[test]
+fn chaincode_message_uses_fabric_field_numbers() {
+    let msg = ChaincodeMessage {
+        r#type: Type::GetState as i32,
+        payload: bytes::Bytes::from_static(b"p"),
+        txid: "t".into(),
+        channel_id: "c".into(),
+        ..Default::default()
+    };
+    // type=1 (varint 8), payload=3, txid=4, channel_id=7.
+    assert_eq!(
+        msg.encode_to_vec(),
+        vec![0x08, 8, 0x1a, 1, b'p', 0x22, 1, b't', 0x3a, 1, b'c']
+    );
+}
+
+#[test]
+fn enum_values_match_fabric() {
+    assert_eq!(Type::Response as i32, 13);
+    assert_eq!(Type::Keepalive as i32, 18);
+    assert_eq!(Type::PurgePrivateData as i32, 23);
+    assert_eq!(Type::WriteBatchState as i32, 24);
+    assert_eq!(Type::GetStateMultiple as i32, 25);
+}
+
+#[test]
+fn put_state_metadata_skips_field_two() {
+    let msg = PutStateMetadata {
+        key: "k".into(),
+        collection: "c".into(),
+        metadata: Some(StateMetadata { metakey: "m".into(), value: bytes::Bytes::new() }),
+    };
+    assert_eq!(
+        msg.encode_to_vec(),
+        vec![0x0a, 1, b'k', 0x1a, 1, b'c', 0x22, 3, 0x0a, 1, b'm']
+    );
+}
+
+#[test]
+fn additional_params_field_numbers() {
+    let params = ChaincodeAdditionalParams {
+        use_write_batch: true,
+        max_size_write_batch: 1000,
+        use_get_multiple_keys: true,
+        max_size_get_multiple_keys: 1000,
+    };
+    assert_eq!(
+        params.encode_to_vec(),
+        vec![0x08, 1, 0x10, 0xe8, 0x07, 0x18, 1, 0x20, 0xe8, 0x07]
+    );
+}
