@@ -1,1 +1,76 @@
-//! placeholder
+//! # ccaas-shim: Hyperledger Fabric chaincode in Rust, run as a service
+//!
+//! A chaincode implements [`Chaincode`]; a [`Server`](server::Server) (configured in code or with
+//! [`Server::from_env`](server::Server::from_env)) listens for the Fabric peer, which dials it and
+//! drives the chaincode shim protocol over one bidirectional stream per connection.
+//!
+//! ```no_run
+//! use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+//!
+//! struct Counter;
+//!
+//! impl Chaincode for Counter {
+//!     async fn invoke(&self, stub: &ChaincodeStub) -> Response {
+//!         let (function, args) = stub.function_and_parameters();
+//!         match function.as_str() {
+//!             "get" => match stub.get_state(&args[0]).await {
+//!                 Ok(value) => Response::success(value.unwrap_or_default()),
+//!                 Err(e) => Response::error(e.to_string()),
+//!             },
+//!             "put" => stub.put_state(&args[0], args[1].clone()).await.map(|_| "").into(),
+//!             other => Response::error(format!("unknown function {other}")),
+//!         }
+//!     }
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod drain;
+mod error;
+mod handler;
+mod keys;
+mod response;
+mod service;
+mod stub;
+
+pub use drain::Drain;
+pub use error::{Result, ShimError};
+pub use handler::{ConnectionError, PeerCapabilities};
+pub use keys::{create_composite_key, split_composite_key, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE};
+pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
+pub use service::{ChaincodeService, InProcessConnection};
+pub use stub::{ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};
+
+pub use ccaas_protos as protos;
+
+use std::future::Future;
+
+/// The largest gRPC message, either way (Fabric's peer uses the same 100 MiB limit).
+pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+
+/// A chaincode: the business logic the peer invokes.
+///
+/// Both methods get the transaction's [`ChaincodeStub`] and return a [`Response`]. A returned
+/// error status or a panic fails only that transaction; every transaction runs as its own task,
+/// so a slow one never holds up another.
+pub trait Chaincode: Send + Sync + 'static {
+    /// Called for an `Init` transaction (only when the chaincode definition requires
+    /// initialization). The default runs [`invoke`](Chaincode::invoke).
+    fn init(&self, stub: &ChaincodeStub) -> impl Future<Output = Response> + Send {
+        self.invoke(stub)
+    }
+
+    /// Called for every other transaction.
+    fn invoke(&self, stub: &ChaincodeStub) -> impl Future<Output = Response> + Send;
+}
+
+impl<T: Chaincode> Chaincode for std::sync::Arc<T> {
+    fn init(&self, stub: &ChaincodeStub) -> impl Future<Output = Response> + Send {
+        (**self).init(stub)
+    }
+
+    fn invoke(&self, stub: &ChaincodeStub) -> impl Future<Output = Response> + Send {
+        (**self).invoke(stub)
+    }
+}

@@ -1,0 +1,229 @@
+//! The protocol handler: one task per peer connection.
+//!
+//! The chaincode speaks first (REGISTER with its package ID), waits for REGISTERED and READY,
+//! then runs every INIT and TRANSACTION as its own task. Replies to stub requests are routed by
+//! (channel id, txid) through a map owned by the connection task alone, so routing takes no lock.
+//! A transaction that fails or panics becomes an error response for that transaction only.
+
+pub(crate) mod link;
+mod transaction;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ccaas_protos::protos::{chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeId, ChaincodeMessage};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::drain::Drain;
+use crate::Chaincode;
+use link::{describe_type, Outbound};
+
+/// How many messages may wait to be written to one peer connection.
+pub(crate) const OUTBOUND_CAPACITY: usize = 1024;
+
+/// What the peer advertised in READY (Fabric 3.1 `ChaincodeAdditionalParams`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCapabilities {
+    /// The peer accepts WRITE_BATCH_STATE.
+    pub use_write_batch: bool,
+    /// The most records per WRITE_BATCH_STATE message.
+    pub max_size_write_batch: u32,
+    /// The peer accepts GET_STATE_MULTIPLE.
+    pub use_get_multiple_keys: bool,
+    /// The most keys per GET_STATE_MULTIPLE message.
+    pub max_size_get_multiple_keys: u32,
+}
+
+/// The Go shim's floor for advertised batch sizes.
+const MIN_BATCH_SIZE: u32 = 100;
+
+impl PeerCapabilities {
+    /// Reads READY's payload. An empty or unreadable payload (a peer before 3.1) advertises nothing.
+    pub fn from_ready_payload(payload: &[u8]) -> Self {
+        let Ok(params) = ChaincodeAdditionalParams::decode(payload) else {
+            return PeerCapabilities::default();
+        };
+        PeerCapabilities {
+            use_write_batch: params.use_write_batch,
+            max_size_write_batch: params.max_size_write_batch.max(MIN_BATCH_SIZE),
+            use_get_multiple_keys: params.use_get_multiple_keys,
+            max_size_get_multiple_keys: params.max_size_get_multiple_keys.max(MIN_BATCH_SIZE),
+        }
+    }
+}
+
+/// Why a connection ended other than by the peer closing it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The peer sent a message the protocol does not allow in the current state.
+    #[error("received {got} while {state}")]
+    UnexpectedMessage {
+        /// The message type received.
+        got: String,
+        /// The handler's state.
+        state: &'static str,
+    },
+    /// The transport failed.
+    #[error("the stream from the peer failed: {0}")]
+    Transport(#[from] tonic::Status),
+    /// The chaincode could not write to the peer any more.
+    #[error("the stream to the peer is closed")]
+    OutboundClosed,
+}
+
+/// Routing key of a transaction: replies are matched on (channel id, txid).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TxKey {
+    channel_id: String,
+    txid: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Created,
+    Established,
+    Ready,
+}
+
+impl State {
+    fn describe(self) -> &'static str {
+        match self {
+            State::Created => "waiting for REGISTERED",
+            State::Established => "waiting for READY",
+            State::Ready => "ready",
+        }
+    }
+}
+
+/// Settings every connection of a server shares.
+pub(crate) struct ConnectionSettings {
+    pub(crate) chaincode_id: String,
+    pub(crate) drain: Drain,
+}
+
+/// Runs the protocol on one stream until the peer closes it, an error ends it, or the drain
+/// closes connections. Transactions still running when it returns keep running and write their
+/// COMPLETED if the stream is still open.
+pub(crate) async fn run_connection<C, S>(
+    chaincode: Arc<C>,
+    settings: Arc<ConnectionSettings>,
+    mut inbound: S,
+    outbound: Outbound,
+) -> Result<(), ConnectionError>
+where
+    C: Chaincode,
+    S: Stream<Item = Result<ChaincodeMessage, tonic::Status>> + Unpin + Send,
+{
+    let register = ChaincodeMessage {
+        r#type: Type::Register as i32,
+        payload: Bytes::from(ChaincodeId { name: settings.chaincode_id.clone(), ..Default::default() }.encode_to_vec()),
+        ..Default::default()
+    };
+    outbound.send(Ok(register)).await.map_err(|_| ConnectionError::OutboundClosed)?;
+    debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
+
+    let mut state = State::Created;
+    let mut capabilities = Arc::new(PeerCapabilities::default());
+    let mut routes: HashMap<TxKey, mpsc::Sender<ChaincodeMessage>> = HashMap::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TxKey>();
+
+    loop {
+        let message = tokio::select! {
+            biased;
+            // A finished transaction's route is removed before its COMPLETED can be answered.
+            Some(key) = done_rx.recv() => {
+                routes.remove(&key);
+                continue;
+            }
+            _ = settings.drain.closed() => {
+                info!("closing the peer connection for shutdown");
+                return Ok(());
+            }
+            next = inbound.next() => match next {
+                None => {
+                    info!(in_flight = routes.len(), "the peer closed the connection");
+                    return Ok(());
+                }
+                Some(Err(status)) => return Err(ConnectionError::Transport(status)),
+                Some(Ok(message)) => message,
+            },
+        };
+
+        let kind = Type::try_from(message.r#type).ok();
+        if kind == Some(Type::Keepalive) {
+            outbound.send(Ok(message)).await.map_err(|_| ConnectionError::OutboundClosed)?;
+            continue;
+        }
+        match (state, kind) {
+            (State::Created, Some(Type::Registered)) => {
+                state = State::Established;
+                debug!("peer accepted REGISTER");
+            }
+            (State::Established, Some(Type::Ready)) => {
+                capabilities = Arc::new(PeerCapabilities::from_ready_payload(&message.payload));
+                state = State::Ready;
+                info!(capabilities = ?*capabilities, "connection ready");
+            }
+            (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
+                let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
+                if routes.contains_key(&key) {
+                    warn!(txid = %key.txid, channel = %key.channel_id, "duplicate transaction id");
+                    let text = format!("[{}] channel exists", transaction::short_txid(&key.txid));
+                    outbound
+                        .send(Ok(transaction::error_message(&key, text)))
+                        .await
+                        .map_err(|_| ConnectionError::OutboundClosed)?;
+                    continue;
+                }
+                if settings.drain.is_stopping() {
+                    let text = "the chaincode server is shutting down; retry the transaction".to_string();
+                    outbound
+                        .send(Ok(transaction::error_message(&key, text)))
+                        .await
+                        .map_err(|_| ConnectionError::OutboundClosed)?;
+                    continue;
+                }
+                let (reply_tx, reply_rx) = mpsc::channel(4);
+                routes.insert(key.clone(), reply_tx);
+                let task = transaction::run(
+                    Arc::clone(&chaincode),
+                    kind == Type::Init,
+                    message,
+                    key,
+                    reply_rx,
+                    outbound.clone(),
+                    done_tx.clone(),
+                    Arc::clone(&capabilities),
+                );
+                settings.drain.spawn_transaction(task);
+            }
+            (State::Ready, Some(Type::Response | Type::Error)) => {
+                let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
+                match routes.get(&key) {
+                    Some(route) => {
+                        if route.send(message).await.is_err() {
+                            routes.remove(&key);
+                        }
+                    }
+                    None => warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped"),
+                }
+            }
+            (state, _) => {
+                let got = describe_type(message.r#type);
+                let text = format!("[{}] Chaincode handler cannot handle message ({got}) while in state: {}", transaction::short_txid(&message.txid), state.describe());
+                let reply = ChaincodeMessage {
+                    r#type: Type::Error as i32,
+                    payload: Bytes::from(text),
+                    txid: message.txid,
+                    ..Default::default()
+                };
+                let _ = outbound.send(Ok(reply)).await;
+                return Err(ConnectionError::UnexpectedMessage { got, state: state.describe() });
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! One INIT or TRANSACTION, from the peer's message to COMPLETED.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ccaas_protos::protos::{chaincode_message::Type, ChaincodeInput, ChaincodeMessage};
+use futures::FutureExt;
+use prost::Message;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::link::{Outbound, TxLink};
+use super::{PeerCapabilities, TxKey};
+use crate::response::{Response, ERROR};
+use crate::stub::ChaincodeStub;
+use crate::Chaincode;
+
+/// The first 8 characters of a txid, as the Go shim prints it in errors.
+pub(crate) fn short_txid(txid: &str) -> &str {
+    txid.get(..8).unwrap_or(txid)
+}
+
+/// An ERROR message for a transaction.
+pub(crate) fn error_message(key: &TxKey, text: String) -> ChaincodeMessage {
+    ChaincodeMessage {
+        r#type: Type::Error as i32,
+        payload: Bytes::from(text),
+        txid: key.txid.clone(),
+        channel_id: key.channel_id.clone(),
+        ..Default::default()
+    }
+}
+
+/// Runs one transaction and reports it. Never panics: a panicking chaincode becomes status 500.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run<C: Chaincode>(
+    chaincode: Arc<C>,
+    is_init: bool,
+    message: ChaincodeMessage,
+    key: TxKey,
+    replies: mpsc::Receiver<ChaincodeMessage>,
+    outbound: Outbound,
+    done: mpsc::UnboundedSender<TxKey>,
+    _capabilities: Arc<PeerCapabilities>,
+) {
+    let link = Arc::new(TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound, replies));
+    let reply = match ChaincodeInput::decode(message.payload.clone()) {
+        Err(e) => {
+            let text = format!("[{}] failed to unmarshal input: {e}", short_txid(&key.txid));
+            error_message(&key, text)
+        }
+        Ok(input) => {
+            let stub = ChaincodeStub::new(
+                Arc::clone(&link),
+                input.args,
+                input.decorations.into_iter().collect(),
+                message.proposal,
+                is_init,
+            );
+            let response = execute(&*chaincode, &stub, is_init).await;
+            let response = match stub.link().finish().await {
+                Ok(()) => response,
+                Err(e) => Response::error(format!("could not close query iterators: {e}")),
+            };
+            debug!(txid = %key.txid, status = response.status, "transaction finished");
+            completion(&link, &stub, response, is_init)
+        }
+    };
+    // Remove the route before the peer can see the outcome and reuse the txid.
+    let _ = done.send(key);
+    if link.send(reply).await.is_err() {
+        warn!(txid = %link.txid, "the peer connection closed before the transaction's result could be sent");
+    }
+}
+
+async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: bool) -> Response {
+    let outcome = if is_init {
+        AssertUnwindSafe(chaincode.init(stub)).catch_unwind().await
+    } else {
+        AssertUnwindSafe(chaincode.invoke(stub)).catch_unwind().await
+    };
+    outcome.unwrap_or_else(|panic| {
+        let reason = panic_message(panic.as_ref());
+        warn!(txid = %stub.tx_id(), %reason, "transaction panicked");
+        Response::error(format!("chaincode panicked: {reason}"))
+    })
+}
+
+/// COMPLETED with the response and event; a failed Init becomes ERROR, as in the Go shim.
+fn completion(link: &TxLink, stub: &ChaincodeStub, response: Response, is_init: bool) -> ChaincodeMessage {
+    let event = stub.take_event();
+    if is_init && response.status >= ERROR {
+        let mut message = link.message(Type::Error, Bytes::from(response.message));
+        message.chaincode_event = event;
+        return message;
+    }
+    let payload = Bytes::from(ccaas_protos::protos::Response::from(response).encode_to_vec());
+    let mut message = link.message(Type::Completed, payload);
+    message.chaincode_event = event;
+    message
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,95 @@
+//! The gRPC face of the handler: `protos.Chaincode/Connect`, and the same protocol in-process.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ccaas_protos::protos::{chaincode_server, ChaincodeMessage};
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{info, warn};
+
+use crate::drain::Drain;
+use crate::handler::{run_connection, ConnectionSettings, OUTBOUND_CAPACITY};
+use crate::Chaincode;
+
+/// The tonic service behind `protos.Chaincode/Connect`: every call is one peer connection.
+pub struct ChaincodeService<C> {
+    chaincode: Arc<C>,
+    settings: Arc<ConnectionSettings>,
+}
+
+impl<C> Clone for ChaincodeService<C> {
+    fn clone(&self) -> Self {
+        ChaincodeService { chaincode: Arc::clone(&self.chaincode), settings: Arc::clone(&self.settings) }
+    }
+}
+
+impl<C: Chaincode> ChaincodeService<C> {
+    /// A service that registers as `chaincode_id` (the package ID the peer launches).
+    pub fn new(chaincode: Arc<C>, chaincode_id: impl Into<String>, drain: Drain) -> Self {
+        let settings = Arc::new(ConnectionSettings { chaincode_id: chaincode_id.into(), drain });
+        ChaincodeService { chaincode, settings }
+    }
+
+    /// Wraps the service for a tonic router, with Fabric's 100 MiB message limits.
+    pub fn into_server(self) -> chaincode_server::ChaincodeServer<Self> {
+        chaincode_server::ChaincodeServer::new(self)
+            .max_decoding_message_size(crate::MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(crate::MAX_MESSAGE_SIZE)
+    }
+
+    /// Serves one connection over in-memory channels, with no gRPC or sockets in between.
+    ///
+    /// Send the peer's messages on the returned sender; read the chaincode's from the receiver.
+    /// This is how the test kit's in-process emulator drives a chaincode.
+    pub fn connect_in_process(&self) -> InProcessConnection {
+        let (to_chaincode, from_peer) = mpsc::channel::<ChaincodeMessage>(OUTBOUND_CAPACITY);
+        let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
+        let inbound = ReceiverStream::new(from_peer).map(Ok::<_, Status>);
+        self.spawn_connection(inbound, outbound);
+        InProcessConnection { to_chaincode, from_chaincode }
+    }
+
+    fn spawn_connection<S>(&self, inbound: S, outbound: mpsc::Sender<Result<ChaincodeMessage, Status>>)
+    where
+        S: Stream<Item = Result<ChaincodeMessage, Status>> + Unpin + Send + 'static,
+    {
+        let chaincode = Arc::clone(&self.chaincode);
+        let settings = Arc::clone(&self.settings);
+        tokio::spawn(async move {
+            match run_connection(chaincode, settings, inbound, outbound).await {
+                Ok(()) => info!("peer connection ended"),
+                Err(e) => warn!(error = %e, "peer connection ended with an error"),
+            }
+        });
+    }
+}
+
+/// Both ends of an in-process connection, seen from the peer's side.
+pub struct InProcessConnection {
+    /// Messages to the chaincode (what a peer would send).
+    pub to_chaincode: mpsc::Sender<ChaincodeMessage>,
+    /// Messages from the chaincode.
+    pub from_chaincode: mpsc::Receiver<Result<ChaincodeMessage, Status>>,
+}
+
+type ConnectStream = Pin<Box<dyn Stream<Item = Result<ChaincodeMessage, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl<C: Chaincode> chaincode_server::Chaincode for ChaincodeService<C> {
+    type ConnectStream = ConnectStream;
+
+    async fn connect(
+        &self,
+        request: Request<Streaming<ChaincodeMessage>>,
+    ) -> Result<Response<Self::ConnectStream>, Status> {
+        let remote = request.remote_addr();
+        info!(peer = ?remote, "peer connected");
+        let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
+        self.spawn_connection(request.into_inner(), outbound);
+        Ok(Response::new(Box::pin(ReceiverStream::new(from_chaincode))))
+    }
+}
