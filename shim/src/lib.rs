@@ -26,10 +26,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod contract;
 mod drain;
 mod error;
 mod handler;
+pub mod identity;
 mod keys;
+pub mod policy;
 mod response;
 mod service;
 mod stub;
@@ -40,7 +43,7 @@ pub use handler::{ConnectionError, PeerCapabilities};
 pub use keys::{create_composite_key, split_composite_key, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE};
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
 pub use service::{ChaincodeService, InProcessConnection};
-pub use stub::{ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};
+pub use stub::{ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator, VALIDATION_PARAMETER};
 
 pub use ccaas_protos as protos;
 

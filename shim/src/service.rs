@@ -30,8 +30,28 @@ impl<C> Clone for ChaincodeService<C> {
 impl<C: Chaincode> ChaincodeService<C> {
     /// A service that registers as `chaincode_id` (the package ID the peer launches).
     pub fn new(chaincode: Arc<C>, chaincode_id: impl Into<String>, drain: Drain) -> Self {
-        let settings = Arc::new(ConnectionSettings { chaincode_id: chaincode_id.into(), drain });
+        let settings = Arc::new(ConnectionSettings {
+            chaincode_id: chaincode_id.into(),
+            drain,
+            peer_msp_id: None,
+            auto_write_batch: false,
+        });
         ChaincodeService { chaincode, settings }
+    }
+
+    /// The MSP id of the peer that runs this chaincode (`CORE_PEER_LOCALMSPID`), for
+    /// [`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id).
+    pub fn with_peer_msp_id(mut self, msp_id: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.settings).peer_msp_id = Some(Arc::from(msp_id.into()));
+        self
+    }
+
+    /// Whether every transaction starts with a write batch open when the peer advertises write
+    /// batching (Fabric 3.1). Off by default; a transaction can always open one itself with
+    /// [`ChaincodeStub::start_write_batch`](crate::ChaincodeStub::start_write_batch).
+    pub fn with_automatic_write_batching(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.settings).auto_write_batch = enabled;
+        self
     }
 
     /// Wraps the service for a tonic router, with Fabric's 100 MiB message limits.

@@ -100,9 +100,21 @@ impl State {
 }
 
 /// Settings every connection of a server shares.
+#[derive(Clone)]
 pub(crate) struct ConnectionSettings {
     pub(crate) chaincode_id: String,
     pub(crate) drain: Drain,
+    pub(crate) peer_msp_id: Option<Arc<str>>,
+    pub(crate) auto_write_batch: bool,
+}
+
+/// What every transaction of one connection shares: the peer's capabilities and settings.
+#[derive(Debug, Default)]
+pub(crate) struct TxEnv {
+    pub(crate) capabilities: PeerCapabilities,
+    pub(crate) peer_msp_id: Option<Arc<str>>,
+    /// Open a write batch at the start of every transaction when the peer supports it.
+    pub(crate) auto_write_batch: bool,
 }
 
 /// Runs the protocol on one stream until the peer closes it, an error ends it, or the drain
@@ -127,7 +139,7 @@ where
     debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
 
     let mut state = State::Created;
-    let mut capabilities = Arc::new(PeerCapabilities::default());
+    let mut env = Arc::new(TxEnv::default());
     let mut routes: HashMap<TxKey, mpsc::Sender<ChaincodeMessage>> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TxKey>();
 
@@ -164,9 +176,13 @@ where
                 debug!("peer accepted REGISTER");
             }
             (State::Established, Some(Type::Ready)) => {
-                capabilities = Arc::new(PeerCapabilities::from_ready_payload(&message.payload));
+                env = Arc::new(TxEnv {
+                    capabilities: PeerCapabilities::from_ready_payload(&message.payload),
+                    peer_msp_id: settings.peer_msp_id.clone(),
+                    auto_write_batch: settings.auto_write_batch,
+                });
                 state = State::Ready;
-                info!(capabilities = ?*capabilities, "connection ready");
+                info!(capabilities = ?env.capabilities, "connection ready");
             }
             (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
                 let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
@@ -197,7 +213,7 @@ where
                     reply_rx,
                     outbound.clone(),
                     done_tx.clone(),
-                    Arc::clone(&capabilities),
+                    Arc::clone(&env),
                 );
                 settings.drain.spawn_transaction(task);
             }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use super::link::{Outbound, TxLink};
-use super::{PeerCapabilities, TxKey};
+use super::{TxEnv, TxKey};
 use crate::response::{Response, ERROR};
 use crate::stub::ChaincodeStub;
 use crate::Chaincode;
@@ -43,7 +43,7 @@ pub(crate) async fn run<C: Chaincode>(
     replies: mpsc::Receiver<ChaincodeMessage>,
     outbound: Outbound,
     done: mpsc::UnboundedSender<TxKey>,
-    _capabilities: Arc<PeerCapabilities>,
+    env: Arc<TxEnv>,
 ) {
     let link = Arc::new(TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound, replies));
     let reply = match ChaincodeInput::decode(message.payload.clone()) {
@@ -52,20 +52,20 @@ pub(crate) async fn run<C: Chaincode>(
             error_message(&key, text)
         }
         Ok(input) => {
-            let stub = ChaincodeStub::new(
-                Arc::clone(&link),
-                input.args,
-                input.decorations.into_iter().collect(),
-                message.proposal,
-                is_init,
-            );
-            let response = execute(&*chaincode, &stub, is_init).await;
-            let response = match stub.link().finish().await {
-                Ok(()) => response,
-                Err(e) => Response::error(format!("could not close query iterators: {e}")),
-            };
-            debug!(txid = %key.txid, status = response.status, "transaction finished");
-            completion(&link, &stub, response, is_init)
+            let decorations = input.decorations.into_iter().collect();
+            match ChaincodeStub::new(Arc::clone(&link), env, input.args, decorations, message.proposal, is_init) {
+                Err(e) => error_message(&key, format!("failed to create new ChaincodeStub: {e}")),
+                Ok(stub) => {
+                    let response = execute(&*chaincode, &stub, is_init).await;
+                    match finish(&stub, &response).await {
+                        Ok(()) => {
+                            debug!(txid = %key.txid, status = response.status, "transaction finished");
+                            completion(&link, &stub, response, is_init)
+                        }
+                        Err(e) => error_message(&key, e.to_string()),
+                    }
+                }
+            }
         }
     };
     // Remove the route before the peer can see the outcome and reuse the txid.
@@ -73,6 +73,15 @@ pub(crate) async fn run<C: Chaincode>(
     if link.send(reply).await.is_err() {
         warn!(txid = %link.txid, "the peer connection closed before the transaction's result could be sent");
     }
+}
+
+/// Before COMPLETED: flush the write batch of a successful transaction and close the iterators
+/// that were dropped unfinished. A flush failure fails the transaction, as in the Go shim.
+async fn finish(stub: &ChaincodeStub, response: &Response) -> crate::Result<()> {
+    if response.is_success() {
+        stub.finish_write_batch().await?;
+    }
+    stub.link().finish().await
 }
 
 async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: bool) -> Response {

@@ -1,48 +1,85 @@
 //! [`ChaincodeStub`]: what a transaction sees of the ledger and of its proposal.
+//!
+//! The stub's methods are grouped by concept: state ([`state`](self)), private data, queries,
+//! proposal data, chaincode-to-chaincode calls and write batching.
 
+mod batch;
+mod invoke;
 mod iterator;
+mod private;
+mod proposal;
+mod query;
+mod state;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use ccaas_protos::protos::{
-    chaincode_message::Type, ChaincodeEvent, DelState, GetHistoryForKey, GetQueryResult, GetState,
-    GetStateByRange, PutState, SignedProposal,
+    chaincode_message::Type, write_record, ChaincodeEvent, DelState, PurgePrivateState, PutState, PutStateMetadata,
+    SignedProposal, WriteBatchState, WriteRecord,
 };
+use prost_types::Timestamp;
 
 pub use iterator::{HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};
 pub(crate) use iterator::decode_response;
 
 use crate::error::{Result, ShimError};
 use crate::handler::link::TxLink;
+use crate::handler::TxEnv;
 use crate::keys;
+use batch::WriteBatch;
+pub(crate) use proposal::ProposalData;
+
+/// The metadata key under which Fabric stores a key-level endorsement policy.
+pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
 
 /// The per-transaction API handed to [`Chaincode::init`](crate::Chaincode::init) and
 /// [`Chaincode::invoke`](crate::Chaincode::invoke).
 ///
 /// Every method that talks to the peer is `async`; calls of one transaction are sent to the peer
-/// one at a time (the peer drops a second concurrent request of the same transaction), so it is
-/// safe to `join!` several reads. Writes are simulated by the peer and committed only if the
-/// transaction returns status 200 and the transaction is later validated.
+/// one at a time (the peer silently drops a second concurrent request of the same transaction),
+/// so it is safe to `join!` several reads. Writes are simulated by the peer: reads never see the
+/// transaction's own writes, and writes are committed only if the transaction returns status 200
+/// and is later validated.
 pub struct ChaincodeStub {
     link: Arc<TxLink>,
+    env: Arc<TxEnv>,
     args: Vec<Bytes>,
     decorations: HashMap<String, Bytes>,
     signed_proposal: Option<SignedProposal>,
+    proposal: ProposalData,
     is_init: bool,
     event: Mutex<Option<ChaincodeEvent>>,
+    batch: Mutex<Option<WriteBatch>>,
 }
 
 impl ChaincodeStub {
+    /// Builds the stub; fails like the Go shim when the signed proposal cannot be decoded.
     pub(crate) fn new(
         link: Arc<TxLink>,
+        env: Arc<TxEnv>,
         args: Vec<Bytes>,
         decorations: HashMap<String, Bytes>,
         signed_proposal: Option<SignedProposal>,
         is_init: bool,
-    ) -> Self {
-        ChaincodeStub { link, args, decorations, signed_proposal, is_init, event: Mutex::new(None) }
+    ) -> std::result::Result<Self, String> {
+        let proposal = match &signed_proposal {
+            Some(signed) => ProposalData::decode(signed)?,
+            None => ProposalData::default(),
+        };
+        let batch = (env.auto_write_batch && env.capabilities.use_write_batch).then(WriteBatch::default);
+        Ok(ChaincodeStub {
+            link,
+            env,
+            args,
+            decorations,
+            signed_proposal,
+            proposal,
+            is_init,
+            event: Mutex::new(None),
+            batch: Mutex::new(batch),
+        })
     }
 
     // ------------------------------------------------------------------ arguments and ids
@@ -52,7 +89,7 @@ impl ChaincodeStub {
         &self.args
     }
 
-    /// The arguments as strings (invalid UTF-8 is replaced, as Go's `string(bytes)` would keep it).
+    /// The arguments as strings (invalid UTF-8 is replaced with U+FFFD).
     pub fn string_args(&self) -> Vec<String> {
         self.args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
     }
@@ -81,6 +118,8 @@ impl ChaincodeStub {
         self.is_init
     }
 
+    // ------------------------------------------------------------------ proposal data
+
     /// The decorations the peer's decorators attached to the input.
     pub fn decorations(&self) -> &HashMap<String, Bytes> {
         &self.decorations
@@ -91,73 +130,37 @@ impl ChaincodeStub {
         self.signed_proposal.as_ref()
     }
 
-    // ------------------------------------------------------------------ state
-
-    /// The value of `key`, or `None` if it does not exist. Reads do not see this transaction's own
-    /// writes (the peer simulates them).
-    pub async fn get_state(&self, key: &str) -> Result<Option<Bytes>> {
-        let request = GetState { key: key.to_string(), collection: String::new() };
-        let value = self.link.call(Type::GetState, &request).await?;
-        Ok((!value.is_empty()).then_some(value))
+    /// The serialized identity (`msp.SerializedIdentity`) of the client that made the proposal.
+    pub fn creator(&self) -> &Bytes {
+        &self.proposal.creator
     }
 
-    /// Writes `value` under `key`. An empty key is rejected; an empty value deletes the key, as
-    /// in Fabric's write sets.
-    pub async fn put_state(&self, key: &str, value: impl Into<Bytes>) -> Result<()> {
-        keys::validate_key_not_empty(key)?;
-        let request = PutState { key: key.to_string(), value: value.into(), collection: String::new() };
-        self.link.call(Type::PutState, &request).await.map(drop)
+    /// The transient map: private inputs that are not recorded on the ledger.
+    pub fn transient(&self) -> &HashMap<String, Bytes> {
+        &self.proposal.transient
     }
 
-    /// Deletes `key`.
-    pub async fn del_state(&self, key: &str) -> Result<()> {
-        keys::validate_key_not_empty(key)?;
-        let request = DelState { key: key.to_string(), collection: String::new() };
-        self.link.call(Type::DelState, &request).await.map(drop)
+    /// `sha256(nonce ‖ creator ‖ epoch)`: ties the proposal to this client and nonce.
+    pub fn binding(&self) -> &Bytes {
+        &self.proposal.binding
     }
 
-    // ------------------------------------------------------------------ queries
-
-    /// Keys in `[start_key, end_key)` in key order. An empty `start_key` starts after the
-    /// composite key namespace (at `"\u{1}"`) and an empty `end_key` means no upper bound, so an
-    /// unbounded range returns simple keys only. Bounds must not start with U+0000.
-    pub async fn get_state_by_range(&self, start_key: &str, end_key: &str) -> Result<StateIterator> {
-        let start_key = if start_key.is_empty() { keys::EMPTY_KEY_SUBSTITUTE } else { start_key };
-        keys::validate_simple_keys(&[start_key, end_key])?;
-        self.range_query(start_key.to_string(), end_key.to_string()).await
+    /// The timestamp the client put in the proposal's channel header; the same on every endorser.
+    pub fn tx_timestamp(&self) -> Option<Timestamp> {
+        self.proposal.timestamp
     }
 
-    /// Every key whose composite key starts with `object_type` and `attributes`.
-    pub async fn get_state_by_partial_composite_key<S: AsRef<str>>(
-        &self,
-        object_type: &str,
-        attributes: &[S],
-    ) -> Result<StateIterator> {
-        let (start, end) = keys::partial_composite_key_range(object_type, attributes)?;
-        self.range_query(start, end).await
+    /// The MSP id of the peer running the chaincode (`CORE_PEER_LOCALMSPID`).
+    pub fn peer_msp_id(&self) -> Result<&str> {
+        self.env
+            .peer_msp_id
+            .as_deref()
+            .ok_or_else(|| ShimError::invalid("'CORE_PEER_LOCALMSPID' is not set"))
     }
 
-    async fn range_query(&self, start_key: String, end_key: String) -> Result<StateIterator> {
-        let request = GetStateByRange { start_key, end_key, collection: String::new(), metadata: Bytes::new() };
-        let payload = self.link.call(Type::GetStateByRange, &request).await?;
-        let response = decode_response(Type::GetStateByRange, payload)?;
-        Ok(QueryIterator::new(Arc::clone(&self.link), response))
-    }
-
-    /// A rich query (CouchDB selector JSON); the peer rejects it on LevelDB.
-    pub async fn get_query_result(&self, query: &str) -> Result<StateIterator> {
-        let request = GetQueryResult { query: query.to_string(), collection: String::new(), metadata: Bytes::new() };
-        let payload = self.link.call(Type::GetQueryResult, &request).await?;
-        let response = decode_response(Type::GetQueryResult, payload)?;
-        Ok(QueryIterator::new(Arc::clone(&self.link), response))
-    }
-
-    /// Every committed change of `key`, newest first (needs the peer's history database).
-    pub async fn get_history_for_key(&self, key: &str) -> Result<HistoryIterator> {
-        let request = GetHistoryForKey { key: key.to_string() };
-        let payload = self.link.call(Type::GetHistoryForKey, &request).await?;
-        let response = decode_response(Type::GetHistoryForKey, payload)?;
-        Ok(QueryIterator::new(Arc::clone(&self.link), response))
+    /// What the peer advertised for this connection (Fabric 3.1 batching).
+    pub fn peer_capabilities(&self) -> crate::PeerCapabilities {
+        self.env.capabilities
     }
 
     // ------------------------------------------------------------------ composite keys
@@ -191,6 +194,63 @@ impl ChaincodeStub {
         self.event.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    // ------------------------------------------------------------------ write batching
+
+    /// Starts collecting writes into a batch (Fabric 3.1). Does nothing when the peer did not
+    /// advertise write batching, or a batch is already open; writes are then sent one by one.
+    ///
+    /// Batched writes are sent when [`finish_write_batch`](Self::finish_write_batch) is called or
+    /// before the transaction completes. The last write per key wins, and errors the peer reports
+    /// for a write (such as an ACL failure) surface at the flush, not at the write.
+    pub fn start_write_batch(&self) {
+        if self.env.capabilities.use_write_batch {
+            self.batch.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(WriteBatch::default);
+        }
+    }
+
+    /// Sends the collected writes, in chunks of the peer's advertised maximum, and stops batching.
+    pub async fn finish_write_batch(&self) -> Result<()> {
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(batch) = batch else { return Ok(()) };
+        let chunk = self.env.capabilities.max_size_write_batch.max(1) as usize;
+        let mut records = batch.into_records();
+        while !records.is_empty() {
+            let rest = records.split_off(records.len().min(chunk));
+            let request = WriteBatchState { rec: std::mem::replace(&mut records, rest) };
+            self.link
+                .call(Type::WriteBatchState, &request)
+                .await
+                .map_err(|e| ShimError::Peer(format!("failed send batch: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Sends one write now, or adds it to the open batch.
+    async fn write(&self, record: WriteRecord) -> Result<()> {
+        {
+            let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(batch) = batch.as_mut() {
+                batch.record(record);
+                return Ok(());
+            }
+        }
+        let WriteRecord { key, value, collection, metadata, r#type } = record;
+        let reply = match write_record::Type::try_from(r#type) {
+            Ok(write_record::Type::PutState) => {
+                self.link.call(Type::PutState, &PutState { key, value, collection }).await
+            }
+            Ok(write_record::Type::DelState) => self.link.call(Type::DelState, &DelState { key, collection }).await,
+            Ok(write_record::Type::PutStateMetadata) => {
+                self.link.call(Type::PutStateMetadata, &PutStateMetadata { key, collection, metadata }).await
+            }
+            Ok(write_record::Type::PurgePrivateData) => {
+                self.link.call(Type::PurgePrivateData, &PurgePrivateState { key, collection }).await
+            }
+            _ => unreachable!("the stub only builds known write record types"),
+        };
+        reply.map(drop)
+    }
+
     // ------------------------------------------------------------------ handler side
 
     pub(crate) fn link(&self) -> &Arc<TxLink> {
@@ -200,4 +260,9 @@ impl ChaincodeStub {
     pub(crate) fn take_event(&self) -> Option<ChaincodeEvent> {
         self.event.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
+}
+
+/// A write record of the given type.
+fn record(kind: write_record::Type, collection: &str, key: &str) -> WriteRecord {
+    WriteRecord { key: key.to_string(), collection: collection.to_string(), r#type: kind as i32, ..Default::default() }
 }

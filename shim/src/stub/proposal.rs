@@ -1,0 +1,96 @@
+//! What the stub reads from the client's signed proposal: creator, transient data, binding,
+//! timestamp. Decoded once when the transaction starts, as the Go shim does.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
+use ccaas_protos::protos::{ChaincodeProposalPayload, Proposal, SignedProposal};
+use prost::Message;
+use prost_types::Timestamp;
+use sha2::{Digest, Sha256};
+
+/// The parts of a proposal a transaction can read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProposalData {
+    pub(crate) creator: Bytes,
+    pub(crate) transient: HashMap<String, Bytes>,
+    pub(crate) binding: Bytes,
+    pub(crate) timestamp: Option<Timestamp>,
+}
+
+impl ProposalData {
+    /// Decodes a signed proposal with the Go shim's checks and error texts.
+    pub(crate) fn decode(signed: &SignedProposal) -> Result<Self, String> {
+        let proposal = Proposal::decode(signed.proposal_bytes.clone())
+            .map_err(|e| format!("failed to extract Proposal from SignedProposal: {e}"))?;
+        if proposal.header.is_empty() {
+            return Err("failed to extract Proposal fields: proposal header is nil".into());
+        }
+        let header = Header::decode(proposal.header.clone()).map_err(|e| format!("failed to extract proposal header: {e}"))?;
+        let channel_header = ChannelHeader::decode(header.channel_header.clone())
+            .map_err(|e| format!("failed to extract channel header: {e}"))?;
+        let endorser = HeaderType::EndorserTransaction as i32;
+        let config = HeaderType::Config as i32;
+        if channel_header.r#type != endorser && channel_header.r#type != config {
+            let received = HeaderType::try_from(channel_header.r#type)
+                .map(|t| t.as_str_name().to_string())
+                .unwrap_or_else(|_| channel_header.r#type.to_string());
+            return Err(format!(
+                "invalid channel header type. Expected ENDORSER_TRANSACTION or CONFIG, received {received}"
+            ));
+        }
+        let signature_header = SignatureHeader::decode(header.signature_header.clone())
+            .map_err(|e| format!("failed to extract signature header: {e}"))?;
+        let payload = ChaincodeProposalPayload::decode(proposal.payload.clone())
+            .map_err(|e| format!("failed to extract proposal payload: {e}"))?;
+        let binding = compute_binding(&signature_header.nonce, &signature_header.creator, channel_header.epoch);
+        Ok(ProposalData {
+            creator: signature_header.creator,
+            transient: payload.transient_map.into_iter().collect(),
+            binding,
+            timestamp: channel_header.timestamp,
+        })
+    }
+}
+
+/// `sha256(nonce ‖ creator ‖ epoch as 8 little-endian bytes)`, Fabric's proposal binding.
+pub(crate) fn compute_binding(nonce: &[u8], creator: &[u8], epoch: u64) -> Bytes {
+    let mut hasher = Sha256::new();
+    hasher.update(nonce);
+    hasher.update(creator);
+    hasher.update(epoch.to_le_bytes());
+    Bytes::from(hasher.finalize().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_hashes_nonce_creator_and_little_endian_epoch() {
+        let mut expected = Sha256::new();
+        expected.update(b"nonce");
+        expected.update(b"creator");
+        expected.update([7, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(compute_binding(b"nonce", b"creator", 7).as_ref(), expected.finalize().as_slice());
+    }
+
+    #[test]
+    fn rejects_a_proposal_without_header() {
+        let signed = SignedProposal { proposal_bytes: Proposal::default().encode_to_vec().into(), signature: Bytes::new() };
+        assert_eq!(ProposalData::decode(&signed).unwrap_err(), "failed to extract Proposal fields: proposal header is nil");
+    }
+
+    #[test]
+    fn rejects_other_header_types() {
+        let channel_header = ChannelHeader { r#type: HeaderType::Message as i32, ..Default::default() };
+        let header = Header { channel_header: channel_header.encode_to_vec().into(), signature_header: Bytes::new() };
+        let proposal = Proposal { header: header.encode_to_vec().into(), ..Default::default() };
+        let signed = SignedProposal { proposal_bytes: proposal.encode_to_vec().into(), signature: Bytes::new() };
+        assert_eq!(
+            ProposalData::decode(&signed).unwrap_err(),
+            "invalid channel header type. Expected ENDORSER_TRANSACTION or CONFIG, received MESSAGE"
+        );
+    }
+}
