@@ -84,13 +84,13 @@ mod tests {
 
     #[test]
     fn rejects_other_header_types() {
-        let channel_header = ChannelHeader { r#type: HeaderType::Message as i32, ..Default::default() };
+        let channel_header = ChannelHeader { r#type: HeaderType::DeliverSeekInfo as i32, ..Default::default() };
         let header = Header { channel_header: channel_header.encode_to_vec().into(), signature_header: Bytes::new() };
         let proposal = Proposal { header: header.encode_to_vec().into(), ..Default::default() };
         let signed = SignedProposal { proposal_bytes: proposal.encode_to_vec().into(), signature: Bytes::new() };
         assert_eq!(
             ProposalData::decode(&signed).unwrap_err(),
-            "invalid channel header type. Expected ENDORSER_TRANSACTION or CONFIG, received MESSAGE"
+            "invalid channel header type. Expected ENDORSER_TRANSACTION or CONFIG, received DELIVER_SEEK_INFO"
         );
     }
 }
