@@ -16,6 +16,7 @@ pub struct Drain {
     transactions: TaskTracker,
     stopping: CancellationToken,
     closed: CancellationToken,
+    aborted: CancellationToken,
 }
 
 impl Drain {
@@ -29,7 +30,13 @@ impl Drain {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.transactions.spawn(task);
+        let aborted = self.aborted.clone();
+        self.transactions.spawn(async move {
+            tokio::select! {
+                () = task => {}
+                () = aborted.cancelled() => {}
+            }
+        });
     }
 
     /// Whether shutdown has begun (new transactions are refused).
@@ -57,6 +64,12 @@ impl Drain {
     /// Ends every connection's stream.
     pub fn close_connections(&self) {
         self.closed.cancel();
+    }
+
+    /// Stops every transaction still running (after the shutdown deadline): they are dropped at
+    /// their next await point and send nothing more to the peer.
+    pub fn abort_transactions(&self) {
+        self.aborted.cancel();
     }
 
     /// Resolves when connections must end.

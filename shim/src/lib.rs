@@ -34,6 +34,7 @@ pub mod identity;
 mod keys;
 pub mod policy;
 mod response;
+pub mod server;
 mod service;
 mod stub;
 
