@@ -135,6 +135,14 @@ impl ChaincodeStub {
         &self.proposal.creator
     }
 
+    /// The client's identity decoded: MSP id, X.509 certificate, the `x509::subject::issuer` id
+    /// and Fabric CA attributes.
+    pub fn client_identity(
+        &self,
+    ) -> std::result::Result<crate::identity::ClientIdentity, crate::identity::IdentityError> {
+        crate::identity::ClientIdentity::from_creator(&self.proposal.creator)
+    }
+
     /// The transient map: private inputs that are not recorded on the ledger.
     pub fn transient(&self) -> &HashMap<String, Bytes> {
         &self.proposal.transient
