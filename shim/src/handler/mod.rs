@@ -220,11 +220,17 @@ where
             (State::Ready, Some(Type::Response | Type::Error)) => {
                 let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
                 match routes.get(&key) {
-                    Some(route) => {
-                        if route.send(message).await.is_err() {
+                    // A transaction has at most one request outstanding, so its queue is never
+                    // full unless the peer misbehaves; never let one transaction stall the others.
+                    Some(route) => match route.try_send(message) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            warn!(txid = %key.txid, "unsolicited reply dropped: the transaction is not waiting for one")
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
                             routes.remove(&key);
                         }
-                    }
+                    },
                     None => warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped"),
                 }
             }

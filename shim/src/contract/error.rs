@@ -1,0 +1,57 @@
+//! Why a contract transaction failed. Every variant becomes a status-500 [`Response`](crate::Response)
+//! whose message is the variant's text; the texts of routing and argument errors are the ones
+//! fabric-contract-api-go uses, so client applications see the same messages.
+
+/// Why a contract transaction failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    /// No contract has this name (contract-api-go's `contract_chaincode.go` text).
+    #[error("Contract not found with name {0}")]
+    ContractNotFound(String),
+    /// The function part of `Contract:Function` was empty.
+    #[error("Blank function name passed")]
+    BlankFunction,
+    /// The contract has no such transaction and no unknown-transaction hook.
+    #[error("Function {function} not found in contract {contract}")]
+    FunctionNotFound {
+        /// The function name as the client sent it.
+        function: String,
+        /// The contract it was looked up in.
+        contract: String,
+    },
+    /// The client sent a different number of arguments than the transaction takes.
+    #[error("incorrect number of params. Expected {expected}, received {received}")]
+    ArgumentCount {
+        /// How many the transaction takes.
+        expected: usize,
+        /// How many the client sent.
+        received: usize,
+    },
+    /// An argument could not be converted to its parameter's type.
+    #[error("error managing parameter {parameter}. conversion error. {reason}")]
+    Argument {
+        /// The parameter's name.
+        parameter: String,
+        /// What was wrong, e.g. `cannot convert passed value abc to i32`.
+        reason: String,
+    },
+    /// The transaction's result could not be serialized.
+    #[error("error handling success response. {0}")]
+    Return(String),
+    /// A transaction or hook returned an error; the text is its `Display`.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ContractError {
+    /// A [`ContractError::Failed`] carrying `error`'s message.
+    pub fn failed(error: impl std::fmt::Display) -> Self {
+        ContractError::Failed(error.to_string())
+    }
+}
+
+impl From<ContractError> for crate::Response {
+    fn from(error: ContractError) -> Self {
+        crate::Response::error(error.to_string())
+    }
+}

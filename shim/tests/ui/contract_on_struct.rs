@@ -1,0 +1,6 @@
+use ccaas_shim::contract::contract;
+
+#[contract]
+pub struct Assets;
+
+fn main() {}

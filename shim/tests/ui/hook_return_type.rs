@@ -1,0 +1,19 @@
+use ccaas_shim::contract::{contract, Context};
+
+#[derive(Default)]
+pub struct Assets;
+
+#[contract]
+impl Assets {
+    #[before_transaction]
+    async fn check(&self, _ctx: &Context<'_>) -> bool {
+        true
+    }
+
+    #[transaction]
+    async fn read_asset(&self, _ctx: &Context<'_>, id: String) -> String {
+        id
+    }
+}
+
+fn main() {}
