@@ -31,6 +31,7 @@ mod drain;
 mod error;
 mod handler;
 pub mod identity;
+pub mod json;
 mod keys;
 pub mod policy;
 mod response;

@@ -6,7 +6,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::gojson;
+use ccaas_shim::json as gojson;
 
 /// An asset, stored as JSON under its [`id`](Asset::id).
 ///

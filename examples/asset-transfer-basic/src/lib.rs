@@ -28,7 +28,6 @@
 mod asset;
 pub mod contract;
 mod error;
-mod gojson;
 mod ledger;
 mod params;
 pub mod transactions;

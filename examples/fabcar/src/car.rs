@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::{godecode, gojson};
+use crate::godecode;
+use ccaas_shim::json as gojson;
 
 /// A car, stored as JSON under its car number (`CAR0`, `CAR1`, ... for the initial ones).
 ///

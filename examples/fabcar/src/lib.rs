@@ -26,7 +26,6 @@ mod car;
 pub mod contract;
 mod error;
 mod godecode;
-mod gojson;
 mod ledger;
 pub mod transactions;
 

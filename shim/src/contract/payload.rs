@@ -17,7 +17,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, Contract
     match value.serialize(RawProbe) {
         Ok(raw) => Ok(raw),
         Err(Probe::Json) => {
-            serde_json::to_vec(value).map(Bytes::from).map_err(|e| ContractError::Return(e.to_string()))
+            crate::json::to_vec(value).map(Bytes::from).map_err(|e| ContractError::Return(e.to_string()))
         }
         Err(Probe::Failed(reason)) => Err(ContractError::Return(reason)),
     }

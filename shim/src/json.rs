@@ -1,4 +1,6 @@
-//! JSON bytes as Go's `encoding/json.Marshal` writes them.
+//! JSON bytes exactly as Go's `encoding/json.Marshal` writes them, so a Rust chaincode returns
+//! and stores the same bytes as its Go twin (clients that hash or compare payloads see no
+//! difference). The contract API serializes return values with it.
 //!
 //! serde_json's compact output is Go's for strings and structs except for a few characters Go
 //! escapes on top: `<`, `>` and `&` (its HTML-safe default) and U+2028/U+2029. Control
@@ -11,7 +13,7 @@ use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
 
 /// Serializes `value` as compact JSON with Go's extra escapes.
-pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(96);
     value.serialize(&mut Serializer::with_formatter(&mut out, GoEscapes))?;
     Ok(out)
