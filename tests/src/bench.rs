@@ -1,0 +1,353 @@
+//! Load tests: transactions per second and latency percentiles at several concurrency levels,
+//! over one connection (as one peer drives a chaincode), and the chaincode's peak memory when
+//! the benchmark started it.
+//!
+//! ```no_run
+//! # async fn example(peer: ccaas_testkit::PeerEmulator) {
+//! use ccaas_testkit::bench::{self, Function, Options};
+//! let report = bench::run(&peer, &Options {
+//!     function: Function::ReadAsset,
+//!     concurrency: vec![1, 16, 64],
+//!     transactions: Some(2_000),
+//!     ..Default::default()
+//! })
+//! .await;
+//! print!("{}", report.render());
+//! # }
+//! ```
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::testing::Asset;
+use crate::{EmulatorError, PeerEmulator};
+
+/// The transaction the benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Function {
+    /// `ReadAsset` of pre-loaded assets, evaluated (one GET_STATE each).
+    ReadAsset,
+    /// `CreateAsset` of new assets, submitted (a GET_STATE and a PUT_STATE each).
+    CreateAsset,
+}
+
+impl std::str::FromStr for Function {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ReadAsset" => Ok(Function::ReadAsset),
+            "CreateAsset" => Ok(Function::CreateAsset),
+            other => Err(format!("unknown function {other}: use ReadAsset or CreateAsset")),
+        }
+    }
+}
+
+impl std::fmt::Display for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Function::ReadAsset => "ReadAsset",
+            Function::CreateAsset => "CreateAsset",
+        })
+    }
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The transaction.
+    pub function: Function,
+    /// Transactions in flight at once, one level after the other.
+    pub concurrency: Vec<usize>,
+    /// Run each level this long...
+    pub duration: Option<Duration>,
+    /// ...or for this many transactions (used when `duration` is `None`; default 1000).
+    pub transactions: Option<u64>,
+    /// Assets pre-loaded for `ReadAsset`.
+    pub assets: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            function: Function::ReadAsset,
+            concurrency: vec![1, 16, 64],
+            duration: None,
+            transactions: None,
+            assets: 1000,
+        }
+    }
+}
+
+/// The results of one concurrency level.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelReport {
+    /// Transactions in flight at once.
+    pub concurrency: usize,
+    /// Transactions completed (including failed ones).
+    pub transactions: u64,
+    /// Transactions that failed or did not answer status 200.
+    pub errors: u64,
+    /// Wall time of the level, in seconds.
+    pub elapsed_s: f64,
+    /// Completed transactions per second.
+    pub tps: f64,
+    /// Median latency, in milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile latency, in milliseconds.
+    pub p99_ms: f64,
+    /// Worst latency, in milliseconds.
+    pub max_ms: f64,
+    /// The first error seen, if any.
+    pub first_error: Option<String>,
+}
+
+/// The results of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The transaction.
+    pub function: Function,
+    /// One entry per concurrency level.
+    pub levels: Vec<LevelReport>,
+    /// The chaincode process's peak resident set (VmHWM), in KiB, when the benchmark spawned it.
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Report {
+    /// A table, one line per level.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{:<12} {:>11} {:>12} {:>7} {:>11} {:>9} {:>9} {:>9}\n",
+            "function", "concurrency", "transactions", "errors", "tx/s", "p50 ms", "p99 ms", "max ms"
+        );
+        for level in &self.levels {
+            out.push_str(&format!(
+                "{:<12} {:>11} {:>12} {:>7} {:>11.1} {:>9.3} {:>9.3} {:>9.3}\n",
+                self.function.to_string(),
+                level.concurrency,
+                level.transactions,
+                level.errors,
+                level.tps,
+                level.p50_ms,
+                level.p99_ms,
+                level.max_ms
+            ));
+            if let Some(error) = &level.first_error {
+                out.push_str(&format!("  first error: {error}\n"));
+            }
+        }
+        if let Some(rss) = self.peak_rss_kib {
+            out.push_str(&format!("chaincode peak RSS (VmHWM): {rss} KiB ({:.1} MiB)\n", rss as f64 / 1024.0));
+        }
+        out
+    }
+
+    /// Whether any transaction failed.
+    pub fn has_errors(&self) -> bool {
+        self.levels.iter().any(|l| l.errors > 0)
+    }
+}
+
+fn asset_id(i: u64, assets: usize) -> String {
+    format!("bench-asset-{:06}", i % assets.max(1) as u64)
+}
+
+/// Runs every level on `peer`.
+pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
+    if options.function == Function::ReadAsset {
+        let ns = peer.chaincode_name().to_string();
+        let assets = (0..options.assets.max(1) as u64).map(|i| {
+            let id = asset_id(i, options.assets);
+            let json = Asset::new(&id, "blue", 5, "Tomoko", 300).to_json();
+            (id, json)
+        });
+        peer.ledger().seed(&ns, assets.collect::<Vec<_>>());
+    }
+    let mut levels = Vec::new();
+    for (level, &concurrency) in options.concurrency.iter().enumerate() {
+        levels.push(run_level(peer, options, level, concurrency.max(1)).await);
+    }
+    Report { function: options.function, levels, peak_rss_kib: None }
+}
+
+async fn one(peer: &PeerEmulator, options: &Options, level: usize, i: u64) -> Result<(), String> {
+    let outcome = match options.function {
+        Function::ReadAsset => peer.query("ReadAsset", [asset_id(i, options.assets)]).await,
+        Function::CreateAsset => {
+            let id = format!("bench-{level}-{i:08}");
+            peer.invoke("CreateAsset", [id, "blue".into(), "5".into(), "Tomoko".into(), "300".into()]).await
+        }
+    };
+    match outcome {
+        Ok(outcome) if outcome.status() == 200 => Ok(()),
+        Ok(outcome) => Err(format!("status {}: {}", outcome.status(), outcome.response.message)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn run_level(peer: &PeerEmulator, options: &Options, level: usize, concurrency: usize) -> LevelReport {
+    let next = Arc::new(AtomicU64::new(0));
+    let limit = if options.duration.is_some() { u64::MAX } else { options.transactions.unwrap_or(1000) };
+    let started = Instant::now();
+    let deadline = options.duration.map(|d| started + d);
+    let workers = (0..concurrency).map(|_| {
+        let peer = peer.clone();
+        let next = Arc::clone(&next);
+        let options = options.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut first_error = None;
+            loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit {
+                    break;
+                }
+                let t0 = Instant::now();
+                let result = one(&peer, &options, level, i).await;
+                latencies.push(t0.elapsed());
+                if let Err(e) = result {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+            (latencies, errors, first_error)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for worker in futures::future::join_all(workers).await {
+        match worker {
+            Ok((l, e, f)) => {
+                latencies.extend(l);
+                errors += e;
+                if first_error.is_none() {
+                    first_error = f;
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                first_error.get_or_insert(format!("worker failed: {e}"));
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+    let percentile = |p: f64| {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1;
+        ms(latencies.get(index))
+    };
+    LevelReport {
+        concurrency,
+        transactions: latencies.len() as u64,
+        errors,
+        elapsed_s: elapsed.as_secs_f64(),
+        tps: latencies.len() as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        max_ms: ms(latencies.last()),
+        first_error,
+    }
+}
+
+/// The peak resident set size (`VmHWM`) of process `pid`, in KiB (Linux).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A chaincode server started as a child process (`CHAINCODE_SERVER_ADDRESS` and `CHAINCODE_ID`
+/// set). It is killed when dropped.
+#[derive(Debug)]
+pub struct SpawnedChaincode {
+    child: tokio::process::Child,
+    /// Where it listens.
+    pub address: String,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl SpawnedChaincode {
+    /// Starts `binary` listening on a free local port.
+    pub fn spawn(binary: &Path, chaincode_id: &str) -> std::io::Result<SpawnedChaincode> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let address = format!("127.0.0.1:{port}");
+        let child = tokio::process::Command::new(binary)
+            .env("CHAINCODE_SERVER_ADDRESS", &address)
+            .env("CHAINCODE_ID", chaincode_id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child.id().ok_or_else(|| std::io::Error::other("the chaincode exited at once"))?;
+        Ok(SpawnedChaincode { child, address, pid })
+    }
+
+    /// Connects with `connect` until it succeeds or `timeout` passes (the server needs a moment
+    /// to listen).
+    pub async fn wait_ready<F, Fut>(&mut self, timeout: Duration, connect: F) -> Result<PeerEmulator, EmulatorError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<PeerEmulator, EmulatorError>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match connect().await {
+                Ok(peer) => return Ok(peer),
+                Err(e @ EmulatorError::Connect { .. }) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        return Err(EmulatorError::Io(std::io::Error::other(format!(
+                            "the chaincode exited with {status}"
+                        ))));
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The child's peak resident set (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        peak_rss_kib(self.pid)
+    }
+
+    /// Stops the child.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_peak_rss() {
+        assert!(peak_rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+    }
+
+    #[test]
+    fn functions_parse() {
+        assert_eq!("ReadAsset".parse::<Function>().unwrap(), Function::ReadAsset);
+        assert!("Nope".parse::<Function>().is_err());
+    }
+}

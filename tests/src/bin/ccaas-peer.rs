@@ -1,0 +1,460 @@
+//! `ccaas-peer`: talk to a running chaincode server as a Fabric peer would.
+//!
+//! ```text
+//! ccaas-peer --address 127.0.0.1:7052 --chaincode-id basic_1.0:abc… invoke CreateAsset asset1 blue 5 Tom 300
+//! ccaas-peer --address 127.0.0.1:7052 query ReadAsset asset1 --output json
+//! ccaas-peer --address cc.example.com:7052 --tls-root-cert ca.pem --client-cert peer.pem --client-key peer.key conformance
+//! ccaas-peer bench --spawn ./target/release/my-chaincode --function ReadAsset --concurrency 1,16,64 --duration 10s
+//! ```
+//!
+//! Exit codes: 0 success, 1 failure (connection, transaction status ≥ 400, failed check or
+//! benchmark errors), 2 usage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use base64::Engine;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use ccaas_testkit::bench::{self, SpawnedChaincode};
+use ccaas_testkit::{
+    conformance, EmulatorBuilder, EmulatorError, Ledger, PeerEmulator, StateDatabase, Target, TlsOptions,
+    TranscriptEntry, TxOutcome,
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "ccaas-peer", version, about = "Drive a Fabric chaincode-as-a-service server as a peer would")]
+struct Cli {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
+    output: Output,
+
+    /// Print every protocol message to stderr.
+    #[arg(long, global = true)]
+    transcript: bool,
+
+    /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
+    #[arg(long, default_value = "off", global = true)]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Connection")]
+struct ConnectionArgs {
+    /// The chaincode server, HOST:PORT.
+    #[arg(long, env = "CHAINCODE_SERVER_ADDRESS", default_value = "127.0.0.1:7052", global = true)]
+    address: String,
+
+    /// The package ID the chaincode must register with (any id is accepted if omitted).
+    #[arg(long, env = "CHAINCODE_ID", global = true)]
+    chaincode_id: Option<String>,
+
+    /// The chaincode's name on the channel (its ledger namespace).
+    #[arg(long, default_value = "basic", global = true)]
+    chaincode_name: String,
+
+    /// The channel.
+    #[arg(long, default_value = "mychannel", global = true)]
+    channel: String,
+
+    /// CA certificate (PEM) of the server's TLS certificate; enables TLS.
+    #[arg(long, value_name = "PATH", global = true)]
+    tls_root_cert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long, value_name = "PATH", global = true, requires = "client_key")]
+    client_cert: Option<PathBuf>,
+
+    /// Client private key (PEM) for mutual TLS.
+    #[arg(long, value_name = "PATH", global = true, requires = "client_cert")]
+    client_key: Option<PathBuf>,
+
+    /// Server name to verify the certificate against (connection.json `domain`).
+    #[arg(long, global = true)]
+    domain: Option<String>,
+
+    /// Dial and registration timeout (e.g. 10s, 500ms).
+    #[arg(long, value_parser = parse_duration, default_value = "10s", global = true)]
+    connect_timeout: Duration,
+
+    /// Execute timeout of each transaction.
+    #[arg(long, value_parser = parse_duration, default_value = "30s", global = true)]
+    execute_timeout: Duration,
+
+    /// State database the emulated peer runs.
+    #[arg(long, value_enum, default_value_t = Database::Leveldb, global = true)]
+    state_database: Database,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Submit a transaction (its writes are committed to the emulated ledger).
+    Invoke(TxArgs),
+    /// Evaluate a transaction (nothing is committed).
+    Query(TxArgs),
+    /// Run the protocol conformance checks against an asset-transfer-basic chaincode.
+    Conformance(ConformanceArgs),
+    /// Load-test an asset-transfer-basic chaincode.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct TxArgs {
+    /// The function (first argument).
+    function: String,
+    /// Its arguments, as strings.
+    args: Vec<String>,
+    /// A transient field, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    transient: Vec<(String, String)>,
+    /// Send INIT instead of TRANSACTION.
+    #[arg(long)]
+    init: bool,
+    /// Load the ledger from this JSON file first and save it afterwards, so state survives
+    /// between runs.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ConformanceArgs {
+    /// Transactions at once in the concurrency check.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+    /// Assets in the ledger for the range check.
+    #[arg(long, default_value_t = 250)]
+    range_assets: usize,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// The transaction: ReadAsset (evaluated) or CreateAsset (submitted).
+    #[arg(long, default_value = "ReadAsset")]
+    function: bench::Function,
+    /// Concurrency levels, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Run each level this long (e.g. 10s).
+    #[arg(long, value_parser = parse_duration, conflicts_with = "transactions")]
+    duration: Option<Duration>,
+    /// Run each level for this many transactions (default 1000).
+    #[arg(long)]
+    transactions: Option<u64>,
+    /// Assets pre-loaded for ReadAsset.
+    #[arg(long, default_value_t = 1000)]
+    assets: usize,
+    /// Start this chaincode binary (with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID set) and
+    /// report its peak RSS.
+    #[arg(long, value_name = "BINARY")]
+    spawn: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Database {
+    Leveldb,
+    Couchdb,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}: use e.g. 10s, 500ms, 2m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("invalid duration unit in {text:?}: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure { code: 1, error: error.into() }
+    }
+}
+
+fn usage(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "off".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let target = target(&cli.connection)?;
+    let builder = builder(&cli);
+    match cli.command {
+        Command::Invoke(ref args) => transaction(&cli, builder, &target, args, true).await,
+        Command::Query(ref args) => transaction(&cli, builder, &target, args, false).await,
+        Command::Conformance(ref args) => run_conformance(&cli, builder, target, args).await,
+        Command::Bench(ref args) => run_bench(&cli, builder, target, args).await,
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).with_context(|| format!("could not read the {what} {}", path.display())).map_err(usage)
+}
+
+fn target(args: &ConnectionArgs) -> Result<Target, Failure> {
+    let mut target = Target::new(args.address.clone()).connect_timeout(args.connect_timeout);
+    match &args.tls_root_cert {
+        Some(root) => {
+            let client_identity = match (&args.client_cert, &args.client_key) {
+                (Some(cert), Some(key)) => Some((read(cert, "client certificate")?, read(key, "client key")?)),
+                _ => None,
+            };
+            target = target.tls(TlsOptions {
+                root_cert_pem: read(root, "TLS root certificate")?,
+                client_identity,
+                domain: args.domain.clone(),
+            });
+        }
+        None if args.client_cert.is_some() || args.domain.is_some() => {
+            return Err(usage(anyhow!("--client-cert, --client-key and --domain need --tls-root-cert")));
+        }
+        None => {}
+    }
+    Ok(target)
+}
+
+fn builder(cli: &Cli) -> EmulatorBuilder {
+    let args = &cli.connection;
+    let mut builder = PeerEmulator::builder()
+        .chaincode_name(args.chaincode_name.clone())
+        .channel(args.channel.clone())
+        .startup_timeout(args.connect_timeout)
+        .execute_timeout(args.execute_timeout)
+        .state_database(match args.state_database {
+            Database::Leveldb => StateDatabase::LevelDb,
+            Database::Couchdb => StateDatabase::CouchDb,
+        });
+    if let Some(id) = &args.chaincode_id {
+        builder = builder.chaincode_id(id.clone());
+    }
+    if cli.transcript {
+        builder = builder.transcript(Arc::new(|entry: &TranscriptEntry| eprintln!("{entry}")));
+    }
+    builder
+}
+
+async fn transaction(
+    cli: &Cli,
+    builder: EmulatorBuilder,
+    target: &Target,
+    args: &TxArgs,
+    submit: bool,
+) -> Result<ExitCode, Failure> {
+    let ledger = Ledger::new();
+    if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
+        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+        let export = serde_json::from_str(&text).with_context(|| format!("{} is not a ledger file", path.display()))?;
+        ledger.import(&export).with_context(|| format!("{} holds invalid base64", path.display()))?;
+    }
+    let peer = builder.ledger(Arc::clone(&ledger)).connect(target).await.context("could not connect")?;
+    let mut tx = peer.transaction(args.function.clone()).args(args.args.iter().cloned());
+    for (key, value) in &args.transient {
+        tx = tx.transient(key.clone(), value.clone());
+    }
+    if args.init {
+        tx = tx.init();
+    }
+    let result = if submit { tx.submit().await } else { tx.evaluate().await };
+    peer.close().await;
+    if let Some(path) = &args.state {
+        let text = serde_json::to_string_pretty(&ledger.export())?;
+        std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))?;
+    }
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(transaction_error(e)),
+    };
+    print_outcome(cli.output, &outcome, submit);
+    Ok(if outcome.status() >= 400 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn transaction_error(error: EmulatorError) -> Failure {
+    Failure { code: 1, error: anyhow!(error) }
+}
+
+fn print_outcome(output: Output, outcome: &TxOutcome, submit: bool) {
+    let payload = &outcome.response.payload;
+    match output {
+        Output::Json => {
+            let text = std::str::from_utf8(payload).ok();
+            let value = json!({
+                "tx_id": outcome.tx_id,
+                "channel_id": outcome.channel_id,
+                "status": outcome.status(),
+                "message": outcome.response.message,
+                "payload": text,
+                "payload_base64": base64::engine::general_purpose::STANDARD.encode(payload),
+                "event": outcome.event.as_ref().map(|e| json!({
+                    "name": e.event_name,
+                    "payload_base64": base64::engine::general_purpose::STANDARD.encode(&e.payload),
+                })),
+                "commit": outcome.commit,
+                "writes": outcome.writes,
+                "duration_ms": outcome.duration.as_secs_f64() * 1000.0,
+            });
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        Output::Text => {
+            if outcome.status() >= 400 {
+                eprintln!("status {}: {}", outcome.status(), outcome.response.message);
+            } else if submit {
+                eprintln!("status {} ({:?}), tx {}", outcome.status(), outcome.commit, outcome.tx_id);
+            }
+            if !payload.is_empty() {
+                println!("{}", ccaas_testkit::printable(payload));
+            }
+        }
+    }
+}
+
+async fn run_conformance(
+    cli: &Cli,
+    builder: EmulatorBuilder,
+    target: Target,
+    args: &ConformanceArgs,
+) -> Result<ExitCode, Failure> {
+    let options = conformance::Options {
+        chaincode_id: cli.connection.chaincode_id.clone(),
+        chaincode_name: cli.connection.chaincode_name.clone(),
+        concurrency: args.concurrency,
+        range_assets: args.range_assets,
+        execute_timeout: cli.connection.execute_timeout,
+        ..Default::default()
+    };
+    let transcript = cli.transcript;
+    let report = conformance::run(
+        |prepared: EmulatorBuilder| {
+            let target = target.clone();
+            let mut prepared =
+                prepared.channel(cli.connection.channel.clone()).startup_timeout(cli.connection.connect_timeout);
+            if transcript {
+                prepared = prepared.transcript(Arc::new(|entry: &TranscriptEntry| eprintln!("{entry}")));
+            }
+            async move { prepared.connect(&target).await }
+        },
+        options,
+    )
+    .await;
+    let _ = builder;
+    match cli.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print!("{}", report.render()),
+    }
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &BenchArgs) -> Result<ExitCode, Failure> {
+    if args.concurrency.is_empty() || args.concurrency.contains(&0) {
+        return Err(usage(anyhow!("--concurrency needs positive numbers, e.g. 1,16,64")));
+    }
+    let options = bench::Options {
+        function: args.function,
+        concurrency: args.concurrency.clone(),
+        duration: args.duration,
+        transactions: args.transactions,
+        assets: args.assets,
+    };
+    let (peer, mut child) = match &args.spawn {
+        None => (builder.connect(&target).await.context("could not connect")?, None),
+        Some(binary) => {
+            let id = cli.connection.chaincode_id.clone().unwrap_or_else(|| "bench:0".to_string());
+            let mut child = SpawnedChaincode::spawn(binary, &id)
+                .with_context(|| format!("could not start {}", binary.display()))?;
+            let spawned_target = Target::new(child.address.clone()).connect_timeout(Duration::from_secs(1));
+            let builder = builder.chaincode_id(id);
+            let peer = child
+                .wait_ready(cli.connection.connect_timeout, || {
+                    let builder = builder.clone();
+                    let target = spawned_target.clone();
+                    async move { builder.connect(&target).await }
+                })
+                .await
+                .context("the spawned chaincode did not accept a connection")?;
+            (peer, Some(child))
+        }
+    };
+    let mut report = bench::run(&peer, &options).await;
+    peer.close().await;
+    if let Some(child) = child.take() {
+        report.peak_rss_kib = child.peak_rss_kib();
+        child.stop().await;
+    }
+    match cli.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print!("{}", report.render()),
+    }
+    Ok(if report.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

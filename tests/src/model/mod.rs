@@ -1,0 +1,521 @@
+//! The peer model: the Fabric peer's side of the chaincode shim protocol over an in-memory
+//! [`Ledger`], independent of any transport.
+//!
+//! It follows the peer's `core/chaincode/handler.go`:
+//!
+//! * every shim request is first **registered** for its (channel, txid); a second request of the
+//!   same transaction while one is outstanding is logged and **silently dropped** (no reply), and
+//!   recorded as a [`Violation`] so tests can assert that a shim never does it;
+//! * then the request is answered from the transaction's context, through a table from message
+//!   type to handler ([`PeerModel::handles`]); a failure is answered with
+//!   `ERROR "<TYPE> failed: transaction ID: <txid>: <cause>"` and the peer's own cause texts
+//!   (see [`texts`]);
+//! * a transaction simulates like Fabric's: it reads the committed state as of its start (never
+//!   its own writes), collects a write set (an empty value is a delete), and its writes are
+//!   committed only if the chaincode completes with a status the peer endorses;
+//! * query results come in batches of 100 with `has_more`, iterators are closed when the
+//!   transaction completes, and the total number of rows is capped (`totalQueryLimit`).
+//!
+//! Adding a message type (private data, state metadata, WRITE_BATCH_STATE, GET_STATE_MULTIPLE)
+//! is one row in the dispatch table plus its handler. Until then, the types a Fabric 3.1 peer
+//! knows but the model does not implement are answered with an ERROR (`<TYPE> is not supported
+//! by the ccaas-testkit peer model yet`), so the transaction fails but the connection stays up;
+//! a type no peer knows ends the stream, as on a real peer.
+
+mod context;
+mod handlers;
+pub mod ledger;
+mod mango;
+pub mod texts;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ccaas_protos::protos::{chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeMessage};
+use prost_types::Timestamp;
+use serde::Serialize;
+use tokio::sync::{oneshot, OwnedRwLockWriteGuard, RwLock};
+use tracing::{debug, error};
+
+pub(crate) use context::TxContext;
+use ledger::{KvRead, KvWrite, Ledger};
+
+/// Which state database the modelled peer runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum StateDatabase {
+    /// LevelDB (the default): rich queries fail with the peer's LevelDB error.
+    #[default]
+    LevelDb,
+    /// CouchDB: rich queries run a subset of Mango selectors over JSON values, and keys and
+    /// values are validated as CouchDB does.
+    CouchDb,
+}
+
+/// The modelled peer's configuration (the `core.yaml` settings that matter to a chaincode).
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The state database (`ledger.state.stateDatabase`).
+    pub state_database: StateDatabase,
+    /// Whether the history database is on (`ledger.history.enableHistoryDatabase`, default true).
+    pub history_enabled: bool,
+    /// The most rows one query returns in total (`ledger.state.totalQueryLimit`; the peer's code
+    /// default is 10000).
+    pub total_query_limit: u32,
+    /// Rows per QueryResponse batch (the peer's `QueryResponseGenerator.MaxResultLimit`, 100).
+    pub query_batch_size: usize,
+    /// How long a transaction may run (`chaincode.executetimeout`, 30 s).
+    pub execute_timeout: Duration,
+    /// How long to wait for the chaincode's REGISTER (`chaincode.startuptimeout` is 300 s on a
+    /// peer; the emulator defaults to 30 s).
+    pub startup_timeout: Duration,
+    /// The READY payload (`chaincode.runtimeParams`; the peer's code defaults: batching off,
+    /// sizes 1000).
+    pub ready_params: ChaincodeAdditionalParams,
+    /// Send KEEPALIVE this often (`chaincode.keepalive`; `None`, the default, is off).
+    pub keepalive_interval: Option<Duration>,
+    /// Hold every reply this long before answering (`None`, the default: answer at once). A
+    /// loaded peer takes time to answer; the delay widens the window in which a shim that sends
+    /// a second request of a transaction too early is caught (see [`Violation`]).
+    pub response_delay: Option<Duration>,
+    /// Reject, at commit, a transaction whose point reads are stale (Fabric's MVCC check). Off by
+    /// default: every endorsed transaction commits. Range queries are not re-validated.
+    pub validate_mvcc: bool,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            state_database: StateDatabase::LevelDb,
+            history_enabled: true,
+            total_query_limit: 10_000,
+            query_batch_size: 100,
+            execute_timeout: Duration::from_secs(30),
+            startup_timeout: Duration::from_secs(30),
+            ready_params: ChaincodeAdditionalParams {
+                use_write_batch: false,
+                max_size_write_batch: 1000,
+                use_get_multiple_keys: false,
+                max_size_get_multiple_keys: 1000,
+            },
+            keepalive_interval: None,
+            response_delay: None,
+            validate_mvcc: false,
+        }
+    }
+}
+
+/// A transaction's identity on a connection: replies are correlated by (channel id, txid).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct TxKey {
+    /// The channel.
+    pub channel_id: String,
+    /// The transaction id.
+    pub tx_id: String,
+}
+
+impl TxKey {
+    /// The key of `message`.
+    pub fn of(message: &ChaincodeMessage) -> TxKey {
+        TxKey { channel_id: message.channel_id.clone(), tx_id: message.txid.clone() }
+    }
+}
+
+/// A shim request the peer dropped because another request of the same transaction was still
+/// outstanding. A correct shim never causes one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The channel.
+    pub channel_id: String,
+    /// The transaction.
+    pub tx_id: String,
+    /// The type of the dropped request.
+    pub dropped: String,
+    /// The type of the request that was still outstanding.
+    pub outstanding: String,
+    /// The peer's log line for it.
+    pub log: String,
+}
+
+/// Counters of what the model saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ModelStats {
+    /// Requests answered, by message type name.
+    pub requests: BTreeMap<String, u64>,
+    /// Requests answered with ERROR.
+    pub error_replies: u64,
+    /// Requests dropped (see [`Violation`]).
+    pub dropped_requests: u64,
+    /// Query iterators opened.
+    pub iterators_opened: u64,
+    /// Iterators the peer finished by sending their last batch.
+    pub iterators_exhausted: u64,
+    /// Open iterators closed by the chaincode's QUERY_STATE_CLOSE.
+    pub iterators_closed_by_chaincode: u64,
+    /// Iterators still open when their transaction completed (closed by the peer).
+    pub iterators_closed_at_completion: u64,
+    /// Transactions sent to the chaincode.
+    pub transactions_started: u64,
+    /// Transactions whose writes were committed.
+    pub transactions_committed: u64,
+}
+
+impl ModelStats {
+    /// How many requests of type `kind` were answered.
+    pub fn count(&self, kind: Type) -> u64 {
+        self.requests.get(kind.as_str_name()).copied().unwrap_or(0)
+    }
+}
+
+/// Handles one request type: decodes the payload, acts on the transaction's context, returns
+/// the RESPONSE payload or the cause of the failure.
+pub(crate) type HandlerFn = fn(&PeerModel, &ChaincodeMessage, &TxContext) -> Result<Bytes, String>;
+
+/// The dispatch table of the ready state (`core/chaincode/handler.go:195-235`). A type missing
+/// here ends the stream, as on a peer that does not know it.
+const DISPATCH: &[(Type, HandlerFn)] = &[
+    (Type::GetState, handlers::get_state),
+    (Type::PutState, handlers::put_state),
+    (Type::DelState, handlers::del_state),
+    (Type::GetStateByRange, handlers::get_state_by_range),
+    (Type::GetQueryResult, handlers::get_query_result),
+    (Type::QueryStateNext, handlers::query_state_next),
+    (Type::QueryStateClose, handlers::query_state_close),
+    (Type::GetHistoryForKey, handlers::get_history_for_key),
+];
+
+/// Types a Fabric 3.1 peer answers that the model does not implement yet: answered with an
+/// ERROR (the transaction fails, the connection stays up) instead of ending the stream.
+const NOT_MODELLED: &[Type] = &[
+    Type::InvokeChaincode,
+    Type::GetStateMetadata,
+    Type::PutStateMetadata,
+    Type::GetPrivateDataHash,
+    Type::PurgePrivateData,
+    Type::WriteBatchState,
+    Type::GetStateMultiple,
+];
+
+fn not_modelled(_: &PeerModel, message: &ChaincodeMessage, _: &TxContext) -> Result<Bytes, String> {
+    let kind = Type::try_from(message.r#type).map(|t| t.as_str_name()).unwrap_or("this request");
+    Err(format!("{kind} is not supported by the ccaas-testkit peer model yet"))
+}
+
+fn handler_for(kind: Type) -> Option<HandlerFn> {
+    if NOT_MODELLED.contains(&kind) {
+        return Some(not_modelled);
+    }
+    DISPATCH.iter().find(|(k, _)| *k == kind).map(|(_, h)| *h)
+}
+
+/// What the model does with a message the chaincode sent in the ready state.
+pub enum Admission {
+    /// A request to answer: process the ticket and send its reply.
+    Request(Box<Ticket>),
+    /// A request dropped without reply (another request of the transaction is outstanding).
+    Dropped(Violation),
+    /// COMPLETED or ERROR, handed to the waiting transaction (false: no such transaction, the
+    /// message was dropped as the peer does).
+    Completion(bool),
+    /// KEEPALIVE: the peer ignores it.
+    Keepalive,
+    /// A message the peer cannot handle: it ends the stream with this error.
+    Fatal(String),
+}
+
+/// The peer's side of one chaincode connection. Cheap to share (`Arc`).
+pub struct PeerModel {
+    config: PeerConfig,
+    ledger: Arc<Ledger>,
+    chaincode_id: Mutex<String>,
+    contexts: Mutex<HashMap<TxKey, Arc<TxContext>>>,
+    active: Mutex<HashMap<TxKey, Type>>,
+    violations: Mutex<Vec<Violation>>,
+    stats: Mutex<ModelStats>,
+    gate: Arc<RwLock<()>>,
+    next_iterator: AtomicU64,
+}
+
+/// While held, the model registers requests but does not answer them (see [`PeerModel::pause`]).
+pub struct PauseGuard {
+    _guard: OwnedRwLockWriteGuard<()>,
+}
+
+impl PeerModel {
+    /// A model over `ledger`.
+    pub fn new(config: PeerConfig, ledger: Arc<Ledger>) -> Arc<PeerModel> {
+        Arc::new(PeerModel {
+            config,
+            ledger,
+            chaincode_id: Mutex::new(String::new()),
+            contexts: Mutex::new(HashMap::new()),
+            active: Mutex::new(HashMap::new()),
+            violations: Mutex::new(Vec::new()),
+            stats: Mutex::new(ModelStats::default()),
+            gate: Arc::new(RwLock::new(())),
+            next_iterator: AtomicU64::new(1),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PeerConfig {
+        &self.config
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// Whether the model answers requests of type `kind` (types a Fabric 3.1 peer knows but
+    /// the model does not implement yet are answered with an ERROR; see [`PeerModel::models`]).
+    pub fn handles(kind: Type) -> bool {
+        handler_for(kind).is_some()
+    }
+
+    /// Whether the model implements requests of type `kind`.
+    pub fn models(kind: Type) -> bool {
+        DISPATCH.iter().any(|(k, _)| *k == kind)
+    }
+
+    /// The requests dropped so far because the shim had another request of the same transaction
+    /// outstanding.
+    pub fn violations(&self) -> Vec<Violation> {
+        lock(&self.violations).clone()
+    }
+
+    /// Counters of what the model saw.
+    pub fn stats(&self) -> ModelStats {
+        lock(&self.stats).clone()
+    }
+
+    /// The transactions being executed now.
+    pub fn running_transactions(&self) -> Vec<TxKey> {
+        lock(&self.contexts).keys().cloned().collect()
+    }
+
+    /// The ids of the query iterators open for a transaction.
+    pub fn open_iterators(&self, channel_id: &str, tx_id: &str) -> Vec<String> {
+        let key = TxKey { channel_id: channel_id.to_string(), tx_id: tx_id.to_string() };
+        let context = lock(&self.contexts).get(&key).cloned();
+        context.map(|c| c.sim().iterators.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Holds every request after registration until the guard is dropped: lets a test send
+    /// several requests of one transaction and observe deterministically that the second is
+    /// dropped.
+    pub async fn pause(&self) -> PauseGuard {
+        PauseGuard { _guard: Arc::clone(&self.gate).write_owned().await }
+    }
+
+    pub(crate) fn set_chaincode_id(&self, id: &str) {
+        *lock(&self.chaincode_id) = id.to_string();
+    }
+
+    /// Classifies a message the chaincode sent in the ready state
+    /// (`core/chaincode/handler.go:164-235`); registers requests (`registerTxid`, 597-606).
+    pub fn admit(self: &Arc<Self>, message: ChaincodeMessage) -> Admission {
+        let kind = Type::try_from(message.r#type).ok();
+        match kind {
+            Some(Type::Keepalive) => return Admission::Keepalive,
+            Some(Type::Completed | Type::Error) => return Admission::Completion(self.notify(message)),
+            _ => {}
+        }
+        let Some((kind, handler)) = kind.and_then(|k| handler_for(k).map(|h| (k, h))) else {
+            let name = kind.map(|k| k.as_str_name().to_string()).unwrap_or_else(|| message.r#type.to_string());
+            return Admission::Fatal(texts::cannot_handle_ready(&message.txid, &name));
+        };
+        let key = TxKey::of(&message);
+        {
+            let mut active = lock(&self.active);
+            if let Some(outstanding) = active.get(&key) {
+                let log = texts::another_request_pending(&key.tx_id, &lock(&self.chaincode_id), &key.channel_id);
+                error!("{log}");
+                let violation = Violation {
+                    channel_id: key.channel_id.clone(),
+                    tx_id: key.tx_id.clone(),
+                    dropped: kind.as_str_name().to_string(),
+                    outstanding: outstanding.as_str_name().to_string(),
+                    log,
+                };
+                lock(&self.violations).push(violation.clone());
+                lock(&self.stats).dropped_requests += 1;
+                return Admission::Dropped(violation);
+            }
+            active.insert(key.clone(), kind);
+        }
+        Admission::Request(Box::new(Ticket { model: Arc::clone(self), message, kind, key, handler, released: false }))
+    }
+
+    fn release(&self, key: &TxKey) {
+        lock(&self.active).remove(key);
+    }
+
+    fn answer(&self, message: &ChaincodeMessage, kind: Type, handler: HandlerFn) -> ChaincodeMessage {
+        let key = TxKey::of(message);
+        let context = lock(&self.contexts).get(&key).cloned();
+        let result = match &context {
+            None => Err(texts::NO_LEDGER_CONTEXT.to_string()),
+            Some(context) => handler(self, message, context),
+        };
+        let mut stats = lock(&self.stats);
+        *stats.requests.entry(kind.as_str_name().to_string()).or_default() += 1;
+        match result {
+            Ok(payload) => ChaincodeMessage {
+                r#type: Type::Response as i32,
+                payload,
+                txid: message.txid.clone(),
+                channel_id: message.channel_id.clone(),
+                ..Default::default()
+            },
+            Err(cause) => {
+                stats.error_replies += 1;
+                let text = texts::request_failed(kind, &message.txid, &cause);
+                error!(txid = %texts::short_txid(&message.txid), "Failed to handle {}. error: {text}", kind.as_str_name());
+                ChaincodeMessage {
+                    r#type: Type::Error as i32,
+                    payload: Bytes::from(text),
+                    txid: message.txid.clone(),
+                    channel_id: message.channel_id.clone(),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ transactions
+
+    /// Creates a transaction's context (`TransactionContexts.Create`): fails if (channel, txid)
+    /// is already executing.
+    pub(crate) fn begin_transaction(
+        &self,
+        key: TxKey,
+        namespace: String,
+        is_init: bool,
+    ) -> Result<(Arc<TxContext>, oneshot::Receiver<ChaincodeMessage>), String> {
+        let mut contexts = lock(&self.contexts);
+        if contexts.contains_key(&key) {
+            return Err(texts::txid_exists(&key.tx_id, &key.channel_id));
+        }
+        let (context, rx) = TxContext::new(key.clone(), namespace, is_init, self.ledger.height());
+        let context = Arc::new(context);
+        contexts.insert(key, Arc::clone(&context));
+        lock(&self.stats).transactions_started += 1;
+        Ok((context, rx))
+    }
+
+    /// Hands COMPLETED or ERROR to its transaction and closes its iterators (`Notify`,
+    /// `core/chaincode/handler.go:573-583`). A message for no running transaction is dropped.
+    fn notify(&self, message: ChaincodeMessage) -> bool {
+        let key = TxKey::of(&message);
+        let Some(context) = lock(&self.contexts).get(&key).cloned() else {
+            debug!(txid = %key.tx_id, channel = %key.channel_id, "notifier Txid does not exist; message dropped");
+            return false;
+        };
+        let delivered = context.notify(message);
+        self.close_iterators(&context);
+        delivered
+    }
+
+    fn close_iterators(&self, context: &TxContext) {
+        let closed = {
+            let mut sim = context.sim();
+            let n = sim.iterators.len();
+            sim.iterators.clear();
+            n
+        };
+        lock(&self.stats).iterators_closed_at_completion += closed as u64;
+    }
+
+    /// Removes the transaction's context (`TransactionContexts.Delete`) and returns what it
+    /// simulated.
+    pub(crate) fn end_transaction(&self, context: &Arc<TxContext>) -> (Vec<KvRead>, Vec<KvWrite>) {
+        lock(&self.contexts).remove(&context.key);
+        self.close_iterators(context);
+        let sim = context.sim();
+        (sim.read_set(), sim.write_set())
+    }
+
+    /// Commits a write set (after an optional MVCC check); returns whether it was committed.
+    pub(crate) fn commit(&self, tx_id: &str, timestamp: Timestamp, reads: &[KvRead], writes: &[KvWrite]) -> bool {
+        let committed = if self.config.validate_mvcc {
+            self.ledger.commit_if_current(tx_id, timestamp, reads, writes).is_some()
+        } else {
+            self.ledger.commit(tx_id, timestamp, writes);
+            true
+        };
+        if committed {
+            lock(&self.stats).transactions_committed += 1;
+        }
+        committed
+    }
+
+    pub(crate) fn new_iterator_id(&self) -> String {
+        let n = self.next_iterator.fetch_add(1, Ordering::Relaxed);
+        // Shaped like the peer's UUIDs (util.GenerateUUID), unique per connection.
+        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n, (n >> 32) & 0xffff, n & 0xfff, (n >> 12) & 0xfff, n)
+    }
+
+    pub(crate) fn record_iterator(&self, opened: bool, exhausted: bool) {
+        let mut stats = lock(&self.stats);
+        if opened {
+            stats.iterators_opened += 1;
+        }
+        if exhausted {
+            stats.iterators_exhausted += 1;
+        }
+    }
+
+    pub(crate) fn record_closed_by_chaincode(&self) {
+        lock(&self.stats).iterators_closed_by_chaincode += 1;
+    }
+}
+
+/// A registered request: answering it releases the transaction for its next request.
+pub struct Ticket {
+    model: Arc<PeerModel>,
+    message: ChaincodeMessage,
+    kind: Type,
+    key: TxKey,
+    handler: HandlerFn,
+    released: bool,
+}
+
+impl Ticket {
+    /// The request's type.
+    pub fn kind(&self) -> Type {
+        self.kind
+    }
+
+    /// The request.
+    pub fn message(&self) -> &ChaincodeMessage {
+        &self.message
+    }
+
+    /// Answers the request: RESPONSE or ERROR. The transaction is released *before* the reply is
+    /// returned, as the peer removes it from its active set before sending.
+    pub async fn process(mut self) -> ChaincodeMessage {
+        drop(self.model.gate.read().await);
+        if let Some(delay) = self.model.config.response_delay {
+            tokio::time::sleep(delay).await;
+        }
+        let reply = self.model.answer(&self.message, self.kind, self.handler);
+        self.model.release(&self.key);
+        self.released = true;
+        reply
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.released {
+            self.model.release(&self.key);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
