@@ -156,6 +156,14 @@ where
                 return Ok(());
             }
             next = inbound.next() => match next {
+                None if state == State::Created => {
+                    warn!(
+                        chaincode_id = %settings.chaincode_id,
+                        "the peer closed the connection without answering REGISTER: it refuses a chaincode id \
+                         it is not launching; check that CHAINCODE_ID equals the installed package ID"
+                    );
+                    return Ok(());
+                }
                 None => {
                     info!(in_flight = routes.len(), "the peer closed the connection");
                     return Ok(());
