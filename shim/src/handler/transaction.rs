@@ -85,11 +85,11 @@ async fn finish(stub: &ChaincodeStub, response: &Response) -> crate::Result<()> 
 }
 
 async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: bool) -> Response {
-    let outcome = if is_init {
-        AssertUnwindSafe(chaincode.init(stub)).catch_unwind().await
-    } else {
-        AssertUnwindSafe(chaincode.invoke(stub)).catch_unwind().await
-    };
+    // Boxed: a chaincode's future can be tens of KiB (every transaction's state machine), and
+    // held by value it would be copied into the task at spawn and again on completion.
+    let call: std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + '_>> =
+        if is_init { Box::pin(chaincode.init(stub)) } else { Box::pin(chaincode.invoke(stub)) };
+    let outcome = AssertUnwindSafe(call).catch_unwind().await;
     outcome.unwrap_or_else(|panic| {
         let reason = panic_message(panic.as_ref());
         warn!(txid = %stub.tx_id(), %reason, "transaction panicked");
