@@ -6,6 +6,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use ccaas_shim::contract::Object;
 use ccaas_shim::json as gojson;
 
 /// An asset, stored as JSON under its [`id`](Asset::id).
@@ -25,23 +26,27 @@ use ccaas_shim::json as gojson;
 ///
 /// Reading is as lenient as Go's `json.Unmarshal` into the struct: unknown keys are ignored and
 /// missing or `null` fields keep their zero value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// In the contract metadata (`components.schemas.Asset`) every field is required, as in the Go
+/// sample's: the leniency is the container's `#[serde(default)]`, which the schema ignores.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, Object)]
+#[serde(default)]
 pub struct Asset {
-    /// The appraised value (Go `int`, 64 bits).
-    #[serde(rename = "AppraisedValue", default, deserialize_with = "null_as_zero")]
-    pub appraised_value: i64,
+    /// The appraised value (Go `int`, which is Rust's `isize`).
+    #[serde(rename = "AppraisedValue", deserialize_with = "null_as_zero")]
+    pub appraised_value: isize,
     /// The colour.
-    #[serde(rename = "Color", default, deserialize_with = "null_as_zero")]
+    #[serde(rename = "Color", deserialize_with = "null_as_zero")]
     pub color: String,
     /// The asset's id, which is also its ledger key.
-    #[serde(rename = "ID", default, deserialize_with = "null_as_zero")]
+    #[serde(rename = "ID", deserialize_with = "null_as_zero")]
     pub id: String,
     /// The current owner.
-    #[serde(rename = "Owner", default, deserialize_with = "null_as_zero")]
+    #[serde(rename = "Owner", deserialize_with = "null_as_zero")]
     pub owner: String,
-    /// The size (Go `int`, 64 bits).
-    #[serde(rename = "Size", default, deserialize_with = "null_as_zero")]
-    pub size: i64,
+    /// The size (Go `int`, which is Rust's `isize`).
+    #[serde(rename = "Size", deserialize_with = "null_as_zero")]
+    pub size: isize,
 }
 
 impl Asset {
@@ -49,17 +54,11 @@ impl Asset {
     pub fn new(
         id: impl Into<String>,
         color: impl Into<String>,
-        size: i64,
+        size: isize,
         owner: impl Into<String>,
-        appraised_value: i64,
+        appraised_value: isize,
     ) -> Self {
-        Asset {
-            appraised_value,
-            color: color.into(),
-            id: id.into(),
-            owner: owner.into(),
-            size,
-        }
+        Asset { appraised_value, color: color.into(), id: id.into(), owner: owner.into(), size }
     }
 
     /// The JSON bytes Go's `json.Marshal` writes for the same asset.
@@ -91,7 +90,7 @@ impl Asset {
 
 /// JSON for a list of assets as the Go contract API returns a `[]*Asset`: a JSON array, or no
 /// bytes at all for an empty list (Go's nil slice serializes to an empty string there).
-pub fn list_to_json(assets: &[Asset]) -> Vec<u8> {
+pub(crate) fn list_to_json(assets: &[Asset]) -> Vec<u8> {
     if assets.is_empty() {
         return Vec::new();
     }
@@ -151,16 +150,14 @@ mod tests {
     #[test]
     fn json_round_trips() {
         for go in GO_INITIAL {
-            assert_eq!(
-                Asset::from_json(go.as_bytes()).unwrap().to_json(),
-                go.as_bytes()
-            );
+            assert_eq!(Asset::from_json(go.as_bytes()).unwrap().to_json(), go.as_bytes());
         }
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn negative_and_large_integers_and_html_escapes() {
-        let asset = Asset::new("a<b>", "&", -1, "O'Brien \"Bob\"", i64::MAX);
+        let asset = Asset::new("a<b>", "&", -1, "O'Brien \"Bob\"", isize::MAX);
         assert_eq!(
             String::from_utf8(asset.to_json()).unwrap(),
             r#"{"AppraisedValue":9223372036854775807,"Color":"\u0026","ID":"a\u003cb\u003e","Owner":"O'Brien \"Bob\"","Size":-1}"#
@@ -169,8 +166,7 @@ mod tests {
 
     #[test]
     fn reading_is_lenient_like_go() {
-        let asset =
-            Asset::from_json(br#"{"ID":"x","Size":null,"Extra":[1,2],"Owner":"o"}"#).unwrap();
+        let asset = Asset::from_json(br#"{"ID":"x","Size":null,"Extra":[1,2],"Owner":"o"}"#).unwrap();
         assert_eq!(asset, Asset::new("x", "", 0, "o", 0));
         assert_eq!(Asset::from_json(b"null").unwrap(), Asset::default());
         assert_eq!(Asset::from_json(b" {} ").unwrap(), Asset::default());
@@ -194,9 +190,6 @@ mod tests {
     fn lists_serialize_like_the_go_contract_api() {
         assert_eq!(list_to_json(&[]), b"");
         let two = &Asset::initial()[..2];
-        assert_eq!(
-            list_to_json(two),
-            format!("[{},{}]", GO_INITIAL[0], GO_INITIAL[1]).into_bytes()
-        );
+        assert_eq!(list_to_json(two), format!("[{},{}]", GO_INITIAL[0], GO_INITIAL[1]).into_bytes());
     }
 }

@@ -12,10 +12,7 @@ use crate::TxError;
 /// [`ChaincodeStub`] implements it by talking to the peer; tests can implement it over a map.
 pub trait WorldState: Sync {
     /// The value stored under `key`, or `None` if there is none.
-    fn get_state(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<impl AsRef<[u8]> + Send>>> + Send;
+    fn get_state(&self, key: &str) -> impl Future<Output = Result<Option<impl AsRef<[u8]> + Send>>> + Send;
 
     /// Writes `value` under `key`.
     fn put_state(&self, key: &str, value: Vec<u8>) -> impl Future<Output = Result<()>> + Send;

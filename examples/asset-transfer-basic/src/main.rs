@@ -1,5 +1,6 @@
-//! The asset-transfer-basic chaincode as a service: listens for the Fabric peer on
-//! `CHAINCODE_SERVER_ADDRESS` (see [`ccaas_shim::server::Server::from_env`] for every variable).
+//! The asset-transfer-basic chaincode (its contract, `SmartContract`) as a service: listens for
+//! the Fabric peer on `CHAINCODE_SERVER_ADDRESS` (see [`ccaas_shim::server::Server::from_env`]
+//! for every variable).
 //!
 //! Logs go to stderr; `RUST_LOG` selects them (default `info`). Exits with status 0 after a
 //! graceful shutdown (SIGTERM or SIGINT), 2 on a configuration error and 1 if the server fails.
@@ -9,19 +10,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use asset_transfer_basic::AssetTransfer;
 use ccaas_shim::server::Server;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        "starting asset-transfer-basic chaincode"
-    );
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting asset-transfer-basic chaincode");
     let server =
-        match Server::from_env(AssetTransfer).context("invalid chaincode server configuration") {
+        match Server::from_env(asset_transfer_basic::chaincode()).context("invalid chaincode server configuration") {
             Ok(server) => server,
             Err(e) => return fail(e, 2),
         };

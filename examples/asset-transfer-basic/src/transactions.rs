@@ -19,10 +19,7 @@ pub async fn init_ledger<S: WorldState>(state: &S) -> Result<(), TxError> {
 /// `CreateAsset`: writes a new asset; fails if its id is taken.
 pub async fn create_asset<S: WorldState>(state: &S, asset: &Asset) -> Result<(), TxError> {
     if asset_exists(state, &asset.id).await? {
-        return Err(TxError::new(format!(
-            "the asset {} already exists",
-            asset.id
-        )));
+        return Err(TxError::new(format!("the asset {} already exists", asset.id)));
     }
     Ok(state.put_state(&asset.id, asset.to_json()).await?)
 }
@@ -57,11 +54,7 @@ pub async fn asset_exists<S: WorldState>(state: &S, id: &str) -> Result<bool, Tx
 }
 
 /// `TransferAsset`: sets a new owner and returns the previous one.
-pub async fn transfer_asset<S: WorldState>(
-    state: &S,
-    id: &str,
-    new_owner: &str,
-) -> Result<String, TxError> {
+pub async fn transfer_asset<S: WorldState>(state: &S, id: &str, new_owner: &str) -> Result<String, TxError> {
     let mut asset = read_asset(state, id).await?;
     let old_owner = std::mem::replace(&mut asset.owner, new_owner.to_owned());
     state.put_state(id, asset.to_json()).await?;
@@ -111,25 +104,15 @@ pub(crate) mod memory {
 
     impl MemoryState {
         pub(crate) fn failing(message: &str) -> Self {
-            MemoryState {
-                map: Mutex::default(),
-                fail: Some(message.to_owned()),
-            }
+            MemoryState { map: Mutex::default(), fail: Some(message.to_owned()) }
         }
 
         pub(crate) fn insert(&self, key: &str, value: &[u8]) {
-            self.map
-                .lock()
-                .unwrap()
-                .insert(key.to_owned(), value.to_vec());
+            self.map.lock().unwrap().insert(key.to_owned(), value.to_vec());
         }
 
         pub(crate) fn value(&self, key: &str) -> Option<String> {
-            self.map
-                .lock()
-                .unwrap()
-                .get(key)
-                .map(|v| String::from_utf8(v.clone()).unwrap())
+            self.map.lock().unwrap().get(key).map(|v| String::from_utf8(v.clone()).unwrap())
         }
 
         fn check(&self) -> Result<()> {
@@ -179,10 +162,7 @@ mod tests {
     use super::*;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     }
 
     #[test]
@@ -202,21 +182,13 @@ mod tests {
         let asset = Asset::new("asset7", "purple", 20, "Ann", 900);
         block_on(create_asset(&state, &asset)).unwrap();
         assert_eq!(block_on(read_asset(&state, "asset7")).unwrap(), asset);
-        assert_eq!(
-            block_on(create_asset(&state, &asset))
-                .unwrap_err()
-                .message(),
-            "the asset asset7 already exists"
-        );
+        assert_eq!(block_on(create_asset(&state, &asset)).unwrap_err().message(), "the asset asset7 already exists");
 
         let updated = Asset::new("asset7", "orange", 21, "Bea", 901);
         block_on(update_asset(&state, &updated)).unwrap();
         assert_eq!(block_on(read_asset(&state, "asset7")).unwrap(), updated);
 
-        assert_eq!(
-            block_on(transfer_asset(&state, "asset7", "Cy")).unwrap(),
-            "Bea"
-        );
+        assert_eq!(block_on(transfer_asset(&state, "asset7", "Cy")).unwrap(), "Bea");
         assert_eq!(
             state.value("asset7").unwrap(),
             r#"{"AppraisedValue":901,"Color":"orange","ID":"asset7","Owner":"Cy","Size":21}"#
@@ -231,65 +203,30 @@ mod tests {
     fn missing_assets_fail_with_the_go_texts() {
         let state = MemoryState::default();
         let missing = "the asset nope does not exist";
-        assert_eq!(
-            block_on(read_asset(&state, "nope")).unwrap_err().message(),
-            missing
-        );
-        assert_eq!(
-            block_on(delete_asset(&state, "nope"))
-                .unwrap_err()
-                .message(),
-            missing
-        );
-        assert_eq!(
-            block_on(transfer_asset(&state, "nope", "x"))
-                .unwrap_err()
-                .message(),
-            missing
-        );
+        assert_eq!(block_on(read_asset(&state, "nope")).unwrap_err().message(), missing);
+        assert_eq!(block_on(delete_asset(&state, "nope")).unwrap_err().message(), missing);
+        assert_eq!(block_on(transfer_asset(&state, "nope", "x")).unwrap_err().message(), missing);
         let asset = Asset::new("nope", "c", 1, "o", 2);
-        assert_eq!(
-            block_on(update_asset(&state, &asset))
-                .unwrap_err()
-                .message(),
-            missing
-        );
+        assert_eq!(block_on(update_asset(&state, &asset)).unwrap_err().message(), missing);
         assert!(state.map.lock().unwrap().is_empty());
     }
 
     #[test]
     fn ledger_errors_are_wrapped_like_go() {
         let state = MemoryState::failing("boom");
+        assert_eq!(block_on(init_ledger(&state)).unwrap_err().message(), "failed to put to world state. boom");
+        assert_eq!(block_on(read_asset(&state, "a")).unwrap_err().message(), "failed to read from world state: boom");
+        assert_eq!(block_on(asset_exists(&state, "a")).unwrap_err().message(), "failed to read from world state: boom");
         assert_eq!(
-            block_on(init_ledger(&state)).unwrap_err().message(),
-            "failed to put to world state. boom"
-        );
-        assert_eq!(
-            block_on(read_asset(&state, "a")).unwrap_err().message(),
+            block_on(transfer_asset(&state, "a", "b")).unwrap_err().message(),
             "failed to read from world state: boom"
         );
-        assert_eq!(
-            block_on(asset_exists(&state, "a")).unwrap_err().message(),
-            "failed to read from world state: boom"
-        );
-        assert_eq!(
-            block_on(transfer_asset(&state, "a", "b"))
-                .unwrap_err()
-                .message(),
-            "failed to read from world state: boom"
-        );
-        assert_eq!(
-            block_on(get_all_assets(&state)).unwrap_err().message(),
-            "boom"
-        );
+        assert_eq!(block_on(get_all_assets(&state)).unwrap_err().message(), "boom");
     }
 
     #[test]
     fn get_all_assets_of_an_empty_ledger_is_empty() {
-        assert_eq!(
-            block_on(get_all_assets(&MemoryState::default())).unwrap(),
-            Vec::new()
-        );
+        assert_eq!(block_on(get_all_assets(&MemoryState::default())).unwrap(), Vec::new());
     }
 
     #[test]

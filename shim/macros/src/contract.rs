@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{ImplItem, Item, ItemImpl};
 
 use crate::case::unraw;
-use crate::parse::{error, no_args, ContractArgs, TransactionArgs};
+use crate::parse::{error, no_args, Compat, ContractArgs, TransactionArgs};
 use crate::runtime;
 use crate::transaction::{Method, Returns, Role};
 
@@ -189,11 +189,20 @@ fn generate(imp: &ItemImpl, args: &ContractArgs, methods: Vec<Method>, hooks: Ho
             }
         },
     };
-    let transactions = name_transactions(args, methods)?;
+    let mut transactions = name_transactions(args, methods)?;
     let Some(first) = transactions.first() else {
         return Err(error(self_ty.span(), "a `#[contract]` needs at least one `#[transaction]` method"));
     };
-    let context = &first.method.context;
+    let context = first.method.context.clone();
+    let go = args.compat == Some(Compat::Go);
+    if go {
+        // contract-api-go cannot see parameter names: its metadata and errors say `param0`, ...
+        for tx in &mut transactions {
+            for (i, param) in tx.method.params.iter_mut().enumerate() {
+                param.name = format!("param{i}");
+            }
+        }
+    }
     let rt = runtime();
     let names: Vec<&str> = transactions.iter().map(|t| t.name.as_str()).collect();
     let with_json = hooks.after.as_ref().is_some_and(|after| !after.params.is_empty());
@@ -205,18 +214,46 @@ fn generate(imp: &ItemImpl, args: &ContractArgs, methods: Vec<Method>, hooks: Ho
             (0..count).map(|i| syn::Ident::new(&format!("__arg{i}"), Span::call_site())).collect();
         let conversions = method.params.iter().zip(&bindings).enumerate().map(|(i, (p, binding))| {
             let (ty, param_name, type_name) = (&p.ty, &p.name, type_text(&p.ty));
-            quote_spanned!(ty.span()=> let #binding: #ty = #rt::arg::<#ty>(__args, #i, #param_name, #type_name)?;)
+            if go {
+                let basic = match go_basic_type(ty) {
+                    Some(name) => quote!(::core::option::Option::Some(#name)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote_spanned!(ty.span()=>
+                    let #binding: #ty = #rt::go_arg::<#ty>(
+                        __args, #i, if __exact { #param_name } else { "" }, #type_name, #basic,
+                    )?;
+                )
+            } else {
+                quote_spanned!(ty.span()=> let #binding: #ty = #rt::arg::<#ty>(__args, #i, #param_name, #type_name)?;)
+            }
         });
         let call = call(method, quote!(#(#bindings),*), with_json);
         let tx_name = &tx.name;
+        let check = if go { quote!(check_min_count) } else { quote!(check_count) };
         quote! {
             #tx_name => {
-                #rt::check_count(__args, #count)?;
+                #rt::#check(__args, #count)?;
                 #(#conversions)*
                 #call
             }
         }
     });
+    let resolve = quote!(#rt::resolve(__function, &[#(#names),*]));
+    // contract-api-go finds a transaction's metadata, and so its parameter names, only when it
+    // is called by its exact name, not by the lowercased one.
+    let (resolved, exact) = if go {
+        (
+            quote!(__resolved),
+            quote! {
+                let __resolved = #resolve;
+                #[allow(unused_variables)]
+                let __exact = *__resolved == *__function;
+            },
+        )
+    } else {
+        (resolve, quote!())
+    };
     let fallback = match &hooks.unknown {
         Some(unknown) => call(unknown, quote!(), with_json),
         None => quote!(return ::core::result::Result::Err(#rt::not_found(__function, #name))),
@@ -260,9 +297,10 @@ fn generate(imp: &ItemImpl, args: &ContractArgs, methods: Vec<Method>, hooks: Ho
                     let __ctx: #context = #rt::TransactionContext::new(__stub);
                     let __ctx = &__ctx;
                     #before
+                    #exact
                     #[allow(unused_variables)]
                     let (__payload, __result): (#rt::Bytes, #rt::Value) =
-                        match &*#rt::resolve(__function, &[#(#names),*]) {
+                        match &*#resolved {
                             #(#arms)*
                             _ => { #fallback }
                         };
@@ -332,6 +370,32 @@ fn name_transactions(args: &ContractArgs, methods: Vec<Method>) -> syn::Result<V
     } else {
         Err(combine(errors))
     }
+}
+
+/// Go's name for a Rust primitive type written as such (`isize` is Go's `int`), as
+/// contract-api-go names the type in `cannot convert passed value X to <type>`.
+fn go_basic_type(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let ident = path.path.get_ident().filter(|_| path.qself.is_none())?;
+    let name = match ident.to_string().as_str() {
+        "bool" => "bool",
+        "isize" => "int",
+        "i8" => "int8",
+        "i16" => "int16",
+        "i32" => "int32",
+        "i64" => "int64",
+        "usize" => "uint",
+        "u8" => "uint8",
+        "u16" => "uint16",
+        "u32" => "uint32",
+        "u64" => "uint64",
+        "f32" => "float32",
+        "f64" => "float64",
+        _ => return None,
+    };
+    Some(name)
 }
 
 /// A type as users write it, for error messages: `Vec<Asset>`, `HashMap<String, u32>`.

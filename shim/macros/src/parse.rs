@@ -6,7 +6,8 @@ use syn::{LitStr, Token};
 
 use crate::case::Rule;
 
-/// `#[contract(name = "...", rename_all = "...", title = "...", version = "...", description = "...")]`.
+/// `#[contract(name = "...", rename_all = "...", title = "...", version = "...", description = "...",
+/// compat = "go")]`.
 #[derive(Default)]
 pub(crate) struct ContractArgs {
     pub(crate) name: Option<LitStr>,
@@ -14,6 +15,26 @@ pub(crate) struct ContractArgs {
     pub(crate) title: Option<LitStr>,
     pub(crate) version: Option<LitStr>,
     pub(crate) description: Option<LitStr>,
+    pub(crate) compat: Option<Compat>,
+}
+
+/// `compat = "..."`: whose argument handling to reproduce exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compat {
+    /// fabric-contract-api-go's.
+    Go,
+}
+
+impl Compat {
+    fn parse(lit: &LitStr) -> syn::Result<Compat> {
+        match lit.value().as_str() {
+            "go" => Ok(Compat::Go),
+            other => Err(syn::Error::new(
+                lit.span(),
+                format!("unknown `compat` value `{other}`; expected \"go\" (fabric-contract-api-go)"),
+            )),
+        }
+    }
 }
 
 impl ContractArgs {
@@ -30,8 +51,12 @@ impl ContractArgs {
                     let rule = Rule::parse(&string(&meta)?)?;
                     set(&mut args.rename_all, &meta, &key, rule)
                 }
+                "compat" => {
+                    let compat = Compat::parse(&string(&meta)?)?;
+                    set(&mut args.compat, &meta, &key, compat)
+                }
                 _ => Err(meta.error(format!(
-                    "unknown `#[contract]` option `{key}`; expected `name`, `rename_all`, `title`, `version` or `description`"
+                    "unknown `#[contract]` option `{key}`; expected `name`, `rename_all`, `title`, `version`, `description` or `compat`"
                 ))),
             }
         });

@@ -20,9 +20,16 @@ use serde::de::{self, value::BorrowedStrDeserializer, DeserializeOwned, Deserial
 
 use super::ContractError;
 
-/// Converts one argument to `T`; `parameter` and `type_name` only appear in the error.
-pub(crate) fn from_arg<T: DeserializeOwned>(text: &str, parameter: &str, type_name: &str) -> Result<T, ContractError> {
-    T::deserialize(ArgDeserializer { text, type_name })
+/// Converts one argument to `T`; `parameter` and `type_name` only appear in the error, and so
+/// does `basic_name`, which replaces the Rust name of a basic type that did not parse (Go's names
+/// under `compat = "go"`).
+pub(crate) fn from_arg<T: DeserializeOwned>(
+    text: &str,
+    parameter: &str,
+    type_name: &str,
+    basic_name: Option<&str>,
+) -> Result<T, ContractError> {
+    T::deserialize(ArgDeserializer { text, type_name, basic_name })
         .map_err(|e| ContractError::Argument { parameter: parameter.to_string(), reason: e.0 })
 }
 
@@ -48,6 +55,8 @@ struct ArgDeserializer<'de> {
     text: &'de str,
     /// The parameter's type as written in the transaction's signature.
     type_name: &'de str,
+    /// The name basic type errors use instead of the Rust type's.
+    basic_name: Option<&'de str>,
 }
 
 type JsonDeserializer<'de> = serde_json::Deserializer<serde_json::de::StrRead<'de>>;
@@ -55,7 +64,7 @@ type JsonDeserializer<'de> = serde_json::Deserializer<serde_json::de::StrRead<'d
 impl<'de> ArgDeserializer<'de> {
     /// contract-api-go's text for a basic type that did not parse.
     fn cannot_convert(&self, to: &str) -> ArgError {
-        ArgError(format!("cannot convert passed value {} to {to}", self.text))
+        ArgError(format!("cannot convert passed value {} to {}", self.text, self.basic_name.unwrap_or(to)))
     }
 
     /// contract-api-go's text for JSON that did not match, plus serde's reason.
@@ -224,7 +233,7 @@ mod tests {
     use super::*;
 
     fn arg<T: DeserializeOwned>(text: &str, ty: &str) -> Result<T, String> {
-        from_arg(text, "p", ty).map_err(|e| e.to_string())
+        from_arg(text, "p", ty, None).map_err(|e| e.to_string())
     }
 
     #[derive(Debug, Deserialize, PartialEq)]

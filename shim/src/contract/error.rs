@@ -28,9 +28,11 @@ pub enum ContractError {
         received: usize,
     },
     /// An argument could not be converted to its parameter's type.
-    #[error("error managing parameter {parameter}. conversion error. {reason}")]
+    #[error("error managing parameter{}. conversion error. {reason}", spaced(.parameter))]
     Argument {
-        /// The parameter's name.
+        /// The parameter's name. Empty under `#[contract(compat = "go")]` when the function was
+        /// called by its lowercased name, as contract-api-go then names none
+        /// (`error managing parameter. conversion error. ...`).
         parameter: String,
         /// What was wrong, e.g. `cannot convert passed value abc to i32`.
         reason: String,
@@ -41,6 +43,15 @@ pub enum ContractError {
     /// A transaction or hook returned an error; the text is its `Display`.
     #[error("{0}")]
     Failed(String),
+}
+
+/// ` name`, or nothing for an empty name.
+fn spaced(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" {name}")
+    }
 }
 
 impl ContractError {

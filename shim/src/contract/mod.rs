@@ -53,9 +53,11 @@
 //! `#[contract]` goes on an inherent `impl` block of a `Send + Sync + 'static` type and implements
 //! [`Contract`] for it. Options: `name = "..."` (default: the type's name), `rename_all = "..."`
 //! for transaction names (serde's rule names, e.g. `"PascalCase"` turns `create_asset` into
-//! `CreateAsset`; default: the method's name as written), and `title`, `version`,
-//! `description` for the contract's metadata `info`. Add contracts to a [`ContractChaincode`];
-//! clients call `ContractName:Function`, or just `Function` in the default contract.
+//! `CreateAsset`; default: the method's name as written), `title`, `version`,
+//! `description` for the contract's metadata `info`, and `compat = "go"` (see
+//! [below](#compat--go-contract-api-gos-argument-handling)). Add contracts to a
+//! [`ContractChaincode`]; clients call `ContractName:Function`, or just `Function` in the default
+//! contract.
 //!
 //! # Transactions
 //! `#[transaction]` (submit) or `#[transaction(evaluate)]` (query), with an optional
@@ -78,10 +80,10 @@
 //! * `serde_json::Value` takes the JSON, or the text as a string when it is not JSON.
 //!
 //! A wrong number of arguments fails with `incorrect number of params. Expected N, received M`
-//! (unlike Go, surplus arguments are an error too); an argument that does not convert fails with
-//! `error managing parameter <name>. conversion error. cannot convert passed value <text> to
-//! <type>` (basic types) or `... value <text> was not passed in expected format <type>: <serde's
-//! reason>` (JSON types). Arguments are checked by serde, not against the metadata's JSON
+//! (unlike Go, surplus arguments are an error too, except under `compat = "go"`); an argument
+//! that does not convert fails with `error managing parameter <name>. conversion error. cannot
+//! convert passed value <text> to <type>` (basic types) or `... value <text> was not passed in
+//! expected format <type>: <serde's reason>` (JSON types). Arguments are checked by serde, not against the metadata's JSON
 //! schema; use `#[serde(deny_unknown_fields)]` to reject extra properties as Go's schema check
 //! does.
 //!
@@ -93,6 +95,25 @@
 //! `Serialize`: a `String` (or anything serialized as a string: `&str`, `char`, newtypes of
 //! strings, unit enum variants) as is, `()` and `None` as an empty payload, anything else as
 //! its `serde_json` text.
+//!
+//! Go's contract API returns an empty payload for a nil slice, map or pointer and JSON for an
+//! empty one (`[]`, `{}`); in Rust that distinction is `None` versus `Some`: a transaction
+//! returning `Option<Vec<T>>` answers `None` with an empty payload and `Some(vec![])` with `[]`,
+//! while a plain `Vec<T>` is always JSON.
+//!
+//! # `compat = "go"`: contract-api-go's argument handling
+//! By default arguments are checked strictly and errors name the Rust parameters and types. A
+//! contract ported from Go whose clients depend on contract-api-go's exact texts can ask for
+//! its behaviour instead with `#[contract(compat = "go")]`:
+//! * surplus arguments are ignored; only missing ones fail (`incorrect number of params.
+//!   Expected 5, received 2`);
+//! * parameters are named `param0`, `param1`, ... in the metadata and in conversion errors, as Go
+//!   cannot see parameter names; when the function is called by its lowercased name
+//!   (`createAsset`) the error names no parameter at all (`error managing parameter. conversion
+//!   error. ...`), because contract-api-go then finds no metadata for the transaction;
+//! * basic type errors name Go's types: `cannot convert passed value 5kg to int` for an `isize`
+//!   parameter (Go's `int`), `int64` for `i64`, `uint8` for `u8`, `float64` for `f64`, and so on.
+//!   Declare a Go `int` parameter as `isize` (both are the platform's word size).
 //!
 //! # Hooks
 //! Mark at most one method of each kind in the `#[contract]` block (all `async fn`, taking
@@ -196,6 +217,16 @@ pub mod __private {
         }
     }
 
+    /// Fails if fewer than `expected` arguments were passed; surplus ones are ignored, as
+    /// contract-api-go does (`compat = "go"`).
+    pub fn check_min_count(args: &[String], expected: usize) -> Result<(), ContractError> {
+        if args.len() >= expected {
+            Ok(())
+        } else {
+            Err(ContractError::ArgumentCount { expected, received: args.len() })
+        }
+    }
+
     /// Converts argument `index` (already counted) to `T`.
     pub fn arg<T: DeserializeOwned>(
         args: &[String],
@@ -203,7 +234,19 @@ pub mod __private {
         parameter: &str,
         type_name: &str,
     ) -> Result<T, ContractError> {
-        super::args::from_arg(&args[index], parameter, type_name)
+        super::args::from_arg(&args[index], parameter, type_name, None)
+    }
+
+    /// [`arg`] under `compat = "go"`: `parameter` is empty when contract-api-go would name none,
+    /// and `go_type` is Go's name for a primitive parameter type, used in conversion errors.
+    pub fn go_arg<T: DeserializeOwned>(
+        args: &[String],
+        index: usize,
+        parameter: &str,
+        type_name: &str,
+        go_type: Option<&str>,
+    ) -> Result<T, ContractError> {
+        super::args::from_arg(&args[index], parameter, type_name, go_type)
     }
 
     /// The `Ok` value of a fallible transaction, or its error's message.

@@ -1,0 +1,336 @@
+//! Unit tests for chaincode, in-process: [`Emulator`].
+//!
+//! An [`Emulator`] serves your chaincode in the test's own process and drives it as a Fabric peer
+//! does. Each transaction goes through the real shim handler over an in-process connection (no
+//! gRPC, no sockets, no mock stub): the chaincode's `GET_STATE`, `PUT_STATE`, range queries,
+//! events and so on are answered by the [peer model](crate::model), with Fabric's transaction
+//! simulation. What a test can look at afterwards is what the peer would know: the response, the
+//! event, the read and write sets, and the committed [`Ledger`].
+//!
+//! ```
+//! use ccaas_shim::contract::{contract, Context};
+//! use ccaas_testkit::Emulator;
+//!
+//! #[derive(Default)]
+//! pub struct Notes;
+//!
+//! #[contract(rename_all = "PascalCase")]
+//! impl Notes {
+//!     #[transaction]
+//!     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<(), String> {
+//!         ctx.stub().put_state(&key, text).await.map_err(|e| e.to_string())
+//!     }
+//!
+//!     #[transaction(evaluate)]
+//!     async fn read(&self, ctx: &Context<'_>, key: String) -> Result<String, String> {
+//!         let value = ctx.stub().get_state(&key).await.map_err(|e| e.to_string())?;
+//!         let value = value.ok_or_else(|| format!("{key} does not exist"))?;
+//!         Ok(String::from_utf8_lossy(&value).into_owned())
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let peer = Emulator::in_process(Notes).await;
+//!
+//! let outcome = peer.submit("Write", ["greeting", "hello"]).await.unwrap();
+//! outcome.assert_ok();
+//! assert_eq!(outcome.writes[0].key, "greeting");
+//! assert_eq!(peer.state("greeting").unwrap(), "hello");
+//!
+//! assert_eq!(peer.evaluate("Read", ["greeting"]).await.unwrap().payload_str(), "hello");
+//! peer.evaluate("Read", ["nope"]).await.unwrap().assert_error("nope does not exist");
+//! # });
+//! ```
+//!
+//! [`Emulator::in_process`] takes anything [`IntoChaincode`]: a `#[contract]` type (served alone
+//! in a [`ContractChaincode`]), a [`ContractChaincode`] with several contracts, or any low-level
+//! [`Chaincode`]. Per-transaction options (creator, transient data, timestamp, channel, txid)
+//! are on [`Emulator::tx`]; a ledger filled before the first transaction is set up with
+//! [`Emulator::builder`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ccaas_shim::contract::{Contract, ContractChaincode};
+use ccaas_shim::Chaincode;
+
+use crate::{EmulatorBuilder, EmulatorError, Identity, Ledger, PeerEmulator, TxBuilder, TxOutcome};
+
+/// What [`Emulator::in_process`] can serve: a contract, a [`ContractChaincode`] or any
+/// [`Chaincode`].
+///
+/// `Kind` only tells the two blanket implementations apart ([`AsContract`] for `#[contract]`
+/// types, [`AsChaincode`] for chaincodes, `ContractChaincode` included); it is inferred, so
+/// callers never write it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is neither a contract nor a chaincode",
+    label = "not servable",
+    note = "pass a `#[contract]` type, a `ContractChaincode`, or a type implementing `ccaas_shim::Chaincode`"
+)]
+pub trait IntoChaincode<Kind> {
+    /// The chaincode that is served.
+    type Chaincode: Chaincode;
+
+    /// Makes the chaincode.
+    fn into_chaincode(self) -> Self::Chaincode;
+}
+
+/// [`IntoChaincode`]'s kind for a contract, served alone in a [`ContractChaincode`].
+#[derive(Debug)]
+pub enum AsContract {}
+
+/// [`IntoChaincode`]'s kind for a chaincode, served as it is.
+#[derive(Debug)]
+pub enum AsChaincode {}
+
+impl<T: Contract> IntoChaincode<AsContract> for T {
+    type Chaincode = ContractChaincode;
+
+    fn into_chaincode(self) -> ContractChaincode {
+        ContractChaincode::new().contract(self)
+    }
+}
+
+impl<T: Chaincode> IntoChaincode<AsChaincode> for T {
+    type Chaincode = T;
+
+    fn into_chaincode(self) -> T {
+        self
+    }
+}
+
+/// A peer for unit tests, serving one chaincode in this process. Cheap to clone; transactions
+/// may run concurrently.
+///
+/// A thin layer over [`PeerEmulator`] (reach it with [`peer`](Self::peer) for everything else:
+/// the transcript, the model's counters, protocol violations, raw messages).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+/// use ccaas_testkit::{Emulator, Identity};
+///
+/// /// A low-level chaincode that reports who called it, when, with which secret.
+/// struct Whoami;
+///
+/// impl Chaincode for Whoami {
+///     async fn invoke(&self, stub: &ChaincodeStub) -> Response {
+///         let msp = stub.client_identity().map(|id| id.msp_id().to_string()).unwrap_or_default();
+///         let secret = stub.transient().get("secret").cloned().unwrap_or_default();
+///         let seconds = stub.tx_timestamp().map_or(0, |t| t.seconds);
+///         Response::success(format!("{msp} {seconds} {}", String::from_utf8_lossy(&secret)))
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let peer = Emulator::builder().seed([("asset1", "seeded")]).in_process(Whoami).await;
+/// assert_eq!(peer.state("asset1").unwrap(), "seeded");
+///
+/// let outcome = peer
+///     .tx("Whoami")
+///     .creator(Identity::generate("Org2MSP", "alice"))
+///     .transient("secret", "s3cr3t")
+///     .timestamp(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+///     .evaluate()
+///     .await
+///     .unwrap();
+/// assert_eq!(outcome.assert_ok().payload_str(), "Org2MSP 1700000000 s3cr3t");
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    peer: PeerEmulator,
+}
+
+impl Emulator {
+    /// Serves `chaincode` in this process and connects to it, with the defaults: chaincode name
+    /// `basic`, channel `mychannel`, an empty ledger, and [`Identity::default_client`] as the
+    /// creator.
+    ///
+    /// # Panics
+    /// If the chaincode does not complete the registration handshake.
+    pub async fn in_process<K, C: IntoChaincode<K>>(chaincode: C) -> Emulator {
+        Emulator::builder().in_process(chaincode).await
+    }
+
+    /// Options for the emulator: ledger contents, names, default creator.
+    pub fn builder() -> UnitBuilder {
+        UnitBuilder { peer: PeerEmulator::builder(), seed: Vec::new() }
+    }
+
+    /// Submits `function` with `args`: the chaincode runs it, and its writes are committed if
+    /// the peer endorses the response (status 200..400).
+    ///
+    /// A transaction the chaincode fails is an `Ok` outcome with its status and message; `Err`
+    /// means the transaction did not complete (the chaincode answered ERROR, broke the protocol,
+    /// or timed out).
+    pub async fn submit<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<Bytes>,
+    {
+        self.tx(function).args(args).submit().await
+    }
+
+    /// Evaluates `function` with `args`: the chaincode runs it, nothing is committed.
+    pub async fn evaluate<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<Bytes>,
+    {
+        self.tx(function).args(args).evaluate().await
+    }
+
+    /// A transaction with options: `.args(..)`, `.arg(..)`, `.creator(..)`, `.transient(..)`,
+    /// `.timestamp(..)`, `.channel(..)`, `.tx_id(..)`, `.init()`; then
+    /// [`submit`](TxBuilder::submit) or [`evaluate`](TxBuilder::evaluate).
+    pub fn tx(&self, function: &str) -> TxBuilder {
+        self.peer.transaction(function.to_string())
+    }
+
+    /// The committed ledger (every namespace, with versions and history).
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        self.peer.ledger()
+    }
+
+    /// The committed value of `key` in the chaincode's namespace.
+    pub fn state(&self, key: &str) -> Option<Bytes> {
+        self.ledger().get(self.chaincode_name(), key)
+    }
+
+    /// Commits `entries` to the chaincode's namespace as one transaction (an empty value deletes
+    /// the key).
+    pub fn seed<K, V>(&self, entries: impl IntoIterator<Item = (K, V)>)
+    where
+        K: Into<String>,
+        V: Into<Bytes>,
+    {
+        self.ledger().seed(self.chaincode_name(), entries);
+    }
+
+    /// The chaincode's name: its namespace in the ledger.
+    pub fn chaincode_name(&self) -> &str {
+        self.peer.chaincode_name()
+    }
+
+    /// The emulator underneath.
+    pub fn peer(&self) -> &PeerEmulator {
+        &self.peer
+    }
+}
+
+/// Options of an [`Emulator`] (see [`Emulator::builder`]).
+#[must_use = "the builder does nothing until `in_process`"]
+pub struct UnitBuilder {
+    peer: EmulatorBuilder,
+    seed: Vec<(String, Bytes)>,
+}
+
+impl fmt::Debug for UnitBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnitBuilder").field("seed", &self.seed.len()).finish_non_exhaustive()
+    }
+}
+
+impl UnitBuilder {
+    /// The chaincode's name, its ledger namespace (default `basic`).
+    pub fn chaincode_name(mut self, name: impl Into<String>) -> Self {
+        self.peer = self.peer.chaincode_name(name);
+        self
+    }
+
+    /// The channel transactions run on (default `mychannel`).
+    pub fn channel(mut self, channel_id: impl Into<String>) -> Self {
+        self.peer = self.peer.channel(channel_id);
+        self
+    }
+
+    /// Who submits transactions that do not set a [creator](TxBuilder::creator).
+    pub fn creator(mut self, identity: Identity) -> Self {
+        self.peer = self.peer.identity(identity);
+        self
+    }
+
+    /// Entries committed to the chaincode's namespace before the first transaction (repeatable;
+    /// all are committed as one block).
+    pub fn seed<K, V>(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<Bytes>,
+    {
+        self.seed.extend(entries.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Uses `ledger` (shared with other emulators, or prepared by the test) instead of a new one.
+    pub fn ledger(mut self, ledger: Arc<Ledger>) -> Self {
+        self.peer = self.peer.ledger(ledger);
+        self
+    }
+
+    /// Any other [`EmulatorBuilder`] setting: the state database, the execute timeout, the
+    /// READY parameters, a transcript hook...
+    pub fn peer(mut self, configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> Self {
+        self.peer = configure(self.peer);
+        self
+    }
+
+    /// Serves `chaincode` in this process and connects to it.
+    ///
+    /// # Panics
+    /// If the chaincode does not complete the registration handshake.
+    pub async fn in_process<K, C: IntoChaincode<K>>(self, chaincode: C) -> Emulator {
+        let peer = match self.peer.connect_chaincode(chaincode.into_chaincode()).await {
+            Ok(peer) => peer,
+            Err(e) => panic!("the in-process chaincode did not register: {e}"),
+        };
+        if !self.seed.is_empty() {
+            peer.ledger().seed(peer.chaincode_name(), self.seed);
+        }
+        Emulator { peer }
+    }
+}
+
+/// Assertions that read well in tests.
+impl TxOutcome {
+    /// The response message (empty on success).
+    pub fn message(&self) -> &str {
+        &self.response.message
+    }
+
+    /// Panics unless the chaincode answered status 200; returns the outcome for chaining.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.status() == 200, "expected status 200, got {self}");
+        self
+    }
+
+    /// Panics unless the chaincode failed the transaction (status 400 or more) with exactly
+    /// `message`; returns the outcome for chaining.
+    #[track_caller]
+    pub fn assert_error(&self, message: &str) -> &Self {
+        assert!(
+            self.status() >= 400 && self.response.message == message,
+            "expected a failure with message {message:?}, got {self}"
+        );
+        self
+    }
+}
+
+/// `status 200, payload "..."` or `status 500, message "..."`, plus the event's name if any.
+impl fmt::Display for TxOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "status {}", self.status())?;
+        if !self.response.message.is_empty() || self.status() >= 400 {
+            write!(f, ", message {:?}", self.response.message)?;
+        }
+        if !self.response.payload.is_empty() || self.status() < 400 {
+            write!(f, ", payload {:?}", crate::printable(&self.response.payload))?;
+        }
+        if let Some(event) = &self.event {
+            write!(f, ", event {:?}", event.event_name)?;
+        }
+        Ok(())
+    }
+}
