@@ -15,6 +15,10 @@
 //! print!("{}", report.render());
 //! # }
 //! ```
+//!
+//! [`batch`] is the write batching benchmark (`ccaas-peer bench-batch`).
+
+pub mod batch;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -156,8 +160,8 @@ fn asset_id(i: u64, assets: usize) -> String {
     format!("bench-asset-{:06}", i % assets.max(1) as u64)
 }
 
-/// Runs every level on `peer`.
-pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
+/// Loads the assets `ReadAsset` reads.
+fn prepare(peer: &PeerEmulator, options: &Options) {
     if options.function == Function::ReadAsset {
         let ns = peer.chaincode_name().to_string();
         let assets = (0..options.assets.max(1) as u64).map(|i| {
@@ -167,6 +171,11 @@ pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
         });
         peer.ledger().seed(&ns, assets.collect::<Vec<_>>());
     }
+}
+
+/// Runs every level on `peer`.
+pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
+    prepare(peer, options);
     let mut levels = Vec::new();
     for (level, &concurrency) in options.concurrency.iter().enumerate() {
         levels.push(run_level(peer, options, level, concurrency.max(1)).await);
@@ -174,11 +183,118 @@ pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
     Report { function: options.function, levels, peak_rss_kib: None }
 }
 
-async fn one(peer: &PeerEmulator, options: &Options, level: usize, i: u64) -> Result<(), String> {
+/// Several chaincodes measured side by side (see [`compare`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The transaction.
+    pub function: Function,
+    /// The chaincodes' labels, in the order given.
+    pub chaincodes: Vec<String>,
+    /// How many times each level ran for each chaincode; the median run (by tx/s) is reported.
+    pub rounds: usize,
+    /// One entry per concurrency level.
+    pub levels: Vec<ComparedLevel>,
+}
+
+/// One concurrency level of a [`Comparison`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparedLevel {
+    /// Transactions in flight at once.
+    pub concurrency: usize,
+    /// The median run of each chaincode, in the order of [`Comparison::chaincodes`].
+    pub results: Vec<LevelReport>,
+    /// The first chaincode's tx/s divided by each other's (`1.0` for the first itself): below
+    /// 1 the first is slower.
+    pub tps_ratio: Vec<f64>,
+}
+
+impl Comparison {
+    /// A table: one line per level, tx/s and latencies of each chaincode side by side, then the
+    /// first chaincode's tx/s relative to each other's.
+    pub fn render(&self) -> String {
+        let mut out = format!("{} ({} round(s) per level, median shown)\n", self.function, self.rounds);
+        let headers: Vec<String> = self.chaincodes.iter().map(|name| format!("{name} tx/s (p50/p99 ms)")).collect();
+        let ratios: Vec<String> =
+            self.chaincodes.iter().skip(1).map(|name| format!("{}/{name}", self.chaincodes[0])).collect();
+        out.push_str(&format!("{:>11}", "concurrency"));
+        for header in headers.iter().chain(&ratios) {
+            out.push_str(&format!(" | {header}"));
+        }
+        out.push('\n');
+        for level in &self.levels {
+            out.push_str(&format!("{:>11}", level.concurrency));
+            for (result, header) in level.results.iter().zip(&headers) {
+                let cell = format!("{:.0} ({:.3}/{:.3})", result.tps, result.p50_ms, result.p99_ms);
+                out.push_str(&format!(" | {cell:>width$}", width = header.len()));
+            }
+            for (ratio, header) in level.tps_ratio.iter().skip(1).zip(&ratios) {
+                out.push_str(&format!(" | {:>width$}", format!("{ratio:.3}"), width = header.len()));
+            }
+            out.push('\n');
+            for (name, result) in self.chaincodes.iter().zip(&level.results) {
+                if let Some(error) = &result.first_error {
+                    out.push_str(&format!("  {name}: {} errors, first: {error}\n", result.errors));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any transaction failed.
+    pub fn has_errors(&self) -> bool {
+        self.levels.iter().any(|l| l.results.iter().any(|r| r.errors > 0))
+    }
+}
+
+/// Runs every level on each of `peers` (label, connection), interleaved so that drift in the
+/// machine's load affects them alike: after a warm-up of each, for every level, `rounds` runs
+/// of each chaincode, alternating which goes first. Each chaincode gets the same data.
+pub async fn compare(peers: &[(String, PeerEmulator)], options: &Options, rounds: usize) -> Comparison {
+    let rounds = rounds.max(1);
+    for (_, peer) in peers {
+        prepare(peer, options);
+    }
+    let warm_up = Options { transactions: Some(500), duration: None, ..options.clone() };
+    let mut run = 0;
+    for (_, peer) in peers {
+        run_level(peer, &warm_up, run, 16).await;
+        run += 1;
+    }
+    let mut levels = Vec::new();
+    for &concurrency in &options.concurrency {
+        let mut runs: Vec<Vec<LevelReport>> = vec![Vec::new(); peers.len()];
+        for round in 0..rounds {
+            for k in 0..peers.len() {
+                let index = if round % 2 == 0 { k } else { peers.len() - 1 - k };
+                runs[index].push(run_level(&peers[index].1, options, run, concurrency.max(1)).await);
+                run += 1;
+            }
+        }
+        let results: Vec<LevelReport> = runs
+            .into_iter()
+            .map(|mut reports| {
+                reports.sort_by(|a, b| a.tps.total_cmp(&b.tps));
+                reports.swap_remove(reports.len() / 2)
+            })
+            .collect();
+        let first = results.first().map_or(0.0, |r| r.tps);
+        let tps_ratio = results.iter().map(|r| first / r.tps.max(f64::EPSILON)).collect();
+        levels.push(ComparedLevel { concurrency: concurrency.max(1), results, tps_ratio });
+    }
+    Comparison {
+        function: options.function,
+        chaincodes: peers.iter().map(|(name, _)| name.clone()).collect(),
+        rounds,
+        levels,
+    }
+}
+
+/// Runs one transaction; `run` keeps the ids `CreateAsset` writes apart between runs.
+async fn one(peer: &PeerEmulator, options: &Options, run: usize, i: u64) -> Result<(), String> {
     let outcome = match options.function {
         Function::ReadAsset => peer.query("ReadAsset", [asset_id(i, options.assets)]).await,
         Function::CreateAsset => {
-            let id = format!("bench-{level}-{i:08}");
+            let id = format!("bench-{run}-{i:08}");
             peer.invoke("CreateAsset", [id, "blue".into(), "5".into(), "Tomoko".into(), "300".into()]).await
         }
     };
@@ -189,7 +305,7 @@ async fn one(peer: &PeerEmulator, options: &Options, level: usize, i: u64) -> Re
     }
 }
 
-async fn run_level(peer: &PeerEmulator, options: &Options, level: usize, concurrency: usize) -> LevelReport {
+async fn run_level(peer: &PeerEmulator, options: &Options, run: usize, concurrency: usize) -> LevelReport {
     let next = Arc::new(AtomicU64::new(0));
     let limit = if options.duration.is_some() { u64::MAX } else { options.transactions.unwrap_or(1000) };
     let started = Instant::now();
@@ -211,7 +327,7 @@ async fn run_level(peer: &PeerEmulator, options: &Options, level: usize, concurr
                     break;
                 }
                 let t0 = Instant::now();
-                let result = one(&peer, &options, level, i).await;
+                let result = one(&peer, &options, run, i).await;
                 latencies.push(t0.elapsed());
                 if let Err(e) = result {
                     errors += 1;

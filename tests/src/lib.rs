@@ -13,6 +13,8 @@
 //!   registration handshake, and runs transactions, many at once on one stream.
 //! * [`conformance`] and [`bench`](mod@bench) — protocol checks and load tests against a running chaincode,
 //!   also available as the `ccaas-peer` command.
+//! * [`Emulator`] — unit tests of a chaincode in-process: `Emulator::in_process(MyContract)`,
+//!   then `submit`/`evaluate` and look at the outcome and the ledger (see [`unit`](mod@unit)).
 //! * [`testing`] — ready-made test chaincodes and TLS material.
 //!
 //! ```
@@ -50,6 +52,7 @@ mod error;
 pub mod model;
 pub mod testing;
 pub mod transcript;
+pub mod unit;
 
 pub use emulator::{
     CommitStatus, EmulatorBuilder, Identity, PeerEmulator, Target, TlsOptions, TxBuilder, TxOutcome, MAX_MESSAGE_SIZE,
@@ -58,6 +61,7 @@ pub use error::EmulatorError;
 pub use model::ledger::{HistoryEntry, KvRead, KvWrite, Ledger, Version, VersionedValue};
 pub use model::{ModelStats, PeerConfig, PeerModel, StateDatabase, TxKey, Violation};
 pub use transcript::{Direction, Transcript, TranscriptEntry, TranscriptHook};
+pub use unit::{Emulator, IntoChaincode};
 
 /// Bytes as text for display: UTF-8 as is (control characters escaped), anything else as hex.
 pub fn printable(bytes: &[u8]) -> String {
@@ -76,3 +80,8 @@ pub fn printable(bytes: &[u8]) -> String {
         Err(_) => format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
     }
 }
+
+/// The README's Rust snippets, compiled (and run where they can be) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -357,19 +357,14 @@ async fn a_chaincode_that_never_registers_times_out() {
 }
 
 #[tokio::test]
-async fn requests_the_model_does_not_implement_yet_fail_without_ending_the_stream() {
+async fn state_metadata_of_a_missing_key_is_an_empty_result() {
     let (peer, mut cc) = RawChaincode::connect().await;
     let (task, tx) = cc.start(&peer).await;
     cc.send(Type::GetStateMetadata, &tx.txid, &tx.channel_id, get_state("k")).await;
-    let error = cc.recv().await;
-    assert_eq!(error.r#type, Type::Error as i32);
-    assert_eq!(
-        String::from_utf8_lossy(&error.payload),
-        format!(
-            "GET_STATE_METADATA failed: transaction ID: {}: GET_STATE_METADATA is not supported by the ccaas-testkit peer model yet",
-            tx.txid
-        )
-    );
+    let reply = cc.recv().await;
+    assert_eq!(reply.r#type, Type::Response as i32);
+    let result = ccaas_protos::protos::StateMetadataResult::decode(reply.payload).unwrap();
+    assert!(result.entries.is_empty());
     cc.complete(&tx, 200).await;
     task.await.unwrap().unwrap();
     assert!(peer.is_connected());

@@ -5,6 +5,8 @@
 //! ccaas-peer --address 127.0.0.1:7052 query ReadAsset asset1 --output json
 //! ccaas-peer --address cc.example.com:7052 --tls-root-cert ca.pem --client-cert peer.pem --client-key peer.key conformance
 //! ccaas-peer bench --spawn ./target/release/my-chaincode --function ReadAsset --concurrency 1,16,64 --duration 10s
+//! ccaas-peer bench-batch --keys 10 --concurrency 1,16 --transactions 5000 --rounds 3
+//! ccaas-peer bench --chaincode contract,lowlevel --concurrency 1,16,64 --transactions 20000 --rounds 3
 //! ```
 //!
 //! Exit codes: 0 success, 1 failure (connection, transaction status ≥ 400, failed check or
@@ -104,8 +106,12 @@ enum Command {
     Query(TxArgs),
     /// Run the protocol conformance checks against an asset-transfer-basic chaincode.
     Conformance(ConformanceArgs),
-    /// Load-test an asset-transfer-basic chaincode.
+    /// Load-test an asset-transfer-basic chaincode (a running one, a spawned binary, or the
+    /// example's implementations in this process, side by side).
     Bench(BenchArgs),
+    /// Measure Fabric 3.1 write batching: a transaction writing --keys keys against a chaincode
+    /// server in this process over loopback TCP, by a peer advertising batching and one that does not.
+    BenchBatch(BenchBatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -155,8 +161,56 @@ struct BenchArgs {
     assets: usize,
     /// Start this chaincode binary (with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID set) and
     /// report its peak RSS.
-    #[arg(long, value_name = "BINARY")]
+    #[arg(long, value_name = "BINARY", conflicts_with = "chaincode")]
     spawn: Option<PathBuf>,
+    /// Serve the asset-transfer-basic example in this process on loopback TCP instead of dialing
+    /// --address: `contract` (the contract API) or `lowlevel` (the same transactions on the
+    /// low-level trait). Several, comma separated, are measured side by side.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "IMPLEMENTATION")]
+    chaincode: Vec<Implementation>,
+    /// With --chaincode: runs of each level per implementation (the median is reported).
+    #[arg(long, default_value_t = 1, requires = "chaincode")]
+    rounds: usize,
+}
+
+/// An in-process implementation of asset-transfer-basic for `bench --chaincode`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Implementation {
+    /// `asset_transfer_basic::chaincode()`: the contract API.
+    Contract,
+    /// `asset_transfer_basic::lowlevel::AssetTransfer`: the low-level `Chaincode` trait.
+    Lowlevel,
+}
+
+impl Implementation {
+    fn label(self) -> &'static str {
+        match self {
+            Implementation::Contract => "contract",
+            Implementation::Lowlevel => "lowlevel",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct BenchBatchArgs {
+    /// Keys written per transaction.
+    #[arg(long, default_value_t = 10)]
+    keys: usize,
+    /// Concurrency levels, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    concurrency: Vec<usize>,
+    /// Transactions per level, mode and round.
+    #[arg(long, default_value_t = 2000, conflicts_with = "duration")]
+    transactions: u64,
+    /// Run each level, mode and round this long instead (e.g. 5s).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Rounds per level (the modes alternate; the median round is reported).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The largest batch the batching peer advertises (maxSizeWriteBatch).
+    #[arg(long, default_value_t = 1000)]
+    max_size_write_batch: u32,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Query(ref args) => transaction(&cli, builder, &target, args, false).await,
         Command::Conformance(ref args) => run_conformance(&cli, builder, target, args).await,
         Command::Bench(ref args) => run_bench(&cli, builder, target, args).await,
+        Command::BenchBatch(ref args) => run_bench_batch(&cli, args).await,
     }
 }
 
@@ -406,6 +461,9 @@ async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &B
         transactions: args.transactions,
         assets: args.assets,
     };
+    if !args.chaincode.is_empty() {
+        return bench_in_process(cli, builder, args, &options).await;
+    }
     let (peer, mut child) = match &args.spawn {
         None => (builder.connect(&target).await.context("could not connect")?, None),
         Some(binary) => {
@@ -431,6 +489,90 @@ async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &B
         report.peak_rss_kib = child.peak_rss_kib();
         child.stop().await;
     }
+    match cli.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print!("{}", report.render()),
+    }
+    Ok(if report.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `bench --chaincode ...`: serves each implementation on a loopback port of this process,
+/// connects to each over TCP like a peer, and measures them side by side.
+async fn bench_in_process(
+    cli: &Cli,
+    builder: EmulatorBuilder,
+    args: &BenchArgs,
+    options: &bench::Options,
+) -> Result<ExitCode, Failure> {
+    let mut implementations = args.chaincode.clone();
+    implementations.dedup();
+    let id = cli.connection.chaincode_id.clone().unwrap_or_else(|| "bench:0".to_string());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut peers = Vec::new();
+    for implementation in implementations {
+        let address = match implementation {
+            Implementation::Contract => serve_locally(asset_transfer_basic::chaincode(), &id, stopped.clone()).await?,
+            Implementation::Lowlevel => {
+                serve_locally(asset_transfer_basic::lowlevel::AssetTransfer, &id, stopped.clone()).await?
+            }
+        };
+        let target = Target::new(address.to_string()).connect_timeout(cli.connection.connect_timeout);
+        let peer = builder.clone().chaincode_id(id.clone()).connect(&target).await.context("could not connect")?;
+        peers.push((implementation.label().to_string(), peer));
+    }
+    let comparison = bench::compare(&peers, options, args.rounds).await;
+    for (_, peer) in &peers {
+        peer.close().await;
+    }
+    let _ = stop.send(true);
+    match cli.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&comparison)?),
+        Output::Text => print!("{}", comparison.render()),
+    }
+    Ok(if comparison.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Serves `chaincode` on 127.0.0.1 (a free port) until `stop` turns true; returns the address.
+async fn serve_locally<C: ccaas_shim::Chaincode>(
+    chaincode: C,
+    id: &str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<std::net::SocketAddr, Failure> {
+    let server = ccaas_shim::server::Server::builder(chaincode)
+        .chaincode_id(id)
+        .address(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .shutdown_deadline(Duration::from_secs(1))
+        .build()
+        .context("invalid in-process server configuration")?
+        .bind()
+        .await
+        .context("could not listen on a loopback port")?;
+    let address = server.local_addr();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(e) = server.serve_with_shutdown(shutdown).await {
+            eprintln!("error: the in-process chaincode server failed: {e}");
+        }
+    });
+    Ok(address)
+}
+
+/// `bench-batch`: the write batching benchmark (see `ccaas_testkit::bench::batch`).
+async fn run_bench_batch(cli: &Cli, args: &BenchBatchArgs) -> Result<ExitCode, Failure> {
+    if args.concurrency.is_empty() || args.concurrency.contains(&0) || args.keys == 0 || args.rounds == 0 {
+        return Err(usage(anyhow!("--concurrency, --keys and --rounds need positive numbers")));
+    }
+    let options = bench::batch::Options {
+        keys: args.keys,
+        concurrency: args.concurrency.clone(),
+        transactions: args.transactions,
+        duration: args.duration,
+        rounds: args.rounds,
+        max_size_write_batch: args.max_size_write_batch,
+    };
+    let report = bench::batch::run(&options).await.context("the batching benchmark could not start")?;
     match cli.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Text => print!("{}", report.render()),

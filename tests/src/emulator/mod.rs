@@ -6,6 +6,10 @@
 //! REGISTERED and READY, then runs transactions — many at once on the one stream, correlated by
 //! (channel, txid) — and answers the chaincode's requests from the model.
 //!
+//! Several chaincodes can run on one emulated peer ([`EmulatorBuilder::join`]), each on its own
+//! connection (in-process or TCP), sharing the ledgers and collection definitions; a chaincode
+//! calls another with `invoke_chaincode` and the callee runs with the caller's txid.
+//!
 //! ```
 //! use ccaas_shim::{Chaincode, ChaincodeStub, Response};
 //! use ccaas_testkit::PeerEmulator;
@@ -54,8 +58,11 @@ pub use proposal::Identity;
 pub use transport::{Target, TlsOptions, MAX_MESSAGE_SIZE};
 
 use crate::error::EmulatorError;
-use crate::model::ledger::{KvRead, KvWrite, Ledger};
-use crate::model::{texts, Admission, ModelStats, PeerConfig, PeerModel, StateDatabase, TxKey, Violation};
+use crate::model::ledger::{KvMetadataWrite, KvRead, KvWrite, Ledger};
+use crate::model::{
+    texts, Admission, CalleeCall, ChaincodeHost, CollectionConfig, ModelStats, PeerConfig, PeerModel, PeerNode,
+    SimulationResults, StateDatabase, TxKey, TxParams, Violation,
+};
 use crate::transcript::{Direction, TranscriptEntry, TranscriptHook};
 use transport::Connection;
 
@@ -87,8 +94,12 @@ pub struct TxOutcome {
     pub event: Option<ChaincodeEvent>,
     /// What the transaction read (keys and versions).
     pub reads: Vec<KvRead>,
-    /// What the transaction wrote (in key order; deletes have no value).
+    /// What the transaction wrote, in (namespace, collection, key) order — a namespace's public
+    /// writes first, then its private data; deletes and purges have no value. Includes the writes
+    /// of the chaincodes it called on its channel.
     pub writes: Vec<KvWrite>,
+    /// The key metadata it wrote (`PUT_STATE_METADATA`, e.g. key-level endorsement policies).
+    pub metadata_writes: Vec<KvMetadataWrite>,
     /// What happened to the writes.
     pub commit: CommitStatus,
     /// From sending the transaction to its COMPLETED.
@@ -133,6 +144,9 @@ pub struct EmulatorBuilder {
     config: PeerConfig,
     ledger: Option<Arc<Ledger>>,
     transcript: Option<TranscriptHook>,
+    node: Option<Arc<PeerNode>>,
+    collections: Vec<CollectionConfig>,
+    channel_ledgers: Vec<(String, Arc<Ledger>)>,
 }
 
 impl Default for EmulatorBuilder {
@@ -145,6 +159,9 @@ impl Default for EmulatorBuilder {
             config: PeerConfig::default(),
             ledger: None,
             transcript: None,
+            node: None,
+            collections: Vec::new(),
+            channel_ledgers: Vec::new(),
         }
     }
 }
@@ -225,6 +242,74 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Defines a private data collection of this chaincode, as an entry of
+    /// [`PeerConfig::collections`] under the chaincode's name would.
+    ///
+    /// ```
+    /// use ccaas_testkit::{model::CollectionConfig, PeerEmulator};
+    /// let builder = PeerEmulator::builder()
+    ///     .chaincode_name("basic")
+    ///     .collection(CollectionConfig::new("secrets", ["Org1MSP"]).member_only_read(true));
+    /// # let _ = builder;
+    /// ```
+    pub fn collection(mut self, collection: CollectionConfig) -> Self {
+        self.collections.push(collection);
+        self
+    }
+
+    /// Whether READY advertises WRITE_BATCH_STATE, and its largest batch (Fabric 3.1's
+    /// `chaincode.runtimeParams.useWriteBatch` / `maxSizeWriteBatch`).
+    pub fn write_batch(mut self, enabled: bool, max_size: u32) -> Self {
+        self.config.ready_params.use_write_batch = enabled;
+        self.config.ready_params.max_size_write_batch = max_size;
+        self
+    }
+
+    /// Whether READY advertises GET_STATE_MULTIPLE, and its most keys per request
+    /// (`useGetMultipleKeys` / `maxSizeGetMultipleKeys`).
+    pub fn get_multiple_keys(mut self, enabled: bool, max_size: u32) -> Self {
+        self.config.ready_params.use_get_multiple_keys = enabled;
+        self.config.ready_params.max_size_get_multiple_keys = max_size;
+        self
+    }
+
+    /// Gives `channel_id` its own ledger (by default every channel uses the emulator's ledger).
+    /// A chaincode called on another channel reads that channel's ledger.
+    pub fn channel_ledger(mut self, channel_id: impl Into<String>, ledger: Arc<Ledger>) -> Self {
+        self.channel_ledgers.push((channel_id.into(), ledger));
+        self
+    }
+
+    /// Runs this chaincode on the same emulated peer as `other`: the same ledgers and collection
+    /// definitions, and each can call the other by name with `invoke_chaincode` (the callee runs
+    /// on its own connection with the caller's txid). The [`ledger`](Self::ledger) setting is
+    /// ignored.
+    ///
+    /// ```
+    /// # use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+    /// # struct Caller;
+    /// # impl Chaincode for Caller {
+    /// #     async fn invoke(&self, stub: &ChaincodeStub) -> Response {
+    /// #         stub.invoke_chaincode("callee", &["get"], "").await
+    /// #     }
+    /// # }
+    /// # struct Callee;
+    /// # impl Chaincode for Callee {
+    /// #     async fn invoke(&self, _stub: &ChaincodeStub) -> Response { Response::success("from callee") }
+    /// # }
+    /// use ccaas_testkit::PeerEmulator;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let caller = PeerEmulator::builder().chaincode_name("caller").connect_chaincode(Caller).await.unwrap();
+    /// let callee = PeerEmulator::builder().chaincode_name("callee").join(&caller).connect_chaincode(Callee).await.unwrap();
+    /// assert_eq!(caller.invoke("call", [""; 0]).await.unwrap().payload_str(), "from callee");
+    /// # drop(callee);
+    /// # });
+    /// ```
+    pub fn join(mut self, other: &PeerEmulator) -> Self {
+        self.node = Some(Arc::clone(other.model().node()));
+        self
+    }
+
     /// Dials a CCaaS server (any language) and registers it.
     pub async fn connect(self, target: &Target) -> Result<PeerEmulator, EmulatorError> {
         let startup = self.config.startup_timeout;
@@ -268,8 +353,14 @@ impl EmulatorBuilder {
     /// The handshake (`core/chaincode/handler.go:528-571` and `sendReady`, 478-509).
     async fn establish(self, connection: Connection) -> Result<PeerEmulator, EmulatorError> {
         let Connection { to_chaincode, mut from_chaincode, channel } = connection;
-        let ledger = self.ledger.clone().unwrap_or_default();
-        let model = PeerModel::new(self.config.clone(), ledger);
+        let node = match &self.node {
+            Some(node) => Arc::clone(node),
+            None => PeerNode::new(self.ledger.clone().unwrap_or_default()),
+        };
+        for (channel_id, ledger) in &self.channel_ledgers {
+            node.set_channel_ledger(channel_id, Arc::clone(ledger));
+        }
+        let model = PeerModel::on_node(self.config.clone(), node);
         let (closed, _) = watch::channel(None);
         let (keepalives, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
@@ -332,6 +423,10 @@ impl EmulatorBuilder {
             tasks.push(tokio::spawn(keepalive_loop(Arc::clone(&shared), interval)));
         }
         let chaincode_name = self.chaincode_name.clone().unwrap_or_else(|| default_name(&registered));
+        let node = shared.model.node();
+        node.define_collections(&chaincode_name, &self.collections);
+        let host: Arc<dyn ChaincodeHost> = Arc::clone(&shared) as Arc<dyn ChaincodeHost>;
+        node.register(&chaincode_name, Arc::downgrade(&host));
         Ok(PeerEmulator {
             inner: Arc::new(Inner {
                 shared,
@@ -404,6 +499,67 @@ impl Shared {
                 false
             }
         });
+    }
+}
+
+impl Shared {
+    /// Sends INIT or TRANSACTION and waits for the chaincode's COMPLETED or ERROR, the execute
+    /// timeout or the end of the stream (`Handler.Execute`, `core/chaincode/handler.go:1423-1460`);
+    /// returns the reply, what the transaction simulated and how long it took.
+    async fn run(
+        &self,
+        params: TxParams,
+        input: &ChaincodeInput,
+        timeout: Duration,
+    ) -> (Result<ChaincodeMessage, EmulatorError>, SimulationResults, Duration) {
+        let model = &self.model;
+        let kind = if params.is_init { Type::Init } else { Type::Transaction };
+        let message = ChaincodeMessage {
+            r#type: kind as i32,
+            payload: input.encode_to_vec().into(),
+            txid: params.key.tx_id.clone(),
+            channel_id: params.key.channel_id.clone(),
+            proposal: params.signed_proposal.clone(),
+            ..Default::default()
+        };
+        let (context, response) = match model.begin_transaction(params) {
+            Ok(begun) => begun,
+            Err(text) => {
+                return (Err(EmulatorError::InvalidInvocation(text)), SimulationResults::default(), Duration::ZERO)
+            }
+        };
+        let started = Instant::now();
+        let result = match self.send(message, None).await {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let mut closed = self.closed.subscribe();
+                tokio::select! {
+                    reply = response => reply.map_err(|_| EmulatorError::StreamTerminated),
+                    _ = tokio::time::sleep(timeout) => Err(EmulatorError::ExecuteTimeout),
+                    _ = closed.wait_for(|c| c.is_some()) => Err(EmulatorError::StreamTerminated),
+                }
+            }
+        };
+        let duration = started.elapsed();
+        let results = model.end_transaction(&context);
+        (result, results, duration)
+    }
+}
+
+/// A chaincode called by another one runs on its own connection, with the caller's txid.
+impl ChaincodeHost for Shared {
+    fn execute(
+        self: Arc<Self>,
+        call: CalleeCall,
+    ) -> futures::future::BoxFuture<'static, Result<ChaincodeMessage, String>> {
+        Box::pin(async move {
+            let timeout = self.model.config().execute_timeout;
+            let (result, _, _) = self.run(call.params, &call.input, timeout).await;
+            result.map_err(|e| match e {
+                EmulatorError::InvalidInvocation(text) => text,
+                other => other.to_string(),
+            })
+        })
     }
 }
 
@@ -516,9 +672,20 @@ impl PeerEmulator {
         &self.inner.channel_id
     }
 
-    /// The ledger (committed state and history).
+    /// The ledger (committed state and history) of every channel that was not given its own.
     pub fn ledger(&self) -> &Arc<Ledger> {
         self.inner.shared.model.ledger()
+    }
+
+    /// The ledger of `channel_id`.
+    pub fn channel_ledger(&self, channel_id: &str) -> Arc<Ledger> {
+        self.inner.shared.model.channel_ledger(channel_id)
+    }
+
+    /// The chaincodes running on this emulated peer (this one and those that
+    /// [joined](EmulatorBuilder::join) it), by name.
+    pub fn chaincodes(&self) -> Vec<String> {
+        self.inner.shared.model.node().chaincode_names()
     }
 
     /// The peer model of this connection.
@@ -656,34 +823,21 @@ impl PeerEmulator {
             nonce,
             timestamp,
         });
-        let key = TxKey { channel_id: channel_id.clone(), tx_id: tx_id.clone() };
-        let (context, response) = model
-            .begin_transaction(key, self.inner.chaincode_name.clone(), tx.is_init)
-            .map_err(EmulatorError::InvalidInvocation)?;
-        let kind = if tx.is_init { Type::Init } else { Type::Transaction };
-        let message = ChaincodeMessage {
-            r#type: kind as i32,
-            payload: input.encode_to_vec().into(),
-            txid: tx_id.clone(),
-            channel_id: channel_id.clone(),
-            proposal: Some(signed_proposal),
-            ..Default::default()
+        let ledger = model.channel_ledger(&channel_id);
+        let snapshot = ledger.height();
+        let params = TxParams {
+            key: TxKey { channel_id: channel_id.clone(), tx_id: tx_id.clone() },
+            namespace: self.inner.chaincode_name.clone(),
+            is_init: tx.is_init,
+            creator_msp_id: identity.msp_id.clone(),
+            signed_proposal: Some(signed_proposal),
+            decorations: input.decorations.clone(),
+            ledger: Arc::clone(&ledger),
+            snapshot,
+            sim: Arc::default(),
         };
-        let started = Instant::now();
         let timeout = tx.timeout.unwrap_or(model.config().execute_timeout);
-        let result = match shared.send(message, None).await {
-            Err(e) => Err(e),
-            Ok(()) => {
-                let mut closed = shared.closed.subscribe();
-                tokio::select! {
-                    reply = response => reply.map_err(|_| EmulatorError::StreamTerminated),
-                    _ = tokio::time::sleep(timeout) => Err(EmulatorError::ExecuteTimeout),
-                    _ = closed.wait_for(|c| c.is_some()) => Err(EmulatorError::StreamTerminated),
-                }
-            }
-        };
-        let duration = started.elapsed();
-        let (reads, writes) = model.end_transaction(&context);
+        let (result, results, duration) = shared.run(params, &input, timeout).await;
         let reply = result?;
         match Type::try_from(reply.r#type) {
             Ok(Type::Completed) => {}
@@ -708,7 +862,7 @@ impl PeerEmulator {
             CommitStatus::NotEndorsed
         } else if !commit {
             CommitStatus::Evaluated
-        } else if model.commit(&tx_id, timestamp, &reads, &writes) {
+        } else if model.commit(&ledger, &tx_id, timestamp, &results) {
             CommitStatus::Committed
         } else {
             CommitStatus::MvccReadConflict
@@ -718,7 +872,8 @@ impl PeerEmulator {
             event.tx_id = tx_id.clone();
             event
         });
-        Ok(TxOutcome { tx_id, channel_id, response, event, reads, writes, commit, duration })
+        let SimulationResults { reads, writes, metadata_writes } = results;
+        Ok(TxOutcome { tx_id, channel_id, response, event, reads, writes, metadata_writes, commit, duration })
     }
 }
 

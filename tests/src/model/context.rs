@@ -1,43 +1,73 @@
 //! One transaction's context on the peer side: its simulation (read set, write set, the
-//! simulator's flags) and its open query iterators.
+//! simulator's flags), which it may share with the chaincodes it calls, and its open query
+//! iterators, which are its own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ccaas_protos::protos::{ChaincodeMessage, QueryResponse, QueryResponseMetadata, QueryResultBytes};
+use ccaas_protos::protos::{ChaincodeMessage, QueryResponse, QueryResponseMetadata, QueryResultBytes, SignedProposal};
 use prost::Message;
 use tokio::sync::oneshot;
 
-use super::ledger::{KvRead, KvWrite, Version};
+use super::ledger::{KvMetadataWrite, KvRead, KvWrite, Ledger, Metadata, Version};
 use super::TxKey;
 
-/// A transaction being executed by the chaincode.
-pub(crate) struct TxContext {
+/// (namespace, collection — empty for public state —, key).
+pub(crate) type WriteKey = (String, String, String);
+
+/// Who runs a transaction and on what: what the peer's `TransactionParams` carry.
+#[derive(Clone)]
+pub(crate) struct TxParams {
     pub(crate) key: TxKey,
     /// The chaincode's namespace (its name on the channel).
     pub(crate) namespace: String,
     pub(crate) is_init: bool,
+    /// The MSP id of the proposal's creator (for private data access checks).
+    pub(crate) creator_msp_id: String,
+    /// The client's signed proposal, forwarded to chaincodes this transaction calls.
+    pub(crate) signed_proposal: Option<SignedProposal>,
+    /// The proposal's decorations, forwarded likewise.
+    pub(crate) decorations: HashMap<String, Bytes>,
+    /// The channel's ledger.
+    pub(crate) ledger: Arc<Ledger>,
     /// The ledger height the transaction reads at.
     pub(crate) snapshot: u64,
-    pub(crate) sim: Mutex<Simulation>,
+    /// The simulation: a fresh one, or the caller's for a chaincode called on the same channel.
+    pub(crate) sim: Arc<Mutex<Simulation>>,
+}
+
+/// A transaction being executed by the chaincode.
+pub(crate) struct TxContext {
+    pub(crate) key: TxKey,
+    pub(crate) namespace: String,
+    pub(crate) is_init: bool,
+    pub(crate) creator_msp_id: String,
+    pub(crate) signed_proposal: Option<SignedProposal>,
+    pub(crate) decorations: HashMap<String, Bytes>,
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) snapshot: u64,
+    sim: Arc<Mutex<Simulation>>,
+    iterators: Mutex<HashMap<String, QueryCursor>>,
     notifier: Mutex<Option<oneshot::Sender<ChaincodeMessage>>>,
 }
 
 impl TxContext {
-    pub(crate) fn new(
-        key: TxKey,
-        namespace: String,
-        is_init: bool,
-        snapshot: u64,
-    ) -> (TxContext, oneshot::Receiver<ChaincodeMessage>) {
+    pub(crate) fn new(params: TxParams) -> (TxContext, oneshot::Receiver<ChaincodeMessage>) {
         let (tx, rx) = oneshot::channel();
+        let TxParams { key, namespace, is_init, creator_msp_id, signed_proposal, decorations, ledger, snapshot, sim } =
+            params;
         let context = TxContext {
             key,
             namespace,
             is_init,
+            creator_msp_id,
+            signed_proposal,
+            decorations,
+            ledger,
             snapshot,
-            sim: Mutex::new(Simulation::default()),
+            sim,
+            iterators: Mutex::new(HashMap::new()),
             notifier: Mutex::new(Some(tx)),
         };
         (context, rx)
@@ -45,6 +75,15 @@ impl TxContext {
 
     pub(crate) fn sim(&self) -> std::sync::MutexGuard<'_, Simulation> {
         self.sim.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The simulation, to share with a chaincode this transaction calls on its channel.
+    pub(crate) fn shared_sim(&self) -> Arc<Mutex<Simulation>> {
+        Arc::clone(&self.sim)
+    }
+
+    pub(crate) fn iterators(&self) -> std::sync::MutexGuard<'_, HashMap<String, QueryCursor>> {
+        self.iterators.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hands the chaincode's COMPLETED or ERROR to the waiting transaction. False if it was
@@ -58,25 +97,60 @@ impl TxContext {
     }
 }
 
-/// What the transaction simulator accumulated.
+/// What the transaction simulator accumulated (Fabric's `txSimulator` and its rwset builder).
 #[derive(Default)]
 pub(crate) struct Simulation {
-    pub(crate) writes: BTreeMap<(String, String), Option<Bytes>>,
+    /// Value writes; `None` deletes (a purge is a delete of private data).
+    pub(crate) writes: BTreeMap<WriteKey, Option<Bytes>>,
+    /// Metadata writes: the last one per key replaces the key's metadata at commit.
+    pub(crate) metadata_writes: BTreeMap<WriteKey, Metadata>,
     pub(crate) reads: BTreeMap<(String, String), Option<Version>>,
     pub(crate) write_performed: bool,
     pub(crate) paginated_query_performed: bool,
-    pub(crate) iterators: HashMap<String, QueryCursor>,
+    pub(crate) pvtdata_query_performed: bool,
+}
+
+/// What a simulation produced, as the endorser collects it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SimulationResults {
+    pub(crate) reads: Vec<KvRead>,
+    pub(crate) writes: Vec<KvWrite>,
+    pub(crate) metadata_writes: Vec<KvMetadataWrite>,
+}
+
+fn collection_of(collection: &str) -> Option<String> {
+    (!collection.is_empty()).then(|| collection.to_string())
 }
 
 impl Simulation {
+    pub(crate) fn results(&self) -> SimulationResults {
+        SimulationResults {
+            reads: self.read_set(),
+            writes: self.write_set(),
+            metadata_writes: self.metadata_write_set(),
+        }
+    }
+
     pub(crate) fn write_set(&self) -> Vec<KvWrite> {
         self.writes
             .iter()
-            .map(|((namespace, key), value)| KvWrite {
+            .map(|((namespace, collection, key), value)| KvWrite {
                 namespace: namespace.clone(),
-                collection: None,
+                collection: collection_of(collection),
                 key: key.clone(),
                 value: value.clone(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn metadata_write_set(&self) -> Vec<KvMetadataWrite> {
+        self.metadata_writes
+            .iter()
+            .map(|((namespace, collection, key), entries)| KvMetadataWrite {
+                namespace: namespace.clone(),
+                collection: collection_of(collection),
+                key: key.clone(),
+                entries: entries.clone(),
             })
             .collect()
     }

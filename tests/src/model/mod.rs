@@ -16,16 +16,21 @@
 //! * query results come in batches of 100 with `has_more`, iterators are closed when the
 //!   transaction completes, and the total number of rows is capped (`totalQueryLimit`).
 //!
-//! Adding a message type (private data, state metadata, WRITE_BATCH_STATE, GET_STATE_MULTIPLE)
-//! is one row in the dispatch table plus its handler. Until then, the types a Fabric 3.1 peer
-//! knows but the model does not implement are answered with an ERROR (`<TYPE> is not supported
-//! by the ccaas-testkit peer model yet`), so the transaction fails but the connection stays up;
-//! a type no peer knows ends the stream, as on a real peer.
+//! It serves every message type a Fabric 3.1 peer serves: state, private data (collections with
+//! the peer's access checks, hashes, purge), state metadata, range/rich/history queries with
+//! pagination, chaincode-to-chaincode calls (several chaincodes run on one emulated peer, see
+//! [`EmulatorBuilder::join`](crate::EmulatorBuilder::join)), WRITE_BATCH_STATE and
+//! GET_STATE_MULTIPLE. The two Fabric 3.1 types are served only when the READY parameters
+//! advertise them; otherwise the model answers them as a peer before 3.1 does — it does not know
+//! the type and ends the stream — and records a [`Violation`], so a test can prove that a shim
+//! never sends what the peer did not advertise. A type no peer knows ends the stream too.
 
+mod collections;
 mod context;
 mod handlers;
 pub mod ledger;
 mod mango;
+mod node;
 pub mod texts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,8 +45,10 @@ use serde::Serialize;
 use tokio::sync::{oneshot, OwnedRwLockWriteGuard, RwLock};
 use tracing::{debug, error};
 
-pub(crate) use context::TxContext;
-use ledger::{KvRead, KvWrite, Ledger};
+pub use collections::{CollectionConfig, IMPLICIT_COLLECTION_PREFIX};
+pub(crate) use context::{Simulation, SimulationResults, TxContext, TxParams};
+use ledger::Ledger;
+pub(crate) use node::{CalleeCall, ChaincodeHost, PeerNode};
 
 /// Which state database the modelled peer runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -81,8 +88,19 @@ pub struct PeerConfig {
     /// a second request of a transaction too early is caught (see [`Violation`]).
     pub response_delay: Option<Duration>,
     /// Reject, at commit, a transaction whose point reads are stale (Fabric's MVCC check). Off by
-    /// default: every endorsed transaction commits. Range queries are not re-validated.
+    /// default: every endorsed transaction commits. Only public point reads are validated (not
+    /// range queries, nor private data reads).
     pub validate_mvcc: bool,
+    /// The peer's own org (`CORE_PEER_LOCALMSPID`, default `Org1MSP`): the peer stores the
+    /// private values of the collections this org is a member of, and only their hashes of the
+    /// others.
+    pub peer_msp_id: String,
+    /// The orgs of the channel (default `Org1MSP`, `Org2MSP`): each has an implicit collection
+    /// `_implicit_org_<MSPID>`.
+    pub channel_orgs: Vec<String>,
+    /// The private data collections of each chaincode definition, by namespace (chaincode name).
+    /// A chaincode without an entry defines only the implicit collections.
+    pub collections: BTreeMap<String, Vec<CollectionConfig>>,
 }
 
 impl Default for PeerConfig {
@@ -103,6 +121,9 @@ impl Default for PeerConfig {
             keepalive_interval: None,
             response_delay: None,
             validate_mvcc: false,
+            peer_msp_id: "Org1MSP".to_string(),
+            channel_orgs: vec!["Org1MSP".to_string(), "Org2MSP".to_string()],
+            collections: BTreeMap::new(),
         }
     }
 }
@@ -123,17 +144,30 @@ impl TxKey {
     }
 }
 
-/// A shim request the peer dropped because another request of the same transaction was still
-/// outstanding. A correct shim never causes one.
+/// What a shim did that a peer does not tolerate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ViolationKind {
+    /// A second request of a transaction while one was outstanding: the peer dropped it without
+    /// a reply.
+    ConcurrentRequest,
+    /// A Fabric 3.1 request (WRITE_BATCH_STATE, GET_STATE_MULTIPLE) the peer did not advertise in
+    /// READY: a peer before 3.1 does not know the type and ends the stream.
+    NotAdvertised,
+}
+
+/// A shim request the peer could not accept. A correct shim never causes one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
+    /// What went wrong.
+    pub kind: ViolationKind,
     /// The channel.
     pub channel_id: String,
     /// The transaction.
     pub tx_id: String,
     /// The type of the dropped request.
     pub dropped: String,
-    /// The type of the request that was still outstanding.
+    /// The type of the request that was still outstanding (empty for
+    /// [`ViolationKind::NotAdvertised`]).
     pub outstanding: String,
     /// The peer's log line for it.
     pub log: String,
@@ -173,40 +207,36 @@ impl ModelStats {
 /// the RESPONSE payload or the cause of the failure.
 pub(crate) type HandlerFn = fn(&PeerModel, &ChaincodeMessage, &TxContext) -> Result<Bytes, String>;
 
-/// The dispatch table of the ready state (`core/chaincode/handler.go:195-235`). A type missing
-/// here ends the stream, as on a peer that does not know it.
-const DISPATCH: &[(Type, HandlerFn)] = &[
-    (Type::GetState, handlers::get_state),
-    (Type::PutState, handlers::put_state),
-    (Type::DelState, handlers::del_state),
-    (Type::GetStateByRange, handlers::get_state_by_range),
-    (Type::GetQueryResult, handlers::get_query_result),
-    (Type::QueryStateNext, handlers::query_state_next),
-    (Type::QueryStateClose, handlers::query_state_close),
-    (Type::GetHistoryForKey, handlers::get_history_for_key),
-];
-
-/// Types a Fabric 3.1 peer answers that the model does not implement yet: answered with an
-/// ERROR (the transaction fails, the connection stays up) instead of ending the stream.
-const NOT_MODELLED: &[Type] = &[
-    Type::InvokeChaincode,
-    Type::GetStateMetadata,
-    Type::PutStateMetadata,
-    Type::GetPrivateDataHash,
-    Type::PurgePrivateData,
-    Type::WriteBatchState,
-    Type::GetStateMultiple,
-];
-
-fn not_modelled(_: &PeerModel, message: &ChaincodeMessage, _: &TxContext) -> Result<Bytes, String> {
-    let kind = Type::try_from(message.r#type).map(|t| t.as_str_name()).unwrap_or("this request");
-    Err(format!("{kind} is not supported by the ccaas-testkit peer model yet"))
+/// How a request type is answered.
+#[derive(Clone, Copy)]
+pub(crate) enum Handler {
+    /// At once, from the transaction's context.
+    Sync(HandlerFn),
+    /// INVOKE_CHAINCODE: after running the called chaincode.
+    InvokeChaincode,
 }
 
-fn handler_for(kind: Type) -> Option<HandlerFn> {
-    if NOT_MODELLED.contains(&kind) {
-        return Some(not_modelled);
-    }
+/// The dispatch table of the ready state (`core/chaincode/handler.go:195-235`). A type missing
+/// here ends the stream, as on a peer that does not know it.
+const DISPATCH: &[(Type, Handler)] = &[
+    (Type::GetState, Handler::Sync(handlers::get_state)),
+    (Type::GetStateMultiple, Handler::Sync(handlers::get_state_multiple)),
+    (Type::GetPrivateDataHash, Handler::Sync(handlers::get_private_data_hash)),
+    (Type::GetStateMetadata, Handler::Sync(handlers::get_state_metadata)),
+    (Type::PutState, Handler::Sync(handlers::put_state)),
+    (Type::PutStateMetadata, Handler::Sync(handlers::put_state_metadata)),
+    (Type::DelState, Handler::Sync(handlers::del_state)),
+    (Type::PurgePrivateData, Handler::Sync(handlers::purge_private_data)),
+    (Type::WriteBatchState, Handler::Sync(handlers::write_batch_state)),
+    (Type::GetStateByRange, Handler::Sync(handlers::get_state_by_range)),
+    (Type::GetQueryResult, Handler::Sync(handlers::get_query_result)),
+    (Type::QueryStateNext, Handler::Sync(handlers::query_state_next)),
+    (Type::QueryStateClose, Handler::Sync(handlers::query_state_close)),
+    (Type::GetHistoryForKey, Handler::Sync(handlers::get_history_for_key)),
+    (Type::InvokeChaincode, Handler::InvokeChaincode),
+];
+
+fn handler_for(kind: Type) -> Option<Handler> {
     DISPATCH.iter().find(|(k, _)| *k == kind).map(|(_, h)| *h)
 }
 
@@ -228,7 +258,7 @@ pub enum Admission {
 /// The peer's side of one chaincode connection. Cheap to share (`Arc`).
 pub struct PeerModel {
     config: PeerConfig,
-    ledger: Arc<Ledger>,
+    node: Arc<PeerNode>,
     chaincode_id: Mutex<String>,
     contexts: Mutex<HashMap<TxKey, Arc<TxContext>>>,
     active: Mutex<HashMap<TxKey, Type>>,
@@ -244,11 +274,20 @@ pub struct PauseGuard {
 }
 
 impl PeerModel {
-    /// A model over `ledger`.
+    /// A model over `ledger` (every channel's ledger), alone on its peer.
     pub fn new(config: PeerConfig, ledger: Arc<Ledger>) -> Arc<PeerModel> {
+        Self::on_node(config, PeerNode::new(ledger))
+    }
+
+    /// A model on a peer shared with other chaincodes; its collection definitions join the
+    /// peer's.
+    pub(crate) fn on_node(config: PeerConfig, node: Arc<PeerNode>) -> Arc<PeerModel> {
+        for (namespace, collections) in &config.collections {
+            node.define_collections(namespace, collections);
+        }
         Arc::new(PeerModel {
             config,
-            ledger,
+            node,
             chaincode_id: Mutex::new(String::new()),
             contexts: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
@@ -264,20 +303,40 @@ impl PeerModel {
         &self.config
     }
 
-    /// The ledger.
+    /// The ledger (of every channel that was not given its own).
     pub fn ledger(&self) -> &Arc<Ledger> {
-        &self.ledger
+        self.node.default_ledger()
     }
 
-    /// Whether the model answers requests of type `kind` (types a Fabric 3.1 peer knows but
-    /// the model does not implement yet are answered with an ERROR; see [`PeerModel::models`]).
+    /// The ledger of `channel_id`.
+    pub fn channel_ledger(&self, channel_id: &str) -> Arc<Ledger> {
+        self.node.ledger(channel_id)
+    }
+
+    pub(crate) fn node(&self) -> &Arc<PeerNode> {
+        &self.node
+    }
+
+    /// Whether the model answers requests of type `kind` (when the READY parameters advertise
+    /// it, for the Fabric 3.1 types).
     pub fn handles(kind: Type) -> bool {
         handler_for(kind).is_some()
     }
 
-    /// Whether the model implements requests of type `kind`.
+    /// Whether the model implements requests of type `kind` (the same as
+    /// [`handles`](Self::handles): every type a Fabric 3.1 peer serves is modelled).
     pub fn models(kind: Type) -> bool {
-        DISPATCH.iter().any(|(k, _)| *k == kind)
+        Self::handles(kind)
+    }
+
+    /// Whether READY advertised `kind` (only WRITE_BATCH_STATE and GET_STATE_MULTIPLE need it).
+    pub fn advertises(&self, kind: Type) -> bool {
+        let params = &self.config.ready_params;
+        match kind {
+            Type::WriteBatchState => params.use_write_batch,
+            Type::GetStateMultiple => params.use_get_multiple_keys,
+            _ => true,
+        }
     }
 
     /// The requests dropped so far because the shim had another request of the same transaction
@@ -300,7 +359,7 @@ impl PeerModel {
     pub fn open_iterators(&self, channel_id: &str, tx_id: &str) -> Vec<String> {
         let key = TxKey { channel_id: channel_id.to_string(), tx_id: tx_id.to_string() };
         let context = lock(&self.contexts).get(&key).cloned();
-        context.map(|c| c.sim().iterators.keys().cloned().collect()).unwrap_or_default()
+        context.map(|c| c.iterators().keys().cloned().collect()).unwrap_or_default()
     }
 
     /// Holds every request after registration until the guard is dropped: lets a test send
@@ -328,12 +387,29 @@ impl PeerModel {
             return Admission::Fatal(texts::cannot_handle_ready(&message.txid, &name));
         };
         let key = TxKey::of(&message);
+        if !self.advertises(kind) {
+            // A peer that did not advertise the type predates it: its generated enum has no name
+            // for the number, which Go prints as the number.
+            let text = texts::cannot_handle_ready(&message.txid, &message.r#type.to_string());
+            let violation = Violation {
+                kind: ViolationKind::NotAdvertised,
+                channel_id: key.channel_id.clone(),
+                tx_id: key.tx_id.clone(),
+                dropped: kind.as_str_name().to_string(),
+                outstanding: String::new(),
+                log: text.clone(),
+            };
+            error!("{text}");
+            lock(&self.violations).push(violation);
+            return Admission::Fatal(text);
+        }
         {
             let mut active = lock(&self.active);
             if let Some(outstanding) = active.get(&key) {
                 let log = texts::another_request_pending(&key.tx_id, &lock(&self.chaincode_id), &key.channel_id);
                 error!("{log}");
                 let violation = Violation {
+                    kind: ViolationKind::ConcurrentRequest,
                     channel_id: key.channel_id.clone(),
                     tx_id: key.tx_id.clone(),
                     dropped: kind.as_str_name().to_string(),
@@ -353,12 +429,15 @@ impl PeerModel {
         lock(&self.active).remove(key);
     }
 
-    fn answer(&self, message: &ChaincodeMessage, kind: Type, handler: HandlerFn) -> ChaincodeMessage {
+    async fn answer(self: &Arc<Self>, message: &ChaincodeMessage, kind: Type, handler: Handler) -> ChaincodeMessage {
         let key = TxKey::of(message);
         let context = lock(&self.contexts).get(&key).cloned();
-        let result = match &context {
-            None => Err(texts::NO_LEDGER_CONTEXT.to_string()),
-            Some(context) => handler(self, message, context),
+        let result = match (&context, handler) {
+            // `getTxContextForInvoke` → `isValidTxSim(…, "could not get valid transaction")`.
+            (None, Handler::InvokeChaincode) => Err(texts::NO_VALID_TRANSACTION.to_string()),
+            (None, Handler::Sync(_)) => Err(texts::NO_LEDGER_CONTEXT.to_string()),
+            (Some(context), Handler::Sync(handler)) => handler(self, message, context),
+            (Some(context), Handler::InvokeChaincode) => self.invoke_chaincode(message, context).await,
         };
         let mut stats = lock(&self.stats);
         *stats.requests.entry(kind.as_str_name().to_string()).or_default() += 1;
@@ -385,21 +464,65 @@ impl PeerModel {
         }
     }
 
+    /// `HandleInvokeChaincode` (`core/chaincode/handler.go:1339-1421`): runs the called
+    /// chaincode with the same txid on its own connection — on the caller's channel with the
+    /// caller's simulation (its writes join the caller's write set), on another channel with a
+    /// fresh simulation of that channel's ledger that is thrown away (a read-only call) — and
+    /// answers the callee's COMPLETED or ERROR message, marshaled.
+    async fn invoke_chaincode(&self, message: &ChaincodeMessage, context: &Arc<TxContext>) -> Result<Bytes, String> {
+        use prost::Message as _;
+        let spec = ccaas_protos::protos::ChaincodeSpec::decode(message.payload.clone())
+            .map_err(|e| texts::unmarshal_failed(&e))?;
+        // The peer dereferences the chaincode id unchecked: a missing one panics the handler.
+        let target = spec.chaincode_id.ok_or(texts::PANIC_DURING_EXECUTION)?.name;
+        let (name, channel) = parse_name(&target);
+        let channel_id = channel.filter(|c| !c.is_empty()).unwrap_or_else(|| context.key.channel_id.clone());
+        let mut input = spec.input.unwrap_or_default();
+        let Some(host) = self.node.chaincode(&name) else {
+            return Err(texts::chaincode_not_found(&channel_id, &name));
+        };
+        if input.is_init {
+            return Err(texts::called_as_init(&name));
+        }
+        input.decorations = context.decorations.clone();
+        let same_channel = channel_id == context.key.channel_id;
+        let (ledger, snapshot, sim) = if same_channel {
+            (Arc::clone(&context.ledger), context.snapshot, context.shared_sim())
+        } else {
+            let ledger = self.node.ledger(&channel_id);
+            let height = ledger.height();
+            (ledger, height, Arc::new(Mutex::new(Simulation::default())))
+        };
+        let params = TxParams {
+            key: TxKey { channel_id, tx_id: context.key.tx_id.clone() },
+            namespace: name,
+            is_init: false,
+            creator_msp_id: context.creator_msp_id.clone(),
+            signed_proposal: context.signed_proposal.clone(),
+            decorations: context.decorations.clone(),
+            ledger,
+            snapshot,
+            sim,
+        };
+        let reply =
+            host.execute(CalleeCall { params, input }).await.map_err(|cause| texts::callee_execute_failed(&cause))?;
+        Ok(Bytes::from(reply.encode_to_vec()))
+    }
+
     // ------------------------------------------------------------------ transactions
 
     /// Creates a transaction's context (`TransactionContexts.Create`): fails if (channel, txid)
     /// is already executing.
     pub(crate) fn begin_transaction(
         &self,
-        key: TxKey,
-        namespace: String,
-        is_init: bool,
+        params: TxParams,
     ) -> Result<(Arc<TxContext>, oneshot::Receiver<ChaincodeMessage>), String> {
         let mut contexts = lock(&self.contexts);
-        if contexts.contains_key(&key) {
-            return Err(texts::txid_exists(&key.tx_id, &key.channel_id));
+        if contexts.contains_key(&params.key) {
+            return Err(texts::txid_exists(&params.key.tx_id, &params.key.channel_id));
         }
-        let (context, rx) = TxContext::new(key.clone(), namespace, is_init, self.ledger.height());
+        let key = params.key.clone();
+        let (context, rx) = TxContext::new(params);
         let context = Arc::new(context);
         contexts.insert(key, Arc::clone(&context));
         lock(&self.stats).transactions_started += 1;
@@ -421,9 +544,9 @@ impl PeerModel {
 
     fn close_iterators(&self, context: &TxContext) {
         let closed = {
-            let mut sim = context.sim();
-            let n = sim.iterators.len();
-            sim.iterators.clear();
+            let mut iterators = context.iterators();
+            let n = iterators.len();
+            iterators.clear();
             n
         };
         lock(&self.stats).iterators_closed_at_completion += closed as u64;
@@ -431,21 +554,32 @@ impl PeerModel {
 
     /// Removes the transaction's context (`TransactionContexts.Delete`) and returns what it
     /// simulated.
-    pub(crate) fn end_transaction(&self, context: &Arc<TxContext>) -> (Vec<KvRead>, Vec<KvWrite>) {
+    pub(crate) fn end_transaction(&self, context: &Arc<TxContext>) -> SimulationResults {
         lock(&self.contexts).remove(&context.key);
         self.close_iterators(context);
-        let sim = context.sim();
-        (sim.read_set(), sim.write_set())
+        let results = context.sim().results();
+        results
     }
 
-    /// Commits a write set (after an optional MVCC check); returns whether it was committed.
-    pub(crate) fn commit(&self, tx_id: &str, timestamp: Timestamp, reads: &[KvRead], writes: &[KvWrite]) -> bool {
-        let committed = if self.config.validate_mvcc {
-            self.ledger.commit_if_current(tx_id, timestamp, reads, writes).is_some()
-        } else {
-            self.ledger.commit(tx_id, timestamp, writes);
-            true
-        };
+    /// Whether this peer stores the private values of `collection` of `namespace` (its org is a
+    /// member; it stores the hashes of every collection).
+    pub fn stores_private_data(&self, namespace: &str, collection: &str) -> bool {
+        self.node.collection(namespace, collection).is_some_and(|c| c.is_member(&self.config.peer_msp_id))
+    }
+
+    /// Commits a transaction's simulation results to `ledger` (after the MVCC check when
+    /// configured); returns whether it was committed.
+    pub(crate) fn commit(
+        &self,
+        ledger: &Ledger,
+        tx_id: &str,
+        timestamp: Timestamp,
+        results: &SimulationResults,
+    ) -> bool {
+        let reads = self.config.validate_mvcc.then_some(results.reads.as_slice());
+        let stores = |namespace: &str, collection: &str| self.stores_private_data(namespace, collection);
+        let committed =
+            ledger.commit_tx(tx_id, timestamp, reads, &results.writes, &results.metadata_writes, &stores).is_some();
         if committed {
             lock(&self.stats).transactions_committed += 1;
         }
@@ -479,7 +613,7 @@ pub struct Ticket {
     message: ChaincodeMessage,
     kind: Type,
     key: TxKey,
-    handler: HandlerFn,
+    handler: Handler,
     released: bool,
 }
 
@@ -501,7 +635,7 @@ impl Ticket {
         if let Some(delay) = self.model.config.response_delay {
             tokio::time::sleep(delay).await;
         }
-        let reply = self.model.answer(&self.message, self.kind, self.handler);
+        let reply = self.model.answer(&self.message, self.kind, self.handler).await;
         self.model.release(&self.key);
         self.released = true;
         reply
@@ -514,6 +648,17 @@ impl Drop for Ticket {
             self.model.release(&self.key);
         }
     }
+}
+
+/// `ParseName` (`core/chaincode/handler.go:322-336`): `name[:version][/channel]`; the version is
+/// ignored.
+fn parse_name(target: &str) -> (String, Option<String>) {
+    let (name, channel) = match target.split_once('/') {
+        Some((name, channel)) => (name, Some(channel.to_string())),
+        None => (target, None),
+    };
+    let name = name.split_once(':').map(|(n, _)| n).unwrap_or(name);
+    (name.to_string(), channel)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -13,6 +13,10 @@ pub fn request_failed(kind: Type, tx_id: &str, cause: &str) -> String {
 /// No transaction context for (channel, txid) (`core/chaincode/handler.go:288`, `isValidTxSim`).
 pub const NO_LEDGER_CONTEXT: &str = "no ledger context";
 
+/// INVOKE_CHAINCODE without a transaction context (`core/chaincode/handler.go:1092`,
+/// `getTxContextForInvoke` → `isValidTxSim`).
+pub const NO_VALID_TRANSACTION: &str = "could not get valid transaction";
+
 /// QUERY_STATE_NEXT on an unknown or finished iterator (`core/chaincode/handler.go:900`).
 pub const QUERY_ITERATOR_NOT_FOUND: &str = "query iterator not found";
 
@@ -84,6 +88,80 @@ pub fn transaction_returned_with_failure(payload: &str) -> String {
 /// A private data collection that is not defined (`core/common/privdata/store.go:29`).
 pub fn no_such_collection(channel_id: &str, namespace: &str, collection: &str) -> String {
     format!("collection {channel_id}/{namespace}/{collection} could not be found")
+}
+
+/// A private data collection the chaincode's namespace does not define, as the ledger's
+/// simulator reports it (`core/ledger/ledger_interface.go:673`, `InvalidCollNameError`).
+pub fn invalid_collection_name(namespace: &str, collection: &str) -> String {
+    format!("collection [{collection}] not defined in the collection config for chaincode [{namespace}]")
+}
+
+/// The client may not read the collection (`core/chaincode/handler.go:638`).
+pub fn no_read_permission(namespace: &str, collection: &str) -> String {
+    format!(
+        "tx creator does not have read access permission on privatedata in chaincodeName:{namespace} collectionName: {collection}"
+    )
+}
+
+/// The client may not write the collection (`core/chaincode/handler.go:650`).
+pub fn no_write_permission(namespace: &str, collection: &str) -> String {
+    format!(
+        "tx creator does not have write access permission on privatedata in chaincodeName:{namespace} collectionName: {collection}"
+    )
+}
+
+/// A private read on a peer that has the value's hash but not the value (it is not a member of
+/// the collection) (`core/ledger/kvledger/txmgmt/txmgr/query_executor.go:218`). Versions print as
+/// `{BlockNum: 3, TxNum: 0}`, a missing one as `<nil>`.
+pub fn private_data_not_available(hash_version: &str, data_version: &str) -> String {
+    format!(
+        "private data matching public hash version is not available. Public hash version = {hash_version}, Private data version = {data_version}"
+    )
+}
+
+/// PURGE_PRIVATE_DATA without a collection (`core/chaincode/handler.go:1262`).
+pub const PURGE_NEEDS_COLLECTION: &str = "only applicable for private data";
+
+/// A WRITE_BATCH_STATE record of an unknown type (`core/chaincode/handler.go:1331`).
+pub const UNKNOWN_OPERATION_TYPE: &str = "unknown operation type";
+
+/// What the peer answers when a handler panicked, e.g. on a PUT_STATE_METADATA without metadata
+/// (`core/chaincode/handler.go:265`): the whole ERROR payload, not wrapped again.
+pub const PANIC_DURING_EXECUTION: &str = "panic during execution";
+
+/// A private range or rich query after a write (`core/ledger/kvledger/txmgmt/txmgr/tx_simulator.go:237`).
+pub fn pvtdata_query_after_write(tx_id: &str) -> String {
+    format!("txid [{tx_id}]: unsuppored transaction. Queries on pvt data is supported only in a read-only transaction")
+}
+
+/// A write after a private range or rich query (`core/ledger/kvledger/txmgmt/txmgr/tx_simulator.go:245`).
+pub fn write_after_pvtdata_query(tx_id: &str) -> String {
+    format!(
+        "txid [{tx_id}]: unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed"
+    )
+}
+
+/// INVOKE_CHAINCODE of a chaincode that is not defined on the channel: the lifecycle falls back
+/// to the legacy lscc lookup, which does not find it either (`core/chaincode/handler.go:1407`
+/// "execute failed", `chaincode_support.go:208` "invalid invocation", `:228`, and
+/// `core/scc/lscc/lscc.go:262`).
+pub fn chaincode_not_found(channel_id: &str, name: &str) -> String {
+    format!(
+        "execute failed: invalid invocation: [channel {channel_id}] failed to get chaincode container info for {name}: chaincode {name} not found"
+    )
+}
+
+/// INVOKE_CHAINCODE with `is_init` set, of a chaincode that does not require initialization
+/// (`core/chaincode/chaincode_support.go:247`).
+pub fn called_as_init(name: &str) -> String {
+    format!("execute failed: invalid invocation: chaincode '{name}' does not require initialization but called as init")
+}
+
+/// INVOKE_CHAINCODE whose callee could not be executed (`core/chaincode/chaincode_support.go:288`
+/// "error sending", wrapped by `handler.go:1407` "execute failed"), e.g. the callee's txid is
+/// already executing on its connection (a chaincode calling itself on the same channel).
+pub fn callee_execute_failed(cause: &str) -> String {
+    format!("execute failed: error sending: {cause}")
 }
 
 /// A paginated query after a write (`core/ledger/kvledger/txmgmt/txmgr/tx_simulator.go:252`;
