@@ -30,8 +30,7 @@ pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
 /// uid/gid 0, empty user/group names, mtime 0.
 fn ustar_header(name: &str, size: u64) -> Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
-    h.set_path(name)
-        .map_err(|e| Error::Spec(format!("cannot store '{name}' in a USTAR header: {e}")))?;
+    h.set_path(name).map_err(|e| Error::Spec(format!("cannot store '{name}' in a USTAR header: {e}")))?;
     h.set_size(size);
     h.set_mode(0o644);
     h.set_uid(0);
@@ -48,13 +47,9 @@ pub(crate) fn tar(entries: &[(&str, &[u8])]) -> Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in entries {
         let header = ustar_header(name, data.len() as u64)?;
-        builder
-            .append(&header, *data)
-            .map_err(|e| Error::Spec(format!("cannot add '{name}' to the archive: {e}")))?;
+        builder.append(&header, *data).map_err(|e| Error::Spec(format!("cannot add '{name}' to the archive: {e}")))?;
     }
-    builder
-        .into_inner()
-        .map_err(|e| Error::Spec(format!("cannot finish the archive: {e}")))
+    builder.into_inner().map_err(|e| Error::Spec(format!("cannot finish the archive: {e}")))
 }
 
 /// `gzip(tar(entries))`.
@@ -65,9 +60,7 @@ pub(crate) fn tar_gz(entries: &[(&str, &[u8])]) -> Result<Vec<u8>> {
 /// Decompresses a (possibly multi-member) gzip stream, as Go's `gzip.Reader` does.
 pub(crate) fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .take(MAX_DECOMPRESSED + 1)
-        .read_to_end(&mut out)?;
+    flate2::read::MultiGzDecoder::new(data).take(MAX_DECOMPRESSED + 1).read_to_end(&mut out)?;
     if out.len() as u64 > MAX_DECOMPRESSED {
         return Err(std::io::Error::other("decompressed size exceeds 512 MiB"));
     }
@@ -90,30 +83,18 @@ pub(crate) const TYPE_DIR: u8 = b'5';
 /// Reads every entry of an uncompressed tar stream.
 pub(crate) fn read_tar(data: &[u8]) -> std::result::Result<Vec<RawEntry>, String> {
     let mut archive = tar::Archive::new(Cursor::new(data));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("error inspecting next tar header: {e}"))?;
+    let entries = archive.entries().map_err(|e| format!("error inspecting next tar header: {e}"))?;
     let mut out = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("error inspecting next tar header: {e}"))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let mut typeflag = entry.header().entry_type().as_byte();
         if typeflag == 0 {
-            typeflag = if name.ends_with('/') {
-                TYPE_DIR
-            } else {
-                TYPE_REG
-            };
+            typeflag = if name.ends_with('/') { TYPE_DIR } else { TYPE_REG };
         }
         let mut body = Vec::new();
-        entry
-            .read_to_end(&mut body)
-            .map_err(|e| format!("could not read {name} from tar: {e}"))?;
-        out.push(RawEntry {
-            name,
-            typeflag,
-            data: body,
-        });
+        entry.read_to_end(&mut body).map_err(|e| format!("could not read {name} from tar: {e}"))?;
+        out.push(RawEntry { name, typeflag, data: body });
     }
     Ok(out)
 }

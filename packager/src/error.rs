@@ -80,10 +80,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            error,
-        }
+        Error::Io { path: path.into(), error }
     }
 }
 

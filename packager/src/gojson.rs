@@ -21,10 +21,7 @@ impl GoKind {
     }
 
     fn accepts(self, v: &Value) -> bool {
-        matches!(
-            (self, v),
-            (GoKind::String, Value::String(_)) | (GoKind::Bool, Value::Bool(_))
-        )
+        matches!((self, v), (GoKind::String, Value::String(_)) | (GoKind::Bool, Value::Bool(_)))
     }
 }
 
@@ -47,48 +44,27 @@ pub(crate) struct GoStruct {
 
 impl GoStruct {
     pub fn string(&self, field: &str) -> String {
-        self.fields
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+        self.fields.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
     }
 
     pub fn bool(&self, field: &str) -> bool {
-        self.fields
-            .get(field)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.fields.get(field).and_then(Value::as_bool).unwrap_or(false)
     }
 }
 
 /// Decodes `bytes` into the Go struct `go_type` with the given `(json name, kind)` fields.
-pub(crate) fn unmarshal(
-    bytes: &[u8],
-    go_type: &str,
-    fields: &[(&'static str, GoKind)],
-) -> Result<GoStruct, String> {
+pub(crate) fn unmarshal(bytes: &[u8], go_type: &str, fields: &[(&'static str, GoKind)]) -> Result<GoStruct, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let obj = match value {
         Value::Object(o) => o,
         Value::Null => serde_json::Map::new(),
-        other => {
-            return Err(format!(
-                "json: cannot unmarshal {} into Go value of type {go_type}",
-                json_type(&other)
-            ))
-        }
+        other => return Err(format!("json: cannot unmarshal {} into Go value of type {go_type}", json_type(&other))),
     };
     let short = go_type.rsplit('.').next().unwrap_or(go_type);
-    let mut out = GoStruct {
-        fields: BTreeMap::new(),
-        unknown: Vec::new(),
-    };
+    let mut out = GoStruct { fields: BTreeMap::new(), unknown: Vec::new() };
     for (key, v) in &obj {
-        let field = fields
-            .iter()
-            .find(|(n, _)| n == key)
-            .or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)));
+        let field =
+            fields.iter().find(|(n, _)| n == key).or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)));
         let Some(&(name, kind)) = field else {
             out.unknown.push(key.clone());
             continue;
@@ -127,10 +103,7 @@ mod tests {
             unmarshal(br#"{"tls":"true"}"#, "p.T", F).err().unwrap(),
             "json: cannot unmarshal string into Go struct field T.tls of type bool"
         );
-        assert_eq!(
-            unmarshal(b"[]", "p.T", F).err().unwrap(),
-            "json: cannot unmarshal array into Go value of type p.T"
-        );
+        assert_eq!(unmarshal(b"[]", "p.T", F).err().unwrap(), "json: cannot unmarshal array into Go value of type p.T");
         assert!(unmarshal(b"null", "p.T", F).is_ok());
         assert!(unmarshal(b"{", "p.T", F).is_err());
     }

@@ -97,24 +97,13 @@ struct Inner {
 
 /// `code.tar.gz` as the peer (install) and the external builder (untar) read it.
 fn read_inner(code: &[u8]) -> Result<Inner> {
-    let bad = |m: String| {
-        Error::InvalidPackage(format!(
-            "error retrieving DB artifacts from code package: {m}"
-        ))
-    };
+    let bad = |m: String| Error::InvalidPackage(format!("error retrieving DB artifacts from code package: {m}"));
     let tar = archive::gunzip(code).map_err(|e| bad(e.to_string()))?;
     let raw = archive::read_tar(&tar).map_err(bad)?;
-    let mut inner = Inner {
-        files: BTreeMap::new(),
-        entries: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut inner = Inner { files: BTreeMap::new(), entries: Vec::new(), warnings: Vec::new() };
     for e in raw {
         if !valid_path(&e.name) {
-            return Err(Error::InvalidPackage(format!(
-                "tar contains the absolute or escaping path '{}'",
-                e.name
-            )));
+            return Err(Error::InvalidPackage(format!("tar contains the absolute or escaping path '{}'", e.name)));
         }
         let kind = match e.typeflag {
             TYPE_REG => "file",
@@ -126,11 +115,7 @@ fn read_inner(code: &[u8]) -> Result<Inner> {
                 )))
             }
         };
-        inner.entries.push(CodeEntry {
-            name: e.name.clone(),
-            kind,
-            size: e.data.len(),
-        });
+        inner.entries.push(CodeEntry { name: e.name.clone(), kind, size: e.data.len() });
         if kind == "dir" {
             continue;
         }
@@ -143,10 +128,9 @@ fn read_inner(code: &[u8]) -> Result<Inner> {
             ));
         }
         if inner.files.insert(clean, e.data).is_some() {
-            inner.warnings.push(format!(
-                "code.tar.gz contains '{}' more than once; the builder keeps the last copy",
-                e.name
-            ));
+            inner
+                .warnings
+                .push(format!("code.tar.gz contains '{}' more than once; the builder keeps the last copy", e.name));
         }
     }
     Ok(inner)
@@ -174,15 +158,12 @@ fn read_connection(bytes: &[u8], warnings: &mut Vec<String>) -> Result<Connectio
             match raw.get("domain") {
                 Some(serde_json::Value::String(d)) => domain = Some(d.clone()),
                 Some(serde_json::Value::Null) => {}
-                Some(_) => warnings.push(
-                    "connection.json: domain is not a string; the peer would reject it".into(),
-                ),
+                Some(_) => warnings.push("connection.json: domain is not a string; the peer would reject it".into()),
                 None => {}
             }
         } else {
-            warnings.push(format!(
-                "connection.json: unknown field '{key}' is ignored and dropped by the ccaas builder"
-            ));
+            warnings
+                .push(format!("connection.json: unknown field '{key}' is ignored and dropped by the ccaas builder"));
         }
     }
     let conn = ConnectionJson {
@@ -200,16 +181,9 @@ fn read_connection(bytes: &[u8], warnings: &mut Vec<String>) -> Result<Connectio
 }
 
 fn read_image(bytes: &[u8]) -> Result<ImageJson> {
-    let decoded = gojson::unmarshal(
-        bytes,
-        "util.ImageJson",
-        &[("name", GoKind::String), ("digest", GoKind::String)],
-    )
-    .map_err(|e| Error::InvalidPackage(format!("image.json: {e}")))?;
-    let image = ImageJson {
-        name: decoded.string("name"),
-        digest: decoded.string("digest"),
-    };
+    let decoded = gojson::unmarshal(bytes, "util.ImageJson", &[("name", GoKind::String), ("digest", GoKind::String)])
+        .map_err(|e| Error::InvalidPackage(format!("image.json: {e}")))?;
+    let image = ImageJson { name: decoded.string("name"), digest: decoded.string("digest") };
     if image.name.is_empty() || image.digest.is_empty() {
         return Err(Error::InvalidPackage(
             "image.json: both name and digest are required by fabric-builder-k8s".into(),
@@ -270,9 +244,7 @@ pub fn inspect(bytes: &[u8]) -> Result<InspectReport> {
             continue;
         }
         let Some(rel) = path.strip_prefix("META-INF/") else {
-            warnings.push(format!(
-                "code.tar.gz: unexpected file '{path}' is ignored by the builder"
-            ));
+            warnings.push(format!("code.tar.gz: unexpected file '{path}' is ignored by the builder"));
             continue;
         };
         if let Err(why) = check_index_path(rel).and_then(|()| check_index_json(data)) {

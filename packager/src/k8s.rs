@@ -34,10 +34,7 @@ impl ImageJson {
                  0}}}}' IMAGE` prints it)"
             ))
         })?;
-        let image = ImageJson {
-            name: name.to_string(),
-            digest: digest.to_string(),
-        };
+        let image = ImageJson { name: name.to_string(), digest: digest.to_string() };
         image.validate()?;
         Ok(image)
     }
@@ -52,16 +49,10 @@ impl ImageJson {
 /// `sha256:` + 64 lowercase hex digits.
 pub fn validate_digest(digest: &str) -> Result<()> {
     let hex = digest.strip_prefix("sha256:").unwrap_or("");
-    if hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {
-        Err(Error::Image(format!(
-            "digest '{digest}' must be sha256: followed by 64 lowercase hex digits"
-        )))
+        Err(Error::Image(format!("digest '{digest}' must be sha256: followed by 64 lowercase hex digits")))
     }
 }
 
@@ -102,9 +93,7 @@ fn domain_ok(d: &str) -> bool {
         return false;
     }
     if host.starts_with('[') && host.ends_with(']') {
-        return host[1..host.len() - 1]
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok();
+        return host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_ok();
     }
     !host.is_empty()
         && host.split('.').all(|label| {
@@ -168,16 +157,7 @@ mod tests {
         ] {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "Go",
-            "ghcr.io/org/cc:v1",
-            "a//b",
-            "-a",
-            "a-",
-            "ghcr..io/a",
-            "a b",
-        ] {
+        for bad in ["", "Go", "ghcr.io/org/cc:v1", "a//b", "-a", "a-", "ghcr..io/a", "a b"] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
     }

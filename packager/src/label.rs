@@ -45,13 +45,9 @@ pub fn validate_k8s_label(label: &str) -> Result<()> {
     if bytes.len() > 63 {
         problems.push("must be no more than 63 characters".to_string());
     }
-    let charset_ok = bytes
-        .iter()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    let charset_ok = bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
     let first_ok = bytes.first().is_some_and(u8::is_ascii_lowercase);
-    let last_ok = bytes
-        .last()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let last_ok = bytes.last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if !(charset_ok && first_ok && last_ok) {
         problems.push(
             "a DNS-1035 label must consist of lower case alphanumeric characters or '-', \

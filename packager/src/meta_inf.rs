@@ -26,10 +26,7 @@ pub struct MetaInfFile {
 impl MetaInfFile {
     /// A file at `path` (relative to `META-INF/`).
     pub fn new(path: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
-        MetaInfFile {
-            path: path.into(),
-            contents: contents.into(),
-        }
+        MetaInfFile { path: path.into(), contents: contents.into() }
     }
 
     /// The entry name inside `code.tar.gz`.
@@ -74,18 +71,13 @@ pub(crate) fn check_index_path(path: &str) -> std::result::Result<(), String> {
 /// Checks that `contents` is a JSON object with an `index` object, as CouchDB expects of
 /// an index definition.
 pub(crate) fn check_index_json(contents: &[u8]) -> std::result::Result<(), String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(contents).map_err(|e| format!("invalid JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("invalid index definition: not a JSON object")?;
+    let value: serde_json::Value = serde_json::from_slice(contents).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = value.as_object().ok_or("invalid index definition: not a JSON object")?;
     match obj.get("index") {
         Some(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(
-            "invalid index definition: it has no \"index\" object (CouchDB expects \
+        _ => Err("invalid index definition: it has no \"index\" object (CouchDB expects \
                   {\"index\":{\"fields\":[...]},...})"
-                .into(),
-        ),
+            .into()),
     }
 }
 
@@ -93,10 +85,7 @@ pub(crate) fn check_index_json(contents: &[u8]) -> std::result::Result<(), Strin
 pub(crate) fn validate(files: &[MetaInfFile]) -> Result<()> {
     let mut seen = std::collections::BTreeSet::new();
     for f in files {
-        let fail = |reason: String| Error::MetaInf {
-            path: f.archive_path(),
-            reason,
-        };
+        let fail = |reason: String| Error::MetaInf { path: f.archive_path(), reason };
         check_index_path(&f.path).map_err(fail)?;
         check_index_json(&f.contents).map_err(fail)?;
         if !seen.insert(f.path.as_str()) {
@@ -135,18 +124,11 @@ fn walk(dir: &Path, rel: &str, depth: usize, out: &mut Vec<MetaInfFile>) -> Resu
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|n| Error::MetaInf {
-                path: path.display().to_string(),
-                reason: format!("file name {n:?} is not UTF-8"),
-            })?;
-        let rel_path = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
+        let name = entry.file_name().into_string().map_err(|n| Error::MetaInf {
+            path: path.display().to_string(),
+            reason: format!("file name {n:?} is not UTF-8"),
+        })?;
+        let rel_path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
         let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
         if meta.is_dir() {
             // The deepest valid location is statedb/couchdb/collections/<c>/indexes.
@@ -158,10 +140,8 @@ fn walk(dir: &Path, rel: &str, depth: usize, out: &mut Vec<MetaInfFile>) -> Resu
             }
             walk(&path, &rel_path, depth + 1, out)?;
         } else {
-            check_index_path(&rel_path).map_err(|reason| Error::MetaInf {
-                path: format!("META-INF/{rel_path}"),
-                reason,
-            })?;
+            check_index_path(&rel_path)
+                .map_err(|reason| Error::MetaInf { path: format!("META-INF/{rel_path}"), reason })?;
             let contents = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             out.push(MetaInfFile::new(rel_path, contents));
         }

@@ -34,20 +34,12 @@ pub struct PackageSpec {
 impl PackageSpec {
     /// A ccaas package.
     pub fn ccaas(label: impl Into<String>, connection: ConnectionSpec) -> Self {
-        PackageSpec {
-            label: label.into(),
-            code: CodeSpec::Ccaas(connection),
-            meta_inf: Vec::new(),
-        }
+        PackageSpec { label: label.into(), code: CodeSpec::Ccaas(connection), meta_inf: Vec::new() }
     }
 
     /// A fabric-builder-k8s package.
     pub fn k8s(label: impl Into<String>, image: ImageJson) -> Self {
-        PackageSpec {
-            label: label.into(),
-            code: CodeSpec::K8s(image),
-            meta_inf: Vec::new(),
-        }
+        PackageSpec { label: label.into(), code: CodeSpec::K8s(image), meta_inf: Vec::new() }
     }
 
     /// Adds `META-INF` files.
@@ -129,21 +121,15 @@ pub fn build_package(spec: &PackageSpec) -> Result<BuiltPackage> {
         }
     };
     meta_inf::validate(&spec.meta_inf)?;
-    let mut inner: Vec<(String, &[u8])> = spec
-        .meta_inf
-        .iter()
-        .map(|f| (f.archive_path(), f.contents.as_slice()))
-        .collect();
+    let mut inner: Vec<(String, &[u8])> =
+        spec.meta_inf.iter().map(|f| (f.archive_path(), f.contents.as_slice())).collect();
     inner.push((code_name.to_string(), &code_file));
     inner.sort_by(|a, b| a.0.cmp(&b.0));
     let inner_refs: Vec<(&str, &[u8])> = inner.iter().map(|(n, d)| (n.as_str(), *d)).collect();
     let code = archive::tar_gz(&inner_refs)?;
 
-    let metadata = serde_json::to_vec(&MetadataOut {
-        package_type: spec.package_type(),
-        label: &spec.label,
-    })
-    .map_err(|e| Error::Spec(e.to_string()))?;
+    let metadata = serde_json::to_vec(&MetadataOut { package_type: spec.package_type(), label: &spec.label })
+        .map_err(|e| Error::Spec(e.to_string()))?;
     let bytes = archive::tar_gz(&[("metadata.json", &metadata), ("code.tar.gz", &code)])?;
     Ok(BuiltPackage {
         package_id: format_package_id(&spec.label, &bytes),

@@ -22,10 +22,7 @@ pub struct PackageMetadata {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `<label>:<sha256 hex of bytes>`, the peer's `persistence.PackageID`.
@@ -51,33 +48,24 @@ pub(crate) struct Outer {
 /// peer's.
 pub(crate) fn parse_outer(bytes: &[u8]) -> Result<Outer> {
     let bad = |m: String| Error::InvalidPackage(m);
-    let tar =
-        archive::gunzip(bytes).map_err(|e| bad(format!("error reading as gzip stream: {e}")))?;
+    let tar = archive::gunzip(bytes).map_err(|e| bad(format!("error reading as gzip stream: {e}")))?;
     let entries = archive::read_tar(&tar).map_err(bad)?;
     let mut metadata = None;
     let mut code = None;
     let mut warnings = Vec::new();
     for entry in entries {
         if entry.typeflag != TYPE_REG {
-            return Err(bad(format!(
-                "tar entry {} is not a regular file, type {}",
-                entry.name, entry.typeflag
-            )));
+            return Err(bad(format!("tar entry {} is not a regular file, type {}", entry.name, entry.typeflag)));
         }
         match entry.name.as_str() {
             "metadata.json" => {
                 if metadata.is_some() {
-                    warnings
-                        .push("metadata.json appears more than once; the last one is used".into());
+                    warnings.push("metadata.json appears more than once; the last one is used".into());
                 }
                 let md = gojson::unmarshal(
                     &entry.data,
                     "persistence.ChaincodePackageMetadata",
-                    &[
-                        ("type", GoKind::String),
-                        ("path", GoKind::String),
-                        ("label", GoKind::String),
-                    ],
+                    &[("type", GoKind::String), ("path", GoKind::String), ("label", GoKind::String)],
                 )
                 .map_err(|e| bad(format!("could not unmarshal metadata.json as json: {e}")))?;
                 metadata = Some(PackageMetadata {
@@ -88,25 +76,17 @@ pub(crate) fn parse_outer(bytes: &[u8]) -> Result<Outer> {
             }
             "code.tar.gz" => {
                 if code.is_some() {
-                    warnings
-                        .push("code.tar.gz appears more than once; the last one is used".into());
+                    warnings.push("code.tar.gz appears more than once; the last one is used".into());
                 }
                 code = Some(entry.data);
             }
-            other => warnings.push(format!(
-                "Encountered unexpected file '{other}' in top level of chaincode package"
-            )),
+            other => warnings.push(format!("Encountered unexpected file '{other}' in top level of chaincode package")),
         }
     }
     let code = code.ok_or_else(|| bad("did not find a code package inside the package".into()))?;
-    let metadata = metadata
-        .ok_or_else(|| bad("did not find any package metadata (missing metadata.json)".into()))?;
+    let metadata = metadata.ok_or_else(|| bad("did not find any package metadata (missing metadata.json)".into()))?;
     validate_label(&metadata.label)?;
-    Ok(Outer {
-        metadata,
-        code,
-        warnings,
-    })
+    Ok(Outer { metadata, code, warnings })
 }
 
 /// The package ID of an existing package file's bytes, like

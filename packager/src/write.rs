@@ -34,9 +34,7 @@ impl Staged {
     /// Writes `bytes` to a new temporary file next to `dest` with the given unix mode.
     pub(crate) fn new(dest: &Path, bytes: &[u8], mode: u32) -> Result<Staged> {
         let dir = parent_of(dest);
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::io(dest, std::io::Error::other("not a file path")))?;
+        let name = dest.file_name().ok_or_else(|| Error::io(dest, std::io::Error::other("not a file path")))?;
         let (tmp, mut file) = loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let mut tmp_name = name.to_os_string();
@@ -48,13 +46,8 @@ impl Staged {
                 Err(e) => return Err(Error::io(dest, e)),
             }
         };
-        let staged = Staged {
-            tmp: Some(tmp),
-            dest: dest.to_path_buf(),
-        };
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(dest, e))?;
+        let staged = Staged { tmp: Some(tmp), dest: dest.to_path_buf() };
+        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(dest, e))?;
         Ok(staged)
     }
 

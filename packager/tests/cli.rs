@@ -17,11 +17,7 @@ fn assert_build_fails(dir: &Path, args: &[&str], message: &str) {
     let before = listing(dir);
     let out = run_in(dir, args);
     assert_eq!(out.code, 1, "{args:?}\n{}", out.stderr);
-    assert!(
-        out.stderr.contains(message),
-        "{args:?}: expected {message:?} in\n{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains(message), "{args:?}: expected {message:?} in\n{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(listing(dir), before, "files left behind by {args:?}");
 }
@@ -30,27 +26,11 @@ fn assert_build_fails(dir: &Path, args: &[&str], message: &str) {
 fn validation_errors_exit_1_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for f in [
-        "ca.pem",
-        "client-ec.pem",
-        "client-ec.key",
-        "other.key",
-        "server.pem",
-    ] {
+    for f in ["ca.pem", "client-ec.pem", "client-ec.key", "other.key", "server.pem"] {
         std::fs::copy(fixture_path(f), d.join(f)).unwrap();
     }
     let base = |label: &str, address: &str| -> Vec<String> {
-        [
-            "build",
-            "--label",
-            label,
-            "--address",
-            address,
-            "-o",
-            "pkg.tgz",
-        ]
-        .map(String::from)
-        .to_vec()
+        ["build", "--label", label, "--address", address, "-o", "pkg.tgz"].map(String::from).to_vec()
     };
     let run = |args: Vec<String>, msg: &str| {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -65,10 +45,7 @@ fn validation_errors_exit_1_and_write_nothing() {
         base("bad label", "cc:7052"),
         "invalid label 'bad label'. Label must be non-empty, can only consist of alphanumerics, symbols from '.+-_', and can only begin with alphanumerics",
     );
-    run(
-        base("cc", "cc"),
-        "invalid chaincode address 'cc': missing port in address",
-    );
+    run(base("cc", "cc"), "invalid chaincode address 'cc': missing port in address");
     run(base("cc", "cc:70520"), "must be a number from 1 to 65535");
     run(base("cc", "[::1:7052"), "missing ']' in address");
     run(
@@ -79,34 +56,16 @@ fn validation_errors_exit_1_and_write_nothing() {
         base("cc", "{{if .x}}cc:7052"),
         "connection.json field 'address' is not a valid Go text/template: template: :1: unexpected EOF",
     );
-    run(
-        with(base("cc", "cc:7052"), &["--dial-timeout", "10"]),
-        "time: missing unit in duration \"10\"",
-    );
+    run(with(base("cc", "cc:7052"), &["--dial-timeout", "10"]), "time: missing unit in duration \"10\"");
     run(
         with(
             base("cc", "cc:7052"),
-            &[
-                "--client-auth",
-                "--client-cert",
-                "client-ec.pem",
-                "--client-key",
-                "client-ec.key",
-            ],
+            &["--client-auth", "--client-cert", "client-ec.pem", "--client-key", "client-ec.key"],
         ),
         "chaincode tls root cert not provided",
     );
     run(
-        with(
-            base("cc", "cc:7052"),
-            &[
-                "--tls-root-cert",
-                "ca.pem",
-                "--client-auth",
-                "--client-key",
-                "client-ec.key",
-            ],
-        ),
+        with(base("cc", "cc:7052"), &["--tls-root-cert", "ca.pem", "--client-auth", "--client-key", "client-ec.key"]),
         "chaincode tls cert not provided",
     );
     run(
@@ -128,15 +87,9 @@ fn validation_errors_exit_1_and_write_nothing() {
         with(base("cc", "cc:7052"), &["--tls-root-cert", "client-ec.key"]),
         "root_cert: no PEM CERTIFICATE block found",
     );
+    run(with(base("cc", "cc:7052"), &["--tls-root-cert", "missing.pem"]), "cannot read --tls-root-cert missing.pem");
     run(
-        with(base("cc", "cc:7052"), &["--tls-root-cert", "missing.pem"]),
-        "cannot read --tls-root-cert missing.pem",
-    );
-    run(
-        with(
-            base("cc", "elsewhere:7052"),
-            &["--tls-root-cert", "ca.pem", "--server-cert", "server.pem"],
-        ),
+        with(base("cc", "elsewhere:7052"), &["--tls-root-cert", "ca.pem", "--server-cert", "server.pem"]),
         "server certificate SANs [DNS:basic-ccaas, IP:127.0.0.1] do not cover 'elsewhere'",
     );
 
@@ -160,35 +113,15 @@ fn validation_errors_exit_1_and_write_nothing() {
     // k8s rules
     let digest = format!("sha256:{}", "a".repeat(64));
     run(
-        [
-            "build",
-            "--type",
-            "k8s",
-            "--label",
-            "Basic",
-            "--image",
-            &format!("ghcr.io/x/cc@{digest}"),
-            "-o",
-            "pkg.tgz",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ["build", "--type", "k8s", "--label", "Basic", "--image", &format!("ghcr.io/x/cc@{digest}"), "-o", "pkg.tgz"]
+            .map(String::from)
+            .to_vec(),
         "fabric-builder-k8s requires an RFC 1035 DNS label",
     );
     run(
-        [
-            "build",
-            "--type",
-            "k8s",
-            "--label",
-            "cc",
-            "--image",
-            "ghcr.io/x/cc@sha256:abc",
-            "-o",
-            "pkg.tgz",
-        ]
-        .map(String::from)
-        .to_vec(),
+        ["build", "--type", "k8s", "--label", "cc", "--image", "ghcr.io/x/cc@sha256:abc", "-o", "pkg.tgz"]
+            .map(String::from)
+            .to_vec(),
         "must be sha256: followed by 64 lowercase hex digits",
     );
 }
@@ -203,17 +136,11 @@ fn unwritable_output_leaves_nothing_behind() {
     };
 
     // Parent directory missing.
-    build_to(
-        "missing/pkg.tgz",
-        "cannot write the package: missing/pkg.tgz: No such file or directory",
-    );
+    build_to("missing/pkg.tgz", "cannot write the package: missing/pkg.tgz: No such file or directory");
 
     // Parent is a regular file.
     std::fs::write(d.join("file"), "x").unwrap();
-    build_to(
-        "file/pkg.tgz",
-        "cannot write the package: file/pkg.tgz: Not a directory",
-    );
+    build_to("file/pkg.tgz", "cannot write the package: file/pkg.tgz: Not a directory");
 
     // Read-only directory (meaningless for root, who can write anyway).
     #[cfg(unix)]
@@ -249,71 +176,14 @@ fn usage_errors_exit_2() {
         vec!["build"],
         vec!["build", "--label", "cc"],
         vec!["build", "--address", "cc:1"],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--client-cert",
-            "c.pem",
-        ],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--server-cert",
-            "s.pem",
-        ],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--output",
-            "yaml",
-        ],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--type",
-            "docker",
-        ],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--client-cert", "c.pem"],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--server-cert", "s.pem"],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--output", "yaml"],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--type", "docker"],
         vec!["build", "--label", "cc", "--type", "k8s"],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--type",
-            "k8s",
-            "--image",
-            &image,
-            "--address",
-            "cc:1",
-        ],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--image",
-            &image,
-        ],
-        vec![
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:1",
-            "--no-such-flag",
-        ],
+        vec!["build", "--label", "cc", "--type", "k8s", "--image", &image, "--address", "cc:1"],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--image", &image],
+        vec!["build", "--label", "cc", "--address", "cc:1", "--no-such-flag"],
         vec!["id"],
         vec!["inspect"],
         vec!["tls", "--out", "d"],
@@ -334,18 +204,8 @@ fn usage_errors_exit_2() {
 fn json_output_shapes_and_ids_agree() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = run_in(
-        d,
-        &[
-            "build",
-            "--label",
-            "basic_1.0",
-            "--address",
-            "{{.peername}}_basic:9999",
-            "--output",
-            "json",
-        ],
-    );
+    let out =
+        run_in(d, &["build", "--label", "basic_1.0", "--address", "{{.peername}}_basic:9999", "--output", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
@@ -363,10 +223,7 @@ fn json_output_shapes_and_ids_agree() {
     assert_eq!(text.stdout, format!("basic_1.0:{sha}\n"));
     let json = run_in(d, &["id", "basic_1.0.tar.gz", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(
-        v,
-        serde_json::json!({ "package_id": format!("basic_1.0:{sha}") })
-    );
+    assert_eq!(v, serde_json::json!({ "package_id": format!("basic_1.0:{sha}") }));
 
     let insp = run_in(d, &["inspect", "basic_1.0.tar.gz", "--output", "json"]);
     assert_eq!(insp.code, 0, "{}", insp.stderr);
@@ -382,9 +239,7 @@ fn json_output_shapes_and_ids_agree() {
     assert!(v["warnings"].as_array().unwrap().is_empty());
 
     let human = run_in(d, &["inspect", "basic_1.0.tar.gz"]);
-    assert!(human
-        .stdout
-        .contains(&format!("package ID: basic_1.0:{sha}")));
+    assert!(human.stdout.contains(&format!("package ID: basic_1.0:{sha}")));
     assert!(human.stdout.contains("checks: ok"));
 
     // A missing file is a runtime error.
@@ -396,81 +251,36 @@ fn json_output_shapes_and_ids_agree() {
 fn domain_warns_on_stderr_and_k8s_builds() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = run_in(
-        d,
-        &[
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:7052",
-            "--domain",
-            "cc.example.com",
-            "-o",
-            "d.tgz",
-        ],
-    );
+    let out =
+        run_in(d, &["build", "--label", "cc", "--address", "cc:7052", "--domain", "cc.example.com", "-o", "d.tgz"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out
-        .stderr
-        .contains("warning: domain 'cc.example.com': the stock ccaas builder drops this field"));
+    assert!(out.stderr.contains("warning: domain 'cc.example.com': the stock ccaas builder drops this field"));
     assert!(out.stderr.contains("only honours it"));
 
     let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
     let image = format!("ghcr.io/org/cc@{digest}");
-    let out = run_in(
-        d,
-        &[
-            "build", "--type", "k8s", "--label", "cc", "--image", &image, "-o", "k.tgz",
-        ],
-    );
+    let out = run_in(d, &["build", "--type", "k8s", "--label", "cc", "--image", &image, "-o", "k.tgz"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let insp = run_in(d, &["inspect", "k.tgz", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&insp.stdout).unwrap();
     assert_eq!(v["metadata"]["type"], "k8s");
-    assert_eq!(
-        v["image"],
-        serde_json::json!({"name": "ghcr.io/org/cc", "digest": digest})
-    );
+    assert_eq!(v["image"], serde_json::json!({"name": "ghcr.io/org/cc", "digest": digest}));
 }
 
 #[test]
 fn tls_command_writes_material_build_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = run_in(
-        d,
-        &[
-            "tls",
-            "--host",
-            "basic-ccaas",
-            "--host",
-            "10.1.2.3",
-            "--out",
-            "certs",
-            "--days",
-            "30",
-        ],
-    );
+    let out = run_in(d, &["tls", "--host", "basic-ccaas", "--host", "10.1.2.3", "--out", "certs", "--days", "30"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let files = [
-        "ca.key",
-        "ca.pem",
-        "client.key",
-        "client.pem",
-        "server.key",
-        "server.pem",
-    ];
+    let files = ["ca.key", "ca.pem", "client.key", "client.pem", "server.key", "server.pem"];
     assert_eq!(listing(&d.join("certs")), files);
     assert_eq!(out.stdout.lines().count(), 6);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         for f in files {
-            let mode = std::fs::metadata(d.join("certs").join(f))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(d.join("certs").join(f)).unwrap().permissions().mode();
             if f.ends_with(".key") {
                 assert_eq!(mode & 0o777, 0o600, "{f}");
             } else {
@@ -483,9 +293,7 @@ fn tls_command_writes_material_build_accepts() {
     let ca_before = std::fs::read(d.join("certs/ca.pem")).unwrap();
     let again = run_in(d, &["tls", "--host", "x", "--out", "certs"]);
     assert_eq!(again.code, 1);
-    assert!(again
-        .stderr
-        .contains("refusing to overwrite existing files (use --force)"));
+    assert!(again.stderr.contains("refusing to overwrite existing files (use --force)"));
     assert_eq!(std::fs::read(d.join("certs/ca.pem")).unwrap(), ca_before);
     assert_eq!(listing(&d.join("certs")), files);
 

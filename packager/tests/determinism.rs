@@ -19,12 +19,7 @@ fn set_mtimes(dir: &Path, when: SystemTime) {
         if path.is_dir() {
             set_mtimes(&path, when);
         } else {
-            File::options()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_modified(when)
-                .unwrap();
+            File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
         }
     }
 }
@@ -41,11 +36,7 @@ fn run_build(inputs: &Path, out: &Path, tz: &str, locale: &str, umask: &str) -> 
         .env("LANG", locale)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
@@ -70,35 +61,19 @@ fn two_runs_in_different_environments_give_identical_bytes() {
     let bytes_b = std::fs::read(&out_b).unwrap();
     assert_eq!(bytes_a, bytes_b, "package bytes differ between runs");
     assert_eq!(id_a, id_b);
-    assert_eq!(
-        id_a, GOLDEN_MTLS_ID,
-        "CLI output differs from the library golden"
-    );
+    assert_eq!(id_a, GOLDEN_MTLS_ID, "CLI output differs from the library golden");
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&out_a), 0o644);
-        assert_eq!(
-            mode(&out_b),
-            0o600,
-            "the umask applies to the file, not the bytes"
-        );
+        assert_eq!(mode(&out_b), 0o600, "the umask applies to the file, not the bytes");
     }
 
     // Rebuilding over an existing file gives the same bytes again.
     let id_c = run_build(b.path(), &out_b, "America/St_Johns", "C.UTF-8", "002");
     assert_eq!(id_c, id_a);
     assert_eq!(std::fs::read(&out_b).unwrap(), bytes_a);
-    assert_eq!(
-        listing(b.path()),
-        [
-            "META-INF",
-            "ca.pem",
-            "client-ec.key",
-            "client-ec.pem",
-            "second.tgz"
-        ]
-    );
+    assert_eq!(listing(b.path()), ["META-INF", "ca.pem", "client-ec.key", "client-ec.pem", "second.tgz"]);
 }

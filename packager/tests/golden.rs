@@ -19,18 +19,13 @@ use common::*;
 
 // GOLDEN_MTLS_ID (the golden_spec() package, also produced by the CLI in
 // tests/determinism.rs) lives in tests/common/mod.rs.
-const GOLDEN_PLAIN_ID: &str =
-    "basic_1.0:51ff96b55f70fc50100eab5eb69d0ca4a37f21c52831b52824f37ced7b019373";
-const GOLDEN_K8S_ID: &str =
-    "go-contract:c2e8cf6937b00a128c9d5ff10133a57a40511831b556a7dd6d9ffc7c0619e489";
+const GOLDEN_PLAIN_ID: &str = "basic_1.0:51ff96b55f70fc50100eab5eb69d0ca4a37f21c52831b52824f37ced7b019373";
+const GOLDEN_K8S_ID: &str = "go-contract:c2e8cf6937b00a128c9d5ff10133a57a40511831b556a7dd6d9ffc7c0619e489";
 
 #[test]
 fn golden_mtls_package() {
     let built = build_package(&golden_spec()).unwrap();
-    assert_eq!(
-        built.package_id, GOLDEN_MTLS_ID,
-        "golden ID changed (see module docs)"
-    );
+    assert_eq!(built.package_id, GOLDEN_MTLS_ID, "golden ID changed (see module docs)");
     assert_eq!(package_id(&built.bytes).unwrap(), GOLDEN_MTLS_ID);
     assert!(built.warnings.is_empty(), "{:?}", built.warnings);
 }
@@ -39,10 +34,7 @@ fn golden_mtls_package() {
 fn golden_plain_package() {
     let spec = PackageSpec::ccaas("basic_1.0", ConnectionSpec::new("basic-ccaas:7052"));
     let built = build_package(&spec).unwrap();
-    assert_eq!(
-        built.package_id, GOLDEN_PLAIN_ID,
-        "golden ID changed (see module docs)"
-    );
+    assert_eq!(built.package_id, GOLDEN_PLAIN_ID, "golden ID changed (see module docs)");
 }
 
 #[test]
@@ -53,17 +45,12 @@ fn golden_k8s_package() {
     ))
     .unwrap();
     let built = build_package(&PackageSpec::k8s("go-contract", image)).unwrap();
-    assert_eq!(
-        built.package_id, GOLDEN_K8S_ID,
-        "golden ID changed (see module docs)"
-    );
+    assert_eq!(built.package_id, GOLDEN_K8S_ID, "golden ID changed (see module docs)");
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
     out
 }
 
@@ -75,10 +62,7 @@ fn padded(n: usize) -> usize {
 fn check_header(block: &[u8], name: &str, size: usize) {
     let field = |r: std::ops::Range<usize>| &block[r];
     assert_eq!(&field(0..name.len()), &name.as_bytes(), "name");
-    assert!(
-        field(name.len()..100).iter().all(|b| *b == 0),
-        "name padding"
-    );
+    assert!(field(name.len()..100).iter().all(|b| *b == 0), "name padding");
     assert_eq!(field(100..108), b"0000644\0", "mode");
     assert_eq!(field(108..116), b"0000000\0", "uid");
     assert_eq!(field(116..124), b"0000000\0", "gid");
@@ -95,14 +79,9 @@ fn check_tar(tar: &[u8], names: &[&str]) -> Vec<Vec<u8>> {
     let mut bodies = Vec::new();
     for name in names {
         let block = &tar[pos..pos + 512];
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&block[124..135])
-                .unwrap()
-                .trim_start_matches('0')
-                .trim(),
-            8,
-        )
-        .unwrap_or(0);
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&block[124..135]).unwrap().trim_start_matches('0').trim(), 8)
+                .unwrap_or(0);
         check_header(block, name, size);
         bodies.push(tar[pos + 512..pos + 512 + size].to_vec());
         pos += 512 + padded(size);
@@ -116,11 +95,7 @@ fn check_tar(tar: &[u8], names: &[&str]) -> Vec<Vec<u8>> {
 fn layout_is_canonical() {
     let built = build_package(&golden_spec()).unwrap();
     let gz = &built.bytes;
-    assert_eq!(
-        &gz[..10],
-        &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff],
-        "gzip header"
-    );
+    assert_eq!(&gz[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff], "gzip header");
     let outer = check_tar(&gunzip(gz), &["metadata.json", "code.tar.gz"]);
     assert_eq!(outer[0], br#"{"type":"ccaas","label":"basic_1.0"}"#);
     let inner = check_tar(
@@ -134,12 +109,7 @@ fn layout_is_canonical() {
     assert_eq!(inner[0], INDEX_COLOR.as_bytes());
     assert_eq!(inner[1], INDEX_OWNER.as_bytes());
     let conn: serde_json::Value = serde_json::from_slice(&inner[2]).unwrap();
-    let keys: Vec<&str> = conn
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = conn.as_object().unwrap().keys().map(String::as_str).collect();
     let mut expected = vec![
         "address",
         "client_auth_required",
@@ -178,26 +148,14 @@ fn system_tar_and_gzip_read_it() {
     std::fs::write(&pkg, &built.bytes).unwrap();
     let ok = |cmd: &mut Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
     ok(Command::new("gzip").arg("-t").arg(&pkg));
-    ok(Command::new("tar")
-        .arg("-xzf")
-        .arg(&pkg)
-        .arg("-C")
-        .arg(dir.path()));
+    ok(Command::new("tar").arg("-xzf").arg(&pkg).arg("-C").arg(dir.path()));
     let listing = Command::new("tar").arg("-tzf").arg(&pkg).output().unwrap();
-    assert_eq!(
-        String::from_utf8(listing.stdout).unwrap(),
-        "metadata.json\ncode.tar.gz\n"
-    );
+    assert_eq!(String::from_utf8(listing.stdout).unwrap(), "metadata.json\ncode.tar.gz\n");
     let src = dir.path().join("src");
     std::fs::create_dir(&src).unwrap();
-    ok(Command::new("tar")
-        .arg("-xzf")
-        .arg(dir.path().join("code.tar.gz"))
-        .arg("-C")
-        .arg(&src));
+    ok(Command::new("tar").arg("-xzf").arg(dir.path().join("code.tar.gz")).arg("-C").arg(&src));
     assert_eq!(
-        std::fs::read_to_string(src.join("META-INF/statedb/couchdb/indexes/indexOwner.json"))
-            .unwrap(),
+        std::fs::read_to_string(src.join("META-INF/statedb/couchdb/indexes/indexOwner.json")).unwrap(),
         INDEX_OWNER
     );
     let conn: ccaas_package::ConnectionJson =

@@ -13,17 +13,11 @@ use tar::EntryType;
 const METADATA: &str = r#"{"type":"ccaas","label":"basic_1.0"}"#;
 
 fn err(bytes: &[u8]) -> String {
-    inspect(bytes)
-        .expect_err("package must be rejected")
-        .to_string()
+    inspect(bytes).expect_err("package must be rejected").to_string()
 }
 
 fn sh_tar(dir: &Path, args: &[&str]) {
-    let status = Command::new("tar")
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap();
+    let status = Command::new("tar").args(args).current_dir(dir).status().unwrap();
     assert!(status.success(), "tar {args:?}");
 }
 
@@ -52,29 +46,13 @@ fn gnu_tar_dot_recipe_is_rejected_like_the_peer_does() {
     }
 
     // The right recipe names the two files: inner `./` entries are fine for the builder.
-    sh_tar(
-        dir.path(),
-        &[
-            "-C",
-            "pkg",
-            "-czf",
-            "named.tgz",
-            "metadata.json",
-            "code.tar.gz",
-        ],
-    );
+    sh_tar(dir.path(), &["-C", "pkg", "-czf", "named.tgz", "metadata.json", "code.tar.gz"]);
     let bytes = std::fs::read(dir.path().join("named.tgz")).unwrap();
     let report = inspect(&bytes).unwrap();
     assert_eq!(report.connection.unwrap().address, "basic:7052");
-    assert!(report
-        .code_entries
-        .iter()
-        .any(|e| e.name == "./" && e.kind == "dir"));
+    assert!(report.code_entries.iter().any(|e| e.name == "./" && e.kind == "dir"));
     assert_eq!(report.package_id, package_id(&bytes).unwrap());
-    assert_eq!(
-        report.package_id,
-        format!("basic_1.0:{}", ccaas_package::sha256_hex(&bytes))
-    );
+    assert_eq!(report.package_id, format!("basic_1.0:{}", ccaas_package::sha256_hex(&bytes)));
 }
 
 /// The same recipe built in-process with the `tar` crate, independent of GNU tar.
@@ -82,39 +60,26 @@ fn gnu_tar_dot_recipe_is_rejected_like_the_peer_does() {
 fn tar_crate_dot_entries_are_rejected() {
     let code = raw_targz(&[
         ("./", EntryType::Directory, b""),
-        (
-            "./connection.json",
-            EntryType::Regular,
-            CONNECTION.as_bytes(),
-        ),
+        ("./connection.json", EntryType::Regular, CONNECTION.as_bytes()),
     ]);
     let with_dir = raw_targz(&[
         ("./", EntryType::Directory, b""),
         ("./metadata.json", EntryType::Regular, METADATA.as_bytes()),
         ("./code.tar.gz", EntryType::Regular, &code),
     ]);
-    assert_eq!(
-        err(&with_dir),
-        "tar entry ./ is not a regular file, type 53"
-    );
+    assert_eq!(err(&with_dir), "tar entry ./ is not a regular file, type 53");
 
     // Without the directory entry, `./metadata.json` is still not `metadata.json`.
     let dotted = raw_targz(&[
         ("./metadata.json", EntryType::Regular, METADATA.as_bytes()),
         ("./code.tar.gz", EntryType::Regular, &code),
     ]);
-    assert_eq!(
-        err(&dotted),
-        "did not find a code package inside the package"
-    );
+    assert_eq!(err(&dotted), "did not find a code package inside the package");
     let report_less = raw_targz(&[
         ("./metadata.json", EntryType::Regular, METADATA.as_bytes()),
         ("code.tar.gz", EntryType::Regular, &code),
     ]);
-    assert_eq!(
-        err(&report_less),
-        "did not find any package metadata (missing metadata.json)"
-    );
+    assert_eq!(err(&report_less), "did not find any package metadata (missing metadata.json)");
 }
 
 #[test]
@@ -128,25 +93,17 @@ fn outer_archive_rules() {
         ("README", EntryType::Regular, b"hi"),
     ]);
     let report = inspect(&extra).unwrap();
-    assert!(report.warnings.contains(
-        &"Encountered unexpected file 'README' in top level of chaincode package".to_string()
-    ));
+    assert!(report
+        .warnings
+        .contains(&"Encountered unexpected file 'README' in top level of chaincode package".to_string()));
 
-    let link = pkg(&[
-        ("metadata.json", EntryType::Regular, METADATA.as_bytes()),
-        ("code.tar.gz", EntryType::Symlink, b""),
-    ]);
-    assert_eq!(
-        err(&link),
-        "tar entry code.tar.gz is not a regular file, type 50"
-    );
+    let link =
+        pkg(&[("metadata.json", EntryType::Regular, METADATA.as_bytes()), ("code.tar.gz", EntryType::Symlink, b"")]);
+    assert_eq!(err(&link), "tar entry code.tar.gz is not a regular file, type 50");
 
     assert!(err(b"plain text").starts_with("error reading as gzip stream"));
     let no_meta = pkg(&[("code.tar.gz", EntryType::Regular, &code)]);
-    assert_eq!(
-        err(&no_meta),
-        "did not find any package metadata (missing metadata.json)"
-    );
+    assert_eq!(err(&no_meta), "did not find any package metadata (missing metadata.json)");
 
     let bad_label = raw_package(r#"{"type":"ccaas","label":"-x"}"#, CONNECTION);
     assert!(err(&bad_label).starts_with("invalid label '-x'. Label must be non-empty"));
@@ -177,10 +134,7 @@ fn inner_archive_rules() {
         "tar contains the absolute or escaping path '../evil'"
     );
     assert_eq!(
-        err(&with_inner(&[
-            conn,
-            ("/etc/evil", EntryType::Regular, b"x")
-        ])),
+        err(&with_inner(&[conn, ("/etc/evil", EntryType::Regular, b"x")])),
         "tar contains the absolute or escaping path '/etc/evil'"
     );
     assert!(err(&with_inner(&[])).starts_with("connection.json not found in code.tar.gz"));
@@ -193,20 +147,11 @@ fn inner_archive_rules() {
 
     // `./META-INF/...` reaches the builder but not the peer's index extraction.
     let index = br#"{"index":{"fields":["a"]}}"#;
-    let report = inspect(&with_inner(&[
-        conn,
-        (
-            "./META-INF/statedb/couchdb/indexes/a.json",
-            EntryType::Regular,
-            index,
-        ),
-    ]))
-    .unwrap();
+    let report =
+        inspect(&with_inner(&[conn, ("./META-INF/statedb/couchdb/indexes/a.json", EntryType::Regular, index)]))
+            .unwrap();
     assert_eq!(report.meta_inf.len(), 1);
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.contains("raw name prefix META-INF/statedb/")));
+    assert!(report.warnings.iter().any(|w| w.contains("raw name prefix META-INF/statedb/")));
 }
 
 #[test]
@@ -260,14 +205,8 @@ fn connection_json_rules_of_the_ccaas_builder_and_peer() {
         r#"{"address":"a:1","dial_timeout":"3s","Tls_Required":false,"domain":"a","extra":1}"#,
     );
     let report = inspect(&ok).unwrap();
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.contains("unknown field 'extra'")));
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.contains("stock ccaas builder drops")));
+    assert!(report.warnings.iter().any(|w| w.contains("unknown field 'extra'")));
+    assert!(report.warnings.iter().any(|w| w.contains("stock ccaas builder drops")));
     assert_eq!(report.connection.unwrap().domain.as_deref(), Some("a"));
 
     let golang = raw_package(r#"{"type":"golang","label":"basic_1.0"}"#, CONNECTION);
@@ -276,25 +215,15 @@ fn connection_json_rules_of_the_ccaas_builder_and_peer() {
 
 #[test]
 fn k8s_package_rules() {
-    let image = format!(
-        r#"{{"name":"ghcr.io/org/cc","digest":"sha256:{}"}}"#,
-        "a".repeat(64)
-    );
+    let image = format!(r#"{{"name":"ghcr.io/org/cc","digest":"sha256:{}"}}"#, "a".repeat(64));
     let pkg = |label: &str, image: &str| {
         let code = raw_targz(&[("image.json", EntryType::Regular, image.as_bytes())]);
         raw_targz(&[
-            (
-                "metadata.json",
-                EntryType::Regular,
-                format!(r#"{{"type":"k8s","label":"{label}"}}"#).as_bytes(),
-            ),
+            ("metadata.json", EntryType::Regular, format!(r#"{{"type":"k8s","label":"{label}"}}"#).as_bytes()),
             ("code.tar.gz", EntryType::Regular, &code),
         ])
     };
-    assert_eq!(
-        inspect(&pkg("cc", &image)).unwrap().image.unwrap().name,
-        "ghcr.io/org/cc"
-    );
+    assert_eq!(inspect(&pkg("cc", &image)).unwrap().image.unwrap().name, "ghcr.io/org/cc");
     assert!(err(&pkg("Basic_1.0", &image)).contains("RFC 1035"));
     assert!(err(&pkg("cc", r#"{"name":"x"}"#)).contains("both name and digest are required"));
     assert!(err(&pkg("cc", r#"{"name":"x","digest":"sha256:abc"}"#)).contains("64 lowercase hex"));
@@ -306,12 +235,5 @@ fn our_packages_pass_every_rule() {
     let built = build_package(&spec).unwrap();
     let report = inspect(&built.bytes).unwrap();
     assert!(report.warnings.is_empty());
-    assert_eq!(
-        report
-            .code_entries
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect::<Vec<_>>(),
-        ["connection.json"]
-    );
+    assert_eq!(report.code_entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["connection.json"]);
 }

@@ -6,8 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use ccaas_package::{
-    build_package, inspect, package_id, ConnectionSpec, ImageJson, MetaInfFile, PackageKind,
-    PackageSpec,
+    build_package, inspect, package_id, ConnectionSpec, ImageJson, MetaInfFile, PackageKind, PackageSpec,
 };
 use common::fixture;
 use proptest::prelude::*;
@@ -17,18 +16,13 @@ fn address() -> impl Strategy<Value = String> {
     prop_oneof![
         (host, 1u16..=65535).prop_map(|(h, p)| format!("{h}:{p}")),
         ("[a-z_]{1,10}", 1u16..=65535).prop_map(|(s, p)| format!("{{{{.peername}}}}_{s}:{p}")),
-        (any::<[u8; 4]>(), 1u16..=65535)
-            .prop_map(|(ip, p)| format!("{}.{}.{}.{}:{p}", ip[0], ip[1], ip[2], ip[3])),
+        (any::<[u8; 4]>(), 1u16..=65535).prop_map(|(ip, p)| format!("{}.{}.{}.{}:{p}", ip[0], ip[1], ip[2], ip[3])),
         (1u16..=65535).prop_map(|p| format!("[::1]:{p}")),
     ]
 }
 
 fn dial_timeout() -> impl Strategy<Value = String> {
-    (
-        1u32..10_000,
-        prop_oneof![Just("ms"), Just("s"), Just("m"), Just("h")],
-    )
-        .prop_map(|(n, unit)| format!("{n}{unit}"))
+    (1u32..10_000, prop_oneof![Just("ms"), Just("s"), Just("m"), Just("h")]).prop_map(|(n, unit)| format!("{n}{unit}"))
 }
 
 #[derive(Debug, Clone)]
@@ -64,10 +58,7 @@ fn meta_inf() -> impl Strategy<Value = Vec<MetaInfFile>> {
         });
     proptest::collection::vec(one, 0..5).prop_map(|files| {
         let unique: BTreeMap<String, Vec<u8>> = files.into_iter().collect();
-        unique
-            .into_iter()
-            .map(|(p, c)| MetaInfFile::new(p, c))
-            .collect()
+        unique.into_iter().map(|(p, c)| MetaInfFile::new(p, c)).collect()
     })
 }
 
@@ -86,10 +77,9 @@ fn ccaas_spec() -> impl Strategy<Value = PackageSpec> {
                 Tls::Off => {}
                 Tls::On => conn = conn.tls(fixture("ca.pem")),
                 Tls::Mutual(name) => {
-                    conn = conn.tls(fixture("ca.pem")).client_auth(
-                        fixture(&format!("{name}.pem")),
-                        fixture(&format!("{name}.key")),
-                    )
+                    conn = conn
+                        .tls(fixture("ca.pem"))
+                        .client_auth(fixture(&format!("{name}.pem")), fixture(&format!("{name}.key")))
                 }
             }
             if let Some(d) = domain {
@@ -174,24 +164,15 @@ fn long_meta_inf_paths_use_the_ustar_prefix() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.tgz"), &built.bytes).unwrap();
     let tar = |args: &[&str]| {
-        let ok = std::process::Command::new("tar")
-            .args(args)
-            .current_dir(dir.path())
-            .status()
-            .unwrap()
-            .success();
+        let ok = std::process::Command::new("tar").args(args).current_dir(dir.path()).status().unwrap().success();
         assert!(ok, "tar {args:?}");
     };
     tar(&["-xzf", "p.tgz"]);
     tar(&["-xzf", "code.tar.gz"]);
     assert!(dir.path().join("META-INF").join(&path).is_file());
 
-    let too_long = format!(
-        "statedb/couchdb/collections/{}/indexes/x.json",
-        "c".repeat(200)
-    );
-    let spec = PackageSpec::ccaas("cc", ConnectionSpec::new("cc:7052")).with_meta_inf(vec![
-        MetaInfFile::new(too_long, br#"{"index":{}}"#.to_vec()),
-    ]);
+    let too_long = format!("statedb/couchdb/collections/{}/indexes/x.json", "c".repeat(200));
+    let spec = PackageSpec::ccaas("cc", ConnectionSpec::new("cc:7052"))
+        .with_meta_inf(vec![MetaInfFile::new(too_long, br#"{"index":{}}"#.to_vec())]);
     assert!(build_package(&spec).is_err());
 }

@@ -2,8 +2,7 @@
 //! shim protocol depends on, independently of prost's own round trip.
 
 use ccaas_protos::protos::{
-    chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeMessage, PutStateMetadata,
-    StateMetadata,
+    chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeMessage, PutStateMetadata, StateMetadata,
 };
 use prost::Message;
 
@@ -17,10 +16,7 @@ fn chaincode_message_uses_fabric_field_numbers() {
         ..Default::default()
     };
     // type=1 (varint 8), payload=3, txid=4, channel_id=7.
-    assert_eq!(
-        msg.encode_to_vec(),
-        vec![0x08, 8, 0x1a, 1, b'p', 0x22, 1, b't', 0x3a, 1, b'c']
-    );
+    assert_eq!(msg.encode_to_vec(), vec![0x08, 8, 0x1a, 1, b'p', 0x22, 1, b't', 0x3a, 1, b'c']);
 }
 
 #[test]
@@ -39,10 +35,7 @@ fn put_state_metadata_skips_field_two() {
         collection: "c".into(),
         metadata: Some(StateMetadata { metakey: "m".into(), value: bytes::Bytes::new() }),
     };
-    assert_eq!(
-        msg.encode_to_vec(),
-        vec![0x0a, 1, b'k', 0x1a, 1, b'c', 0x22, 3, 0x0a, 1, b'm']
-    );
+    assert_eq!(msg.encode_to_vec(), vec![0x0a, 1, b'k', 0x1a, 1, b'c', 0x22, 3, 0x0a, 1, b'm']);
 }
 
 #[test]
@@ -53,8 +46,5 @@ fn additional_params_field_numbers() {
         use_get_multiple_keys: true,
         max_size_get_multiple_keys: 1000,
     };
-    assert_eq!(
-        params.encode_to_vec(),
-        vec![0x08, 1, 0x10, 0xe8, 0x07, 0x18, 1, 0x20, 0xe8, 0x07]
-    );
+    assert_eq!(params.encode_to_vec(), vec![0x08, 1, 0x10, 0xe8, 0x07, 0x18, 1, 0x20, 0xe8, 0x07]);
 }

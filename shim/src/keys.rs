@@ -45,9 +45,7 @@ pub fn create_composite_key<S: AsRef<str>>(object_type: &str, attributes: &[S]) 
 /// object type terminator).
 pub fn split_composite_key(composite_key: &str) -> Result<(String, Vec<String>)> {
     let body = composite_key.strip_prefix(COMPOSITE_KEY_NAMESPACE).ok_or_else(|| {
-        ShimError::invalid(format!(
-            "key [{composite_key}] is not a composite key: it does not start with U+0000"
-        ))
+        ShimError::invalid(format!("key [{composite_key}] is not a composite key: it does not start with U+0000"))
     })?;
     let mut components = body.split(SEPARATOR);
     let object_type = components.next().unwrap_or_default().to_string();

@@ -45,7 +45,9 @@ pub use handler::{ConnectionError, PeerCapabilities};
 pub use keys::{create_composite_key, split_composite_key, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE};
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
 pub use service::{ChaincodeService, InProcessConnection};
-pub use stub::{ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator, VALIDATION_PARAMETER};
+pub use stub::{
+    ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator, VALIDATION_PARAMETER,
+};
 
 pub use ccaas_protos as protos;
 

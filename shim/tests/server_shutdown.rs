@@ -24,17 +24,11 @@ async fn wait_not_serving(channel: tonic::transport::Channel) {
             }
         }
     }
-    assert_eq!(
-        health(channel, "protos.Chaincode").await.unwrap(),
-        ServingStatus::NotServing
-    );
+    assert_eq!(health(channel, "protos.Chaincode").await.unwrap(), ServingStatus::NotServing);
 }
 
 fn by_txid<'a>(messages: &'a [ChaincodeMessage], txid: &str) -> &'a ChaincodeMessage {
-    messages
-        .iter()
-        .find(|m| m.txid == txid)
-        .unwrap_or_else(|| panic!("no message for {txid}: {messages:?}"))
+    messages.iter().find(|m| m.txid == txid).unwrap_or_else(|| panic!("no message for {txid}: {messages:?}"))
 }
 
 #[tokio::test]
@@ -58,38 +52,23 @@ async fn shutdown_finishes_in_flight_transactions_and_refuses_new_ones() {
     let refused = by_txid(&messages, "tx-late");
     assert_eq!(refused.r#type, Type::Error as i32, "{refused:?}");
     assert_eq!(refused.channel_id, "mychannel");
-    assert!(
-        String::from_utf8_lossy(&refused.payload).contains("shutting down"),
-        "{refused:?}"
-    );
+    assert!(String::from_utf8_lossy(&refused.payload).contains("shutting down"), "{refused:?}");
     let completed = by_txid(&messages, "tx-slow");
     assert_eq!(completed_response(completed).payload, "slept");
     assert_eq!(completed_response(completed).status, 200);
 
     // Then every stream ends and serve returns Ok.
     assert!(peer.recv().await.is_none(), "the stream stayed open");
-    assert!(
-        idle_peer.recv().await.is_none(),
-        "the idle stream stayed open"
-    );
-    let result = tokio::time::timeout(Duration::from_secs(5), server.task)
-        .await
-        .expect("serve did not return");
+    assert!(idle_peer.recv().await.is_none(), "the idle stream stayed open");
+    let result = tokio::time::timeout(Duration::from_secs(5), server.task).await.expect("serve did not return");
     result.unwrap().unwrap();
-    assert!(
-        tokio::net::TcpStream::connect(server.addr).await.is_err(),
-        "still accepting connections"
-    );
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err(), "still accepting connections");
 }
 
 #[tokio::test]
 async fn shutdown_gives_up_on_transactions_past_the_deadline() {
     let deadline = Duration::from_millis(200);
-    let mut server = start(ServerConfig {
-        shutdown_deadline: deadline,
-        ..plaintext_config()
-    })
-    .await;
+    let mut server = start(ServerConfig { shutdown_deadline: deadline, ..plaintext_config() }).await;
     let channel = plaintext_channel(server.addr).await.unwrap();
     let mut peer = PeerStream::connect(channel).await.unwrap();
     peer.handshake().await;
@@ -98,24 +77,14 @@ async fn shutdown_gives_up_on_transactions_past_the_deadline() {
 
     let started = Instant::now();
     server.shutdown();
-    let result = tokio::time::timeout(Duration::from_secs(10), server.task)
-        .await
-        .expect("serve did not return");
+    let result = tokio::time::timeout(Duration::from_secs(10), server.task).await.expect("serve did not return");
     result.unwrap().unwrap();
     let took = started.elapsed();
-    assert!(
-        took >= deadline,
-        "returned after {took:?}, before the deadline"
-    );
+    assert!(took >= deadline, "returned after {took:?}, before the deadline");
     // deadline + at most two 2 s grace periods (close, then cut).
-    assert!(
-        took < deadline + Duration::from_secs(5),
-        "returned after {took:?}"
-    );
+    assert!(took < deadline + Duration::from_secs(5), "returned after {took:?}");
     // The hung transaction never completed; its connection was cut.
-    let next = tokio::time::timeout(Duration::from_secs(2), peer.from_chaincode.message())
-        .await
-        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(2), peer.from_chaincode.message()).await.unwrap();
     assert!(!matches!(next, Ok(Some(_))), "unexpected message {next:?}");
 }
 
@@ -136,34 +105,18 @@ async fn bind_reports_the_address_and_serve_with_shutdown_stops() {
     let task = tokio::spawn(bound.serve_with_shutdown(async move {
         let _ = stopped.await;
     }));
-    assert_eq!(
-        health(plaintext_channel(addr).await.unwrap(), "")
-            .await
-            .unwrap(),
-        ServingStatus::Serving
-    );
+    assert_eq!(health(plaintext_channel(addr).await.unwrap(), "").await.unwrap(), ServingStatus::Serving);
     stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();
 }
 
 #[tokio::test]
 async fn dropping_the_serve_future_closes_everything() {
     let server = start(plaintext_config()).await;
-    let mut peer = PeerStream::connect(plaintext_channel(server.addr).await.unwrap())
-        .await
-        .unwrap();
+    let mut peer = PeerStream::connect(plaintext_channel(server.addr).await.unwrap()).await.unwrap();
     peer.handshake().await;
     server.task.abort();
-    let next = tokio::time::timeout(Duration::from_secs(5), peer.from_chaincode.message())
-        .await
-        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(5), peer.from_chaincode.message()).await.unwrap();
     assert!(!matches!(next, Ok(Some(_))), "unexpected message {next:?}");
-    assert!(
-        tokio::net::TcpStream::connect(server.addr).await.is_err(),
-        "still accepting connections"
-    );
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err(), "still accepting connections");
 }

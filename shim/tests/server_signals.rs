@@ -51,11 +51,7 @@ async fn sigterm_drains_and_a_second_signal_stops_waiting() {
     let completed = peer.recv().await.expect("no COMPLETED");
     assert_eq!(completed.txid, "tx-term");
     assert_eq!(completed_response(&completed).payload, "slept");
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("serve did not return")
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("serve did not return").unwrap().unwrap();
 
     // SIGINT twice: the second one cuts a 60 s wait short.
     let server = Server::builder(TestChaincode)
@@ -79,19 +75,9 @@ async fn sigterm_drains_and_a_second_signal_stops_waiting() {
     wait_for(&channel, ServingStatus::NotServing).await;
     let started = Instant::now();
     send_signal(libc::SIGINT);
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("serve did not return")
-        .unwrap()
-        .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "took {:?}",
-        started.elapsed()
-    );
-    let next = tokio::time::timeout(Duration::from_secs(2), peer.from_chaincode.message())
-        .await
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task).await.expect("serve did not return").unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+    let next = tokio::time::timeout(Duration::from_secs(2), peer.from_chaincode.message()).await.unwrap();
     assert!(
         !matches!(&next, Ok(Some(m)) if m.r#type == Type::Completed as i32),
         "the hung transaction completed: {next:?}"

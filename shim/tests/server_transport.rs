@@ -16,21 +16,12 @@ fn tls_config(ca: &Ca, client_ca: Option<&Ca>) -> ServerConfig {
     if let Some(client_ca) = client_ca {
         tls = tls.with_client_ca_pem(client_ca.cert_pem()).unwrap();
     }
-    ServerConfig {
-        tls: Some(tls),
-        ..plaintext_config()
-    }
+    ServerConfig { tls: Some(tls), ..plaintext_config() }
 }
 
 async fn assert_serving(channel: tonic::transport::Channel) {
-    assert_eq!(
-        health(channel.clone(), "").await.unwrap(),
-        ServingStatus::Serving
-    );
-    assert_eq!(
-        health(channel, "protos.Chaincode").await.unwrap(),
-        ServingStatus::Serving
-    );
+    assert_eq!(health(channel.clone(), "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(health(channel, "protos.Chaincode").await.unwrap(), ServingStatus::Serving);
 }
 
 #[tokio::test]
@@ -39,10 +30,7 @@ async fn plaintext_serves_health_and_the_chaincode() {
     let channel = plaintext_channel(server.addr).await.unwrap();
     assert_serving(channel.clone()).await;
     // An unknown service name is NOT_FOUND, as the health protocol says.
-    assert_eq!(
-        health(channel.clone(), "nope").await.unwrap_err().code(),
-        tonic::Code::NotFound
-    );
+    assert_eq!(health(channel.clone(), "nope").await.unwrap_err().code(), tonic::Code::NotFound);
 
     let mut peer = PeerStream::connect(channel).await.unwrap();
     peer.handshake().await;
@@ -57,12 +45,7 @@ async fn plaintext_serves_health_and_the_chaincode() {
 async fn tls_serves_health_and_refuses_plaintext_clients() {
     let ca = Ca::new("tls-ca");
     let server = start(tls_config(&ca, None)).await;
-    assert_serving(
-        tls_channel(server.addr, &ca.cert_pem(), None)
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
 
     // A plaintext client: the TLS handshake fails; the server goes on serving.
     let refused = match plaintext_channel(server.addr).await {
@@ -77,12 +60,7 @@ async fn tls_serves_health_and_refuses_plaintext_clients() {
         Ok(channel) => health(channel, "").await.is_err(),
     };
     assert!(refused, "a client trusting another CA accepted the server");
-    assert_serving(
-        tls_channel(server.addr, &ca.cert_pem(), None)
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
     server.stop().await.unwrap();
 }
 
@@ -93,18 +71,13 @@ async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
     let server = start(tls_config(&server_ca, Some(&peer_ca))).await;
     let trusted = peer_ca.client();
 
-    let channel = tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted))
-        .await
-        .unwrap();
+    let channel = tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted)).await.unwrap();
     assert_serving(channel.clone()).await;
     // The chaincode protocol runs over mutual TLS too.
     let mut peer = PeerStream::connect(channel).await.unwrap();
     peer.handshake().await;
     peer.transaction("tx-mtls", &["echo", "secure"]).await;
-    assert_eq!(
-        completed_response(&peer.recv().await.unwrap()).payload,
-        "secure"
-    );
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "secure");
 
     // No client certificate.
     let refused = match tls_channel(server.addr, &server_ca.cert_pem(), None).await {
@@ -122,12 +95,7 @@ async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
     assert!(refused, "a client certificate from another CA was accepted");
 
     // The failed handshakes did not stop the accept loop.
-    assert_serving(
-        tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted))
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_serving(tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted)).await.unwrap()).await;
     server.stop().await.unwrap();
 }
 
@@ -159,9 +127,7 @@ async fn tls_1_2_works_and_alpn_is_h2() {
 
 fn rcgen_der(pem: &str) -> Vec<u8> {
     use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
-        .unwrap()
-        .to_vec()
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
 }
 
 /// Go's gRPC server would answer a burst of pings with GOAWAY(ENHANCE_YOUR_CALM) unless its
@@ -185,21 +151,14 @@ async fn client_pings_never_get_goaway() {
     client = client.ready().await.unwrap();
     let request = http::Request::builder()
         .method("POST")
-        .uri(format!(
-            "http://{}/grpc.health.v1.Health/Check",
-            server.addr
-        ))
+        .uri(format!("http://{}/grpc.health.v1.Health/Check", server.addr))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(())
         .unwrap();
     let (response, mut body) = client.send_request(request, false).unwrap();
-    body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true)
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(5), response)
-        .await
-        .unwrap()
-        .unwrap();
+    body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response).await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let mut frame = Vec::new();

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use asset_transfer_basic::AssetTransfer;
-use ccaas_package::{build_package, inspect, tls, write_package_atomically, ConnectionJson, ConnectionSpec, PackageSpec};
+use ccaas_package::{
+    build_package, inspect, tls, write_package_atomically, ConnectionJson, ConnectionSpec, PackageSpec,
+};
 use ccaas_shim::server::{Server, ServerConfig};
 use ccaas_testkit::{PeerEmulator, Target, TlsOptions};
 use tokio::net::TcpListener;
@@ -15,9 +17,8 @@ use tokio::sync::oneshot;
 
 /// Builds, writes and re-reads a package for `address`, returning its ID and connection.json.
 fn package(dir: &Path, address: &str, material: &tls::TlsMaterial, client_auth: bool) -> (String, ConnectionJson) {
-    let mut connection = ConnectionSpec::new(address)
-        .tls(material.ca_cert.clone())
-        .check_server_cert(material.server_cert.clone());
+    let mut connection =
+        ConnectionSpec::new(address).tls(material.ca_cert.clone()).check_server_cert(material.server_cert.clone());
     if client_auth {
         connection = connection.client_auth(material.client_cert.clone(), material.client_key.clone());
     }
@@ -101,10 +102,8 @@ async fn a_peer_dials_the_example_with_the_packages_tls_fields() {
 
     // A package without client auth gives the peer no certificate: the mTLS server refuses it.
     let (_, no_client_auth) = package(dir.path(), &connection.address, &material, false);
-    let refused = PeerEmulator::builder()
-        .chaincode_id(package_id)
-        .connect(&target_from_connection_json(&no_client_auth))
-        .await;
+    let refused =
+        PeerEmulator::builder().chaincode_id(package_id).connect(&target_from_connection_json(&no_client_auth)).await;
     assert!(refused.is_err(), "a peer without a client certificate must be refused");
 
     stop.send(()).unwrap();

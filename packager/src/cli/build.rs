@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ccaas_package::{
-    build_package, read_meta_inf_dir, write_package_atomically, ConnectionSpec, ImageJson,
-    PackageSpec, DEFAULT_DIAL_TIMEOUT,
+    build_package, read_meta_inf_dir, write_package_atomically, ConnectionSpec, ImageJson, PackageSpec,
+    DEFAULT_DIAL_TIMEOUT,
 };
 use clap::{Args, CommandFactory, ValueEnum};
 
@@ -126,17 +126,12 @@ fn check_usage(args: &BuildArgs) {
     let usage = |kind, msg: &str| {
         let mut cli = Cli::command();
         cli.build();
-        let build = cli
-            .find_subcommand_mut("build")
-            .expect("the build subcommand exists");
+        let build = cli.find_subcommand_mut("build").expect("the build subcommand exists");
         build.error(kind, msg).exit()
     };
     if args.package_type == PackageType::Ccaas {
         if args.image.is_some() {
-            usage(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--image is only valid with --type k8s",
-            );
+            usage(clap::error::ErrorKind::ArgumentConflict, "--image is only valid with --type k8s");
         }
         if args.address.is_none() {
             usage(
@@ -152,10 +147,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<()> {
     let spec = spec_from(&args)?;
     let built = build_package(&spec)?;
     print_warnings(&built.warnings);
-    let path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", args.label)));
+    let path = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", args.label)));
     write_package_atomically(&path, &built).context("cannot write the package")?;
     eprintln!("wrote {} ({} bytes)", path.display(), built.bytes.len());
     match args.output {

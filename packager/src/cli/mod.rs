@@ -36,8 +36,7 @@ enum OutputFormat {
 }
 
 fn read_text(flag: &str, path: &PathBuf) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {flag} {}: {e}", path.display()))
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {flag} {}: {e}", path.display()))
 }
 
 fn print_warnings(warnings: &[String]) {

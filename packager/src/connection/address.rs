@@ -67,9 +67,7 @@ pub(crate) fn check_hostname(host: &str) -> std::result::Result<(), String> {
         return Ok(());
     }
     if let Some(bad) = host.chars().find(|c| !host_char_ok(*c)) {
-        return Err(format!(
-            "host '{host}' contains the invalid character {bad:?}"
-        ));
+        return Err(format!("host '{host}' contains the invalid character {bad:?}"));
     }
     let trimmed = host.strip_suffix('.').unwrap_or(host);
     if trimmed.len() > 253 {
@@ -80,14 +78,10 @@ pub(crate) fn check_hostname(host: &str) -> std::result::Result<(), String> {
             return Err(format!("host '{host}' has an empty DNS label"));
         }
         if label.len() > 63 {
-            return Err(format!(
-                "host '{host}' has a DNS label longer than 63 characters"
-            ));
+            return Err(format!("host '{host}' has a DNS label longer than 63 characters"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!(
-                "host '{host}' has a DNS label starting or ending with '-'"
-            ));
+            return Err(format!("host '{host}' has a DNS label starting or ending with '-'"));
         }
     }
     Ok(())
@@ -101,8 +95,7 @@ fn check_literal(address: &str) -> std::result::Result<(), String> {
     check_port(port)?;
     if address.starts_with('[') {
         let ip = host.split_once('%').map_or(host, |(ip, _zone)| ip);
-        ip.parse::<Ipv6Addr>()
-            .map_err(|_| format!("'{host}' is not a valid IPv6 address"))?;
+        ip.parse::<Ipv6Addr>().map_err(|_| format!("'{host}' is not a valid IPv6 address"))?;
         return Ok(());
     }
     check_hostname(host)
@@ -119,10 +112,7 @@ fn check_templated(segments: &[Segment]) -> std::result::Result<(), String> {
             Segment::Action => "\0".to_string(),
         })
         .collect();
-    if let Some(bad) = shape
-        .chars()
-        .find(|c| *c != '\0' && !host_char_ok(*c) && !matches!(c, ':' | '[' | ']' | '%'))
-    {
+    if let Some(bad) = shape.chars().find(|c| *c != '\0' && !host_char_ok(*c) && !matches!(c, ':' | '[' | ']' | '%')) {
         return Err(format!("contains the invalid character {bad:?}"));
     }
     if let Some(i) = shape.rfind(':') {
@@ -150,19 +140,12 @@ fn check_templated(segments: &[Segment]) -> std::result::Result<(), String> {
 /// assert!(validate_address("basic").is_err());
 /// ```
 pub fn validate_address(address: &str) -> Result<()> {
-    let fail = |reason: String| Error::Address {
-        address: address.to_string(),
-        reason,
-    };
+    let fail = |reason: String| Error::Address { address: address.to_string(), reason };
     if address.is_empty() {
-        return Err(fail(
-            "the address is empty (the peer: chaincode address not provided)".into(),
-        ));
+        return Err(fail("the address is empty (the peer: chaincode address not provided)".into()));
     }
-    let parsed = template::parse(address).map_err(|e| Error::Template {
-        field: "address".into(),
-        message: e.to_string(),
-    })?;
+    let parsed =
+        template::parse(address).map_err(|e| Error::Template { field: "address".into(), message: e.to_string() })?;
     if parsed.has_actions() {
         check_templated(parsed.segments()).map_err(fail)
     } else {
@@ -219,12 +202,8 @@ mod tests {
 
     #[test]
     fn templated_addresses() {
-        for ok in [
-            "{{.peername}}_basic_ccaas:9999",
-            "{{.address}}",
-            "{{.host}}:{{.port}}",
-            "cc-{{.peer}}.ns.svc:7052",
-        ] {
+        for ok in ["{{.peername}}_basic_ccaas:9999", "{{.address}}", "{{.host}}:{{.port}}", "cc-{{.peer}}.ns.svc:7052"]
+        {
             assert!(validate_address(ok).is_ok(), "{ok}");
         }
         for (bad, why) in [

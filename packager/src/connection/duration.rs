@@ -50,11 +50,7 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
                 if overflow {
                     continue;
                 }
-                match frac
-                    .checked_mul(10)
-                    .and_then(|f| f.checked_add(u64::from(d - b'0')))
-                    .filter(|f| *f <= LIMIT)
-                {
+                match frac.checked_mul(10).and_then(|f| f.checked_add(u64::from(d - b'0'))).filter(|f| *f <= LIMIT) {
                     Some(f) => {
                         frac = f;
                         scale *= 10.0;
@@ -68,10 +64,7 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
         if !pre && !post {
             return Err(invalid());
         }
-        let unit_len = s
-            .char_indices()
-            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
-            .map_or(s.len(), |(i, _)| i);
+        let unit_len = s.char_indices().find(|(_, c)| *c == '.' || c.is_ascii_digit()).map_or(s.len(), |(i, _)| i);
         if unit_len == 0 {
             return Err(format!("time: missing unit in duration {}", quote(orig)));
         }
@@ -84,13 +77,7 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    quote(unit_str),
-                    quote(orig)
-                ))
-            }
+            _ => return Err(format!("time: unknown unit {} in duration {}", quote(unit_str), quote(orig))),
         };
         if v > LIMIT / unit {
             return Err(invalid());
@@ -102,10 +89,7 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
                 return Err(invalid());
             }
         }
-        total = total
-            .checked_add(v)
-            .filter(|t| *t <= LIMIT)
-            .ok_or_else(invalid)?;
+        total = total.checked_add(v).filter(|t| *t <= LIMIT).ok_or_else(invalid)?;
     }
     if neg {
         return Ok((total as i128).wrapping_neg() as i64);
@@ -141,16 +125,10 @@ mod tests {
     fn go_errors() {
         assert_eq!(p(""), Err("time: invalid duration \"\"".into()));
         assert_eq!(p("10"), Err("time: missing unit in duration \"10\"".into()));
-        assert_eq!(
-            p("10sec"),
-            Err("time: unknown unit \"sec\" in duration \"10sec\"".into())
-        );
+        assert_eq!(p("10sec"), Err("time: unknown unit \"sec\" in duration \"10sec\"".into()));
         assert_eq!(p(".s"), Err("time: invalid duration \".s\"".into()));
         assert_eq!(p("s"), Err("time: invalid duration \"s\"".into()));
-        assert_eq!(
-            p("1 s"),
-            Err("time: unknown unit \" s\" in duration \"1 s\"".into())
-        );
+        assert_eq!(p("1 s"), Err("time: unknown unit \" s\" in duration \"1 s\"".into()));
         assert!(p("9223372036854775808ns").is_err());
         assert!(p("3000000h").is_err());
     }

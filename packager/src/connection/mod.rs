@@ -159,9 +159,7 @@ impl ConnectionSpec {
                 ));
             }
             if self.root_cert.is_some() || self.client_cert.is_some() || self.client_key.is_some() {
-                return Err(crate::Error::Spec(
-                    "TLS material given but tls_required is false".into(),
-                ));
+                return Err(crate::Error::Spec("TLS material given but tls_required is false".into()));
             }
         }
         if !self.client_auth_required && (self.client_cert.is_some() || self.client_key.is_some()) {

@@ -8,10 +8,7 @@ use crate::tls::check;
 /// Validates `dial_timeout`: non-empty, a valid template, and (when not templated) a
 /// non-negative Go duration. A zero duration is accepted with a warning.
 pub fn validate_dial_timeout(value: &str, warnings: &mut Vec<String>) -> Result<()> {
-    let fail = |reason: String| Error::DialTimeout {
-        value: value.to_string(),
-        reason,
-    };
+    let fail = |reason: String| Error::DialTimeout { value: value.to_string(), reason };
     if value.is_empty() {
         return Err(fail(
             "it is empty; the ccaas builder writes \"\" and the peer then fails with \
@@ -34,10 +31,7 @@ pub fn validate_dial_timeout(value: &str, warnings: &mut Vec<String>) -> Result<
 }
 
 fn template_error(field: &str, e: &template::TemplateError) -> Error {
-    Error::Template {
-        field: field.to_string(),
-        message: e.to_string(),
-    }
+    Error::Template { field: field.to_string(), message: e.to_string() }
 }
 
 /// Applies every rule the ccaas builder and the peer apply to a `connection.json`, and
@@ -55,10 +49,7 @@ fn template_error(field: &str, e: &template::TemplateError) -> Error {
 ///
 /// Templated values can only be checked for syntax: their output depends on each peer's
 /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`.
-pub fn validate_connection(
-    conn: &ConnectionJson,
-    server_cert: Option<&str>,
-) -> Result<Vec<String>> {
+pub fn validate_connection(conn: &ConnectionJson, server_cert: Option<&str>) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     validate_address(&conn.address)?;
     validate_dial_timeout(&conn.dial_timeout, &mut warnings)?;
@@ -122,9 +113,7 @@ fn check_tls(conn: &ConnectionJson, warnings: &mut Vec<String>) -> Result<()> {
     }
     if conn.client_auth_required {
         if template::is_templated(&conn.client_cert) || template::is_templated(&conn.client_key) {
-            warnings.push(
-                "client_cert/client_key are templated: they are only checked on the peer".into(),
-            );
+            warnings.push("client_cert/client_key are templated: they are only checked on the peer".into());
         } else {
             check::client_pair(&conn.client_cert, &conn.client_key, warnings)?;
         }
@@ -140,9 +129,7 @@ fn check_tls(conn: &ConnectionJson, warnings: &mut Vec<String>) -> Result<()> {
 
 fn check_server(conn: &ConnectionJson, server: &str, warnings: &mut Vec<String>) -> Result<()> {
     if !conn.tls_required {
-        return Err(Error::Spec(
-            "a server certificate can only be checked when TLS is on (--tls-root-cert)".into(),
-        ));
+        return Err(Error::Spec("a server certificate can only be checked when TLS is on (--tls-root-cert)".into()));
     }
     let root = if template::is_templated(&conn.root_cert) {
         warnings.push("root_cert is templated: the server certificate chain is not checked".into());
@@ -153,9 +140,7 @@ fn check_server(conn: &ConnectionJson, server: &str, warnings: &mut Vec<String>)
     let mut names = Vec::new();
     match address::literal_host(&conn.address) {
         Some(host) => names.push(host),
-        None => warnings.push(
-            "address is templated: the server certificate SANs are not checked against it".into(),
-        ),
+        None => warnings.push("address is templated: the server certificate SANs are not checked against it".into()),
     }
     if conn.client_auth_required {
         names.extend(conn.domain.iter().cloned());
@@ -164,8 +149,7 @@ fn check_server(conn: &ConnectionJson, server: &str, warnings: &mut Vec<String>)
 }
 
 fn check_domain(conn: &ConnectionJson, domain: &str, warnings: &mut Vec<String>) -> Result<()> {
-    address::check_hostname(domain)
-        .map_err(|reason| Error::Spec(format!("invalid domain '{domain}': {reason}")))?;
+    address::check_hostname(domain).map_err(|reason| Error::Spec(format!("invalid domain '{domain}': {reason}")))?;
     let mut w = format!(
         "domain '{domain}': the stock ccaas builder drops this field (its connection struct \
          has no domain), and the peer only honours it, as the TLS server name, when \

@@ -152,13 +152,7 @@ struct Lexer<'a> {
 
 /// Lexes the whole input. The result always ends with an `Eof` or an `Error` item.
 pub(crate) fn lex(input: &str) -> Vec<Item> {
-    let mut l = Lexer {
-        input,
-        pos: 0,
-        start: 0,
-        paren_depth: 0,
-        items: Vec::new(),
-    };
+    let mut l = Lexer { input, pos: 0, start: 0, paren_depth: 0, items: Vec::new() };
     let mut state = State::Text;
     loop {
         state = match state {
@@ -171,9 +165,7 @@ pub(crate) fn lex(input: &str) -> Vec<Item> {
             State::Identifier => l.lex_identifier(),
             State::Field => l.lex_field_or_variable(Kind::Field),
             State::Variable => l.lex_field_or_variable(Kind::Variable),
-            State::Char => {
-                l.lex_quoted('\'', "unterminated character constant", Kind::CharConstant)
-            }
+            State::Char => l.lex_quoted('\'', "unterminated character constant", Kind::CharConstant),
             State::Quote => l.lex_quoted('"', "unterminated quoted string", Kind::String),
             State::RawQuote => l.lex_raw_quote(),
             State::Number => l.lex_number(),
@@ -313,11 +305,7 @@ impl Lexer<'_> {
 
     fn lex_left_delim(&mut self) -> State {
         self.pos += LEFT_DELIM.len();
-        let after_marker = if has_left_trim_marker(self.rest()) {
-            TRIM_MARKER_LEN
-        } else {
-            0
-        };
+        let after_marker = if has_left_trim_marker(self.rest()) { TRIM_MARKER_LEN } else { 0 };
         if self.rest()[after_marker..].starts_with(LEFT_COMMENT) {
             self.pos += after_marker;
             self.ignore();
@@ -416,12 +404,7 @@ impl Lexer<'_> {
                 }
             }
             c if c.is_ascii() && !c.is_ascii_control() => self.emit(Kind::Char),
-            c => {
-                return self.error(format!(
-                    "unrecognized character in action: {}",
-                    go_unicode(c)
-                ))
-            }
+            c => return self.error(format!("unrecognized character in action: {}", go_unicode(c))),
         }
         State::InsideAction
     }
@@ -433,8 +416,7 @@ impl Lexer<'_> {
             n += 1;
         }
         let from_last = &self.input[self.pos - 1..];
-        if has_right_trim_marker(from_last) && from_last[TRIM_MARKER_LEN..].starts_with(RIGHT_DELIM)
-        {
+        if has_right_trim_marker(from_last) && from_last[TRIM_MARKER_LEN..].starts_with(RIGHT_DELIM) {
             self.pos -= 1;
             if n == 1 {
                 return State::RightDelim;
@@ -477,11 +459,7 @@ impl Lexer<'_> {
 
     fn lex_field_or_variable(&mut self, kind: Kind) -> State {
         if self.at_terminator() {
-            let k = if kind == Kind::Variable {
-                Kind::Variable
-            } else {
-                Kind::Keyword(Kw::Dot)
-            };
+            let k = if kind == Kind::Variable { Kind::Variable } else { Kind::Keyword(Kw::Dot) };
             self.emit(k);
             return State::InsideAction;
         }

@@ -10,10 +10,7 @@ pub(crate) fn unquote(lit: &str) -> Result<String, String> {
     if let Some(raw) = lit.strip_prefix('`').and_then(|s| s.strip_suffix('`')) {
         return Ok(raw.replace('\r', ""));
     }
-    let inner = lit
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .ok_or(SYNTAX)?;
+    let inner = lit.strip_prefix('"').and_then(|s| s.strip_suffix('"')).ok_or(SYNTAX)?;
     let mut out = String::new();
     let mut rest = inner;
     while !rest.is_empty() {
@@ -105,8 +102,7 @@ pub(crate) fn check_number(text: &str, kind: Kind) -> Result<(), String> {
                 .char_indices()
                 .skip(1)
                 .filter(|&(i, c)| {
-                    (c == '+' || c == '-')
-                        && !matches!(text.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
+                    (c == '+' || c == '-') && !matches!(text.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
                 })
                 .map(|(i, _)| i)
                 .last()
@@ -219,10 +215,7 @@ fn is_float(s: &str) -> bool {
         let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
         let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
         return !(int.is_empty() && frac.is_empty())
-            && int
-                .chars()
-                .chain(frac.chars())
-                .all(|c| c.is_ascii_hexdigit())
+            && int.chars().chain(frac.chars()).all(|c| c.is_ascii_hexdigit())
             && !exp.is_empty()
             && exp.chars().all(|c| c.is_ascii_digit());
     }
@@ -231,9 +224,7 @@ fn is_float(s: &str) -> bool {
         None => (lower.as_str(), None),
     };
     let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
+    if (int.is_empty() && frac.is_empty()) || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
         return false;
     }
     if let Some(e) = exp {

@@ -9,8 +9,8 @@ use super::TemplateError;
 
 /// The functions `text/template` predefines; the ccaas builder adds none.
 const BUILTINS: &[&str] = &[
-    "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
-    "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
+    "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println", "urlquery", "eq",
+    "ge", "gt", "le", "lt", "ne",
 ];
 
 type Res<T> = Result<T, TemplateError>;
@@ -55,13 +55,7 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(items: &'a [Item]) -> Self {
-        Parser {
-            items,
-            pos: 0,
-            vars: vec!["$".to_string()],
-            range_depth: 0,
-            trees: HashMap::new(),
-        }
+        Parser { items, pos: 0, vars: vec!["$".to_string()], range_depth: 0, trees: HashMap::new() }
     }
 
     // ----- token access -------------------------------------------------------------
@@ -102,23 +96,14 @@ impl<'a> Parser<'a> {
 
     fn error(&self, message: impl Into<String>) -> TemplateError {
         let idx = self.pos.saturating_sub(1);
-        TemplateError {
-            line: self.at(idx).line,
-            message: message.into(),
-        }
+        TemplateError { line: self.at(idx).line, message: message.into() }
     }
 
     fn unexpected(&self, item: &Item, context: &str) -> TemplateError {
         if item.kind == Kind::Error {
-            return TemplateError {
-                line: item.line,
-                message: item.val.clone(),
-            };
+            return TemplateError { line: item.line, message: item.val.clone() };
         }
-        TemplateError {
-            line: item.line,
-            message: format!("unexpected {item} in {context}"),
-        }
+        TemplateError { line: item.line, message: format!("unexpected {item} in {context}") }
     }
 
     fn expect(&mut self, kind: Kind, context: &str) -> Res<Item> {
@@ -153,10 +138,9 @@ impl<'a> Parser<'a> {
 
     fn add_tree(&mut self, name: &str, non_empty: bool) -> Res<()> {
         match self.trees.get(name) {
-            Some(true) if non_empty => Err(self.error(format!(
-                "template: multiple definition of template {}",
-                go_quote(name)
-            ))),
+            Some(true) if non_empty => {
+                Err(self.error(format!("template: multiple definition of template {}", go_quote(name))))
+            }
             Some(true) => Ok(()),
             _ => {
                 self.trees.insert(name.to_string(), non_empty);
@@ -293,9 +277,7 @@ impl<'a> Parser<'a> {
 
     fn template_name(&mut self, item: &Item, context: &str) -> Res<String> {
         match item.kind {
-            Kind::String | Kind::RawString => {
-                literal::unquote(&item.val).map_err(|m| self.error(m))
-            }
+            Kind::String | Kind::RawString => literal::unquote(&item.val).map_err(|m| self.error(m)),
             _ => Err(self.unexpected(item, context)),
         }
     }
@@ -371,10 +353,7 @@ impl<'a> Parser<'a> {
                 }
                 for (i, first) in firsts.iter().enumerate().skip(1) {
                     if *first == Term::Literal {
-                        return Err(self.error(format!(
-                            "non executable command in pipeline stage {}",
-                            i + 1
-                        )));
+                        return Err(self.error(format!("non executable command in pipeline stage {}", i + 1)));
                     }
                 }
                 return Ok(());
@@ -429,9 +408,7 @@ impl<'a> Parser<'a> {
             }
             return match term {
                 Term::Field | Term::Variable => Ok(Some(term)),
-                Term::Literal => {
-                    Err(self.error(format!("unexpected . after term {}", go_quote(&text))))
-                }
+                Term::Literal => Err(self.error(format!("unexpected . after term {}", go_quote(&text)))),
                 Term::Other => Ok(Some(Term::Other)),
             };
         }

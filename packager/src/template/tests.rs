@@ -104,14 +104,7 @@ fn rejects_what_go_rejects_with_go_messages() {
 #[test]
 fn segments_and_trim_markers() {
     let t = parse("a {{- .x -}} b").unwrap();
-    assert_eq!(
-        t.segments(),
-        &[
-            Segment::Text("a".into()),
-            Segment::Action,
-            Segment::Text("b".into())
-        ]
-    );
+    assert_eq!(t.segments(), &[Segment::Text("a".into()), Segment::Action, Segment::Text("b".into())]);
     assert!(!parse("{{/* c */}}x").unwrap().has_actions());
     assert!(!parse("x:1").unwrap().has_actions());
 }

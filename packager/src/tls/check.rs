@@ -12,30 +12,20 @@ use crate::error::{Error, Result};
 
 fn parse<'a>(der: &'a CertificateDer<'_>) -> X509Certificate<'a> {
     // `keys::certificates` has already checked that every block parses.
-    x509_parser::parse_x509_certificate(der)
-        .map(|(_, c)| c)
-        .expect("certificate was validated when read")
+    x509_parser::parse_x509_certificate(der).map(|(_, c)| c).expect("certificate was validated when read")
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn validity_warning(field: &str, cert: &X509Certificate<'_>, warnings: &mut Vec<String>) {
     let now = now_unix();
     let subject = cert.subject().to_string();
     if cert.validity().not_after.timestamp() < now {
-        warnings.push(format!(
-            "{field}: certificate '{subject}' expired on {}",
-            cert.validity().not_after
-        ));
+        warnings.push(format!("{field}: certificate '{subject}' expired on {}", cert.validity().not_after));
     } else if cert.validity().not_before.timestamp() > now {
-        warnings.push(format!(
-            "{field}: certificate '{subject}' is not valid before {}",
-            cert.validity().not_before
-        ));
+        warnings.push(format!("{field}: certificate '{subject}' is not valid before {}", cert.validity().not_before));
     }
 }
 
@@ -112,10 +102,7 @@ pub fn certificate_covers(cert_der: &[u8], host: &str) -> bool {
 }
 
 fn covers(cert: &X509Certificate<'_>, host: &str) -> bool {
-    let candidate = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let candidate = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     let Ok(Some(san)) = cert.subject_alternative_name() else {
         return false;
     };
@@ -132,13 +119,9 @@ fn covers(cert: &X509Certificate<'_>, host: &str) -> bool {
         GeneralName::DNSName(pattern) => {
             let pattern = pattern.to_ascii_lowercase();
             let pattern = pattern.strip_suffix('.').unwrap_or(&pattern);
-            let (p, h): (Vec<&str>, Vec<&str>) =
-                (pattern.split('.').collect(), host.split('.').collect());
+            let (p, h): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), host.split('.').collect());
             p.len() == h.len()
-                && p.iter()
-                    .zip(&h)
-                    .enumerate()
-                    .all(|(i, (p, h))| (i == 0 && *p == "*" && !h.is_empty()) || p == h)
+                && p.iter().zip(&h).enumerate().all(|(i, (p, h))| (i == 0 && *p == "*" && !h.is_empty()) || p == h)
         }
         _ => false,
     })
@@ -162,13 +145,12 @@ pub fn server_cert(server_pem: &str, root_pem: Option<&str>, hosts: &[String]) -
         let anchors = roots
             .iter()
             .map(|r| {
-                webpki::anchor_from_trusted_cert(r).map_err(|e| {
-                    Error::Tls(format!("root_cert: unusable as a trust anchor: {e:?}"))
-                })
+                webpki::anchor_from_trusted_cert(r)
+                    .map_err(|e| Error::Tls(format!("root_cert: unusable as a trust anchor: {e:?}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let leaf = webpki::EndEntityCert::try_from(&chain[0])
-            .map_err(|e| Error::Tls(format!("server certificate: {e:?}")))?;
+        let leaf =
+            webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| Error::Tls(format!("server certificate: {e:?}")))?;
         leaf.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
             &anchors,

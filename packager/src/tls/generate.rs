@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -41,14 +41,7 @@ pub struct TlsMaterial {
 }
 
 /// File names written by [`TlsMaterial::write_to_dir`], in order.
-pub const TLS_FILES: [&str; 6] = [
-    "ca.pem",
-    "ca.key",
-    "server.pem",
-    "server.key",
-    "client.pem",
-    "client.key",
-];
+pub const TLS_FILES: [&str; 6] = ["ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key"];
 
 impl TlsMaterial {
     fn files(&self) -> [(&'static str, &str, u32); 6] {
@@ -69,11 +62,8 @@ impl TlsMaterial {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let paths: Vec<PathBuf> = TLS_FILES.iter().map(|f| dir.join(f)).collect();
         if !force {
-            let existing: Vec<String> = paths
-                .iter()
-                .filter(|p| p.symlink_metadata().is_ok())
-                .map(|p| p.display().to_string())
-                .collect();
+            let existing: Vec<String> =
+                paths.iter().filter(|p| p.symlink_metadata().is_ok()).map(|p| p.display().to_string()).collect();
             if !existing.is_empty() {
                 return Err(Error::Spec(format!(
                     "refusing to overwrite existing files (use --force): {}",
@@ -105,10 +95,7 @@ fn san_for(host: &str) -> Result<SanType> {
     let name = host.strip_prefix("*.").unwrap_or(host);
     crate::connection::check_hostname(name)
         .map_err(|reason| Error::Tls(format!("invalid --host '{host}': {reason}")))?;
-    let ia5 = host
-        .to_string()
-        .try_into()
-        .map_err(|e| Error::Tls(format!("invalid --host '{host}': {e}")))?;
+    let ia5 = host.to_string().try_into().map_err(|e| Error::Tls(format!("invalid --host '{host}': {e}")))?;
     Ok(SanType::DnsName(ia5))
 }
 
@@ -140,20 +127,14 @@ pub fn generate(hosts: &[String], days: u32) -> Result<TlsMaterial> {
     if days == 0 {
         return Err(Error::Tls("--days must be at least 1".into()));
     }
-    let sans = hosts
-        .iter()
-        .map(|h| san_for(h))
-        .collect::<Result<Vec<_>>>()?;
+    let sans = hosts.iter().map(|h| san_for(h)).collect::<Result<Vec<_>>>()?;
     let now = OffsetDateTime::now_utc();
 
     let ca_key = KeyPair::generate().map_err(tls_err("the CA key"))?;
     let mut ca_params = params("ccaas-package chaincode TLS CA", days, now);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     ca_params.use_authority_key_identifier_extension = false;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(tls_err("the CA"))?;
     let ca_key_pem = ca_key.serialize_pem();
@@ -164,17 +145,13 @@ pub fn generate(hosts: &[String], days: u32) -> Result<TlsMaterial> {
     server_params.subject_alt_names = sans;
     server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server_params
-        .signed_by(&server_key, &issuer)
-        .map_err(tls_err("the server certificate"))?;
+    let server_cert = server_params.signed_by(&server_key, &issuer).map_err(tls_err("the server certificate"))?;
 
     let client_key = KeyPair::generate().map_err(tls_err("the client key"))?;
     let mut client_params = params("fabric-peer", days, now);
     client_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = client_params
-        .signed_by(&client_key, &issuer)
-        .map_err(tls_err("the client certificate"))?;
+    let client_cert = client_params.signed_by(&client_key, &issuer).map_err(tls_err("the client certificate"))?;
 
     Ok(TlsMaterial {
         ca_cert: ca_cert.pem(),

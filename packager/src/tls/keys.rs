@@ -16,18 +16,12 @@ pub(crate) fn certificates(field: &str, pem: &str) -> Result<Vec<CertificateDer<
     let mut certs = Vec::new();
     for item in CertificateDer::pem_slice_iter(pem.as_bytes()) {
         let cert = item.map_err(|e| Error::Tls(format!("{field}: cannot read PEM: {e}")))?;
-        x509_parser::parse_x509_certificate(&cert).map_err(|e| {
-            Error::Tls(format!(
-                "{field}: certificate #{} is not valid X.509: {e}",
-                certs.len() + 1
-            ))
-        })?;
+        x509_parser::parse_x509_certificate(&cert)
+            .map_err(|e| Error::Tls(format!("{field}: certificate #{} is not valid X.509: {e}", certs.len() + 1)))?;
         certs.push(cert);
     }
     if certs.is_empty() {
-        return Err(Error::Tls(format!(
-            "{field}: no PEM CERTIFICATE block found"
-        )));
+        return Err(Error::Tls(format!("{field}: no PEM CERTIFICATE block found")));
     }
     Ok(certs)
 }
@@ -44,27 +38,21 @@ pub(crate) fn private_key(field: &str, pem: &str) -> Result<rcgen::KeyPair> {
     let mut found = None;
     for item in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes()) {
         let (kind, der) = item.map_err(|e| Error::Tls(format!("{field}: cannot read PEM: {e}")))?;
-        if matches!(
-            kind,
-            SectionKind::PrivateKey | SectionKind::EcPrivateKey | SectionKind::RsaPrivateKey
-        ) {
+        if matches!(kind, SectionKind::PrivateKey | SectionKind::EcPrivateKey | SectionKind::RsaPrivateKey) {
             found = Some((kind, der));
             break;
         }
     }
     let Some((kind, der)) = found else {
-        return Err(Error::Tls(format!(
-            "{field}: no PEM PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found"
-        )));
+        return Err(Error::Tls(format!("{field}: no PEM PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found")));
     };
     let candidates = match kind {
         SectionKind::RsaPrivateKey => vec![pkcs8_wrap(&alg_id(OID_RSA_ENCRYPTION, None), &der)],
         SectionKind::EcPrivateKey => match sec1_curve(&der) {
             Some(curve) => vec![pkcs8_wrap(&alg_id(OID_EC_PUBLIC_KEY, Some(curve)), &der)],
-            None => [OID_P256, OID_P384]
-                .iter()
-                .map(|c| pkcs8_wrap(&alg_id(OID_EC_PUBLIC_KEY, Some(c)), &der))
-                .collect(),
+            None => {
+                [OID_P256, OID_P384].iter().map(|c| pkcs8_wrap(&alg_id(OID_EC_PUBLIC_KEY, Some(c)), &der)).collect()
+            }
         },
         _ => vec![der],
     };
@@ -111,9 +99,7 @@ fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, &rest[n..])
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
@@ -125,11 +111,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend_from_slice(&bytes);
     }

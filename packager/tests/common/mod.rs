@@ -8,9 +8,7 @@ use std::process::Command;
 use ccaas_package::{ConnectionSpec, MetaInfFile, PackageSpec};
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 pub fn fixture(name: &str) -> String {
@@ -26,11 +24,7 @@ pub struct Out {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("binary runs");
+    let out = Command::new(BIN).args(args).current_dir(dir).output().expect("binary runs");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -40,10 +34,8 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Out {
 
 /// Names in `dir`, sorted (to prove nothing was left behind).
 pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -54,8 +46,7 @@ pub const INDEX_COLOR: &str = "{\"index\":{\"fields\":[\"color\"]},\"name\":\"in
 
 /// ID of the package built from [`golden_spec`]. See tests/golden.rs for when and how
 /// to update it.
-pub const GOLDEN_MTLS_ID: &str =
-    "basic_1.0:9529d0d4262703b795fda789508243ca2bf46ebe731a556f1bdd76767ef29425";
+pub const GOLDEN_MTLS_ID: &str = "basic_1.0:9529d0d4262703b795fda789508243ca2bf46ebe731a556f1bdd76767ef29425";
 
 /// The golden input: templated address, TLS with client auth (SEC1 client key) and two
 /// CouchDB indexes. `golden_cli_args` produces the same package through the CLI.
@@ -66,10 +57,7 @@ pub fn golden_spec() -> PackageSpec {
         .client_auth(fixture("client-ec.pem"), fixture("client-ec.key"));
     PackageSpec::ccaas("basic_1.0", conn).with_meta_inf(vec![
         MetaInfFile::new("statedb/couchdb/indexes/indexOwner.json", INDEX_OWNER),
-        MetaInfFile::new(
-            "statedb/couchdb/collections/assetCollection/indexes/indexColor.json",
-            INDEX_COLOR,
-        ),
+        MetaInfFile::new("statedb/couchdb/collections/assetCollection/indexes/indexColor.json", INDEX_COLOR),
     ])
 }
 
@@ -134,22 +122,13 @@ pub fn raw_targz(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-pub const CONNECTION: &str =
-    r#"{"address":"basic:7052","dial_timeout":"10s","tls_required":false}"#;
+pub const CONNECTION: &str = r#"{"address":"basic:7052","dial_timeout":"10s","tls_required":false}"#;
 
 /// A package from raw parts: metadata.json then code.tar.gz holding connection.json.
 pub fn raw_package(metadata: &str, connection: &str) -> Vec<u8> {
-    let code = raw_targz(&[(
-        "connection.json",
-        tar::EntryType::Regular,
-        connection.as_bytes(),
-    )]);
+    let code = raw_targz(&[("connection.json", tar::EntryType::Regular, connection.as_bytes())]);
     raw_targz(&[
-        (
-            "metadata.json",
-            tar::EntryType::Regular,
-            metadata.as_bytes(),
-        ),
+        ("metadata.json", tar::EntryType::Regular, metadata.as_bytes()),
         ("code.tar.gz", tar::EntryType::Regular, &code),
     ])
 }

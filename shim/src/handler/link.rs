@@ -77,10 +77,7 @@ impl TxLink {
 
     /// Sends a message that expects no reply (COMPLETED, ERROR).
     pub(crate) async fn send(&self, message: ChaincodeMessage) -> Result<()> {
-        self.outbound
-            .send(Ok(message))
-            .await
-            .map_err(|_| ShimError::ConnectionClosed(type_name(Type::Completed)))
+        self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(type_name(Type::Completed)))
     }
 
     /// Sends `request` as a message of type `kind` and returns the payload of the peer's RESPONSE.
@@ -118,10 +115,7 @@ impl TxLink {
             replies.rx.recv().await.ok_or(ShimError::ConnectionClosed(name))?;
             replies.abandoned -= 1;
         }
-        self.outbound
-            .send(Ok(self.message(kind, payload)))
-            .await
-            .map_err(|_| ShimError::ConnectionClosed(name))?;
+        self.outbound.send(Ok(self.message(kind, payload))).await.map_err(|_| ShimError::ConnectionClosed(name))?;
         let mut in_flight = InFlight { replies, done: false };
         let reply = in_flight.replies.rx.recv().await;
         in_flight.done = true;

@@ -239,12 +239,18 @@ where
                             routes.remove(&key);
                         }
                     },
-                    None => warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped"),
+                    None => {
+                        warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped")
+                    }
                 }
             }
             (state, _) => {
                 let got = describe_type(message.r#type);
-                let text = format!("[{}] Chaincode handler cannot handle message ({got}) while in state: {}", transaction::short_txid(&message.txid), state.describe());
+                let text = format!(
+                    "[{}] Chaincode handler cannot handle message ({got}) while in state: {}",
+                    transaction::short_txid(&message.txid),
+                    state.describe()
+                );
                 let reply = ChaincodeMessage {
                     r#type: Type::Error as i32,
                     payload: Bytes::from(text),

@@ -36,20 +36,13 @@ pub(crate) struct ServerIo<T> {
 
 impl<T> ServerIo<T> {
     fn new(inner: T, kill: &CancellationToken) -> Self {
-        ServerIo {
-            inner,
-            kill: kill.clone(),
-            killed: Box::pin(kill.clone().cancelled_owned()),
-        }
+        ServerIo { inner, kill: kill.clone(), killed: Box::pin(kill.clone().cancelled_owned()) }
     }
 
     /// Fails once the connection must close; otherwise registers for the wake-up.
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         if self.kill.is_cancelled() || self.killed.as_mut().poll(cx).is_ready() {
-            return Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "the chaincode server shut down",
-            ));
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the chaincode server shut down"));
         }
         Ok(())
     }
@@ -65,11 +58,7 @@ impl<T: Connected> Connected for ServerIo<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check(cx)?;
         Pin::new(&mut this.inner).poll_read(cx, buf)
@@ -77,11 +66,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check(cx)?;
         Pin::new(&mut this.inner).poll_write(cx, buf)
@@ -121,9 +106,7 @@ pub(crate) fn plaintext(
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TcpStream> {
-    spawn(listener, stop, kill, |tcp, _remote| {
-        std::future::ready(Some(tcp))
-    })
+    spawn(listener, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -220,8 +203,6 @@ where
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
     )
 }

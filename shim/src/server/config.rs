@@ -12,8 +12,7 @@ use tracing::{debug, info, warn};
 use super::tls::{self, TlsConfig, TlsError};
 
 /// The address the server listens on when no variable names one: every interface, port 7052.
-pub const DEFAULT_ADDRESS: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 7052);
+pub const DEFAULT_ADDRESS: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 7052);
 
 /// How long shutdown waits for in-flight transactions by default: 25 s, inside Kubernetes'
 /// default 30 s termination grace period.
@@ -172,9 +171,7 @@ impl ServerConfig {
     /// Reads the configuration from the process environment (see the
     /// [module documentation](super#environment-variables)), reading and checking every TLS file.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(|name| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned()))
     }
 
     /// Like [`from_env`](Self::from_env), with variables looked up through `lookup` instead of
@@ -204,13 +201,7 @@ impl ServerConfig {
         let chaincode_id = env.chaincode_id()?;
         let peer_msp_id = env.get(CORE_PEER_LOCALMSPID);
         let tls = env.tls()?;
-        Ok(ServerConfig {
-            address,
-            chaincode_id,
-            tls,
-            shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
-            peer_msp_id,
-        })
+        Ok(ServerConfig { address, chaincode_id, tls, shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE, peer_msp_id })
     }
 }
 
@@ -219,37 +210,24 @@ fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> 
     match value {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(ConfigError::InvalidBool {
-            variable,
-            value: value.to_string(),
-        }),
+        _ => Err(ConfigError::InvalidBool { variable, value: value.to_string() }),
     }
 }
 
 /// Parses `host:port` (or `:port`, meaning every interface), resolving a host name.
 fn parse_address(variable: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidAddress {
-        variable,
-        value: value.to_string(),
-        reason,
-    };
+    let invalid = |reason: String| ConfigError::InvalidAddress { variable, value: value.to_string(), reason };
     if let Ok(address) = value.parse::<SocketAddr>() {
         return Ok(address);
     }
-    let (host, port) = value
-        .rsplit_once(':')
-        .ok_or_else(|| invalid("no port".to_string()))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| invalid(format!("{port:?} is not a port number")))?;
+    let (host, port) = value.rsplit_once(':').ok_or_else(|| invalid("no port".to_string()))?;
+    let port: u16 = port.parse().map_err(|_| invalid(format!("{port:?} is not a port number")))?;
     if host.is_empty() {
         return Ok(SocketAddr::new(DEFAULT_ADDRESS.ip(), port));
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let resolved: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| invalid(format!("cannot resolve {host:?}: {e}")))?
-        .collect();
+    let resolved: Vec<SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|e| invalid(format!("cannot resolve {host:?}: {e}")))?.collect();
     // Like Go's net.Listen, a name with several addresses listens on one, preferring IPv4.
     resolved
         .iter()
@@ -290,22 +268,16 @@ struct Env<F>(F);
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// A variable's trimmed value; empty counts as unset.
     fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name)
-            .map(|value| value.trim().to_string())
-            .filter(|value| !value.is_empty())
+        (self.0)(name).map(|value| value.trim().to_string()).filter(|value| !value.is_empty())
     }
 
     /// The first variable of `names` that is set.
     fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
-        names
-            .iter()
-            .find_map(|&name| self.get(name).map(|value| (name, value)))
+        names.iter().find_map(|&name| self.get(name).map(|value| (name, value)))
     }
 
     fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
-        self.get(name)
-            .map(|value| parse_bool(name, &value))
-            .transpose()
+        self.get(name).map(|value| parse_bool(name, &value)).transpose()
     }
 
     fn address(&self) -> Result<SocketAddr, ConfigError> {
@@ -333,23 +305,13 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let pem_value = self.get(pem);
         let base64_value = base64.and_then(|name| self.get(name).map(|value| (name, value)));
         if let (Some(_), Some((name, _))) = (&pem_value, &base64_value) {
-            warn!(
-                used = pem,
-                ignored = name,
-                "both variables are set; using the PEM file"
-            );
+            warn!(used = pem, ignored = name, "both variables are set; using the PEM file");
         }
         match (pem_value, base64_value) {
-            (Some(path), _) => Some(FileVar {
-                variable: pem,
-                path: PathBuf::from(path),
-                encoding: Encoding::Pem,
-            }),
-            (None, Some((variable, path))) => Some(FileVar {
-                variable,
-                path: PathBuf::from(path),
-                encoding: Encoding::Base64Pem,
-            }),
+            (Some(path), _) => Some(FileVar { variable: pem, path: PathBuf::from(path), encoding: Encoding::Pem }),
+            (None, Some((variable, path))) => {
+                Some(FileVar { variable, path: PathBuf::from(path), encoding: Encoding::Base64Pem })
+            }
             (None, None) => None,
         }
     }
@@ -402,32 +364,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Some(Family {
             name: "Node",
             enabled_by: format!("{first} being set"),
-            key: self.required(
-                CORE_CHAINCODE_TLS_KEY_FILE,
-                Some(CORE_CHAINCODE_TLS_KEY_PATH),
-            ),
-            cert: self.required(
-                CORE_CHAINCODE_TLS_CERT_FILE,
-                Some(CORE_CHAINCODE_TLS_CERT_PATH),
-            ),
-            client_ca: self.file(
-                CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE,
-                Some(CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH),
-            ),
+            key: self.required(CORE_CHAINCODE_TLS_KEY_FILE, Some(CORE_CHAINCODE_TLS_KEY_PATH)),
+            cert: self.required(CORE_CHAINCODE_TLS_CERT_FILE, Some(CORE_CHAINCODE_TLS_CERT_PATH)),
+            client_ca: self.file(CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE, Some(CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH)),
         })
     }
 
     fn tls(&self) -> Result<Option<TlsConfig>, ConfigError> {
         // Every family's switches are parsed (a malformed boolean is always an error), then the
         // first family that is on wins.
-        let families: Vec<Family> = [
-            self.samples_family()?,
-            self.contract_api_family()?,
-            self.node_family(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let families: Vec<Family> =
+            [self.samples_family()?, self.contract_api_family()?, self.node_family()].into_iter().flatten().collect();
         let mut families = families.into_iter();
         let Some(chosen) = families.next() else {
             debug!("no TLS variables switch TLS on; serving plaintext");
@@ -441,17 +388,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "several TLS variable families are set; using the first by precedence"
             );
         }
-        let missing = |missing: String| ConfigError::MissingTlsVariable {
-            enabled_by: chosen.enabled_by.clone(),
-            missing,
-        };
+        let missing =
+            |missing: String| ConfigError::MissingTlsVariable { enabled_by: chosen.enabled_by.clone(), missing };
         let key_var = chosen.key.clone().map_err(missing)?;
         let cert_var = chosen.cert.clone().map_err(missing)?;
 
         let cert_chain = load_certificates(&cert_var)?;
         let key = load_private_key(&key_var)?;
-        let signing_key =
-            tls::load_signing_key(&key).map_err(|error| tls_file_error(&key_var, error))?;
+        let signing_key = tls::load_signing_key(&key).map_err(|error| tls_file_error(&key_var, error))?;
         tls::check_key_matches(&cert_chain, signing_key).map_err(|error| match error {
             TlsError::KeyMismatch => ConfigError::KeyMismatch {
                 key_variable: key_var.variable,
@@ -465,8 +409,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             None => None,
             Some(ca_var) => {
                 let roots = load_certificates(ca_var)?;
-                let verifier =
-                    tls::client_verifier(&roots).map_err(|error| tls_file_error(ca_var, error))?;
+                let verifier = tls::client_verifier(&roots).map_err(|error| tls_file_error(ca_var, error))?;
                 Some((roots, verifier))
             }
         };
@@ -483,11 +426,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 }
 
 fn tls_file_error(file: &FileVar, error: TlsError) -> ConfigError {
-    ConfigError::TlsFile {
-        variable: file.variable,
-        path: file.path.clone(),
-        error,
-    }
+    ConfigError::TlsFile { variable: file.variable, path: file.path.clone(), error }
 }
 
 fn load_certificates(file: &FileVar) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
@@ -501,17 +440,11 @@ fn load_private_key(file: &FileVar) -> Result<PrivateKeyDer<'static>, ConfigErro
 }
 
 fn has_pem_marker(content: &[u8]) -> bool {
-    content
-        .windows(b"-----BEGIN".len())
-        .any(|window| window == b"-----BEGIN")
+    content.windows(b"-----BEGIN".len()).any(|window| window == b"-----BEGIN")
 }
 
 fn decode_base64(content: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
-    let compact: Vec<u8> = content
-        .iter()
-        .copied()
-        .filter(|byte| !byte.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = content.iter().copied().filter(|byte| !byte.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(compact)
 }
 
@@ -537,20 +470,14 @@ fn read_pem(file: &FileVar) -> Result<Vec<u8>, ConfigError> {
             path: file.path.clone(),
             reason: "the decoded content is not PEM".to_string(),
         }),
-        (Encoding::Base64Pem, Err(e)) => Err(ConfigError::InvalidBase64 {
-            variable: file.variable,
-            path: file.path.clone(),
-            reason: e.to_string(),
-        }),
+        (Encoding::Base64Pem, Err(e)) => {
+            Err(ConfigError::InvalidBase64 { variable: file.variable, path: file.path.clone(), reason: e.to_string() })
+        }
     }
 }
 
 fn read_file(variable: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|error| ConfigError::ReadFile {
-        variable,
-        path: path.to_path_buf(),
-        error,
-    })
+    std::fs::read(path).map_err(|error| ConfigError::ReadFile { variable, path: path.to_path_buf(), error })
 }
 
 #[cfg(test)]
@@ -566,47 +493,20 @@ mod tests {
             assert!(!parse_bool("X", value).unwrap(), "{value}");
         }
         for value in ["yes", "on", "tRUE", "2", "no"] {
-            assert!(
-                matches!(
-                    parse_bool("X", value),
-                    Err(ConfigError::InvalidBool { variable: "X", .. })
-                ),
-                "{value}"
-            );
+            assert!(matches!(parse_bool("X", value), Err(ConfigError::InvalidBool { variable: "X", .. })), "{value}");
         }
     }
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            parse_address("A", "127.0.0.1:9999").unwrap(),
-            "127.0.0.1:9999".parse().unwrap()
-        );
-        assert_eq!(
-            parse_address("A", "[::1]:9999").unwrap(),
-            "[::1]:9999".parse().unwrap()
-        );
-        assert_eq!(
-            parse_address("A", ":9999").unwrap(),
-            "0.0.0.0:9999".parse().unwrap()
-        );
+        assert_eq!(parse_address("A", "127.0.0.1:9999").unwrap(), "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(parse_address("A", "[::1]:9999").unwrap(), "[::1]:9999".parse().unwrap());
+        assert_eq!(parse_address("A", ":9999").unwrap(), "0.0.0.0:9999".parse().unwrap());
         assert_eq!(parse_address("A", "localhost:7052").unwrap().port(), 7052);
-        assert_eq!(
-            parse_address("A", "localhost:7052").unwrap(),
-            "127.0.0.1:7052".parse().unwrap()
-        );
-        for bad in [
-            "7052",
-            "localhost",
-            "localhost:port",
-            "localhost:70000",
-            ":",
-        ] {
+        assert_eq!(parse_address("A", "localhost:7052").unwrap(), "127.0.0.1:7052".parse().unwrap());
+        for bad in ["7052", "localhost", "localhost:port", "localhost:70000", ":"] {
             let error = parse_address("A", bad).unwrap_err();
-            assert!(
-                error.to_string().starts_with(&format!("A={bad:?}")),
-                "{error}"
-            );
+            assert!(error.to_string().starts_with(&format!("A={bad:?}")), "{error}");
         }
     }
 }

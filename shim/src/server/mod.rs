@@ -191,9 +191,7 @@ pub struct Server<C> {
 
 impl<C> std::fmt::Debug for Server<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Server").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -203,10 +201,7 @@ impl<C: Chaincode> Server<C> {
         if config.chaincode_id.trim().is_empty() {
             return Err(ConfigError::MissingChaincodeId);
         }
-        Ok(Server {
-            chaincode: Arc::new(chaincode),
-            config,
-        })
+        Ok(Server { chaincode: Arc::new(chaincode), config })
     }
 
     /// A server configured from the environment: see the
@@ -254,10 +249,7 @@ impl<C: Chaincode> Server<C> {
     /// # Ok(()) }
     /// ```
     pub fn builder(chaincode: C) -> ServerBuilder<C> {
-        ServerBuilder {
-            chaincode,
-            config: ServerConfig::new(""),
-        }
+        ServerBuilder { chaincode, config: ServerConfig::new("") }
     }
 
     /// The configuration the server runs with.
@@ -269,15 +261,9 @@ impl<C: Chaincode> Server<C> {
     /// known before serving.
     pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
         let address = self.config.address;
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|error| ServerError::Bind { address, error })?;
+        let listener = TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
-        Ok(BoundServer {
-            server: self,
-            listener,
-            local_addr,
-        })
+        Ok(BoundServer { server: self, listener, local_addr })
     }
 
     /// Binds the configured address and serves until SIGTERM or SIGINT, then shuts down
@@ -290,23 +276,14 @@ impl<C: Chaincode> Server<C> {
     /// [Shutdown](self#shutdown)) and returns `Ok(())`. No signal handlers are installed.
     ///
     /// Dropping the returned future stops the server at once, closing its connections.
-    pub async fn serve_with_listener<F>(
-        self,
-        listener: TcpListener,
-        shutdown: F,
-    ) -> Result<(), ServerError>
+    pub async fn serve_with_listener<F>(self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send,
     {
         self.run(listener, shutdown, std::future::pending()).await
     }
 
-    async fn run<F, G>(
-        self,
-        listener: TcpListener,
-        shutdown: F,
-        force: G,
-    ) -> Result<(), ServerError>
+    async fn run<F, G>(self, listener: TcpListener, shutdown: F, force: G) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send,
         G: Future<Output = ()> + Send,
@@ -314,14 +291,9 @@ impl<C: Chaincode> Server<C> {
         let Server { chaincode, config } = self;
         let drain = Drain::new();
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
-        let tls = config
-            .tls
-            .as_ref()
-            .map(TlsConfig::rustls_server_config)
-            .transpose()?;
+        let tls = config.tls.as_ref().map(TlsConfig::rustls_server_config).transpose()?;
 
-        let mut service =
-            ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone());
+        let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone());
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
@@ -329,9 +301,7 @@ impl<C: Chaincode> Server<C> {
         let (health, health_service) = tonic_health::server::health_reporter();
         let service_name = <ChaincodeServer<ChaincodeService<C>> as NamedService>::NAME;
         health.set_service_status("", ServingStatus::Serving).await;
-        health
-            .set_service_status(service_name, ServingStatus::Serving)
-            .await;
+        health.set_service_status(service_name, ServingStatus::Serving).await;
 
         let router = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
@@ -345,10 +315,7 @@ impl<C: Chaincode> Server<C> {
         let stop_accepting = CancellationToken::new();
         let stop_grpc = CancellationToken::new();
         let kill = CancellationToken::new();
-        let _guards = (
-            stop_accepting.clone().drop_guard(),
-            kill.clone().drop_guard(),
-        );
+        let _guards = (stop_accepting.clone().drop_guard(), kill.clone().drop_guard());
 
         let mode = match &config.tls {
             None => "plaintext",
@@ -362,16 +329,12 @@ impl<C: Chaincode> Server<C> {
             None => {
                 let incoming = accept::plaintext(listener, stop_accepting.clone(), kill.clone());
                 let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Left(
-                    router.serve_with_incoming_shutdown(incoming, grpc_stopped),
-                )
+                futures::future::Either::Left(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
             }
             Some(tls) => {
                 let incoming = accept::tls(listener, tls, stop_accepting.clone(), kill.clone());
                 let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Right(
-                    router.serve_with_incoming_shutdown(incoming, grpc_stopped),
-                )
+                futures::future::Either::Right(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
             }
         };
         let mut serving = pin!(serving);
@@ -394,12 +357,8 @@ impl<C: Chaincode> Server<C> {
 
         // 1. No new transactions, not serving, no new connections.
         drain.begin();
-        health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        health
-            .set_service_status(service_name, ServingStatus::NotServing)
-            .await;
+        health.set_service_status("", ServingStatus::NotServing).await;
+        health.set_service_status(service_name, ServingStatus::NotServing).await;
         stop_accepting.cancel();
         info!(
             in_flight = drain.in_flight(),
@@ -422,10 +381,7 @@ impl<C: Chaincode> Server<C> {
         if finished {
             info!("all in-flight transactions completed");
         } else {
-            warn!(
-                remaining = drain.in_flight(),
-                "shutdown deadline passed: aborting the transactions still running"
-            );
+            warn!(remaining = drain.in_flight(), "shutdown deadline passed: aborting the transactions still running");
             drain.abort_transactions();
         }
 
@@ -461,9 +417,7 @@ pub struct BoundServer<C> {
 
 impl<C> std::fmt::Debug for BoundServer<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoundServer")
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
+        f.debug_struct("BoundServer").field("local_addr", &self.local_addr).finish_non_exhaustive()
     }
 }
 
@@ -487,9 +441,7 @@ impl<C: Chaincode> BoundServer<C> {
     where
         F: Future<Output = ()> + Send,
     {
-        self.server
-            .run(self.listener, shutdown, std::future::pending())
-            .await
+        self.server.run(self.listener, shutdown, std::future::pending()).await
     }
 }
 
@@ -501,9 +453,7 @@ pub struct ServerBuilder<C> {
 
 impl<C> std::fmt::Debug for ServerBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerBuilder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("ServerBuilder").field("config", &self.config).finish_non_exhaustive()
     }
 }
 

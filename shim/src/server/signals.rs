@@ -33,23 +33,13 @@ impl ShutdownSignals {
         let (first, second) = (shutdown.clone(), force.clone());
         let task = tokio::spawn(async move {
             let name = signals.recv().await;
-            info!(
-                signal = name,
-                "shutdown requested; send it again to stop waiting for in-flight transactions"
-            );
+            info!(signal = name, "shutdown requested; send it again to stop waiting for in-flight transactions");
             first.cancel();
             let name = signals.recv().await;
-            warn!(
-                signal = name,
-                "second shutdown signal: no longer waiting for in-flight transactions"
-            );
+            warn!(signal = name, "second shutdown signal: no longer waiting for in-flight transactions");
             second.cancel();
         });
-        Ok(ShutdownSignals {
-            shutdown,
-            force,
-            task,
-        })
+        Ok(ShutdownSignals { shutdown, force, task })
     }
 }
 
@@ -63,10 +53,7 @@ struct Signals {
 impl Signals {
     fn new() -> io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
+        Ok(Signals { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
     }
 
     async fn recv(&mut self) -> &'static str {

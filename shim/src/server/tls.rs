@@ -81,10 +81,7 @@ impl fmt::Debug for TlsConfig {
         f.debug_struct("TlsConfig")
             .field("cert_chain_len", &self.cert_chain.len())
             .field("key", &"<redacted>")
-            .field(
-                "client_ca_certs",
-                &self.client_auth.as_ref().map(|auth| auth.roots.len()),
-            )
+            .field("client_ca_certs", &self.client_auth.as_ref().map(|auth| auth.roots.len()))
             .finish()
     }
 }
@@ -92,30 +89,20 @@ impl fmt::Debug for TlsConfig {
 impl TlsConfig {
     /// Server-side TLS from a PEM certificate chain (server certificate first, then any
     /// intermediates) and a PEM private key (PKCS#8, SEC1 or PKCS#1).
-    pub fn from_pem(
-        cert_chain_pem: impl AsRef<[u8]>,
-        key_pem: impl AsRef<[u8]>,
-    ) -> Result<Self, TlsError> {
+    pub fn from_pem(cert_chain_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Result<Self, TlsError> {
         let cert_chain = parse_certificates(cert_chain_pem.as_ref())?;
         let key = parse_private_key(key_pem.as_ref())?;
         Self::from_der(cert_chain, key)
     }
 
     /// Server-side TLS from DER certificates and key.
-    pub fn from_der(
-        cert_chain: Vec<CertificateDer<'static>>,
-        key: PrivateKeyDer<'static>,
-    ) -> Result<Self, TlsError> {
+    pub fn from_der(cert_chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Self, TlsError> {
         if cert_chain.is_empty() {
             return Err(TlsError::NoCertificate);
         }
         let signing_key = load_signing_key(&key)?;
         check_key_matches(&cert_chain, signing_key)?;
-        Ok(TlsConfig {
-            cert_chain,
-            key: Arc::new(key),
-            client_auth: None,
-        })
+        Ok(TlsConfig { cert_chain, key: Arc::new(key), client_auth: None })
     }
 
     /// Requires mutual TLS: every client must present a certificate issued by one of the CAs in
@@ -126,10 +113,7 @@ impl TlsConfig {
     }
 
     /// Requires mutual TLS with client CAs given as DER certificates.
-    pub fn with_client_ca_der(
-        mut self,
-        roots: Vec<CertificateDer<'static>>,
-    ) -> Result<Self, TlsError> {
+    pub fn with_client_ca_der(mut self, roots: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
         let verifier = client_verifier(&roots)?;
         self.client_auth = Some(ClientAuth { roots, verifier });
         Ok(self)
@@ -193,13 +177,8 @@ pub(crate) fn parse_private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Tl
 }
 
 /// Loads the key with the ring provider (rejecting key types it cannot sign with).
-pub(crate) fn load_signing_key(
-    key: &PrivateKeyDer<'static>,
-) -> Result<Arc<dyn SigningKey>, TlsError> {
-    provider()
-        .key_provider
-        .load_private_key(key.clone_key())
-        .map_err(|e| TlsError::UnsupportedKey(e.to_string()))
+pub(crate) fn load_signing_key(key: &PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, TlsError> {
+    provider().key_provider.load_private_key(key.clone_key()).map_err(|e| TlsError::UnsupportedKey(e.to_string()))
 }
 
 /// Compares the certificate's SubjectPublicKeyInfo with the key's public key.
@@ -210,25 +189,19 @@ pub(crate) fn check_key_matches(
     match CertifiedKey::new(cert_chain.to_vec(), key).keys_match() {
         // A key type that cannot report its public key is not an error (rustls treats it alike).
         Ok(()) | Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Ok(()),
-        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
-            Err(TlsError::KeyMismatch)
-        }
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(TlsError::KeyMismatch),
         Err(e) => Err(TlsError::InvalidCertificate(e.to_string())),
     }
 }
 
 /// A verifier that requires a client certificate chaining to one of `roots`.
-pub(crate) fn client_verifier(
-    roots: &[CertificateDer<'static>],
-) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+pub(crate) fn client_verifier(roots: &[CertificateDer<'static>]) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
     if roots.is_empty() {
         return Err(TlsError::NoCertificate);
     }
     let mut store = RootCertStore::empty();
     for root in roots {
-        store
-            .add(root.clone())
-            .map_err(|e| TlsError::InvalidClientCa(e.to_string()))?;
+        store.add(root.clone()).map_err(|e| TlsError::InvalidClientCa(e.to_string()))?;
     }
     WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider())
         .build()

@@ -67,7 +67,11 @@ mod tests {
         batch.record(put("a", "1"));
         batch.record(put("b", "1"));
         batch.record(put("a", "2"));
-        batch.record(WriteRecord { key: "b".into(), r#type: write_record::Type::DelState as i32, ..Default::default() });
+        batch.record(WriteRecord {
+            key: "b".into(),
+            r#type: write_record::Type::DelState as i32,
+            ..Default::default()
+        });
         let records = batch.into_records();
         assert_eq!(records.len(), 2);
         assert_eq!((records[0].key.as_str(), records[0].value.as_ref()), ("a", b"2".as_ref()));

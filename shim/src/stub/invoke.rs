@@ -1,8 +1,6 @@
 //! Chaincode-to-chaincode calls.
 
-use ccaas_protos::protos::{
-    chaincode_message::Type, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec,
-};
+use ccaas_protos::protos::{chaincode_message::Type, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec};
 use prost::Message;
 
 use super::ChaincodeStub;

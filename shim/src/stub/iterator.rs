@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ccaas_protos::protos::{
-    chaincode_message::Type, QueryResponse, QueryResponseMetadata, QueryResultBytes, QueryStateClose,
-    QueryStateNext,
+    chaincode_message::Type, QueryResponse, QueryResponseMetadata, QueryResultBytes, QueryStateClose, QueryStateNext,
 };
 use ccaas_protos::queryresult::{KeyModification, Kv};
 use prost::Message;
@@ -106,9 +105,8 @@ impl<T: Message + Default> QueryIterator<T> {
     pub async fn has_next(&mut self) -> Result<bool> {
         while self.rows.is_empty() {
             let Some(prefetch) = self.prefetch.take() else { return Ok(false) };
-            let response = prefetch
-                .await
-                .map_err(|e| ShimError::Unsupported(format!("query prefetch task failed: {e}")))??;
+            let response =
+                prefetch.await.map_err(|e| ShimError::Unsupported(format!("query prefetch task failed: {e}")))??;
             self.absorb(response);
         }
         Ok(true)

@@ -21,8 +21,8 @@ use ccaas_protos::protos::{
 };
 use prost_types::Timestamp;
 
-pub use iterator::{HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};
 pub(crate) use iterator::decode_response;
+pub use iterator::{HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};
 
 use crate::error::{Result, ShimError};
 use crate::handler::link::TxLink;
@@ -160,10 +160,7 @@ impl ChaincodeStub {
 
     /// The MSP id of the peer running the chaincode (`CORE_PEER_LOCALMSPID`).
     pub fn peer_msp_id(&self) -> Result<&str> {
-        self.env
-            .peer_msp_id
-            .as_deref()
-            .ok_or_else(|| ShimError::invalid("'CORE_PEER_LOCALMSPID' is not set"))
+        self.env.peer_msp_id.as_deref().ok_or_else(|| ShimError::invalid("'CORE_PEER_LOCALMSPID' is not set"))
     }
 
     /// What the peer advertised for this connection (Fabric 3.1 batching).

@@ -56,7 +56,12 @@ impl ChaincodeStub {
     }
 
     /// Private keys in `[start_key, end_key)` (the peer does not paginate private data).
-    pub async fn get_private_data_by_range(&self, collection: &str, start_key: &str, end_key: &str) -> Result<StateIterator> {
+    pub async fn get_private_data_by_range(
+        &self,
+        collection: &str,
+        start_key: &str,
+        end_key: &str,
+    ) -> Result<StateIterator> {
         keys::validate_collection(collection)?;
         let start_key = if start_key.is_empty() { keys::EMPTY_KEY_SUBSTITUTE } else { start_key };
         keys::validate_simple_keys(&[start_key, end_key])?;

@@ -27,7 +27,8 @@ impl ProposalData {
         if proposal.header.is_empty() {
             return Err("failed to extract Proposal fields: proposal header is nil".into());
         }
-        let header = Header::decode(proposal.header.clone()).map_err(|e| format!("failed to extract proposal header: {e}"))?;
+        let header =
+            Header::decode(proposal.header.clone()).map_err(|e| format!("failed to extract proposal header: {e}"))?;
         let channel_header = ChannelHeader::decode(header.channel_header.clone())
             .map_err(|e| format!("failed to extract channel header: {e}"))?;
         let endorser = HeaderType::EndorserTransaction as i32;
@@ -78,8 +79,12 @@ mod tests {
 
     #[test]
     fn rejects_a_proposal_without_header() {
-        let signed = SignedProposal { proposal_bytes: Proposal::default().encode_to_vec().into(), signature: Bytes::new() };
-        assert_eq!(ProposalData::decode(&signed).unwrap_err(), "failed to extract Proposal fields: proposal header is nil");
+        let signed =
+            SignedProposal { proposal_bytes: Proposal::default().encode_to_vec().into(), signature: Bytes::new() };
+        assert_eq!(
+            ProposalData::decode(&signed).unwrap_err(),
+            "failed to extract Proposal fields: proposal header is nil"
+        );
     }
 
     #[test]

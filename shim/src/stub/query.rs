@@ -107,7 +107,8 @@ impl ChaincodeStub {
         end_key: String,
         page: Page<'_>,
     ) -> Result<(StateIterator, Option<PageInfo>)> {
-        let request = GetStateByRange { start_key, end_key, collection: collection.to_string(), metadata: page_metadata(page) };
+        let request =
+            GetStateByRange { start_key, end_key, collection: collection.to_string(), metadata: page_metadata(page) };
         let payload = self.link.call(Type::GetStateByRange, &request).await?;
         self.iterator(Type::GetStateByRange, payload, page.is_some())
     }
@@ -118,7 +119,11 @@ impl ChaincodeStub {
         query: &str,
         page: Page<'_>,
     ) -> Result<(StateIterator, Option<PageInfo>)> {
-        let request = GetQueryResult { query: query.to_string(), collection: collection.to_string(), metadata: page_metadata(page) };
+        let request = GetQueryResult {
+            query: query.to_string(),
+            collection: collection.to_string(),
+            metadata: page_metadata(page),
+        };
         let payload = self.link.call(Type::GetQueryResult, &request).await?;
         self.iterator(Type::GetQueryResult, payload, page.is_some())
     }

@@ -72,7 +72,11 @@ impl ChaincodeStub {
         Ok((!value.is_empty()).then_some(value))
     }
 
-    pub(super) async fn read_multiple<S: AsRef<str>>(&self, collection: &str, keys: &[S]) -> Result<Vec<Option<Bytes>>> {
+    pub(super) async fn read_multiple<S: AsRef<str>>(
+        &self,
+        collection: &str,
+        keys: &[S],
+    ) -> Result<Vec<Option<Bytes>>> {
         let capabilities = self.env.capabilities;
         let mut values = Vec::with_capacity(keys.len());
         if !capabilities.use_get_multiple_keys {

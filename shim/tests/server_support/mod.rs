@@ -14,8 +14,8 @@ use ccaas_shim::server::{Server, ServerConfig, ServerError};
 use ccaas_shim::{Chaincode, ChaincodeStub, Response};
 use prost::Message;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -45,11 +45,8 @@ impl Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         Ca { issuer }
     }
@@ -65,25 +62,17 @@ impl Ca {
 
     /// A client certificate (the peer's).
     pub fn client(&self) -> Leaf {
-        self.leaf(
-            "peer0.org1.example.com",
-            ExtendedKeyUsagePurpose::ClientAuth,
-        )
+        self.leaf("peer0.org1.example.com", ExtendedKeyUsagePurpose::ClientAuth)
     }
 
     fn leaf(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> Leaf {
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params.subject_alt_names.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         params.distinguished_name.push(DnType::CommonName, name);
         params.extended_key_usages = vec![usage];
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        }
+        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
     }
 }
 
@@ -93,12 +82,7 @@ static STARTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Waits until the chaincode is running transaction `txid`.
 pub async fn wait_started(txid: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !STARTED
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|started| started == txid)
-    {
+    while !STARTED.lock().unwrap().iter().any(|started| started == txid) {
         assert!(std::time::Instant::now() < deadline, "{txid} never started");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -140,10 +124,7 @@ impl Running {
     /// Asks for shutdown and waits for the server to return.
     pub async fn stop(mut self) -> Result<(), ServerError> {
         self.shutdown();
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the server did not stop")
-            .unwrap()
+        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("the server did not stop").unwrap()
     }
 }
 
@@ -157,21 +138,14 @@ pub async fn start(config: ServerConfig) -> Running {
     let task = tokio::spawn(server.serve_with_listener(listener, async move {
         let _ = stopped.await;
     }));
-    Running {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+    Running { addr, stop: Some(stop), task }
 }
 
 /// Logs go to the test's captured output (shown when a test fails); `RUST_LOG` overrides.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ccaas_shim=debug"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }
 
 pub fn plaintext_config() -> ServerConfig {
@@ -180,11 +154,7 @@ pub fn plaintext_config() -> ServerConfig {
 
 /// A plaintext channel.
 pub async fn plaintext_channel(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
-    Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
+    Endpoint::from_shared(format!("http://{addr}")).unwrap().connect_timeout(Duration::from_secs(5)).connect().await
 }
 
 /// A TLS channel trusting `ca_pem` for `localhost`, optionally with a client identity.
@@ -193,9 +163,7 @@ pub async fn tls_channel(
     ca_pem: &str,
     client: Option<&Leaf>,
 ) -> Result<Channel, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(ca_pem))
-        .domain_name("localhost");
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
     if let Some(client) = client {
         tls = tls.identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
     }
@@ -209,13 +177,10 @@ pub async fn tls_channel(
 
 /// `grpc.health.v1.Health/Check` for `service`.
 pub async fn health(channel: Channel, service: &str) -> Result<ServingStatus, tonic::Status> {
-    let request = HealthCheckRequest {
-        service: service.to_string(),
-    };
+    let request = HealthCheckRequest { service: service.to_string() };
     let mut client = HealthClient::new(channel);
-    let response = tokio::time::timeout(Duration::from_secs(5), client.check(request))
-        .await
-        .expect("health check hung")?;
+    let response =
+        tokio::time::timeout(Duration::from_secs(5), client.check(request)).await.expect("health check hung")?;
     Ok(response.into_inner().status())
 }
 
@@ -229,13 +194,8 @@ impl PeerStream {
     /// Calls `protos.Chaincode/Connect`.
     pub async fn connect(channel: Channel) -> Result<PeerStream, tonic::Status> {
         let (to_chaincode, outbound) = mpsc::channel(16);
-        let response = ChaincodeClient::new(channel)
-            .connect(ReceiverStream::new(outbound))
-            .await?;
-        Ok(PeerStream {
-            to_chaincode,
-            from_chaincode: response.into_inner(),
-        })
+        let response = ChaincodeClient::new(channel).connect(ReceiverStream::new(outbound)).await?;
+        Ok(PeerStream { to_chaincode, from_chaincode: response.into_inner() })
     }
 
     /// The next message from the chaincode (`None` when the stream ended).
@@ -248,20 +208,13 @@ impl PeerStream {
     }
 
     pub async fn send(&self, message: ChaincodeMessage) {
-        self.to_chaincode
-            .send(message)
-            .await
-            .expect("the request stream is closed");
+        self.to_chaincode.send(message).await.expect("the request stream is closed");
     }
 
     /// REGISTER (checked) ← , REGISTERED →, READY → (empty payload: a pre-3.1 peer).
     pub async fn handshake(&mut self) {
         let register = self.recv().await.expect("no REGISTER");
-        assert_eq!(
-            register.r#type,
-            Type::Register as i32,
-            "first message: {register:?}"
-        );
+        assert_eq!(register.r#type, Type::Register as i32, "first message: {register:?}");
         let id = ChaincodeId::decode(register.payload).unwrap();
         assert_eq!(id.name, CHAINCODE_ID);
         self.send(message(Type::Registered, "", Bytes::new())).await;
@@ -271,18 +224,10 @@ impl PeerStream {
     /// Sends a TRANSACTION with `args` on channel `mychannel`.
     pub async fn transaction(&self, txid: &str, args: &[&str]) {
         let input = ChaincodeInput {
-            args: args
-                .iter()
-                .map(|arg| Bytes::copy_from_slice(arg.as_bytes()))
-                .collect(),
+            args: args.iter().map(|arg| Bytes::copy_from_slice(arg.as_bytes())).collect(),
             ..Default::default()
         };
-        self.send(message(
-            Type::Transaction,
-            txid,
-            Bytes::from(input.encode_to_vec()),
-        ))
-        .await;
+        self.send(message(Type::Transaction, txid, Bytes::from(input.encode_to_vec()))).await;
     }
 }
 
@@ -290,11 +235,7 @@ pub fn message(kind: Type, txid: &str, payload: Bytes) -> ChaincodeMessage {
     ChaincodeMessage {
         r#type: kind as i32,
         txid: txid.to_string(),
-        channel_id: if txid.is_empty() {
-            String::new()
-        } else {
-            "mychannel".to_string()
-        },
+        channel_id: if txid.is_empty() { String::new() } else { "mychannel".to_string() },
         payload,
         ..Default::default()
     }
@@ -302,10 +243,6 @@ pub fn message(kind: Type, txid: &str, payload: Bytes) -> ChaincodeMessage {
 
 /// The `Response` inside a COMPLETED message.
 pub fn completed_response(message: &ChaincodeMessage) -> ccaas_protos::protos::Response {
-    assert_eq!(
-        message.r#type,
-        Type::Completed as i32,
-        "expected COMPLETED, got {message:?}"
-    );
+    assert_eq!(message.r#type, Type::Completed as i32, "expected COMPLETED, got {message:?}");
     ccaas_protos::protos::Response::decode(message.payload.clone()).unwrap()
 }
