@@ -34,11 +34,16 @@
 //! Its unit tests (`tests/tests/asset_transfer_unit.rs` in the workspace) drive it in-process
 //! with `ccaas_testkit::Emulator`, through the real shim and a peer model:
 //!
-//! ```ignore
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ccaas_testkit::EmulatorError> {
+//! use ccaas_testkit::Emulator;
 //! let peer = Emulator::in_process(asset_transfer_basic::SmartContract).await;
 //! peer.submit("CreateAsset", ["asset1", "blue", "5", "Tom", "300"]).await?.assert_ok();
 //! let read = peer.evaluate("ReadAsset", ["asset1"]).await?;
 //! assert_eq!(read.payload_str(), r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tom","Size":5}"#);
+//! # Ok(())
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

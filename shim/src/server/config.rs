@@ -66,6 +66,10 @@ pub struct ServerConfig {
     /// The MSP id of the peer running the chaincode (`CORE_PEER_LOCALMSPID`), returned by
     /// [`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id).
     pub peer_msp_id: Option<String>,
+    /// Whether every transaction collects its writes into one batch when the peer advertises
+    /// Fabric 3.1 write batching (default true; see
+    /// [`ChaincodeService::with_automatic_write_batching`](crate::ChaincodeService::with_automatic_write_batching)).
+    pub automatic_write_batching: bool,
 }
 
 /// A configuration error found at startup. Each names the environment variable (and file) at
@@ -165,6 +169,7 @@ impl ServerConfig {
             tls: None,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id: None,
+            automatic_write_batching: true,
         }
     }
 
@@ -201,7 +206,14 @@ impl ServerConfig {
         let chaincode_id = env.chaincode_id()?;
         let peer_msp_id = env.get(CORE_PEER_LOCALMSPID);
         let tls = env.tls()?;
-        Ok(ServerConfig { address, chaincode_id, tls, shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE, peer_msp_id })
+        Ok(ServerConfig {
+            address,
+            chaincode_id,
+            tls,
+            shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+            peer_msp_id,
+            automatic_write_batching: true,
+        })
     }
 }
 

@@ -293,7 +293,8 @@ impl<C: Chaincode> Server<C> {
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
         let tls = config.tls.as_ref().map(TlsConfig::rustls_server_config).transpose()?;
 
-        let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone());
+        let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone())
+            .with_automatic_write_batching(config.automatic_write_batching);
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
@@ -485,6 +486,13 @@ impl<C: Chaincode> ServerBuilder<C> {
     /// The peer's MSP id, for [`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id).
     pub fn peer_msp_id(mut self, msp_id: impl Into<String>) -> Self {
         self.config.peer_msp_id = Some(msp_id.into());
+        self
+    }
+
+    /// Whether transactions batch their writes when the peer advertises Fabric 3.1 write batching
+    /// (default true).
+    pub fn automatic_write_batching(mut self, enabled: bool) -> Self {
+        self.config.automatic_write_batching = enabled;
         self
     }
 
