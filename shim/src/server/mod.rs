@@ -118,6 +118,7 @@
 
 mod accept;
 mod config;
+mod run;
 mod signals;
 mod tls;
 
@@ -138,6 +139,7 @@ use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
+pub use run::run_from_env;
 pub use tls::{TlsConfig, TlsError};
 
 use crate::{Chaincode, ChaincodeService, Drain};

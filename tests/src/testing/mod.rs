@@ -150,6 +150,13 @@ impl AssetTransfer {
                 }
                 serde_json::to_string(&assets).map_err(|e| e.to_string())
             }
+            // Not in the Go sample: holds a transaction in flight (graceful shutdown tests).
+            "Sleep" => {
+                let [millis] = Self::expect::<1>(args)?;
+                let millis: u64 = millis.parse().map_err(|_| format!("Error converting value {millis} to uint64"))?;
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                Ok(format!("slept {millis} ms"))
+            }
             other => Err(format!("Function {other} not found in contract SmartContract")),
         }
     }

@@ -1,0 +1,81 @@
+//! Everything a chaincode binary's `main` does, in one call.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+use super::Server;
+use crate::Chaincode;
+
+/// Runs `chaincode` as a service configured from the environment, and returns the process's
+/// exit code: logs go to stderr filtered by `RUST_LOG` (default `info`; colours only on a
+/// terminal, so container logs stay plain), the configuration comes from
+/// [`Server::from_env`], and the server runs until SIGTERM or SIGINT.
+///
+/// Exit codes: **0** after a graceful shutdown, **2** for a configuration error (missing
+/// `CHAINCODE_ID`, unreadable TLS file, ...), **1** if the server fails (the address is taken, ...).
+/// Errors are logged on one line with their causes.
+///
+/// ```no_run
+/// use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+///
+/// struct Hello;
+///
+/// impl Chaincode for Hello {
+///     async fn invoke(&self, _stub: &ChaincodeStub) -> Response {
+///         Response::success("hello")
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     ccaas_shim::server::run_from_env(Hello).await
+/// }
+/// ```
+pub async fn run_from_env<C: Chaincode>(chaincode: C) -> ExitCode {
+    init_tracing();
+    let name = std::any::type_name::<C>();
+    tracing::info!(chaincode = name, "starting chaincode server");
+    let server = match Server::from_env(chaincode) {
+        Ok(server) => server,
+        Err(e) => return fail("invalid chaincode server configuration", &e, 2),
+    };
+    if let Err(e) = server.serve().await {
+        return fail("chaincode server failed", &e, 1);
+    }
+    tracing::info!(chaincode = name, "chaincode server stopped");
+    ExitCode::SUCCESS
+}
+
+/// Logs `context: error: cause: cause...` and returns `code`.
+fn fail(context: &str, error: &(dyn std::error::Error + 'static), code: u8) -> ExitCode {
+    let mut line = format!("{context}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    tracing::error!("{line}");
+    ExitCode::from(code)
+}
+
+/// A stderr subscriber filtered by `RUST_LOG` (`info` when unset, or invalid with a warning).
+/// Does nothing if the process already installed a subscriber.
+fn init_tracing() {
+    let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let (filter, invalid) = match spec.as_deref().map(EnvFilter::try_new) {
+        Some(Ok(filter)) => (filter, None),
+        Some(Err(e)) => (EnvFilter::new("info"), Some(e)),
+        None => (EnvFilter::new("info"), None),
+    };
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .is_ok();
+    if let (true, Some(e)) = (installed, invalid) {
+        tracing::warn!(error = %e, "ignoring invalid RUST_LOG; logging at info");
+    }
+}
