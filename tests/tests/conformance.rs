@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use ccaas_shim::{ChaincodeService, Drain};
 use ccaas_testkit::bench::{self, Function};
+use ccaas_testkit::testing::tls::TestPki;
 use ccaas_testkit::testing::{initial_assets, AssetTransfer};
+use ccaas_testkit::TlsOptions;
 use ccaas_testkit::{conformance, PeerEmulator, Target};
-use support::serve;
+use support::{serve, ServerTls};
 
 const ID: &str = "basic_1.0:4ec191e793b27e953ff2ede5a8bcc63152cecb1e4c3f301a26e22692c61967ad";
 
@@ -64,6 +66,52 @@ async fn the_asset_transfer_basic_example_passes_every_check() {
     )
     .await;
     assert!(report.passed(), "{}", report.render());
+}
+
+/// Runs every check against the example served with TLS (and, with `mutual`, client auth),
+/// dialing as a peer does with connection.json's `root_cert` (and `client_cert`/`client_key`).
+async fn example_passes_over_tls(mutual: bool) {
+    let pki = TestPki::new();
+    let cert = pki.server(&["localhost", "127.0.0.1"]);
+    let client_ca_pem = mutual.then(|| pki.ca_pem().to_string());
+    let tls = ServerTls { cert_pem: cert.cert_pem, key_pem: cert.key_pem, client_ca_pem };
+    let server = serve(asset_transfer_basic::AssetTransfer, ID, Some(tls)).await;
+    let client_identity = mutual.then(|| {
+        let client = pki.client("peer0.org1.example.com");
+        (client.cert_pem.into_bytes(), client.key_pem.into_bytes())
+    });
+    let tls = TlsOptions { root_cert_pem: pki.ca_pem().as_bytes().to_vec(), client_identity, domain: None };
+    let target = Target::new(format!("localhost:{}", server.address.port())).tls(tls);
+    let report = conformance::run(
+        |builder| {
+            let target = target.clone();
+            async move { builder.connect(&target).await }
+        },
+        options(),
+    )
+    .await;
+    assert!(report.passed(), "{}", report.render());
+
+    // Without TLS (or, on the mTLS server, without a client certificate) the peer is refused.
+    let plaintext = PeerEmulator::builder().chaincode_id(ID).connect(&Target::new(server.address.to_string())).await;
+    assert!(plaintext.is_err(), "a plaintext client must not reach a TLS server");
+    if mutual {
+        let anonymous =
+            TlsOptions { root_cert_pem: pki.ca_pem().as_bytes().to_vec(), client_identity: None, domain: None };
+        let target = Target::new(format!("localhost:{}", server.address.port())).tls(anonymous);
+        let refused = PeerEmulator::builder().chaincode_id(ID).connect(&target).await;
+        assert!(refused.is_err(), "a client without a certificate must not reach an mTLS server");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_example_passes_every_check_over_tls() {
+    example_passes_over_tls(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_example_passes_every_check_over_mutual_tls() {
+    example_passes_over_tls(true).await;
 }
 
 #[tokio::test]
