@@ -403,7 +403,12 @@ impl SpawnedChaincode {
     pub fn spawn(binary: &Path, chaincode_id: &str) -> std::io::Result<SpawnedChaincode> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let address = format!("127.0.0.1:{port}");
-        let child = tokio::process::Command::new(binary)
+        let mut command = tokio::process::Command::new(binary);
+        // Keep the chaincode's info logs out of the results unless the user asked for them.
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "warn");
+        }
+        let child = command
             .env("CHAINCODE_SERVER_ADDRESS", &address)
             .env("CHAINCODE_ID", chaincode_id)
             .stdin(Stdio::null())
