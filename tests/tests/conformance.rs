@@ -19,6 +19,18 @@ fn options() -> conformance::Options {
     conformance::Options { chaincode_id: Some(ID.to_string()), ..Default::default() }
 }
 
+/// Runs every check against a chaincode server, dialing it as a peer would.
+async fn run_over_tcp(target: &Target) -> conformance::Report {
+    conformance::run(
+        |builder| {
+            let target = target.clone();
+            async move { builder.connect(&target).await }
+        },
+        options(),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_check_passes_in_process() {
     let service = ChaincodeService::new(Arc::new(AssetTransfer), ID, Drain::new());
@@ -39,14 +51,7 @@ async fn every_check_passes_in_process() {
 async fn every_check_passes_over_tcp() {
     let server = serve(AssetTransfer, ID, None).await;
     let target = Target::new(server.address.to_string());
-    let report = conformance::run(
-        |builder| {
-            let target = target.clone();
-            async move { builder.connect(&target).await }
-        },
-        options(),
-    )
-    .await;
+    let report = run_over_tcp(&target).await;
     assert!(report.passed(), "{}", report.render());
     let rendered = report.render();
     assert!(rendered.lines().take(8).all(|l| l.starts_with("PASS")), "{rendered}");
@@ -57,14 +62,7 @@ async fn every_check_passes_over_tcp() {
 async fn the_asset_transfer_basic_example_passes_every_check() {
     let server = serve(asset_transfer_basic::AssetTransfer, ID, None).await;
     let target = Target::new(server.address.to_string());
-    let report = conformance::run(
-        |builder| {
-            let target = target.clone();
-            async move { builder.connect(&target).await }
-        },
-        options(),
-    )
-    .await;
+    let report = run_over_tcp(&target).await;
     assert!(report.passed(), "{}", report.render());
 }
 
@@ -82,14 +80,7 @@ async fn example_passes_over_tls(mutual: bool) {
     });
     let tls = TlsOptions { root_cert_pem: pki.ca_pem().as_bytes().to_vec(), client_identity, domain: None };
     let target = Target::new(format!("localhost:{}", server.address.port())).tls(tls);
-    let report = conformance::run(
-        |builder| {
-            let target = target.clone();
-            async move { builder.connect(&target).await }
-        },
-        options(),
-    )
-    .await;
+    let report = run_over_tcp(&target).await;
     assert!(report.passed(), "{}", report.render());
 
     // Without TLS (or, on the mTLS server, without a client certificate) the peer is refused.
