@@ -82,6 +82,13 @@ pub(crate) struct TxKey {
     txid: String,
 }
 
+impl TxKey {
+    /// The transaction a message belongs to.
+    fn of(message: &ChaincodeMessage) -> Self {
+        TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Created,
@@ -193,7 +200,7 @@ where
                 info!(capabilities = ?env.capabilities, "connection ready");
             }
             (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
-                let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
+                let key = TxKey::of(&message);
                 if routes.contains_key(&key) {
                     warn!(txid = %key.txid, channel = %key.channel_id, "duplicate transaction id");
                     let text = format!("[{}] channel exists", transaction::short_txid(&key.txid));
@@ -226,7 +233,7 @@ where
                 settings.drain.spawn_transaction(task);
             }
             (State::Ready, Some(Type::Response | Type::Error)) => {
-                let key = TxKey { channel_id: message.channel_id.clone(), txid: message.txid.clone() };
+                let key = TxKey::of(&message);
                 match routes.get(&key) {
                     // A transaction has at most one request outstanding, so its queue is never
                     // full unless the peer misbehaves; never let one transaction stall the others.

@@ -30,6 +30,7 @@ use crate::handler::TxEnv;
 use crate::keys;
 use batch::WriteBatch;
 pub(crate) use proposal::ProposalData;
+use query::range_start;
 
 /// The metadata key under which Fabric stores a key-level endorsement policy.
 pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";

@@ -63,9 +63,8 @@ impl ChaincodeStub {
         end_key: &str,
     ) -> Result<StateIterator> {
         keys::validate_collection(collection)?;
-        let start_key = if start_key.is_empty() { keys::EMPTY_KEY_SUBSTITUTE } else { start_key };
-        keys::validate_simple_keys(&[start_key, end_key])?;
-        self.range_query(collection, start_key.to_string(), end_key.to_string(), None).await.map(|(it, _)| it)
+        let start_key = super::range_start(start_key, end_key)?;
+        self.range_query(collection, start_key, end_key.to_string(), None).await.map(|(it, _)| it)
     }
 
     /// Private keys with a partial composite key.

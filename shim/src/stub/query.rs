@@ -142,7 +142,7 @@ impl ChaincodeStub {
 }
 
 /// The Go shim's range start rules: `""` becomes `"\u{1}"`, and no bound may start with U+0000.
-fn range_start(start_key: &str, end_key: &str) -> Result<String> {
+pub(super) fn range_start(start_key: &str, end_key: &str) -> Result<String> {
     let start_key = if start_key.is_empty() { keys::EMPTY_KEY_SUBSTITUTE } else { start_key };
     keys::validate_simple_keys(&[start_key, end_key])?;
     Ok(start_key.to_string())

@@ -37,49 +37,37 @@ pub(crate) struct TxParams {
     pub(crate) sim: Arc<Mutex<Simulation>>,
 }
 
-/// A transaction being executed by the chaincode.
+/// A transaction being executed by the chaincode: its parameters, plus the peer's per-transaction
+/// state (open query iterators, the waiter for COMPLETED).
 pub(crate) struct TxContext {
-    pub(crate) key: TxKey,
-    pub(crate) namespace: String,
-    pub(crate) is_init: bool,
-    pub(crate) creator_msp_id: String,
-    pub(crate) signed_proposal: Option<SignedProposal>,
-    pub(crate) decorations: HashMap<String, Bytes>,
-    pub(crate) ledger: Arc<Ledger>,
-    pub(crate) snapshot: u64,
-    sim: Arc<Mutex<Simulation>>,
+    params: TxParams,
     iterators: Mutex<HashMap<String, QueryCursor>>,
     notifier: Mutex<Option<oneshot::Sender<ChaincodeMessage>>>,
+}
+
+/// The transaction's parameters read as its own fields (`context.namespace`, `context.key`, ...).
+impl std::ops::Deref for TxContext {
+    type Target = TxParams;
+
+    fn deref(&self) -> &TxParams {
+        &self.params
+    }
 }
 
 impl TxContext {
     pub(crate) fn new(params: TxParams) -> (TxContext, oneshot::Receiver<ChaincodeMessage>) {
         let (tx, rx) = oneshot::channel();
-        let TxParams { key, namespace, is_init, creator_msp_id, signed_proposal, decorations, ledger, snapshot, sim } =
-            params;
-        let context = TxContext {
-            key,
-            namespace,
-            is_init,
-            creator_msp_id,
-            signed_proposal,
-            decorations,
-            ledger,
-            snapshot,
-            sim,
-            iterators: Mutex::new(HashMap::new()),
-            notifier: Mutex::new(Some(tx)),
-        };
+        let context = TxContext { params, iterators: Mutex::new(HashMap::new()), notifier: Mutex::new(Some(tx)) };
         (context, rx)
     }
 
     pub(crate) fn sim(&self) -> std::sync::MutexGuard<'_, Simulation> {
-        self.sim.lock().unwrap_or_else(|e| e.into_inner())
+        self.params.sim.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The simulation, to share with a chaincode this transaction calls on its channel.
     pub(crate) fn shared_sim(&self) -> Arc<Mutex<Simulation>> {
-        Arc::clone(&self.sim)
+        Arc::clone(&self.params.sim)
     }
 
     pub(crate) fn iterators(&self) -> std::sync::MutexGuard<'_, HashMap<String, QueryCursor>> {
