@@ -2,6 +2,7 @@
 //! this binary sees the signals (tokio's handlers stay installed once the first `serve` runs).
 #![cfg(unix)]
 
+#[path = "integration/server_support/mod.rs"]
 mod server_support;
 
 use std::time::{Duration, Instant};

@@ -533,7 +533,11 @@ impl Shared {
             Err(e) => Err(e),
             Ok(()) => {
                 let mut closed = self.closed.subscribe();
+                // The reader resolves `response` before it records the end of the stream, so a
+                // COMPLETED that arrived just before the stream ended must win (as in the peer,
+                // which handles the stream's messages in order): hence `biased`, reply first.
                 tokio::select! {
+                    biased;
                     reply = response => reply.map_err(|_| EmulatorError::StreamTerminated),
                     _ = tokio::time::sleep(timeout) => Err(EmulatorError::ExecuteTimeout),
                     _ = closed.wait_for(|c| c.is_some()) => Err(EmulatorError::StreamTerminated),

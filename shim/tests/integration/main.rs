@@ -1,0 +1,17 @@
+//! ccaas-shim's integration tests, linked into one test binary (one link instead of one per file).
+//! `server_signals` stays its own binary: it sends signals to its own process. `contract_ui` is
+//! trybuild's.
+
+mod contract_support;
+mod server_support;
+
+mod contract_compat;
+mod contract_hooks;
+mod contract_metadata;
+mod contract_routing;
+mod identity_attributes;
+mod identity_id;
+mod policy_statebased;
+mod server_config;
+mod server_shutdown;
+mod server_transport;

@@ -1,0 +1,178 @@
+//! A real server on 127.0.0.1: plaintext, TLS and mutual TLS, what each refuses, and HTTP/2
+//! pings.
+
+use crate::server_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ccaas_shim::server::{ServerConfig, TlsConfig};
+use server_support::*;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+fn tls_config(ca: &Ca, client_ca: Option<&Ca>) -> ServerConfig {
+    let server = ca.server();
+    let mut tls = TlsConfig::from_pem(&server.cert_pem, &server.key_pem).unwrap();
+    if let Some(client_ca) = client_ca {
+        tls = tls.with_client_ca_pem(client_ca.cert_pem()).unwrap();
+    }
+    ServerConfig { tls: Some(tls), ..plaintext_config() }
+}
+
+async fn assert_serving(channel: tonic::transport::Channel) {
+    assert_eq!(health(channel.clone(), "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(health(channel, "protos.Chaincode").await.unwrap(), ServingStatus::Serving);
+}
+
+#[tokio::test]
+async fn plaintext_serves_health_and_the_chaincode() {
+    let server = start(plaintext_config()).await;
+    let channel = plaintext_channel(server.addr).await.unwrap();
+    assert_serving(channel.clone()).await;
+    // An unknown service name is NOT_FOUND, as the health protocol says.
+    assert_eq!(health(channel.clone(), "nope").await.unwrap_err().code(), tonic::Code::NotFound);
+
+    let mut peer = PeerStream::connect(channel).await.unwrap();
+    peer.handshake().await;
+    peer.transaction("tx1", &["echo", "hi"]).await;
+    let completed = peer.recv().await.unwrap();
+    assert_eq!(completed.txid, "tx1");
+    assert_eq!(completed_response(&completed).payload, "hi");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tls_serves_health_and_refuses_plaintext_clients() {
+    let ca = Ca::new("tls-ca");
+    let server = start(tls_config(&ca, None)).await;
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
+
+    // A plaintext client: the TLS handshake fails; the server goes on serving.
+    let refused = match plaintext_channel(server.addr).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a plaintext client was served by a TLS server");
+    // A client that does not trust the server's CA.
+    let other = Ca::new("other-ca");
+    let refused = match tls_channel(server.addr, &other.cert_pem(), None).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a client trusting another CA accepted the server");
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
+    let server_ca = Ca::new("server-ca");
+    let peer_ca = Ca::new("peer-ca");
+    let server = start(tls_config(&server_ca, Some(&peer_ca))).await;
+    let trusted = peer_ca.client();
+
+    let channel = tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted)).await.unwrap();
+    assert_serving(channel.clone()).await;
+    // The chaincode protocol runs over mutual TLS too.
+    let mut peer = PeerStream::connect(channel).await.unwrap();
+    peer.handshake().await;
+    peer.transaction("tx-mtls", &["echo", "secure"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "secure");
+
+    // No client certificate.
+    let refused = match tls_channel(server.addr, &server_ca.cert_pem(), None).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a client without a certificate was served");
+
+    // A client certificate from another CA (here: the server's CA, which is not a client CA).
+    let stranger = server_ca.client();
+    let refused = match tls_channel(server.addr, &server_ca.cert_pem(), Some(&stranger)).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a client certificate from another CA was accepted");
+
+    // The failed handshakes did not stop the accept loop.
+    assert_serving(tls_channel(server.addr, &server_ca.cert_pem(), Some(&trusted)).await.unwrap()).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tls_1_2_works_and_alpn_is_h2() {
+    let ca = Ca::new("tls12-ca");
+    let server = start(tls_config(&ca, None)).await;
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_der = rustls::pki_types::CertificateDer::from(rcgen_der(&ca.cert_pem()));
+    roots.add(ca_der).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = connector.connect(name, tcp).await.unwrap();
+        let (_, session) = stream.get_ref();
+        assert_eq!(session.protocol_version(), Some(version.version));
+        assert_eq!(session.alpn_protocol(), Some(&b"h2"[..]));
+    }
+    server.stop().await.unwrap();
+}
+
+fn rcgen_der(pem: &str) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
+}
+
+/// Go's gRPC server would answer a burst of pings with GOAWAY(ENHANCE_YOUR_CALM) unless its
+/// enforcement policy allows them; hyper's HTTP/2 server has no ping policy. A burst far denser
+/// than the peer's one ping a minute is answered, and the connection keeps serving.
+#[tokio::test]
+async fn client_pings_never_get_goaway() {
+    let server = start(plaintext_config()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut client, mut connection) = h2::client::handshake(tcp).await.unwrap();
+    let mut ping_pong = connection.ping_pong().expect("ping_pong taken once");
+    let driver = tokio::spawn(connection);
+    for _ in 0..50 {
+        tokio::time::timeout(Duration::from_secs(2), ping_pong.ping(h2::Ping::opaque()))
+            .await
+            .expect("ping not answered")
+            .expect("ping failed: the connection was closed");
+    }
+
+    // The same connection still serves a gRPC call: Health/Check with an empty request.
+    client = client.ready().await.unwrap();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/grpc.health.v1.Health/Check", server.addr))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (response, mut body) = client.send_request(request, false).unwrap();
+    body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut frame = Vec::new();
+    while let Some(data) = body.data().await {
+        let data = data.unwrap();
+        body.flow_control().release_capacity(data.len()).unwrap();
+        frame.extend_from_slice(&data);
+    }
+    let trailers = body.trailers().await.unwrap().expect("gRPC trailers");
+    assert_eq!(trailers.get("grpc-status").unwrap(), "0");
+    // HealthCheckResponse { status: SERVING (1) } = field 1, varint 1.
+    assert_eq!(frame, [0, 0, 0, 0, 2, 0x08, 0x01]);
+    drop(client);
+    driver.abort();
+
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,158 @@
+//! The `ccaas-peer` command: exit codes, invoke/query, conformance and bench.
+
+use crate::support;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use ccaas_testkit::testing::AssetTransfer;
+use serde_json::Value;
+use support::serve;
+
+const PEER: &str = env!("CARGO_BIN_EXE_ccaas-peer");
+const CHAINCODE: &str = env!("CARGO_BIN_EXE_ccaas-test-chaincode");
+const ID: &str = "basic_1.0:abc";
+
+async fn peer(args: &[&str]) -> Output {
+    tokio::process::Command::new(PEER)
+        .args(args)
+        .env_remove("CHAINCODE_SERVER_ADDRESS")
+        .env_remove("CHAINCODE_ID")
+        .output()
+        .await
+        .expect("run ccaas-peer")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn temp_file(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("ccaas-peer-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    assert_eq!(code(&peer(&[]).await), 2);
+    assert_eq!(code(&peer(&["frobnicate"]).await), 2);
+    assert_eq!(code(&peer(&["query"]).await), 2, "a function is required");
+    assert_eq!(code(&peer(&["--client-cert", "c.pem", "query", "f"]).await), 2, "--client-key is required");
+    let output = peer(&["--domain", "x", "query", "f"]).await;
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("need --tls-root-cert"));
+    assert_eq!(code(&peer(&["bench", "--concurrency", "0"]).await), 2);
+    assert_eq!(code(&peer(&["bench", "--function", "Nope"]).await), 2);
+    assert_eq!(code(&peer(&["bench", "--duration", "1s", "--transactions", "5"]).await), 2);
+    assert_eq!(code(&peer(&["--tls-root-cert", "/does/not/exist.pem", "query", "f"]).await), 2);
+    assert_eq!(code(&peer(&["--help"]).await), 0);
+}
+
+#[tokio::test]
+async fn a_missing_server_exits_1() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let output = peer(&["--address", &address, "query", "ReadAsset", "a"]).await;
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("error creating grpc connection"), "{}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_then_query_with_a_state_file() {
+    let server = serve(AssetTransfer, ID, None).await;
+    let address = server.address.to_string();
+    let state = temp_file("state.json");
+    let state = state.to_str().unwrap();
+    let common = ["--address", address.as_str(), "--chaincode-id", ID];
+
+    let output =
+        peer(&[&common[..], &["invoke", "CreateAsset", "a1", "blue", "5", "Tom", "300", "--state", state]].concat())
+            .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("status 200 (Committed)"), "{}", stderr(&output));
+
+    let output =
+        peer(&[&common[..], &["query", "ReadAsset", "a1", "--state", state, "--output", "json"]].concat()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["status"], 200);
+    assert_eq!(json["commit"], "Evaluated");
+    assert_eq!(json["payload"], r#"{"AppraisedValue":300,"Color":"blue","ID":"a1","Owner":"Tom","Size":5}"#);
+
+    let output = peer(&[&common[..], &["query", "ReadAsset", "a2", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("status 500: the asset a2 does not exist"), "{}", stderr(&output));
+
+    let output = peer(&[&common[..], &["--transcript", "query", "AssetExists", "a1", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 0);
+    assert_eq!(stdout(&output).trim(), "true");
+    let transcript = stderr(&output);
+    for kind in ["REGISTER", "REGISTERED", "READY", "TRANSACTION", "GET_STATE", "RESPONSE", "COMPLETED"] {
+        assert!(transcript.contains(kind), "{kind} missing from\n{transcript}");
+    }
+    let _ = std::fs::remove_file(state);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_chaincode_id_exits_1() {
+    let server = serve(AssetTransfer, ID, None).await;
+    let output =
+        peer(&["--address", &server.address.to_string(), "--chaincode-id", "other:1", "query", "GetAllAssets"]).await;
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("peer will not accept external chaincode connection basic_1.0:abc"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_prints_pass_per_check() {
+    let server = serve(AssetTransfer, ID, None).await;
+    let output = peer(&["--address", &server.address.to_string(), "--chaincode-id", ID, "conformance"]).await;
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.lines().filter(|l| l.starts_with("PASS")).count(), 8, "{text}");
+    assert!(text.contains("8 passed, 0 failed"));
+
+    let output =
+        peer(&["--address", &server.address.to_string(), "--chaincode-id", ID, "conformance", "--output", "json"])
+            .await;
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["checks"].as_array().unwrap().len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_spawns_the_chaincode_and_reports_its_peak_rss() {
+    let output = peer(&[
+        "--chaincode-id",
+        ID,
+        "bench",
+        "--spawn",
+        CHAINCODE,
+        "--function",
+        "CreateAsset",
+        "--concurrency",
+        "1,4",
+        "--transactions",
+        "30",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["function"], "CreateAsset");
+    let levels = json["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(levels[1]["concurrency"], 4);
+    assert_eq!(levels[1]["transactions"], 30);
+    assert_eq!(levels[1]["errors"], 0);
+    assert!(json["peak_rss_kib"].as_u64().unwrap() > 0);
+}

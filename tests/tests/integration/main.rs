@@ -1,0 +1,27 @@
+//! The test kit's integration tests, linked into one test binary: one link instead of one per file
+//! keeps the debug build small and fast (each file below is its own module, with its own subject).
+
+mod support;
+
+mod asset_transfer_bench;
+mod asset_transfer_unit;
+mod cli;
+mod concurrency;
+mod conformance;
+mod disconnect;
+mod env_conventions;
+mod fabcar_unit;
+mod handshake;
+mod package_tls;
+mod process_shutdown;
+mod protocol_raw;
+mod queries;
+mod simulation;
+mod stub_batching;
+mod stub_cc2cc;
+mod stub_metadata;
+mod stub_pagination;
+mod stub_private;
+mod stub_proposal;
+mod tls;
+mod unit_api;
