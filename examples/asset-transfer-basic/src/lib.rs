@@ -31,7 +31,7 @@
 //! [`chaincode`] / [`AssetTransfer`], which serve it. [`lowlevel`] is the same chaincode on the
 //! low-level trait, kept as the contract API's baseline.
 //!
-//! Its unit tests (`tests/tests/asset_transfer_unit.rs` in the workspace) drive it in-process
+//! Its unit tests (`tests/tests/integration/asset_transfer_unit.rs` in the workspace) drive it in-process
 //! with `ccaas_testkit::Emulator`, through the real shim and a peer model:
 //!
 //! ```
