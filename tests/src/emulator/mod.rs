@@ -146,6 +146,7 @@ pub struct EmulatorBuilder {
     transcript: Option<TranscriptHook>,
     node: Option<Arc<PeerNode>>,
     collections: Vec<CollectionConfig>,
+    init_required: Option<String>,
     channel_ledgers: Vec<(String, Arc<Ledger>)>,
 }
 
@@ -161,6 +162,7 @@ impl Default for EmulatorBuilder {
             transcript: None,
             node: None,
             collections: Vec::new(),
+            init_required: None,
             channel_ledgers: Vec::new(),
         }
     }
@@ -254,6 +256,34 @@ impl EmulatorBuilder {
     /// ```
     pub fn collection(mut self, collection: CollectionConfig) -> Self {
         self.collections.push(collection);
+        self
+    }
+
+    /// Defines this chaincode with `--init-required` at definition version `version`, as an
+    /// entry of [`PeerConfig::init_required`] under the chaincode's name would: its first
+    /// transaction must be an INIT ([`TxBuilder::init`]), and only one INIT per version commits.
+    ///
+    /// ```
+    /// # use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+    /// # struct Counter;
+    /// # impl Chaincode for Counter {
+    /// #     async fn init(&self, _stub: &ChaincodeStub) -> Response { Response::success("initialized") }
+    /// #     async fn invoke(&self, _stub: &ChaincodeStub) -> Response { Response::success("ok") }
+    /// # }
+    /// use ccaas_testkit::PeerEmulator;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let peer = PeerEmulator::builder().chaincode_name("counter").init_required("1.0").connect_chaincode(Counter).await.unwrap();
+    /// let refused = peer.invoke("get", [""; 0]).await.unwrap_err();
+    /// assert_eq!(
+    ///     refused.to_string(),
+    ///     "invalid invocation: chaincode 'counter' has not been initialized for this version, must call as init first"
+    /// );
+    /// assert!(peer.transaction("").init().submit().await.unwrap().is_committed());
+    /// assert_eq!(peer.invoke("get", [""; 0]).await.unwrap().payload_str(), "ok");
+    /// # });
+    /// ```
+    pub fn init_required(mut self, version: impl Into<String>) -> Self {
+        self.init_required = Some(version.into());
         self
     }
 
@@ -425,6 +455,9 @@ impl EmulatorBuilder {
         let chaincode_name = self.chaincode_name.clone().unwrap_or_else(|| default_name(&registered));
         let node = shared.model.node();
         node.define_collections(&chaincode_name, &self.collections);
+        if let Some(version) = &self.init_required {
+            node.require_init(&chaincode_name, version);
+        }
         let host: Arc<dyn ChaincodeHost> = Arc::clone(&shared) as Arc<dyn ChaincodeHost>;
         node.register(&chaincode_name, Arc::downgrade(&host));
         Ok(PeerEmulator {
@@ -840,6 +873,8 @@ impl PeerEmulator {
             snapshot,
             sim: Arc::default(),
         };
+        // The endorser's `Execute` → `Invoke`: `CheckInvocation` fails before anything is sent.
+        model.check_invocation(&params).map_err(EmulatorError::InvalidInvocation)?;
         let timeout = tx.timeout.unwrap_or(model.config().execute_timeout);
         let (result, results, duration) = shared.run(params, &input, timeout).await;
         let reply = result?;
@@ -978,7 +1013,9 @@ impl TxBuilder {
         self
     }
 
-    /// Sends INIT instead of TRANSACTION (`--isInit` on a definition with `--init-required`).
+    /// Sends INIT instead of TRANSACTION (`peer chaincode invoke --isInit`). As on a peer, only a
+    /// chaincode defined with `--init-required` ([`EmulatorBuilder::init_required`]) accepts it,
+    /// once per definition version; otherwise the invocation fails before reaching the chaincode.
     pub fn init(mut self) -> Self {
         self.is_init = true;
         self

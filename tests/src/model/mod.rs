@@ -101,6 +101,11 @@ pub struct PeerConfig {
     /// The private data collections of each chaincode definition, by namespace (chaincode name).
     /// A chaincode without an entry defines only the implicit collections.
     pub collections: BTreeMap<String, Vec<CollectionConfig>>,
+    /// The chaincodes defined with `--init-required`, by name, with their definition's version
+    /// (`peer lifecycle chaincode approveformyorg/commit --init-required --version V`). Such a
+    /// chaincode takes INIT once per version before any other transaction; any other chaincode
+    /// refuses INIT (see [`TxBuilder::init`](crate::TxBuilder::init)).
+    pub init_required: BTreeMap<String, String>,
 }
 
 impl Default for PeerConfig {
@@ -124,6 +129,7 @@ impl Default for PeerConfig {
             peer_msp_id: "Org1MSP".to_string(),
             channel_orgs: vec!["Org1MSP".to_string(), "Org2MSP".to_string()],
             collections: BTreeMap::new(),
+            init_required: BTreeMap::new(),
         }
     }
 }
@@ -284,6 +290,9 @@ impl PeerModel {
     pub(crate) fn on_node(config: PeerConfig, node: Arc<PeerNode>) -> Arc<PeerModel> {
         for (namespace, collections) in &config.collections {
             node.define_collections(namespace, collections);
+        }
+        for (namespace, version) in &config.init_required {
+            node.require_init(namespace, version);
         }
         Arc::new(PeerModel {
             config,
@@ -481,9 +490,6 @@ impl PeerModel {
         let Some(host) = self.node.chaincode(&name) else {
             return Err(texts::chaincode_not_found(&channel_id, &name));
         };
-        if input.is_init {
-            return Err(texts::called_as_init(&name));
-        }
         input.decorations = context.decorations.clone();
         let same_channel = channel_id == context.key.channel_id;
         let (ledger, snapshot, sim) = if same_channel {
@@ -496,7 +502,7 @@ impl PeerModel {
         let params = TxParams {
             key: TxKey { channel_id, tx_id: context.key.tx_id.clone() },
             namespace: name,
-            is_init: false,
+            is_init: input.is_init,
             creator_msp_id: context.creator_msp_id.clone(),
             signed_proposal: context.signed_proposal.clone(),
             decorations: context.decorations.clone(),
@@ -504,12 +510,45 @@ impl PeerModel {
             snapshot,
             sim,
         };
+        self.check_invocation(&params).map_err(|cause| texts::callee_invalid_invocation(&cause))?;
         let reply =
             host.execute(CalleeCall { params, input }).await.map_err(|cause| texts::callee_execute_failed(&cause))?;
         Ok(Bytes::from(reply.encode_to_vec()))
     }
 
     // ------------------------------------------------------------------ transactions
+
+    /// Decides INIT or TRANSACTION the way `CheckInvocation` does
+    /// (`core/chaincode/chaincode_support.go:223-267`). For a chaincode defined with
+    /// `--init-required`, the simulation reads the reserved initialized key (a read the MVCC check
+    /// validates); an INIT writes it with the definition's version, so the write set of a
+    /// successful INIT holds it and a second INIT of the same version fails.
+    pub(crate) fn check_invocation(&self, params: &TxParams) -> Result<(), String> {
+        let name = &params.namespace;
+        let needs_initialization = match self.node.init_required(name) {
+            None => None,
+            Some(version) => {
+                let found = params.ledger.get_at(name, texts::INITIALIZED_KEY, params.snapshot);
+                let mut sim = lock(&params.sim);
+                sim.reads.insert((name.clone(), texts::INITIALIZED_KEY.to_string()), found.as_ref().map(|(_, v)| *v));
+                let initialized = found.is_some_and(|(value, _)| value == version.as_bytes());
+                Some((!initialized, version))
+            }
+        };
+        match (params.is_init, needs_initialization) {
+            (true, None) => Err(texts::init_not_required(name)),
+            (true, Some((false, _))) => Err(texts::already_initialized(name)),
+            (true, Some((true, version))) => {
+                let mut sim = lock(&params.sim);
+                let key = (name.clone(), String::new(), texts::INITIALIZED_KEY.to_string());
+                sim.writes.insert(key, Some(Bytes::from(version)));
+                sim.write_performed = true;
+                Ok(())
+            }
+            (false, Some((true, _))) => Err(texts::not_initialized(name)),
+            (false, _) => Ok(()),
+        }
+    }
 
     /// Creates a transaction's context (`TransactionContexts.Create`): fails if (channel, txid)
     /// is already executing.

@@ -34,6 +34,8 @@ pub(crate) struct PeerNode {
     channel_ledgers: Mutex<HashMap<String, Arc<Ledger>>>,
     chaincodes: Mutex<HashMap<String, Weak<dyn ChaincodeHost>>>,
     collections: Mutex<HashMap<String, Vec<CollectionConfig>>>,
+    /// Chaincodes defined with `--init-required`, by name, with their definition's version.
+    init_required: Mutex<HashMap<String, String>>,
 }
 
 impl PeerNode {
@@ -43,6 +45,7 @@ impl PeerNode {
             channel_ledgers: Mutex::new(HashMap::new()),
             chaincodes: Mutex::new(HashMap::new()),
             collections: Mutex::new(HashMap::new()),
+            init_required: Mutex::new(HashMap::new()),
         })
     }
 
@@ -69,6 +72,16 @@ impl PeerNode {
             defined.retain(|c| c.name != collection.name);
             defined.push(collection.clone());
         }
+    }
+
+    /// Defines `namespace` with `--init-required` at definition version `version`.
+    pub(crate) fn require_init(&self, namespace: &str, version: &str) {
+        lock(&self.init_required).insert(namespace.to_string(), version.to_string());
+    }
+
+    /// The definition version of `namespace` if it was defined with `--init-required`.
+    pub(crate) fn init_required(&self, namespace: &str) -> Option<String> {
+        lock(&self.init_required).get(namespace).cloned()
     }
 
     /// The definition of a collection as the access checks look it up (`CollectionInfo`): an

@@ -151,10 +151,32 @@ pub fn chaincode_not_found(channel_id: &str, name: &str) -> String {
     )
 }
 
-/// INVOKE_CHAINCODE with `is_init` set, of a chaincode that does not require initialization
-/// (`core/chaincode/chaincode_support.go:247`).
-pub fn called_as_init(name: &str) -> String {
-    format!("execute failed: invalid invocation: chaincode '{name}' does not require initialization but called as init")
+/// The reserved key in a chaincode's namespace that records the definition version it was
+/// initialized for (`core/chaincode/chaincode_support.go:35`, `InitializedKeyName`).
+pub const INITIALIZED_KEY: &str = "\u{0}\u{10FFFF}initialized";
+
+/// An invocation with `is_init` set of a chaincode defined without `--init-required`
+/// (`CheckInvocation`, `core/chaincode/chaincode_support.go:247`).
+pub fn init_not_required(name: &str) -> String {
+    format!("chaincode '{name}' does not require initialization but called as init")
+}
+
+/// An invocation with `is_init` set of a chaincode already initialized for its definition's
+/// version (`CheckInvocation`, `chaincode_support.go:251`).
+pub fn already_initialized(name: &str) -> String {
+    format!("chaincode '{name}' is already initialized but called as init")
+}
+
+/// A normal invocation of a chaincode defined with `--init-required` before its INIT for this
+/// version (`CheckInvocation`, `chaincode_support.go:263`).
+pub fn not_initialized(name: &str) -> String {
+    format!("chaincode '{name}' has not been initialized for this version, must call as init first")
+}
+
+/// A `CheckInvocation` failure of a called chaincode, as INVOKE_CHAINCODE answers it
+/// (`Invoke`'s "invalid invocation", `chaincode_support.go:228`, wrapped by `handler.go:1407`).
+pub fn callee_invalid_invocation(cause: &str) -> String {
+    format!("execute failed: invalid invocation: {cause}")
 }
 
 /// INVOKE_CHAINCODE whose callee could not be executed (`core/chaincode/chaincode_support.go:288`

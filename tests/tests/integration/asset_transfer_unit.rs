@@ -29,6 +29,11 @@ async fn peer() -> Emulator {
     Emulator::in_process(SmartContract).await
 }
 
+/// A peer on which the chaincode is defined with `--init-required` (version 1.0), so it takes INIT.
+async fn init_required() -> Emulator {
+    Emulator::builder().peer(|b| b.init_required("1.0")).in_process(SmartContract).await
+}
+
 /// A peer whose ledger holds the six initial assets.
 async fn initialized() -> Emulator {
     Emulator::builder().seed(GO_INITIAL).in_process(SmartContract).await
@@ -289,11 +294,25 @@ async fn ledger_errors_pass_through_as_the_go_sample_returns_them() {
 
 #[tokio::test]
 async fn init_without_a_function_is_the_default_initiator() {
-    let peer = peer().await;
+    let peer = init_required().await;
     let outcome = peer.tx("").init().submit().await.unwrap();
     assert_eq!(outcome.assert_ok().payload_str(), "Default initiator successful.");
+    // The peer takes one INIT per definition version.
+    let again = peer.tx("InitLedger").init().submit().await.unwrap_err();
+    assert_eq!(again.to_string(), "invalid invocation: chaincode 'basic' is already initialized but called as init");
+
+    let peer = init_required().await;
     peer.tx("InitLedger").init().submit().await.unwrap().assert_ok();
     assert_eq!(peer.state("asset6").unwrap(), GO_INITIAL[5].1);
+}
+
+#[tokio::test]
+async fn a_chaincode_defined_without_init_required_refuses_init() {
+    let error = peer().await.tx("InitLedger").init().submit().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid invocation: chaincode 'basic' does not require initialization but called as init"
+    );
 }
 
 #[tokio::test]
@@ -489,14 +508,15 @@ async fn the_contract_answers_exactly_as_the_low_level_implementation() {
 
 #[tokio::test]
 async fn init_routes_alike_in_both_implementations() {
-    let contract = peer().await;
-    let lowlevel = Emulator::in_process(lowlevel::AssetTransfer).await;
     // A failed Init is an ERROR message, not a response (as the Go shim sends it).
     let summary = |result: Result<TxOutcome, ccaas_testkit::EmulatorError>| match result {
         Ok(o) => Ok((o.status(), o.message().to_string(), o.response.payload.clone(), o.writes.clone())),
         Err(e) => Err(e.to_string()),
     };
     for call in [&["InitLedger"][..], &["ReadAsset", "asset1"], &["Nope"], &[""]] {
+        // Fresh peers each time: a successful INIT is the only one of its version.
+        let contract = init_required().await;
+        let lowlevel = Emulator::builder().peer(|b| b.init_required("1.0")).in_process(lowlevel::AssetTransfer).await;
         let a = contract.tx(call[0]).args(call[1..].iter().copied()).init().submit().await;
         let b = lowlevel.tx(call[0]).args(call[1..].iter().copied()).init().submit().await;
         assert_eq!(summary(a), summary(b), "{call:?}");

@@ -151,7 +151,8 @@ async fn contract_api_go_v1_texts() {
     // Lowercase first letter, the contract's name and surplus arguments are accepted.
     assert_eq!(peer.evaluate("queryCar", ["CAR0", "extra"]).await.unwrap().payload_str(), GO_CARS[0]);
     assert_eq!(peer.evaluate("SmartContract:QueryCar", ["CAR1"]).await.unwrap().payload_str(), GO_CARS[1]);
+    assert!(peer.peer().violations().is_empty());
+    let peer = Emulator::builder().peer(|b| b.init_required("1.0")).in_process(FabCar).await;
     let init = peer.tx("").init().submit().await.unwrap();
     assert_eq!(init.assert_ok().payload_str(), "Default initiator successful.");
-    assert!(peer.peer().violations().is_empty());
 }

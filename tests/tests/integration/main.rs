@@ -12,6 +12,7 @@ mod disconnect;
 mod env_conventions;
 mod fabcar_unit;
 mod handshake;
+mod init_required;
 mod package_tls;
 mod process_shutdown;
 mod protocol_raw;

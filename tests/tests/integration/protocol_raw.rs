@@ -22,12 +22,14 @@ struct RawChaincode {
 
 impl RawChaincode {
     async fn connect() -> (PeerEmulator, RawChaincode) {
+        Self::connect_with(PeerEmulator::builder()).await
+    }
+
+    async fn connect_with(builder: ccaas_testkit::EmulatorBuilder) -> (PeerEmulator, RawChaincode) {
         let (to_chaincode, rx) = mpsc::channel(64);
         let (tx, from_chaincode) = mpsc::channel(64);
         let connecting = tokio::spawn(
-            PeerEmulator::builder()
-                .chaincode_id("raw:1")
-                .connect_stream(to_chaincode, ReceiverStream::new(from_chaincode)),
+            builder.chaincode_id("raw:1").connect_stream(to_chaincode, ReceiverStream::new(from_chaincode)),
         );
         let mut raw = RawChaincode { tx, rx };
         let id = ChaincodeId { name: "raw:1".into(), ..Default::default() };
@@ -320,18 +322,10 @@ async fn paginated_ranges_answer_one_page_with_a_bookmark() {
 
 #[tokio::test]
 async fn private_data_is_answered_as_an_undefined_collection() {
-    let (peer, mut cc) = RawChaincode::connect().await;
-    let (task, tx) = cc.start(&peer).await;
+    let (peer, mut cc) = RawChaincode::connect_with(PeerEmulator::builder().init_required("1.0")).await;
     let request = GetState { key: "k".into(), collection: "secrets".into() };
-    cc.send(Type::GetState, &tx.txid, &tx.channel_id, request.encode_to_vec()).await;
-    assert_eq!(
-        String::from_utf8_lossy(&cc.recv().await.payload),
-        format!("GET_STATE failed: transaction ID: {}: collection mychannel/raw/secrets could not be found", tx.txid)
-    );
-    cc.complete(&tx, 200).await;
-    task.await.unwrap().unwrap();
 
-    // Inside Init the peer refuses private data first.
+    // Inside Init (the chaincode is defined with --init-required) the peer refuses private data first.
     let init = tokio::spawn(peer.transaction("f").init().submit());
     let tx = cc.recv().await;
     assert_eq!(tx.r#type, Type::Init as i32);
@@ -342,6 +336,16 @@ async fn private_data_is_answered_as_an_undefined_collection() {
     );
     cc.complete(&tx, 200).await;
     init.await.unwrap().unwrap();
+
+    // Then, in a transaction, the collection is looked up (and this chaincode defines none).
+    let (task, tx) = cc.start(&peer).await;
+    cc.send(Type::GetState, &tx.txid, &tx.channel_id, request.encode_to_vec()).await;
+    assert_eq!(
+        String::from_utf8_lossy(&cc.recv().await.payload),
+        format!("GET_STATE failed: transaction ID: {}: collection mychannel/raw/secrets could not be found", tx.txid)
+    );
+    cc.complete(&tx, 200).await;
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]

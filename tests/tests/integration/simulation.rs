@@ -13,6 +13,11 @@ async fn peer() -> PeerEmulator {
     PeerEmulator::builder().connect_chaincode(Probe::default()).await.unwrap()
 }
 
+/// The chaincode defined with `--init-required` (version 1.0): it takes INIT.
+async fn init_required_peer() -> PeerEmulator {
+    PeerEmulator::builder().init_required("1.0").connect_chaincode(Probe::default()).await.unwrap()
+}
+
 #[tokio::test]
 async fn writes_of_a_failed_transaction_are_not_committed() {
     let peer = peer().await;
@@ -122,7 +127,7 @@ async fn an_execute_timeout_gives_the_peer_text_and_later_replies_are_dropped() 
 
 #[tokio::test]
 async fn init_sends_init() {
-    let peer = peer().await;
+    let peer = init_required_peer().await;
     let outcome = peer.transaction("init_flag").init().submit().await.unwrap();
     assert_eq!(outcome.payload_str(), "true");
     let outcome = peer.invoke("init_flag", [""; 0]).await.unwrap();
@@ -170,12 +175,14 @@ async fn arguments_arrive_as_sent() {
 
 #[tokio::test]
 async fn a_failed_init_is_an_error_message() {
-    let peer = peer().await;
+    let peer = init_required_peer().await;
     // The shim answers an Init that returns status 500 with ERROR, as the Go shim does.
     let error = peer.transaction("nope").init().submit().await.unwrap_err();
     assert!(matches!(error, EmulatorError::TransactionFailed(_)), "{error:?}");
     assert_eq!(error.to_string(), "transaction returned with failure: unknown function nope");
+    assert!(peer.violations().is_empty());
     // The same failure in a normal transaction is a COMPLETED with status 500.
+    let peer = self::peer().await;
     let outcome = peer.invoke("nope", [""; 0]).await.unwrap();
     assert_eq!((outcome.status(), outcome.response.message.as_str()), (500, "unknown function nope"));
 }

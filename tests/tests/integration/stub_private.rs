@@ -82,7 +82,8 @@ async fn a_private_write_is_invisible_until_commit_then_stores_the_value_and_its
 
 #[tokio::test]
 async fn private_data_apis_are_refused_in_init() {
-    let peer = peer().await;
+    let builder = PeerEmulator::builder().chaincode_name("basic").init_required("1.0");
+    let peer = collections(builder).connect_chaincode(StubProbe).await.unwrap();
     for (function, args, kind) in [
         ("pget", vec!["secrets", "k"], "GET_STATE"),
         ("pput", vec!["secrets", "k", "v"], "PUT_STATE"),
@@ -103,7 +104,7 @@ async fn private_data_apis_are_refused_in_init() {
             )
         );
     }
-    // Public state is fine in Init.
+    // Public state is fine in Init (a failed INIT left the chaincode uninitialized).
     let outcome = peer.transaction("put").args(["k", "v"]).init().submit().await.unwrap();
     assert!(outcome.is_committed());
 }

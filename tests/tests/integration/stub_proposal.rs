@@ -87,7 +87,7 @@ async fn the_stub_decodes_what_the_client_proposed() {
 
 #[tokio::test]
 async fn without_a_peer_msp_id_the_stub_says_so() {
-    let peer = PeerEmulator::builder().connect_chaincode(StubProbe).await.unwrap();
+    let peer = PeerEmulator::builder().init_required("1.0").connect_chaincode(StubProbe).await.unwrap();
     let seen = payload_json(&peer.transaction("proposal").init().submit().await.unwrap());
     assert_eq!(seen["peer_msp_id"], json!("'CORE_PEER_LOCALMSPID' is not set"));
     assert_eq!(seen["is_init"], json!(true));

@@ -205,7 +205,7 @@ async fn other_emulator_settings_pass_through() {
 
 #[tokio::test]
 async fn init_and_concurrent_transactions() {
-    let peer = Emulator::in_process(Probe).await;
+    let peer = Emulator::builder().peer(|b| b.init_required("1.0")).in_process(Probe).await;
     peer.tx("Put").args(["k", "init"]).init().submit().await.unwrap().assert_ok();
     assert_eq!(peer.state("k").unwrap(), "init");
     let reads = (0..32).map(|_| {
