@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod disconnect;
+mod dockerfiles;
 mod env_conventions;
 mod fabcar_unit;
 mod handshake;
