@@ -58,7 +58,7 @@ pub use emulator::{
     CommitStatus, EmulatorBuilder, Identity, PeerEmulator, Target, TlsOptions, TxBuilder, TxOutcome, MAX_MESSAGE_SIZE,
 };
 pub use error::EmulatorError;
-pub use model::ledger::{HistoryEntry, KvRead, KvWrite, Ledger, Version, VersionedValue};
+pub use model::ledger::{HistoryEntry, KvRead, KvWrite, Ledger, RangeQueryInfo, Version, VersionedValue};
 pub use model::{ModelStats, PeerConfig, PeerModel, StateDatabase, TxKey, Violation};
 pub use transcript::{Direction, Transcript, TranscriptEntry, TranscriptHook};
 pub use unit::{Emulator, IntoChaincode};

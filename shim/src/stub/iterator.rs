@@ -5,6 +5,13 @@
 //! the current one is consumed, so the round trip overlaps with the chaincode's own work.
 //! An iterator dropped before it is exhausted is closed (QUERY_STATE_CLOSE) before the
 //! transaction's next request or before it completes; [`QueryIterator::close`] closes it at once.
+//!
+//! Reading ahead has one visible effect: the peer records in the transaction's read set every
+//! key its iterator handed out (Fabric's `RangeQueryInfo`, which the validator re-checks for
+//! phantom reads), so a range the chaincode abandons early covers up to one batch more than
+//! with the Go shim, which fetches only when a batch runs out. The read-ahead is requested as
+//! soon as a batch arrives and is never cancelled, so every endorsing peer records the same
+//! keys and their endorsements agree.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;

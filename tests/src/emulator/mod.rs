@@ -58,7 +58,7 @@ pub use proposal::Identity;
 pub use transport::{Target, TlsOptions, MAX_MESSAGE_SIZE};
 
 use crate::error::EmulatorError;
-use crate::model::ledger::{KvMetadataWrite, KvRead, KvWrite, Ledger};
+use crate::model::ledger::{Conflict, KvMetadataWrite, KvRead, KvWrite, Ledger, RangeQueryInfo};
 use crate::model::{
     texts, Admission, CalleeCall, ChaincodeHost, CollectionConfig, ModelStats, PeerConfig, PeerModel, PeerNode,
     SimulationResults, StateDatabase, TxKey, TxParams, Violation,
@@ -78,6 +78,9 @@ pub enum CommitStatus {
     /// Endorsed but invalidated at commit: a key it read changed meanwhile (only with
     /// [`PeerConfig::validate_mvcc`]).
     MvccReadConflict,
+    /// Endorsed but invalidated at commit: a range it read would now return other keys or
+    /// versions, e.g. a key was added inside it (only with [`PeerConfig::validate_mvcc`]).
+    PhantomReadConflict,
 }
 
 /// The result of a transaction the chaincode completed.
@@ -94,6 +97,9 @@ pub struct TxOutcome {
     pub event: Option<ChaincodeEvent>,
     /// What the transaction read (keys and versions).
     pub reads: Vec<KvRead>,
+    /// The public range queries it ran (partial composite key queries included), with the keys
+    /// and versions the peer read from each: what the validator re-checks for phantom reads.
+    pub range_queries: Vec<RangeQueryInfo>,
     /// What the transaction wrote, in (namespace, collection, key) order — a namespace's public
     /// writes first, then its private data; deletes and purges have no value. Includes the writes
     /// of the chaincodes it called on its channel.
@@ -901,18 +907,31 @@ impl PeerEmulator {
             CommitStatus::NotEndorsed
         } else if !commit {
             CommitStatus::Evaluated
-        } else if model.commit(&ledger, &tx_id, timestamp, &results) {
-            CommitStatus::Committed
         } else {
-            CommitStatus::MvccReadConflict
+            match model.commit(&ledger, &tx_id, timestamp, &results) {
+                Ok(()) => CommitStatus::Committed,
+                Err(Conflict::MvccRead) => CommitStatus::MvccReadConflict,
+                Err(Conflict::PhantomRead) => CommitStatus::PhantomReadConflict,
+            }
         };
         let event = reply.chaincode_event.filter(|_| endorsed).map(|mut event| {
             event.chaincode_id = self.inner.chaincode_name.clone();
             event.tx_id = tx_id.clone();
             event
         });
-        let SimulationResults { reads, writes, metadata_writes } = results;
-        Ok(TxOutcome { tx_id, channel_id, response, event, reads, writes, metadata_writes, commit, duration })
+        let SimulationResults { reads, writes, metadata_writes, range_queries } = results;
+        Ok(TxOutcome {
+            tx_id,
+            channel_id,
+            response,
+            event,
+            reads,
+            range_queries,
+            writes,
+            metadata_writes,
+            commit,
+            duration,
+        })
     }
 }
 

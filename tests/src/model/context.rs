@@ -10,8 +10,8 @@ use ccaas_protos::protos::{ChaincodeMessage, QueryResponse, QueryResponseMetadat
 use prost::Message;
 use tokio::sync::oneshot;
 
-use super::ledger::{KvMetadataWrite, KvRead, KvWrite, Ledger, Metadata, Version};
-use super::TxKey;
+use super::ledger::{KvMetadataWrite, KvRead, KvWrite, Ledger, Metadata, RangeQueryInfo, Version};
+use super::{lock, TxKey};
 
 /// (namespace, collection — empty for public state —, key).
 pub(crate) type WriteKey = (String, String, String);
@@ -93,6 +93,8 @@ pub(crate) struct Simulation {
     /// Metadata writes: the last one per key replaces the key's metadata at commit.
     pub(crate) metadata_writes: BTreeMap<WriteKey, Metadata>,
     pub(crate) reads: BTreeMap<(String, String), Option<Version>>,
+    /// Public range queries, updated by their iterators as the peer reads rows.
+    pub(crate) range_queries: Vec<Arc<Mutex<RangeQueryInfo>>>,
     pub(crate) write_performed: bool,
     pub(crate) paginated_query_performed: bool,
     pub(crate) pvtdata_query_performed: bool,
@@ -104,6 +106,7 @@ pub(crate) struct SimulationResults {
     pub(crate) reads: Vec<KvRead>,
     pub(crate) writes: Vec<KvWrite>,
     pub(crate) metadata_writes: Vec<KvMetadataWrite>,
+    pub(crate) range_queries: Vec<RangeQueryInfo>,
 }
 
 fn collection_of(collection: &str) -> Option<String> {
@@ -116,6 +119,7 @@ impl Simulation {
             reads: self.read_set(),
             writes: self.write_set(),
             metadata_writes: self.metadata_write_set(),
+            range_queries: self.range_queries.iter().map(|q| lock(q).clone()).collect(),
         }
     }
 
@@ -159,6 +163,8 @@ impl Simulation {
 pub(crate) struct Row {
     pub(crate) key: String,
     pub(crate) bytes: Bytes,
+    /// The committed version, for rows of a public range (recorded as the peer reads them).
+    pub(crate) version: Option<Version>,
 }
 
 /// Bookmark for a paginated query, given the first row that was not returned.
@@ -173,6 +179,7 @@ pub(crate) struct QueryCursor {
     paginated: bool,
     bookmark: BookmarkFn,
     start_bookmark: String,
+    range_query: Option<Arc<Mutex<RangeQueryInfo>>>,
 }
 
 /// What building one response did to the iterator.
@@ -193,7 +200,29 @@ impl QueryCursor {
             paginated,
             bookmark,
             start_bookmark,
+            range_query: None,
         }
+    }
+
+    /// Records every row the peer reads from this cursor, and its exhaustion, in `range_query`
+    /// (which the transaction's simulation holds): Fabric's `rangeQueryResultsHelper`.
+    pub(crate) fn recording(mut self, range_query: Arc<Mutex<RangeQueryInfo>>) -> Self {
+        self.range_query = Some(range_query);
+        self
+    }
+
+    /// The next row, recorded as read (or the range as exhausted).
+    fn next_row(&mut self) -> Option<Row> {
+        let row = self.rows.next();
+        if let Some(range_query) = &self.range_query {
+            let mut info = lock(range_query);
+            match &row {
+                Some(Row { key, version: Some(version), .. }) => info.reads.push((key.clone(), *version)),
+                Some(_) => {}
+                None => info.exhausted = true,
+            }
+        }
+        row
     }
 
     /// Fabric's `BuildQueryResponse` (`core/chaincode/query_response_generator.go:20-63`): fill a
@@ -205,7 +234,7 @@ impl QueryCursor {
             if self.total_returned >= total_limit {
                 return self.finish(id, paginated);
             }
-            let Some(row) = self.rows.next() else { return self.finish(id, paginated) };
+            let Some(row) = self.next_row() else { return self.finish(id, paginated) };
             self.consumed += 1;
             let result = QueryResultBytes { result_bytes: row.bytes };
             if !paginated && self.pending.len() == batch_size {
@@ -241,7 +270,7 @@ mod tests {
     use super::*;
 
     fn rows(n: usize) -> Vec<Row> {
-        (0..n).map(|i| Row { key: format!("k{i:05}"), bytes: Bytes::from(format!("{i}")) }).collect()
+        (0..n).map(|i| Row { key: format!("k{i:05}"), bytes: Bytes::from(format!("{i}")), version: None }).collect()
     }
 
     fn no_bookmark(_: Option<&str>, _: usize, _: &str) -> String {

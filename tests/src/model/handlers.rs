@@ -2,6 +2,8 @@
 //! `core/chaincode/handler.go` over the model's simulation (the simulator's own checks are
 //! those of `core/ledger/kvledger/txmgmt/txmgr/tx_simulator.go` and `query_executor.go`).
 
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use ccaas_protos::protos::{
     write_record, ChaincodeMessage, DelState, GetHistoryForKey, GetQueryResult, GetState, GetStateByRange,
@@ -12,7 +14,7 @@ use ccaas_protos::queryresult::{KeyModification, Kv};
 use prost::Message;
 
 use super::context::{Built, QueryCursor, Row, Simulation, TxContext};
-use super::ledger::{Metadata, Store};
+use super::ledger::{Metadata, RangeQueryInfo, Store, Version};
 use super::mango::{Doc, Query};
 use super::texts;
 use super::{PeerModel, StateDatabase};
@@ -340,12 +342,12 @@ fn begin_pvtdata_query(context: &TxContext) -> Result<(), String> {
 }
 
 fn kv_rows(namespace: &str, rows: Vec<(String, Bytes)>) -> Vec<Row> {
-    rows.into_iter()
-        .map(|(key, value)| {
-            let bytes = Kv { namespace: namespace.to_string(), key: key.clone(), value }.encode_to_vec().into();
-            Row { key, bytes }
-        })
-        .collect()
+    rows.into_iter().map(|(key, value)| kv_row(namespace, key, value, None)).collect()
+}
+
+fn kv_row(namespace: &str, key: String, value: Bytes, version: Option<Version>) -> Row {
+    let bytes = Kv { namespace: namespace.to_string(), key: key.clone(), value }.encode_to_vec().into();
+    Row { key, bytes, version }
 }
 
 /// A range bookmark is the first key not returned (stateleveldb.go:342-351).
@@ -412,8 +414,16 @@ pub(super) fn get_state_by_range(model: &PeerModel, message: &ChaincodeMessage, 
             start = bookmark;
         }
     }
-    let rows = context.ledger.range_at(namespace, &start, &request.end_key, context.snapshot);
-    let cursor = QueryCursor::new(kv_rows(namespace, rows), paginated, key_bookmark, String::new());
+    let rows = context.ledger.versioned_range_at(namespace, &start, &request.end_key, context.snapshot);
+    let rows = rows.into_iter().map(|(key, value, version)| kv_row(namespace, key, value, Some(version))).collect();
+    let mut cursor = QueryCursor::new(rows, paginated, key_bookmark, String::new());
+    if !paginated {
+        // The simulator records the range for the validator's phantom read check
+        // (`RangeQueryInfo`); paginated queries run only in read-only transactions.
+        let info = Arc::new(Mutex::new(RangeQueryInfo::new(namespace, &start, &request.end_key)));
+        context.sim().range_queries.push(Arc::clone(&info));
+        cursor = cursor.recording(info);
+    }
     open_query(model, context, cursor, paginated, limit)
 }
 
@@ -467,6 +477,7 @@ pub(super) fn get_history_for_key(model: &PeerModel, message: &ChaincodeMessage,
         .history_at_height(&context.namespace, &request.key, context.snapshot)
         .into_iter()
         .map(|entry| Row {
+            version: None,
             key: request.key.clone(),
             bytes: KeyModification {
                 tx_id: entry.tx_id,

@@ -115,6 +115,64 @@ pub struct KvRead {
     pub version: Option<Version>,
 }
 
+/// One range query of a transaction's read set (Fabric's `RangeQueryInfo`): the keys and
+/// versions the peer's iterator handed out, in order. While the iterator is not exhausted, the
+/// range that counts ends (inclusively) at the last key read, as in Fabric's
+/// `resultsItr.updateRangeQueryInfo`; once exhausted, at the query's end key (exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RangeQueryInfo {
+    /// The namespace (chaincode name).
+    pub namespace: String,
+    /// The query's start key (inclusive).
+    pub start_key: String,
+    /// The query's end key (exclusive; empty: no upper bound).
+    pub end_key: String,
+    /// Whether the iterator reached the end of the range.
+    pub exhausted: bool,
+    /// The keys read, with their versions.
+    pub reads: Vec<(String, Version)>,
+}
+
+impl RangeQueryInfo {
+    /// A range query that has read nothing yet.
+    pub(crate) fn new(namespace: &str, start_key: &str, end_key: &str) -> Self {
+        RangeQueryInfo {
+            namespace: namespace.to_string(),
+            start_key: start_key.to_string(),
+            end_key: end_key.to_string(),
+            exhausted: false,
+            reads: Vec::new(),
+        }
+    }
+
+    /// The bounds the validator re-runs the query over.
+    fn validated_bounds(&self) -> (Bound<&str>, Bound<&str>) {
+        let upper = match (self.exhausted, self.reads.last()) {
+            (false, Some((last, _))) => Bound::Included(last.as_str()),
+            // Nothing was read and the iterator was not exhausted: an empty range.
+            (false, None) => Bound::Excluded(self.start_key.as_str()),
+            (true, _) if self.end_key.is_empty() => Bound::Unbounded,
+            (true, _) => Bound::Excluded(self.end_key.as_str()),
+        };
+        (Bound::Included(self.start_key.as_str()), upper)
+    }
+}
+
+/// Why the validator invalidated a transaction (Fabric's `TxValidationCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conflict {
+    /// A key read changed version (`MVCC_READ_CONFLICT`).
+    MvccRead,
+    /// A range query would now return other keys or versions (`PHANTOM_READ_CONFLICT`).
+    PhantomRead,
+}
+
+/// What the validator checks before a transaction's writes commit.
+pub(crate) struct ReadSet<'a> {
+    pub(crate) reads: &'a [KvRead],
+    pub(crate) range_queries: &'a [RangeQueryInfo],
+}
+
 fn serialize_opt_bytes<S: serde::Serializer>(value: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
     match value {
         None => s.serialize_none(),
@@ -454,22 +512,24 @@ impl Ledger {
         Self::apply(&mut state, tx_id, timestamp, writes, &[], &|_, _| true)
     }
 
-    /// Commits a transaction's writes and metadata writes, after Fabric's MVCC check when `reads`
-    /// is given (atomically; `None` if a read is stale). Private values are stored only where
+    /// Commits a transaction's writes and metadata writes, after Fabric's validation of `read_set`
+    /// when given (atomically): every point read must still be current (else
+    /// [`Conflict::MvccRead`]), then every range query must still return the same keys at the
+    /// same versions (else [`Conflict::PhantomRead`]). Private values are stored only where
     /// `stores_private(namespace, collection)`; their hashes always.
     pub(crate) fn commit_tx(
         &self,
         tx_id: &str,
         timestamp: Timestamp,
-        reads: Option<&[KvRead]>,
+        read_set: Option<ReadSet<'_>>,
         writes: &[KvWrite],
         metadata_writes: &[KvMetadataWrite],
         stores_private: &dyn Fn(&str, &str) -> bool,
-    ) -> Option<Version> {
+    ) -> Result<Version, Conflict> {
         let mut state = self.write();
-        if let Some(reads) = reads {
+        if let Some(read_set) = read_set {
             let height = state.height;
-            let current = reads.iter().all(|read| {
+            let current = read_set.reads.iter().all(|read| {
                 let version = state
                     .store(&read.namespace, Store::Public)
                     .and_then(|store| store.at(&read.key, height))
@@ -478,10 +538,18 @@ impl Ledger {
                 version == read.version
             });
             if !current {
-                return None;
+                return Err(Conflict::MvccRead);
+            }
+            let unchanged = read_set.range_queries.iter().all(|query| {
+                let (lower, upper) = query.validated_bounds();
+                let now = live_in(&state, &query.namespace, Store::Public, (lower, upper), height);
+                now.map(|(key, _, revision)| (key, revision.version)).eq(query.reads.iter().map(|(k, v)| (k, *v)))
+            });
+            if !unchanged {
+                return Err(Conflict::PhantomRead);
             }
         }
-        Some(Self::apply(&mut state, tx_id, timestamp, writes, metadata_writes, stores_private))
+        Ok(Self::apply(&mut state, tx_id, timestamp, writes, metadata_writes, stores_private))
     }
 
     fn apply(
@@ -542,11 +610,6 @@ impl Ledger {
         })
     }
 
-    /// Live keys in `[start, end)` as of block `height`; empty bounds are open.
-    pub(crate) fn range_at(&self, namespace: &str, start: &str, end: &str, height: u64) -> Vec<(String, Bytes)> {
-        self.range_in(namespace, Store::Public, start, end, height)
-    }
-
     /// Live keys of `store` in `[start, end)` as of block `height`; empty bounds are open.
     pub(crate) fn range_in(
         &self,
@@ -558,6 +621,21 @@ impl Ledger {
     ) -> Vec<(String, Bytes)> {
         let state = self.read();
         range_locked(&state, namespace, store, start, end, height)
+    }
+
+    /// Live public keys in `[start, end)` as of block `height` with their values and versions;
+    /// empty bounds are open.
+    pub(crate) fn versioned_range_at(
+        &self,
+        namespace: &str,
+        start: &str,
+        end: &str,
+        height: u64,
+    ) -> Vec<(String, Bytes, Version)> {
+        let state = self.read();
+        live_in(&state, namespace, Store::Public, half_open(start, end), height)
+            .map(|(key, value, revision)| (key.clone(), value.clone(), revision.version))
+            .collect()
     }
 
     /// History of `key` as of block `height`, newest first.
@@ -626,18 +704,35 @@ fn range_locked(
     end: &str,
     height: u64,
 ) -> Vec<(String, Bytes)> {
-    let Some(keys) = state.store(namespace, store) else { return Vec::new() };
-    if !end.is_empty() && start >= end {
-        return Vec::new();
-    }
-    let upper = if end.is_empty() { Bound::Unbounded } else { Bound::Excluded(end) };
-    keys.keys
-        .range::<str, _>((Bound::Included(start), upper))
-        .filter_map(|(key, revisions)| {
-            let value = visible(revisions, height)?.value.clone()?;
-            Some((key.clone(), value))
+    live_in(state, namespace, store, half_open(start, end), height).map(|(k, v, _)| (k.clone(), v.clone())).collect()
+}
+
+/// `[start, end)`, an empty `end` being open.
+fn half_open<'a>(start: &'a str, end: &'a str) -> (Bound<&'a str>, Bound<&'a str>) {
+    (Bound::Included(start), if end.is_empty() { Bound::Unbounded } else { Bound::Excluded(end) })
+}
+
+/// The live keys of `store` within `bounds` as of block `height`, with their values and
+/// revisions, in key order. Bounds that enclose nothing give nothing.
+fn live_in<'s, 'b>(
+    state: &'s State,
+    namespace: &str,
+    store: Store<'_>,
+    bounds: (Bound<&'b str>, Bound<&'b str>),
+    height: u64,
+) -> impl Iterator<Item = (&'s String, &'s Bytes, &'s Revision)> + use<'s, 'b> {
+    let encloses_something = match bounds {
+        (Bound::Included(lower), Bound::Excluded(upper)) => lower < upper,
+        (Bound::Included(lower), Bound::Included(upper)) => lower <= upper,
+        _ => true,
+    };
+    let keys = state.store(namespace, store).filter(|_| encloses_something);
+    keys.into_iter().flat_map(move |keys| {
+        keys.keys.range::<str, _>(bounds).filter_map(move |(key, revisions)| {
+            let revision = visible(revisions, height)?;
+            Some((key, revision.value.as_ref()?, revision))
         })
-        .collect()
+    })
 }
 
 /// A serializable copy of the committed state: namespace → key → base64 value.
@@ -669,7 +764,7 @@ mod tests {
         ledger.seed("cc", [("a", "2"), ("b", "x")]);
         assert_eq!(ledger.get_at("cc", "a", snapshot).unwrap().0, "1");
         assert!(ledger.get_at("cc", "b", snapshot).is_none());
-        assert_eq!(ledger.range_at("cc", "", "", snapshot).len(), 1);
+        assert_eq!(ledger.versioned_range_at("cc", "", "", snapshot).len(), 1);
         assert_eq!(ledger.get("cc", "a").unwrap(), "2");
     }
 
@@ -690,8 +785,8 @@ mod tests {
     fn inverted_range_is_empty() {
         let ledger = Ledger::new();
         ledger.seed("cc", [("a", "1"), ("b", "2")]);
-        assert!(ledger.range_at("cc", "b", "a", 10).is_empty());
-        assert_eq!(ledger.range_at("cc", "a", "b", 10).len(), 1);
+        assert!(ledger.versioned_range_at("cc", "b", "a", 10).is_empty());
+        assert_eq!(ledger.versioned_range_at("cc", "a", "b", 10).len(), 1);
     }
 
     fn meta(namespace: &str, collection: Option<&str>, key: &str, entries: &[(&str, &str)]) -> KvMetadataWrite {

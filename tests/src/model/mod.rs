@@ -47,7 +47,7 @@ use tracing::{debug, error};
 
 pub use collections::{CollectionConfig, IMPLICIT_COLLECTION_PREFIX};
 pub(crate) use context::{Simulation, SimulationResults, TxContext, TxParams};
-use ledger::Ledger;
+use ledger::{Conflict, Ledger, ReadSet};
 pub(crate) use node::{CalleeCall, ChaincodeHost, PeerNode};
 
 /// Which state database the modelled peer runs.
@@ -87,9 +87,12 @@ pub struct PeerConfig {
     /// loaded peer takes time to answer; the delay widens the window in which a shim that sends
     /// a second request of a transaction too early is caught (see [`Violation`]).
     pub response_delay: Option<Duration>,
-    /// Reject, at commit, a transaction whose point reads are stale (Fabric's MVCC check). Off by
-    /// default: every endorsed transaction commits. Only public point reads are validated (not
-    /// range queries, nor private data reads).
+    /// Validate transactions at commit as Fabric's validator does: a stale public point read
+    /// invalidates the transaction (`MVCC_READ_CONFLICT`), and so does a public range query
+    /// (partial composite key queries included) that would now return other keys or versions
+    /// (`PHANTOM_READ_CONFLICT`). Off by default: every endorsed transaction commits. Private
+    /// data reads, rich queries and paginated queries (allowed only in read-only transactions)
+    /// are not validated.
     pub validate_mvcc: bool,
     /// The peer's own org (`CORE_PEER_LOCALMSPID`, default `Org1MSP`): the peer stores the
     /// private values of the collections this org is a member of, and only their hashes of the
@@ -606,20 +609,24 @@ impl PeerModel {
         self.node.collection(namespace, collection).is_some_and(|c| c.is_member(&self.config.peer_msp_id))
     }
 
-    /// Commits a transaction's simulation results to `ledger` (after the MVCC check when
-    /// configured); returns whether it was committed.
+    /// Commits a transaction's simulation results to `ledger`, after the validator's checks of
+    /// its point reads and range queries when [`PeerConfig::validate_mvcc`] is on.
     pub(crate) fn commit(
         &self,
         ledger: &Ledger,
         tx_id: &str,
         timestamp: Timestamp,
         results: &SimulationResults,
-    ) -> bool {
-        let reads = self.config.validate_mvcc.then_some(results.reads.as_slice());
+    ) -> Result<(), Conflict> {
+        let read_set = self
+            .config
+            .validate_mvcc
+            .then_some(ReadSet { reads: &results.reads, range_queries: &results.range_queries });
         let stores = |namespace: &str, collection: &str| self.stores_private_data(namespace, collection);
-        let committed =
-            ledger.commit_tx(tx_id, timestamp, reads, &results.writes, &results.metadata_writes, &stores).is_some();
-        if committed {
+        let committed = ledger
+            .commit_tx(tx_id, timestamp, read_set, &results.writes, &results.metadata_writes, &stores)
+            .map(|_| ());
+        if committed.is_ok() {
             lock(&self.stats).transactions_committed += 1;
         }
         committed
@@ -700,6 +707,7 @@ fn parse_name(target: &str) -> (String, Option<String>) {
     (name.to_string(), channel)
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `mutex`, ignoring poisoning (a panicking chaincode task must not wedge the model).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

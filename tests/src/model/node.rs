@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use super::collections::{CollectionConfig, IMPLICIT_COLLECTION_PREFIX};
 use super::context::TxParams;
 use super::ledger::Ledger;
+use super::lock;
 
 /// A transaction the peer runs on a called chaincode (`HandleInvokeChaincode` → `Invoke`).
 pub(crate) struct CalleeCall {
@@ -124,8 +125,4 @@ impl PeerNode {
         names.sort();
         names
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

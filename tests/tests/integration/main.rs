@@ -15,6 +15,7 @@ mod fabcar_unit;
 mod handshake;
 mod init_required;
 mod package_tls;
+mod phantom_reads;
 mod process_shutdown;
 mod protocol_raw;
 mod queries;

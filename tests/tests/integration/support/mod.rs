@@ -154,6 +154,21 @@ impl Probe {
                 Response::success(count.to_string())
             }
             // Reads a key, blocks until released, then writes it.
+            // range_wait_write start end n key value: reads n rows of the range (`all`: to its end),
+            // closes it, waits like read_wait_write, then writes.
+            "range_wait_write" => {
+                let mut rows = tri!(stub.get_state_by_range(&args[0], &args[1]).await);
+                let limit = args[2].parse().unwrap_or(usize::MAX);
+                let mut read = 0;
+                while read < limit && tri!(rows.next().await).is_some() {
+                    read += 1;
+                }
+                tri!(rows.close().await);
+                self.waiting.notify_one();
+                self.gate.notified().await;
+                tri!(stub.put_state(&args[3], args[4].clone()).await);
+                Response::success(read.to_string())
+            }
             "read_wait_write" => {
                 tri!(stub.get_state(&args[0]).await);
                 self.waiting.notify_one();
