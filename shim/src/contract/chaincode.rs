@@ -1,11 +1,13 @@
 //! [`ContractChaincode`]: contracts behind the [`Chaincode`] trait.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use super::metadata::{ChaincodeMetadata, ContractMetadata, Info, TransactionMetadata, METADATA_SCHEMA};
+use super::error::MetadataFileError;
+use super::metadata::{ChaincodeMetadata, ContractMetadata, FileMetadata, Info, TransactionMetadata, METADATA_SCHEMA};
 use super::schema::{Components, Schema};
 use super::{__private, Contract, ContractError};
 use crate::{Chaincode, ChaincodeStub, Response};
@@ -50,6 +52,7 @@ pub struct ContractChaincode {
     contracts: Vec<Box<dyn Contract>>,
     default: Option<usize>,
     info: Info,
+    file_metadata: Option<FileMetadata>,
     metadata: OnceLock<String>,
 }
 
@@ -66,6 +69,7 @@ impl fmt::Debug for ContractChaincode {
             .field("contracts", &names)
             .field("default", &self.default_name())
             .field("info", &self.info)
+            .field("metadata_file", &self.file_metadata.is_some())
             .finish()
     }
 }
@@ -73,7 +77,13 @@ impl fmt::Debug for ContractChaincode {
 impl ContractChaincode {
     /// A chaincode with no contracts yet.
     pub fn new() -> Self {
-        ContractChaincode { contracts: Vec::new(), default: None, info: Info::default(), metadata: OnceLock::new() }
+        ContractChaincode {
+            contracts: Vec::new(),
+            default: None,
+            info: Info::default(),
+            file_metadata: None,
+            metadata: OnceLock::new(),
+        }
     }
 
     /// Adds a contract.
@@ -100,6 +110,69 @@ impl ContractChaincode {
         self.info = info;
         self.metadata = OnceLock::new();
         self
+    }
+
+    /// Serves the metadata in `path` (fabric-contract-api's `META-INF/metadata.json`) instead of
+    /// the generated metadata, part by part as contract-api-go merges them: the file's `info`,
+    /// its `contracts` unless empty, its `components` unless empty; the generated parts fill the
+    /// rest. The file is read and checked now, so a bad file stops the chaincode at startup, not
+    /// at the first `GetMetadata`. It only describes the chaincode: routing and argument
+    /// handling still follow the contracts.
+    ///
+    /// ```
+    /// use ccaas_shim::contract::{contract, Context, ContractChaincode};
+    ///
+    /// #[derive(Default)]
+    /// pub struct Greeter;
+    ///
+    /// #[contract]
+    /// impl Greeter {
+    ///     #[transaction(evaluate)]
+    ///     async fn hello(&self, _ctx: &Context<'_>) -> String { "hello".into() }
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("metadata-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("metadata.json");
+    /// std::fs::write(&file, r#"{"info": {"title": "Greetings", "version": "2.0.0"}, "contracts": {}}"#).unwrap();
+    ///
+    /// let chaincode = ContractChaincode::new().contract(Greeter).metadata_file(&file).unwrap();
+    /// let metadata = chaincode.metadata();
+    /// assert_eq!(metadata.info.title, "Greetings"); // from the file
+    /// assert!(metadata.contracts.contains_key("Greeter")); // generated: the file's contracts are empty
+    ///
+    /// std::fs::write(&file, r#"{"info": {"title": "no version"}, "contracts": {}}"#).unwrap();
+    /// let error = ContractChaincode::new().contract(Greeter).metadata_file(&file).unwrap_err();
+    /// assert!(error.to_string().contains("missing field `version`"));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn metadata_file(mut self, path: impl AsRef<Path>) -> Result<Self, MetadataFileError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| MetadataFileError::Read { path: path.into(), source })?;
+        let file = serde_json::from_slice(&bytes)
+            .map_err(|source| MetadataFileError::Invalid { path: path.into(), source })?;
+        self.file_metadata = Some(file);
+        self.metadata = OnceLock::new();
+        Ok(self)
+    }
+
+    /// contract-api-go's convention: uses `META-INF/metadata.json` in the directory of the
+    /// running executable (see [`metadata_file`](Self::metadata_file)) if that file exists, and
+    /// the generated metadata alone if it does not. In a container image, copy `META-INF` next to
+    /// the chaincode binary.
+    pub fn metadata_file_beside_executable(self) -> Result<Self, MetadataFileError> {
+        let executable = std::env::current_exe().map_err(MetadataFileError::NoExecutable)?;
+        let path = Self::metadata_path_beside(&executable);
+        if !path.exists() {
+            tracing::debug!(path = %path.display(), "no contract metadata file; serving the generated metadata");
+            return Ok(self);
+        }
+        self.metadata_file(path)
+    }
+
+    /// `<directory of executable>/META-INF/metadata.json`.
+    fn metadata_path_beside(executable: &Path) -> PathBuf {
+        executable.parent().unwrap_or(Path::new(".")).join("META-INF").join("metadata.json")
     }
 
     fn add(&mut self, contract: Box<dyn Contract>) -> usize {
@@ -136,11 +209,24 @@ impl ContractChaincode {
             .transaction(TransactionMetadata::evaluate("GetMetadata").returns(String::schema(&mut components)));
         system.default = default == SYSTEM_CONTRACT;
         contracts.insert(SYSTEM_CONTRACT.to_string(), system);
-        ChaincodeMetadata {
+        let generated = ChaincodeMetadata {
             schema: METADATA_SCHEMA.to_string(),
             info: self.info.clone().or_defaults("undefined"),
             contracts,
             components,
+        };
+        match &self.file_metadata {
+            None => generated,
+            Some(file) => ChaincodeMetadata {
+                schema: generated.schema,
+                info: file.info.clone(),
+                contracts: if file.contracts.is_empty() { generated.contracts } else { file.contracts.clone() },
+                components: if file.components.schemas.is_empty() {
+                    generated.components
+                } else {
+                    file.components.clone()
+                },
+            },
         }
     }
 

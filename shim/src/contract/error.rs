@@ -2,6 +2,34 @@
 //! whose message is the variant's text; the texts of routing and argument errors are the ones
 //! fabric-contract-api-go uses, so client applications see the same messages.
 
+/// Why a contract metadata file (`META-INF/metadata.json`) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataFileError {
+    /// The file exists (or was named) but could not be read.
+    #[error("cannot read the contract metadata file {path}: {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not JSON in the contract metadata shape (`info` with `title` and `version`,
+    /// `contracts` by name, each with `name` and `transactions`, ...).
+    #[error(
+        "the contract metadata file {path} does not match the contract metadata schema: {source}; \
+         fix it, or remove it to serve the metadata generated from the contracts"
+    )]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where and why decoding failed.
+        source: serde_json::Error,
+    },
+    /// The path of the running executable is unknown, so `META-INF` beside it cannot be found.
+    #[error("cannot find the running executable to look for META-INF/metadata.json beside it: {0}")]
+    NoExecutable(std::io::Error),
+}
+
 /// Why a contract transaction failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContractError {

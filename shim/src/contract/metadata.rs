@@ -14,6 +14,17 @@ use super::schema::Components;
 /// The `$schema` of the metadata (fabric-chaincode-node's published contract schema).
 pub const METADATA_SCHEMA: &str = "https://hyperledger.github.io/fabric-chaincode-node/main/api/contract-schema.json";
 
+/// What a `META-INF/metadata.json` holds (the schema requires `info` and `contracts`). Each part
+/// it gives replaces the generated one, as contract-api-go's `Append` does: `info` always (it is
+/// required), `contracts` when not empty, `components` when it has schemas.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct FileMetadata {
+    pub(crate) info: Info,
+    pub(crate) contracts: BTreeMap<String, ContractMetadata>,
+    #[serde(default)]
+    pub(crate) components: Components,
+}
+
 /// The metadata of a whole chaincode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChaincodeMetadata {
@@ -104,13 +115,15 @@ pub struct License {
 /// The metadata of one contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractMetadata {
-    /// The contract's info.
+    /// The contract's info (optional in a metadata file).
+    #[serde(default)]
     pub info: Info,
     /// The contract's name (the `Name` of `Name:Function`).
     pub name: String,
     /// Its transactions, sorted by name.
     pub transactions: Vec<TransactionMetadata>,
-    /// Whether bare function names are routed to this contract.
+    /// Whether bare function names are routed to this contract (optional in a metadata file).
+    #[serde(default)]
     pub default: bool,
 }
 
@@ -134,7 +147,9 @@ impl ContractMetadata {
 pub struct TransactionMetadata {
     /// The transaction's name.
     pub name: String,
-    /// `["submit", "SUBMIT"]` or `["evaluate", "EVALUATE"]`, as contract-api-go tags them.
+    /// `["submit", "SUBMIT"]` or `["evaluate", "EVALUATE"]`, as contract-api-go tags them
+    /// (optional in a metadata file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<String>,
     /// The parameters after the context, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

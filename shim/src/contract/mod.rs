@@ -143,6 +143,10 @@
 //! its serde names (`rename`, `rename_all`, `skip`, `flatten`); `Option` fields, fields with
 //! `#[serde(default)]` or `skip_serializing_if`, and fields marked `#[object(optional)]` are not
 //! `required`. Parameter names in the metadata are the Rust parameter names.
+//!
+//! As in contract-api-go, a hand-written `META-INF/metadata.json` can replace parts of the
+//! generated metadata: see [`ContractChaincode::metadata_file`] and
+//! [`ContractChaincode::metadata_file_beside_executable`].
 
 mod args;
 mod chaincode;
@@ -157,7 +161,7 @@ pub use ccaas_shim_macros::{
 };
 pub use chaincode::{ContractChaincode, DEFAULT_INIT_MESSAGE, SYSTEM_CONTRACT};
 pub use context::{Context, TransactionContext};
-pub use error::ContractError;
+pub use error::{ContractError, MetadataFileError};
 pub use metadata::{
     ChaincodeMetadata, Contact, ContractMetadata, Info, License, ParameterMetadata, TransactionMetadata,
     METADATA_SCHEMA,

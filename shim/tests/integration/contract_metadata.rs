@@ -407,3 +407,88 @@ async fn the_asset_transfer_contract_runs() {
         "error managing parameter size. conversion error. cannot convert passed value x to i64"
     );
 }
+
+// ------------------------------------------------------------------ META-INF/metadata.json
+
+fn metadata_file(json: &Value) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(json).unwrap()).unwrap();
+    (dir, path)
+}
+
+#[tokio::test]
+async fn a_metadata_file_replaces_the_parts_it_gives() {
+    // A file written by hand, as for contract-api-go: its own info and a contract description
+    // (with a field the schema allows and the model drops, and no tags).
+    let file = json!({
+        "info": { "title": "Assets", "version": "3.1.0", "termsOfService": "none" },
+        "contracts": {
+            "basic": {
+                "name": "basic",
+                "info": { "title": "Basic", "version": "3.1.0" },
+                "transactions": [{ "name": "ReadAsset", "parameters": [{ "name": "id", "schema": { "type": "string" } }] }]
+            }
+        }
+    });
+    let (_dir, path) = metadata_file(&file);
+    let mut peer = Peer::start(chaincode().metadata_file(&path).unwrap()).await;
+    let served: Value = serde_json::from_str(&peer.ok(&["org.hyperledger.fabric:GetMetadata"]).await).unwrap();
+    assert_eq!(validation_errors(&contract_schema(), &served), Vec::<String>::new());
+    assert_eq!(served["info"], json!({ "title": "Assets", "version": "3.1.0" }));
+    assert_eq!(served["contracts"].as_object().unwrap().keys().collect::<Vec<_>>(), ["basic"]);
+    assert_eq!(served["contracts"]["basic"]["transactions"][0]["name"], "ReadAsset");
+    assert_eq!(served["contracts"]["basic"]["default"], false);
+    // The file has no components: the generated ones are served.
+    assert!(served["components"]["schemas"]["Asset"].is_object(), "{}", served["components"]);
+    // It only describes: the contracts still run as written.
+    peer.ok(&["InitLedger"]).await;
+    assert!(peer.ok(&["ReadAsset", "asset1"]).await.contains("\"ID\":\"asset1\""));
+}
+
+#[tokio::test]
+async fn a_metadata_file_with_no_contracts_keeps_the_generated_ones() {
+    let (_dir, path) = metadata_file(&json!({ "info": { "title": "Assets", "version": "2" }, "contracts": {} }));
+    let metadata = chaincode().metadata_file(&path).unwrap().metadata();
+    assert_eq!((metadata.info.title.as_str(), metadata.info.version.as_str()), ("Assets", "2"));
+    let generated = chaincode().metadata();
+    assert_eq!(metadata.contracts, generated.contracts);
+    assert_eq!(metadata.components, generated.components);
+}
+
+#[test]
+fn a_bad_metadata_file_is_refused_with_its_path_and_the_reason() {
+    let cases = [
+        (json!({ "info": { "title": "t" }, "contracts": {} }), "missing field `version`"),
+        (json!({ "info": { "title": "t", "version": "1" } }), "missing field `contracts`"),
+        (
+            json!({ "info": { "title": "t", "version": "1" }, "contracts": { "c": { "transactions": [] } } }),
+            "missing field `name`",
+        ),
+        (
+            json!({ "info": { "title": "t", "version": "1" }, "contracts": { "c": { "name": "c", "transactions": {} } } }),
+            "invalid type: map, expected a sequence",
+        ),
+    ];
+    for (json, reason) in cases {
+        let (_dir, path) = metadata_file(&json);
+        let error = chaincode().metadata_file(&path).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("the contract metadata file {} does not match", path.display())), "{error}");
+        assert!(error.contains(reason), "{error}");
+    }
+    let (dir, path) = metadata_file(&json!({}));
+    std::fs::write(&path, "{ not json").unwrap();
+    assert!(chaincode().metadata_file(&path).unwrap_err().to_string().contains("key must be a string"));
+    let missing = dir.path().join("absent.json");
+    let error = chaincode().metadata_file(&missing).unwrap_err().to_string();
+    assert!(error.starts_with(&format!("cannot read the contract metadata file {}", missing.display())), "{error}");
+}
+
+#[test]
+fn without_a_file_beside_the_executable_the_generated_metadata_is_served() {
+    // The test binary's directory has no META-INF (contract-api-go's convention); nothing changes.
+    let executable = std::env::current_exe().unwrap();
+    assert!(!executable.parent().unwrap().join("META-INF/metadata.json").exists());
+    let chaincode = chaincode().metadata_file_beside_executable().unwrap();
+    assert_eq!(chaincode.metadata(), self::chaincode().metadata());
+}
