@@ -55,7 +55,8 @@ pub mod transcript;
 pub mod unit;
 
 pub use emulator::{
-    CommitStatus, EmulatorBuilder, Identity, PeerEmulator, Target, TlsOptions, TxBuilder, TxOutcome, MAX_MESSAGE_SIZE,
+    CommitStatus, EmulatorBuilder, Identity, IdentityBuilder, PeerEmulator, Target, TlsOptions, TxBuilder, TxOutcome,
+    MAX_MESSAGE_SIZE,
 };
 pub use error::EmulatorError;
 pub use model::ledger::{HistoryEntry, KvRead, KvWrite, Ledger, RangeQueryInfo, Version, VersionedValue};

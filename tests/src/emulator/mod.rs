@@ -31,6 +31,7 @@
 //! # });
 //! ```
 
+mod identity;
 mod proposal;
 mod transport;
 
@@ -54,7 +55,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, error, info};
 
-pub use proposal::Identity;
+pub use identity::{Identity, IdentityBuilder};
 pub use transport::{Target, TlsOptions, MAX_MESSAGE_SIZE};
 
 use crate::error::EmulatorError;
@@ -856,16 +857,19 @@ impl PeerEmulator {
         let channel_id = tx.channel_id.unwrap_or_else(|| self.inner.channel_id.clone());
         let timestamp: Timestamp = tx.timestamp.unwrap_or_else(SystemTime::now).into();
         let input = ChaincodeInput { args: tx.args, decorations: tx.decorations, is_init: tx.is_init };
-        let signed_proposal = proposal::signed_proposal(proposal::ProposalParts {
-            channel_id: &channel_id,
-            tx_id: &tx_id,
-            chaincode_name: &self.inner.chaincode_name,
-            input: &input,
-            transient: &tx.transient,
-            creator,
-            nonce,
-            timestamp,
-        });
+        let signed_proposal = proposal::signed_proposal(
+            proposal::ProposalParts {
+                channel_id: &channel_id,
+                tx_id: &tx_id,
+                chaincode_name: &self.inner.chaincode_name,
+                input: &input,
+                transient: &tx.transient,
+                creator,
+                nonce,
+                timestamp,
+            },
+            &identity,
+        );
         let ledger = model.channel_ledger(&channel_id);
         let snapshot = ledger.height();
         let params = TxParams {

@@ -1,13 +1,11 @@
-//! Client identities and the signed proposals the peer forwards with INIT and TRANSACTION.
+//! The signed proposals the peer forwards with INIT and TRANSACTION.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
-use ccaas_protos::msp::SerializedIdentity;
 use ccaas_protos::protos::{
     ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload,
     ChaincodeSpec, Proposal, SignedProposal,
@@ -16,46 +14,7 @@ use prost::Message;
 use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 
-/// A client identity: an MSP id and the PEM certificate Fabric serializes as the proposal's
-/// creator (`msp.SerializedIdentity{mspid, id_bytes}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The MSP id, e.g. `Org1MSP`.
-    pub msp_id: String,
-    /// The identity bytes: a PEM X.509 certificate for X.509 identities.
-    pub id_bytes: Bytes,
-}
-
-impl Identity {
-    /// An identity from an MSP id and certificate bytes (PEM).
-    pub fn new(msp_id: impl Into<String>, id_bytes: impl Into<Bytes>) -> Self {
-        Identity { msp_id: msp_id.into(), id_bytes: id_bytes.into() }
-    }
-
-    /// A fresh self-signed X.509 identity with the given common name and `OU=client`
-    /// (generated with rcgen; ECDSA P-256).
-    pub fn generate(msp_id: impl Into<String>, common_name: &str) -> Self {
-        let pem = crate::testing::tls::self_signed_client_cert(common_name);
-        Identity::new(msp_id, pem)
-    }
-
-    /// The default client: `User1@org1.example.com` of `Org1MSP` (one certificate per process).
-    pub fn default_client() -> Self {
-        static DEFAULT: OnceLock<Identity> = OnceLock::new();
-        DEFAULT.get_or_init(|| Identity::generate("Org1MSP", "User1@org1.example.com")).clone()
-    }
-
-    /// The serialized identity (a proposal's `creator`).
-    pub fn serialize(&self) -> Bytes {
-        SerializedIdentity { mspid: self.msp_id.clone(), id_bytes: self.id_bytes.clone() }.encode_to_vec().into()
-    }
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Identity::default_client()
-    }
-}
+use super::identity::Identity;
 
 /// A 24-byte nonce, unique within the process (not cryptographically random: this is a test peer).
 pub(crate) fn nonce() -> Bytes {
@@ -89,9 +48,10 @@ pub(crate) struct ProposalParts<'a> {
     pub timestamp: Timestamp,
 }
 
-/// Builds the signed proposal as a Fabric client does (unsigned: the model does not check
-/// signatures). The shim can decode the creator, nonce, transient map and timestamp from it.
-pub(crate) fn signed_proposal(parts: ProposalParts<'_>) -> SignedProposal {
+/// Builds the signed proposal as a Fabric client does, signed by the creator's key when the
+/// identity has one (the model itself does not check signatures). The shim can decode the
+/// creator, nonce, transient map and timestamp from it.
+pub(crate) fn signed_proposal(parts: ProposalParts<'_>, signer: &Identity) -> SignedProposal {
     let chaincode_id = ChaincodeId { name: parts.chaincode_name.to_string(), ..Default::default() };
     let extension: Bytes = ChaincodeHeaderExtension { chaincode_id: Some(chaincode_id.clone()) }.encode_to_vec().into();
     let channel_header = ChannelHeader {
@@ -124,12 +84,15 @@ pub(crate) fn signed_proposal(parts: ProposalParts<'_>) -> SignedProposal {
         ChaincodeProposalPayload { input: invocation.encode_to_vec().into(), transient_map: parts.transient.clone() };
     let proposal =
         Proposal { header: header.encode_to_vec().into(), payload: payload.encode_to_vec().into(), extension };
-    SignedProposal { proposal_bytes: proposal.encode_to_vec().into(), signature: Bytes::new() }
+    let proposal_bytes: Bytes = proposal.encode_to_vec().into();
+    let signature = signer.sign(&proposal_bytes).unwrap_or_default();
+    SignedProposal { proposal_bytes, signature }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ccaas_protos::msp::SerializedIdentity;
 
     #[test]
     fn tx_id_is_sha256_of_nonce_and_creator() {
@@ -142,16 +105,19 @@ mod tests {
         let input = ChaincodeInput { args: vec![Bytes::from("f")], ..Default::default() };
         let transient = HashMap::from([("k".to_string(), Bytes::from("v"))]);
         let identity = Identity::new("Org1MSP", "cert");
-        let signed = signed_proposal(ProposalParts {
-            channel_id: "ch",
-            tx_id: "tx",
-            chaincode_name: "cc",
-            input: &input,
-            transient: &transient,
-            creator: identity.serialize(),
-            nonce: Bytes::from_static(b"n"),
-            timestamp: Timestamp { seconds: 5, nanos: 0 },
-        });
+        let signed = signed_proposal(
+            ProposalParts {
+                channel_id: "ch",
+                tx_id: "tx",
+                chaincode_name: "cc",
+                input: &input,
+                transient: &transient,
+                creator: identity.serialize(),
+                nonce: Bytes::from_static(b"n"),
+                timestamp: Timestamp { seconds: 5, nanos: 0 },
+            },
+            &identity,
+        );
         let proposal = Proposal::decode(signed.proposal_bytes).unwrap();
         let header = Header::decode(proposal.header).unwrap();
         let channel = ChannelHeader::decode(header.channel_header).unwrap();

@@ -90,11 +90,3 @@ impl TestPki {
         CertifiedKey { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
     }
 }
-
-/// A self-signed client certificate with `OU=client` (for [`Identity`](crate::Identity)).
-pub(crate) fn self_signed_client_cert(common_name: &str) -> String {
-    let key = KeyPair::generate().expect("generate identity key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("identity params");
-    params.distinguished_name = name(common_name, Some("client"));
-    params.self_signed(&key).expect("self-sign identity").pem()
-}

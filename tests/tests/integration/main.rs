@@ -13,6 +13,7 @@ mod dockerfiles;
 mod env_conventions;
 mod fabcar_unit;
 mod handshake;
+mod identities;
 mod init_required;
 mod package_tls;
 mod phantom_reads;
