@@ -32,7 +32,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     if !input.generics.params.is_empty() {
         return Err(error(
             input.generics.span(),
-            "`#[derive(Object)]` does not support generic types: each object needs one name in the metadata",
+            "`#[derive(Object)]` does not support generic types: each object needs one name in the metadata; \
+             derive it for a concrete type (`struct AssetPage { assets: Vec<Asset>, .. }`)",
         ));
     }
     let container = container(&input.attrs)?;
@@ -63,7 +64,9 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 if !matches!(variant.fields, Fields::Unit) {
                     return Err(error(
                         variant.span(),
-                        "`#[derive(Object)]` supports enums whose variants are all unit variants (strings in JSON)",
+                        "`#[derive(Object)]` supports enums whose variants are all unit variants (strings in JSON): \
+                         fabric-contract-api's metadata schema has no `oneOf`, so an enum with data cannot be \
+                         described; use a struct with optional fields, or implement `Schema` by hand",
                     ));
                 }
                 let m = member(&variant.attrs)?;
