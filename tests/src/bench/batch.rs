@@ -194,7 +194,7 @@ pub async fn run(options: &Options) -> Result<Report, EmulatorError> {
         let _ = stopped.await;
     }));
     let target = Target::new(address.to_string());
-    let builder = PeerEmulator::builder().chaincode_id(id).chaincode_name("batchwriter");
+    let builder = PeerEmulator::builder().chaincode_id(id).chaincode_name("batchwriter").sign_proposals(false);
     let plain = builder.clone().connect(&target).await?;
     let batched = builder.write_batch(true, options.max_size_write_batch).connect(&target).await?;
 

@@ -461,6 +461,8 @@ async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &B
         transactions: args.transactions,
         assets: args.assets,
     };
+    // The emulator plays the peer; signing proposals is the client's work, not measured here.
+    let builder = builder.sign_proposals(false);
     if !args.chaincode.is_empty() {
         return bench_in_process(cli, builder, args, &options).await;
     }

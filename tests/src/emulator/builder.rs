@@ -33,6 +33,7 @@ pub struct EmulatorBuilder {
     node: Option<Arc<PeerNode>>,
     collections: Vec<CollectionConfig>,
     init_required: Option<String>,
+    sign_proposals: bool,
     channel_ledgers: Vec<(String, Arc<Ledger>)>,
 }
 
@@ -49,6 +50,7 @@ impl Default for EmulatorBuilder {
             node: None,
             collections: Vec::new(),
             init_required: None,
+            sign_proposals: true,
             channel_ledgers: Vec::new(),
         }
     }
@@ -142,6 +144,14 @@ impl EmulatorBuilder {
     /// ```
     pub fn collection(mut self, collection: CollectionConfig) -> Self {
         self.collections.push(collection);
+        self
+    }
+
+    /// Whether proposals carry their creator's signature (default true, for identities that hold
+    /// a key). Signing is the client's work, not the peer's: the benchmarks turn it off so that
+    /// the emulator spends its CPU on the protocol only.
+    pub fn sign_proposals(mut self, sign: bool) -> Self {
+        self.sign_proposals = sign;
         self
     }
 
@@ -353,6 +363,7 @@ impl EmulatorBuilder {
                 chaincode_name,
                 channel_id: self.channel_id,
                 identity: self.identity.unwrap_or_default(),
+                sign_proposals: self.sign_proposals,
                 tasks: Mutex::new(tasks),
                 channel: Mutex::new(channel),
             }),

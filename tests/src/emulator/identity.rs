@@ -11,6 +11,8 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
 use prost::Message;
+
+use crate::model::Signer;
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -97,6 +99,12 @@ impl Identity {
     pub fn default_client() -> Self {
         static DEFAULT: OnceLock<Identity> = OnceLock::new();
         DEFAULT.get_or_init(|| Identity::generate("Org1MSP", "User1@org1.example.com")).clone()
+    }
+
+    /// The identity as a collection's member orgs policy sees it: its MSP id and the node OUs
+    /// (`admin`, `client`, `peer`, `orderer`) its certificate carries.
+    pub fn signer(&self) -> Signer {
+        Signer::of_creator(&self.serialize())
     }
 
     /// The serialized identity (a proposal's `creator`).

@@ -233,6 +233,7 @@ struct Inner {
     chaincode_name: String,
     channel_id: String,
     identity: Identity,
+    sign_proposals: bool,
     /// The read loop first, then the keepalive ticker.
     tasks: Mutex<Vec<JoinHandle<()>>>,
     channel: Mutex<Option<tonic::transport::Channel>>,

@@ -51,7 +51,7 @@ pub(crate) struct ProposalParts<'a> {
 /// Builds the signed proposal as a Fabric client does, signed by the creator's key when the
 /// identity has one (the model itself does not check signatures). The shim can decode the
 /// creator, nonce, transient map and timestamp from it.
-pub(crate) fn signed_proposal(parts: ProposalParts<'_>, signer: &Identity) -> SignedProposal {
+pub(crate) fn signed_proposal(parts: ProposalParts<'_>, signer: Option<&Identity>) -> SignedProposal {
     let chaincode_id = ChaincodeId { name: parts.chaincode_name.to_string(), ..Default::default() };
     let extension: Bytes = ChaincodeHeaderExtension { chaincode_id: Some(chaincode_id.clone()) }.encode_to_vec().into();
     let channel_header = ChannelHeader {
@@ -85,7 +85,7 @@ pub(crate) fn signed_proposal(parts: ProposalParts<'_>, signer: &Identity) -> Si
     let proposal =
         Proposal { header: header.encode_to_vec().into(), payload: payload.encode_to_vec().into(), extension };
     let proposal_bytes: Bytes = proposal.encode_to_vec().into();
-    let signature = signer.sign(&proposal_bytes).unwrap_or_default();
+    let signature = signer.and_then(|signer| signer.sign(&proposal_bytes)).unwrap_or_default();
     SignedProposal { proposal_bytes, signature }
 }
 
@@ -116,7 +116,7 @@ mod tests {
                 nonce: Bytes::from_static(b"n"),
                 timestamp: Timestamp { seconds: 5, nanos: 0 },
             },
-            &identity,
+            Some(&identity),
         );
         let proposal = Proposal::decode(signed.proposal_bytes).unwrap();
         let header = Header::decode(proposal.header).unwrap();

@@ -111,11 +111,11 @@ impl PeerEmulator {
                 chaincode_name: &self.inner.chaincode_name,
                 input: &input,
                 transient: &tx.transient,
-                creator,
+                creator: creator.clone(),
                 nonce,
                 timestamp,
             },
-            &identity,
+            self.inner.sign_proposals.then_some(&identity),
         );
         let ledger = model.channel_ledger(&channel_id);
         let snapshot = ledger.height();
@@ -123,7 +123,7 @@ impl PeerEmulator {
             key: TxKey { channel_id: channel_id.clone(), tx_id: tx_id.clone() },
             namespace: self.inner.chaincode_name.clone(),
             is_init: tx.is_init,
-            creator_msp_id: identity.msp_id.clone(),
+            creator,
             signed_proposal: Some(signed_proposal),
             decorations: input.decorations.clone(),
             ledger: Arc::clone(&ledger),

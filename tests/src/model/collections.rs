@@ -1,19 +1,22 @@
 //! Private data collection definitions and the peer's access checks
 //! (`core/common/privdata/store.go`, `core/chaincode/handler.go` `getReadWritePermission`).
 //!
-//! A collection's membership is a list of MSP ids (Fabric's member orgs policy, reduced to
-//! "signed by a member of one of these orgs"). Two questions are asked of it:
+//! A collection's membership is its member orgs policy (a [`SignaturePolicy`], e.g.
+//! `OR('Org1MSP.member', 'Org2MSP.member')`). Two questions are asked of it:
 //!
-//! * is the **client** (the proposal's creator) a member? A member may read and write; a
+//! * does the **client** (the proposal's creator) satisfy it? A member may read and write; a
 //!   non-member may read unless `member_only_read`, and write unless `member_only_write`
-//!   (`RetrieveReadWritePermission`);
-//! * is the **peer** a member ([`PeerConfig::peer_msp_id`](super::PeerConfig::peer_msp_id))? Only
-//!   members store the private values; every peer stores their hashes.
+//!   (`RetrieveReadWritePermission`, which evaluates the policy against the creator);
+//! * is the **peer's org** one of the orgs the policy names
+//!   ([`PeerConfig::peer_msp_id`](super::PeerConfig::peer_msp_id), `MemberOrgs`)? Only members
+//!   store the private values; every peer stores their hashes.
 //!
 //! Every org of the channel also has its implicit collection `_implicit_org_<MSPID>`, which
 //! anyone may read and write and whose only member is that org.
 
 use serde::Serialize;
+
+use super::policy::{SignaturePolicy, Signer};
 
 /// The prefix of implicit collection names (`core/chaincode/implicitcollection/name.go`).
 pub const IMPLICIT_COLLECTION_PREFIX: &str = "_implicit_org_";
@@ -24,13 +27,16 @@ pub const IMPLICIT_COLLECTION_PREFIX: &str = "_implicit_org_";
 /// use ccaas_testkit::model::CollectionConfig;
 /// let secrets = CollectionConfig::new("secrets", ["Org1MSP"]).member_only_read(true).member_only_write(true);
 /// assert!(secrets.is_member("Org1MSP") && !secrets.is_member("Org2MSP"));
+///
+/// let audited = CollectionConfig::with_policy("audit", "OR('Org1MSP.member', 'Org2MSP.admin')").unwrap();
+/// assert_eq!(audited.member_orgs(), ["Org1MSP", "Org2MSP"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CollectionConfig {
     /// The collection name.
     pub name: String,
-    /// The MSP ids of the member orgs.
-    pub member_orgs: Vec<String>,
+    /// Who is a member (`member_orgs_policy`).
+    pub member_orgs_policy: SignaturePolicy,
     /// Only members may read (`memberOnlyRead`).
     pub member_only_read: bool,
     /// Only members may write (`memberOnlyWrite`).
@@ -38,18 +44,36 @@ pub struct CollectionConfig {
 }
 
 impl CollectionConfig {
-    /// A collection with these member orgs; anyone may read and write until restricted.
+    /// A collection whose members are any identity of these orgs (`OR('<org>.member', ...)`);
+    /// anyone may read and write until restricted.
     pub fn new<I, S>(name: impl Into<String>, member_orgs: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        let orgs: Vec<String> = member_orgs.into_iter().map(Into::into).collect();
         CollectionConfig {
             name: name.into(),
-            member_orgs: member_orgs.into_iter().map(Into::into).collect(),
+            member_orgs_policy: SignaturePolicy::any_member_of(&orgs),
             member_only_read: false,
             member_only_write: false,
         }
+    }
+
+    /// A collection with a member orgs policy in Fabric's syntax, as a collections config file
+    /// gives it (`"policy": "OR('Org1MSP.member', 'Org2MSP.admin')"`).
+    pub fn with_policy(name: impl Into<String>, policy: &str) -> Result<Self, String> {
+        Ok(CollectionConfig {
+            name: name.into(),
+            member_orgs_policy: SignaturePolicy::parse(policy)?,
+            member_only_read: false,
+            member_only_write: false,
+        })
+    }
+
+    /// The orgs the policy names: their peers store the private values (`MemberOrgs`).
+    pub fn member_orgs(&self) -> Vec<String> {
+        self.member_orgs_policy.msp_ids()
     }
 
     /// Only members may read.
@@ -69,17 +93,17 @@ impl CollectionConfig {
         CollectionConfig::new(format!("{IMPLICIT_COLLECTION_PREFIX}{msp_id}"), [msp_id])
     }
 
-    /// Whether an identity of `msp_id` is a member.
+    /// Whether the org `msp_id` is a member (its peers store the private values).
     pub fn is_member(&self, msp_id: &str) -> bool {
-        self.member_orgs.iter().any(|org| org == msp_id)
+        self.member_orgs().iter().any(|org| org == msp_id)
     }
 
-    /// (read, write) permission of a client of `creator_msp_id` (`RetrieveReadWritePermission`).
-    pub(crate) fn permission(&self, creator_msp_id: &str) -> (bool, bool) {
+    /// (read, write) permission of the proposal's creator (`RetrieveReadWritePermission`).
+    pub(crate) fn permission(&self, creator: &Signer) -> (bool, bool) {
         if !self.member_only_read && !self.member_only_write {
             return (true, true);
         }
-        if self.is_member(creator_msp_id) {
+        if self.member_orgs_policy.is_satisfied_by(std::slice::from_ref(creator)) {
             return (true, true);
         }
         (!self.member_only_read, !self.member_only_write)

@@ -23,8 +23,8 @@ pub(crate) struct TxParams {
     /// The chaincode's namespace (its name on the channel).
     pub(crate) namespace: String,
     pub(crate) is_init: bool,
-    /// The MSP id of the proposal's creator (for private data access checks).
-    pub(crate) creator_msp_id: String,
+    /// The proposal's creator, a serialized identity (read by private data access checks).
+    pub(crate) creator: Bytes,
     /// The client's signed proposal, forwarded to chaincodes this transaction calls.
     pub(crate) signed_proposal: Option<SignedProposal>,
     /// The proposal's decorations, forwarded likewise.

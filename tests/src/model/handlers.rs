@@ -16,6 +16,7 @@ use prost::Message;
 use super::context::{Built, QueryCursor, Row, Simulation, TxContext};
 use super::ledger::{Metadata, RangeQueryInfo, Store, Version};
 use super::mango::{Doc, Query};
+use super::policy::Signer;
 use super::texts;
 use super::{PeerModel, StateDatabase};
 
@@ -46,7 +47,7 @@ fn private_access(model: &PeerModel, context: &TxContext, collection: &str, acce
     let Some(config) = model.node().collection(namespace, collection) else {
         return Err(texts::no_such_collection(&context.key.channel_id, namespace, collection));
     };
-    let (read, write) = config.permission(&context.creator_msp_id);
+    let (read, write) = config.permission(&Signer::of_creator(&context.creator));
     match access {
         Access::Read if !read => Err(texts::no_read_permission(namespace, collection)),
         Access::Write if !write => Err(texts::no_write_permission(namespace, collection)),

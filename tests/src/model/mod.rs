@@ -31,6 +31,7 @@ mod handlers;
 pub mod ledger;
 mod mango;
 mod node;
+mod policy;
 pub mod texts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +50,7 @@ pub use collections::{CollectionConfig, IMPLICIT_COLLECTION_PREFIX};
 pub(crate) use context::{Simulation, SimulationResults, TxContext, TxParams};
 use ledger::{Conflict, Ledger, ReadSet};
 pub(crate) use node::{CalleeCall, ChaincodeHost, PeerNode};
+pub use policy::{SignaturePolicy, Signer};
 
 /// Which state database the modelled peer runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -506,7 +508,7 @@ impl PeerModel {
             key: TxKey { channel_id, tx_id: context.key.tx_id.clone() },
             namespace: name,
             is_init: input.is_init,
-            creator_msp_id: context.creator_msp_id.clone(),
+            creator: context.creator.clone(),
             signed_proposal: context.signed_proposal.clone(),
             decorations: context.decorations.clone(),
             ledger,

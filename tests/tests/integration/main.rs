@@ -6,6 +6,7 @@ mod support;
 mod asset_transfer_bench;
 mod asset_transfer_unit;
 mod cli;
+mod collection_policy;
 mod concurrency;
 mod conformance;
 mod disconnect;
