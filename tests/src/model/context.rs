@@ -92,7 +92,8 @@ pub(crate) struct Simulation {
     pub(crate) writes: BTreeMap<WriteKey, Option<Bytes>>,
     /// Metadata writes: the last one per key replaces the key's metadata at commit.
     pub(crate) metadata_writes: BTreeMap<WriteKey, Metadata>,
-    pub(crate) reads: BTreeMap<(String, String), Option<Version>>,
+    /// Point reads by (namespace, collection — empty for public state —, key).
+    pub(crate) reads: BTreeMap<WriteKey, Option<Version>>,
     /// Public range queries, updated by their iterators as the peer reads rows.
     pub(crate) range_queries: Vec<Arc<Mutex<RangeQueryInfo>>>,
     pub(crate) write_performed: bool,
@@ -150,8 +151,9 @@ impl Simulation {
     pub(crate) fn read_set(&self) -> Vec<KvRead> {
         self.reads
             .iter()
-            .map(|((namespace, key), version)| KvRead {
+            .map(|((namespace, collection, key), version)| KvRead {
                 namespace: namespace.clone(),
+                collection: collection_of(collection),
                 key: key.clone(),
                 version: *version,
             })

@@ -76,7 +76,15 @@ fn private_value(model: &PeerModel, context: &TxContext, collection: &str, key: 
         let show = |v: Option<super::ledger::Version>| v.map(|v| v.to_string()).unwrap_or_else(|| "<nil>".into());
         return Err(texts::private_data_not_available(&show(hash_version), &show(data_version)));
     }
+    record_private_read(context, collection, key, hash_version);
     Ok(data.map(|d| d.value))
+}
+
+/// Records a private read in the hashed read set, with the key hash's version (the simulator's
+/// `AddToHashedReadSet`), which the validator checks like a public read.
+fn record_private_read(context: &TxContext, collection: &str, key: &str, version: Option<Version>) {
+    let read = (context.namespace.clone(), collection.to_string(), key.to_string());
+    context.sim().reads.insert(read, version);
 }
 
 // ------------------------------------------------------------------ reads
@@ -95,7 +103,7 @@ pub(super) fn get_state(model: &PeerModel, message: &ChaincodeMessage, context: 
 
 fn public_value(context: &TxContext, key: String) -> Option<Bytes> {
     let found = context.ledger.get_at(&context.namespace, &key, context.snapshot);
-    context.sim().reads.insert((context.namespace.clone(), key), found.as_ref().map(|(_, v)| *v));
+    context.sim().reads.insert((context.namespace.clone(), String::new(), key), found.as_ref().map(|(_, v)| *v));
     found.map(|(value, _)| value)
 }
 
@@ -115,6 +123,7 @@ pub(super) fn get_state_multiple(model: &PeerModel, message: &ChaincodeMessage, 
             .map(|key| {
                 let seen =
                     context.ledger.seen_at(&context.namespace, Store::Private(collection), key, context.snapshot);
+                record_private_read(context, collection, key, seen.as_ref().map(|s| s.version));
                 seen.map(|s| s.value).unwrap_or_default()
             })
             .collect()
@@ -135,6 +144,7 @@ pub(super) fn get_private_data_hash(model: &PeerModel, message: &ChaincodeMessag
     validate_collection(model, context, &request.collection)?;
     let hash =
         context.ledger.seen_at(&context.namespace, Store::Hashes(&request.collection), &request.key, context.snapshot);
+    record_private_read(context, &request.collection, &request.key, hash.as_ref().map(|h| h.version));
     Ok(hash.map(|h| h.value).unwrap_or_default())
 }
 
@@ -145,7 +155,10 @@ pub(super) fn get_state_metadata(model: &PeerModel, message: &ChaincodeMessage, 
     let request: GetStateMetadata = decode(message)?;
     let metadata = if request.collection.is_empty() {
         let seen = context.ledger.seen_at(&context.namespace, Store::Public, &request.key, context.snapshot);
-        context.sim().reads.insert((context.namespace.clone(), request.key), seen.as_ref().map(|s| s.version));
+        context
+            .sim()
+            .reads
+            .insert((context.namespace.clone(), String::new(), request.key), seen.as_ref().map(|s| s.version));
         seen.map(|s| (*s.metadata).clone()).unwrap_or_default()
     } else {
         let collection = &request.collection;

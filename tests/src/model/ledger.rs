@@ -109,6 +109,9 @@ pub struct KvMetadataWrite {
 pub struct KvRead {
     /// The namespace (chaincode name).
     pub namespace: String,
+    /// The private data collection, `None` for public state. A private read is recorded as the
+    /// peer records it, in the hashed read set: its version is the key hash's.
+    pub collection: Option<String>,
     /// The key.
     pub key: String,
     /// The version read.
@@ -513,7 +516,8 @@ impl Ledger {
     }
 
     /// Commits a transaction's writes and metadata writes, after Fabric's validation of `read_set`
-    /// when given (atomically): every point read must still be current (else
+    /// when given (atomically): every point read, public or private (by its key hash), must still
+    /// be current (else
     /// [`Conflict::MvccRead`]), then every range query must still return the same keys at the
     /// same versions (else [`Conflict::PhantomRead`]). Private values are stored only where
     /// `stores_private(namespace, collection)`; their hashes always.
@@ -530,8 +534,9 @@ impl Ledger {
         if let Some(read_set) = read_set {
             let height = state.height;
             let current = read_set.reads.iter().all(|read| {
+                let store = read.collection.as_deref().map_or(Store::Public, Store::Hashes);
                 let version = state
-                    .store(&read.namespace, Store::Public)
+                    .store(&read.namespace, store)
                     .and_then(|store| store.at(&read.key, height))
                     .filter(|r| r.value.is_some())
                     .map(|r| r.version);

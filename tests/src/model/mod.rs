@@ -89,12 +89,12 @@ pub struct PeerConfig {
     /// loaded peer takes time to answer; the delay widens the window in which a shim that sends
     /// a second request of a transaction too early is caught (see [`Violation`]).
     pub response_delay: Option<Duration>,
-    /// Validate transactions at commit as Fabric's validator does: a stale public point read
-    /// invalidates the transaction (`MVCC_READ_CONFLICT`), and so does a public range query
-    /// (partial composite key queries included) that would now return other keys or versions
-    /// (`PHANTOM_READ_CONFLICT`). Off by default: every endorsed transaction commits. Private
-    /// data reads, rich queries and paginated queries (allowed only in read-only transactions)
-    /// are not validated.
+    /// Validate transactions at commit as Fabric's validator does: a stale point read, public or
+    /// private (by its key hash's version), invalidates the transaction (`MVCC_READ_CONFLICT`),
+    /// and so does a public range query (partial composite key queries included) that would now
+    /// return other keys or versions (`PHANTOM_READ_CONFLICT`). Off by default: every endorsed
+    /// transaction commits. Rich queries and private ranges are not re-checked (nor are they by
+    /// Fabric), nor paginated queries (allowed only in read-only transactions).
     pub validate_mvcc: bool,
     /// The peer's own org (`CORE_PEER_LOCALMSPID`, default `Org1MSP`): the peer stores the
     /// private values of the collections this org is a member of, and only their hashes of the
@@ -535,7 +535,8 @@ impl PeerModel {
             Some(version) => {
                 let found = params.ledger.get_at(name, texts::INITIALIZED_KEY, params.snapshot);
                 let mut sim = lock(&params.sim);
-                sim.reads.insert((name.clone(), texts::INITIALIZED_KEY.to_string()), found.as_ref().map(|(_, v)| *v));
+                let key = (name.clone(), String::new(), texts::INITIALIZED_KEY.to_string());
+                sim.reads.insert(key, found.as_ref().map(|(_, v)| *v));
                 let initialized = found.is_some_and(|(value, _)| value == version.as_bytes());
                 Some((!initialized, version))
             }

@@ -186,3 +186,35 @@ async fn a_failed_init_is_an_error_message() {
     let outcome = peer.invoke("nope", [""; 0]).await.unwrap();
     assert_eq!((outcome.status(), outcome.response.message.as_str()), (500, "unknown function nope"));
 }
+
+/// Reads a private key, waits while another transaction changes it, then writes.
+async fn private_read_wait_write(validate_mvcc: bool) -> CommitStatus {
+    let probe = Probe::default();
+    let config = PeerConfig { validate_mvcc, ..Default::default() };
+    let peer = PeerEmulator::builder()
+        .peer_config(config)
+        .collection(ccaas_testkit::model::CollectionConfig::new("secrets", ["Org1MSP"]))
+        .connect_chaincode(probe.clone())
+        .await
+        .unwrap();
+    let ns = peer.chaincode_name().to_string();
+    peer.ledger().seed_private(&ns, "secrets", [("k", "v1")]);
+    let tx = {
+        let peer = peer.clone();
+        tokio::spawn(async move { peer.invoke("pread_wait_write", ["secrets", "k", "out", "v"]).await })
+    };
+    probe.waiting.notified().await;
+    peer.ledger().seed_private(&ns, "secrets", [("k", "v2")]);
+    probe.gate.notify_one();
+    let outcome = tx.await.unwrap().unwrap();
+    assert_eq!(outcome.status(), 200, "{}", outcome.response.message);
+    let read = outcome.reads.iter().find(|r| r.key == "k").expect("the private read is in the read set");
+    assert_eq!(read.collection.as_deref(), Some("secrets"));
+    outcome.commit
+}
+
+#[tokio::test]
+async fn mvcc_validation_covers_private_reads_by_their_hash_version() {
+    assert_eq!(private_read_wait_write(true).await, CommitStatus::MvccReadConflict);
+    assert_eq!(private_read_wait_write(false).await, CommitStatus::Committed);
+}

@@ -169,6 +169,14 @@ impl Probe {
                 tri!(stub.put_state(&args[3], args[4].clone()).await);
                 Response::success(read.to_string())
             }
+            // pread_wait_write collection key out value: a private read, then as read_wait_write.
+            "pread_wait_write" => {
+                tri!(stub.get_private_data(&args[0], &args[1]).await);
+                self.waiting.notify_one();
+                self.gate.notified().await;
+                tri!(stub.put_state(&args[2], args[3].clone()).await);
+                Response::success("")
+            }
             "read_wait_write" => {
                 tri!(stub.get_state(&args[0]).await);
                 self.waiting.notify_one();
