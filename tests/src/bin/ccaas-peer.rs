@@ -123,9 +123,14 @@ struct TxArgs {
     /// A transient field, KEY=VALUE (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
     transient: Vec<(String, String)>,
-    /// Send INIT instead of TRANSACTION.
+    /// Send INIT instead of TRANSACTION. The chaincode is then defined with --init-required
+    /// (version 1.0 unless --init-required says otherwise), as a peer requires.
     #[arg(long)]
     init: bool,
+    /// Define the chaincode with --init-required at this definition version: every transaction
+    /// fails until an INIT of that version commits (keep the flag between runs with --state).
+    #[arg(long, value_name = "VERSION")]
+    init_required: Option<String>,
     /// Load the ledger from this JSON file first and save it afterwards, so state survives
     /// between runs.
     #[arg(long, value_name = "FILE")]
@@ -353,7 +358,11 @@ async fn transaction(
         let export = serde_json::from_str(&text).with_context(|| format!("{} is not a ledger file", path.display()))?;
         ledger.import(&export).with_context(|| format!("{} holds invalid base64", path.display()))?;
     }
-    let peer = builder.ledger(Arc::clone(&ledger)).connect(target).await.context("could not connect")?;
+    let mut builder = builder.ledger(Arc::clone(&ledger));
+    if let Some(version) = args.init_required.clone().or_else(|| args.init.then(|| "1.0".to_string())) {
+        builder = builder.init_required(version);
+    }
+    let peer = builder.connect(target).await.context("could not connect")?;
     let mut tx = peer.transaction(args.function.clone()).args(args.args.iter().cloned());
     for (key, value) in &args.transient {
         tx = tx.transient(key.clone(), value.clone());
@@ -364,8 +373,7 @@ async fn transaction(
     let result = if submit { tx.submit().await } else { tx.evaluate().await };
     peer.close().await;
     if let Some(path) = &args.state {
-        let text = serde_json::to_string_pretty(&ledger.export())?;
-        std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))?;
+        save_state(path, &ledger)?;
     }
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -373,6 +381,19 @@ async fn transaction(
     };
     print_outcome(cli.output, &outcome, submit);
     Ok(if outcome.status() >= 400 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Writes the ledger to `path` atomically: a failed write leaves the previous file as it was.
+fn save_state(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(&ledger.export())?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".tmp{}", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.with_context(|| format!("could not write {}", path.display()))
 }
 
 fn transaction_error(error: EmulatorError) -> Failure {

@@ -156,3 +156,34 @@ async fn bench_spawns_the_chaincode_and_reports_its_peak_rss() {
     assert_eq!(levels[1]["errors"], 0);
     assert!(json["peak_rss_kib"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_required_then_init_with_a_state_file() {
+    let server = serve(AssetTransfer, ID, None).await;
+    let address = server.address.to_string();
+    let state = temp_file("init-state.json");
+    let state = state.to_str().unwrap();
+    let common = ["--address", address.as_str(), "--chaincode-id", ID];
+
+    // Defined with --init-required and not yet initialized: the peer refuses a transaction.
+    let output =
+        peer(&[&common[..], &["query", "GetAllAssets", "--init-required", "1.0", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output)
+            .contains("chaincode 'basic' has not been initialized for this version, must call as init first"),
+        "{}",
+        stderr(&output)
+    );
+    // --init defines it so; the INIT commits and the flag is kept in the state file.
+    let output = peer(&[&common[..], &["invoke", "InitLedger", "--init", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let output =
+        peer(&[&common[..], &["query", "GetAllAssets", "--init-required", "1.0", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // A second INIT of the same version is refused.
+    let output = peer(&[&common[..], &["invoke", "InitLedger", "--init", "--state", state]].concat()).await;
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("is already initialized but called as init"), "{}", stderr(&output));
+    let _ = std::fs::remove_file(state);
+}
