@@ -69,10 +69,7 @@ impl Identity {
     pub fn generate(msp_id: impl Into<String>, common_name: &str) -> Self {
         let key = KeyPair::generate().expect("generate identity key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("identity params");
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::OrganizationName, "fabric-ccaas test");
-        params.distinguished_name.push(DnType::OrganizationalUnitName, "client");
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.distinguished_name = crate::testing::tls::name(common_name, Some("client"));
         let pem = params.self_signed(&key).expect("self-sign identity").pem();
         Identity::new(msp_id, pem).signing_with(&key)
     }

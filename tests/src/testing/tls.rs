@@ -41,7 +41,8 @@ impl Default for TestPki {
     }
 }
 
-fn name(common_name: &str, unit: Option<&str>) -> DistinguishedName {
+/// `O=fabric-ccaas test[, OU=<unit>], CN=<common_name>`: the names of the test kit's certificates.
+pub(crate) fn name(common_name: &str, unit: Option<&str>) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "fabric-ccaas test");
     if let Some(unit) = unit {
