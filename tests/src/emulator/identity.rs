@@ -13,10 +13,7 @@ use p256::pkcs8::DecodePrivateKey;
 use prost::Message;
 
 use crate::model::Signer;
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, Issuer, KeyPair, KeyUsagePurpose};
 
 /// Fabric CA's attribute extension (`1.2.3.4.5.6.7.8.1`, JSON `{"attrs":{...}}`).
 const ATTRIBUTES_OID: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 1];
@@ -198,15 +195,12 @@ fn with_msp_ca<T>(msp_id: &str, issue: impl FnOnce(&Issuer<'static, KeyPair>) ->
 
 fn msp_ca(msp_id: &str) -> Issuer<'static, KeyPair> {
     let org = msp_id.strip_suffix("MSP").unwrap_or(msp_id).to_lowercase();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "US");
+    dn.push(DnType::StateOrProvinceName, "North Carolina");
+    dn.push(DnType::LocalityName, "Durham");
+    dn.push(DnType::OrganizationName, format!("{org}.example.com"));
+    dn.push(DnType::CommonName, format!("ca.{org}.example.com"));
     let key = KeyPair::generate().expect("generate CA key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CountryName, "US");
-    params.distinguished_name.push(DnType::StateOrProvinceName, "North Carolina");
-    params.distinguished_name.push(DnType::LocalityName, "Durham");
-    params.distinguished_name.push(DnType::OrganizationName, format!("{org}.example.com"));
-    params.distinguished_name.push(DnType::CommonName, format!("ca.{org}.example.com"));
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    Issuer::new(params, key)
+    Issuer::new(crate::testing::tls::ca_params(dn), key)
 }

@@ -41,6 +41,15 @@ impl Default for TestPki {
     }
 }
 
+/// The parameters of a certificate authority named `dn` (unconstrained, signs certificates and CRLs).
+pub(crate) fn ca_params(dn: DistinguishedName) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params
+}
+
 /// `O=fabric-ccaas test[, OU=<unit>], CN=<common_name>`: the names of the test kit's certificates.
 pub(crate) fn name(common_name: &str, unit: Option<&str>) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
@@ -56,11 +65,7 @@ impl TestPki {
     /// A new CA (`CN=ccaas test CA`).
     pub fn new() -> Self {
         let key = KeyPair::generate().expect("generate CA key");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.distinguished_name = name("ccaas test CA", None);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages =
-            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let params = ca_params(name("ccaas test CA", None));
         let cert = params.self_signed(&key).expect("self-sign CA");
         TestPki { ca_pem: cert.pem(), issuer: Issuer::new(params, key) }
     }
