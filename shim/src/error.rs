@@ -10,6 +10,12 @@ pub enum ShimError {
     /// An argument was rejected before anything was sent to the peer (Go shim's rules and texts).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A write the peer is known to refuse, reported by the `put_*` / `del_*` call itself when the
+    /// write would otherwise wait in a write batch and fail the whole transaction at its flush.
+    /// The text is the peer's reason, e.g. `Transaction has already performed a paginated query.
+    /// Writes are not allowed`.
+    #[error("{0}")]
+    WriteRefused(String),
     /// The stream to the peer ended while this transaction was still talking to it.
     #[error("the connection to the peer closed before it answered {0}")]
     ConnectionClosed(&'static str),

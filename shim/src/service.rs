@@ -48,12 +48,21 @@ impl<C: Chaincode> ChaincodeService<C> {
 
     /// Whether every transaction collects its writes into one batch when the peer advertises
     /// Fabric 3.1 write batching. **On by default**: a transaction writing 10 keys runs 2 to 3
-    /// times faster (one WRITE_BATCH_STATE instead of 10 PUT_STATE round trips; figures in
-    /// `docs/benchmarks.md`), and its results are the same. What changes is when a write the peer
-    /// refuses (a private write without access, a private write in Init) is reported: at the
-    /// flush before the transaction completes, failing the transaction, rather than by the
-    /// `put_*` call itself. Turn it off for chaincode that recovers from refused writes; a
-    /// transaction can still open a batch itself with
+    /// times faster (one WRITE_BATCH_STATE instead of 10 PUT_STATE round trips; figures and the
+    /// reasoning behind the default in `docs/benchmarks.md`), and its results are the same: the
+    /// batch is sent before anything that depends on the transaction's writes (a call to another
+    /// chaincode, a paginated or private data query) and before the transaction completes,
+    /// whatever its status, as the Go shim sends an open batch.
+    ///
+    /// What changes is when a write the peer refuses is reported. Refusals the shim can know
+    /// (an empty key, a write after a paginated or private data query, private data in Init)
+    /// still fail the `put_*` call. Refusals only the peer knows (a private write to a collection
+    /// this org may not write, a key or value CouchDB refuses) fail the transaction when the batch
+    /// is sent, instead of the `put_*` call; see
+    /// [`ChaincodeStub::put_state`](crate::ChaincodeStub::put_state). Turn batching off for
+    /// chaincode that recovers from such refusals (or call
+    /// [`ChaincodeStub::finish_write_batch`](crate::ChaincodeStub::finish_write_batch) in the
+    /// transactions that do); a transaction can still open a batch itself with
     /// [`ChaincodeStub::start_write_batch`](crate::ChaincodeStub::start_write_batch).
     pub fn with_automatic_write_batching(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.settings).auto_write_batch = enabled;

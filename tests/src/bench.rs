@@ -38,6 +38,9 @@ pub enum Function {
     ReadAsset,
     /// `CreateAsset` of new assets, submitted (a GET_STATE and a PUT_STATE each).
     CreateAsset,
+    /// `GetAllAssets` over the pre-loaded assets, evaluated (a range query read to its end:
+    /// GET_STATE_BY_RANGE and one QUERY_STATE_NEXT per further batch of 100).
+    GetAllAssets,
 }
 
 impl std::str::FromStr for Function {
@@ -46,7 +49,8 @@ impl std::str::FromStr for Function {
         match s {
             "ReadAsset" => Ok(Function::ReadAsset),
             "CreateAsset" => Ok(Function::CreateAsset),
-            other => Err(format!("unknown function {other}: use ReadAsset or CreateAsset")),
+            "GetAllAssets" => Ok(Function::GetAllAssets),
+            other => Err(format!("unknown function {other}: use ReadAsset, CreateAsset or GetAllAssets")),
         }
     }
 }
@@ -56,6 +60,7 @@ impl std::fmt::Display for Function {
         f.write_str(match self {
             Function::ReadAsset => "ReadAsset",
             Function::CreateAsset => "CreateAsset",
+            Function::GetAllAssets => "GetAllAssets",
         })
     }
 }
@@ -71,7 +76,7 @@ pub struct Options {
     pub duration: Option<Duration>,
     /// ...or for this many transactions (used when `duration` is `None`; default 1000).
     pub transactions: Option<u64>,
-    /// Assets pre-loaded for `ReadAsset`.
+    /// Assets pre-loaded for `ReadAsset` and `GetAllAssets`.
     pub assets: usize,
 }
 
@@ -160,9 +165,9 @@ fn asset_id(i: u64, assets: usize) -> String {
     format!("bench-asset-{:06}", i % assets.max(1) as u64)
 }
 
-/// Loads the assets `ReadAsset` reads.
+/// Loads the assets `ReadAsset` and `GetAllAssets` read.
 fn prepare(peer: &PeerEmulator, options: &Options) {
-    if options.function == Function::ReadAsset {
+    if options.function != Function::CreateAsset {
         let ns = peer.chaincode_name().to_string();
         let assets = (0..options.assets.max(1) as u64).map(|i| {
             let id = asset_id(i, options.assets);
@@ -293,6 +298,7 @@ pub async fn compare(peers: &[(String, PeerEmulator)], options: &Options, rounds
 async fn one(peer: &PeerEmulator, options: &Options, run: usize, i: u64) -> Result<(), String> {
     let outcome = match options.function {
         Function::ReadAsset => peer.query("ReadAsset", [asset_id(i, options.assets)]).await,
+        Function::GetAllAssets => peer.query("GetAllAssets", Vec::<String>::new()).await,
         Function::CreateAsset => {
             let id = format!("bench-{run}-{i:08}");
             peer.invoke("CreateAsset", [id, "blue".into(), "5".into(), "Tomoko".into(), "300".into()]).await

@@ -13,7 +13,7 @@
 //! | `concurrent transactions` | 50 transactions at once on one stream all complete correctly |
 //! | `range across batches` | `GetAllAssets` over more than 100 keys reads every batch (QUERY_STATE_NEXT) |
 //! | `error response` | `ReadAsset` of a missing asset answers status 500 with a message |
-//! | `one outstanding request per transaction` | the chaincode never had two requests of one transaction in flight |
+//! | `requests one at a time, inside their transaction` | the chaincode never had two requests of one transaction in flight, nor sent one after its transaction completed |
 //!
 //! ```no_run
 //! # async fn example() {
@@ -122,7 +122,7 @@ const CHECKS: &[&str] = &[
     "concurrent transactions",
     "range across batches",
     "error response",
-    "one outstanding request per transaction",
+    "requests one at a time, inside their transaction",
 ];
 
 /// Runs every check. `connect` opens a connection from a prepared builder (it decides the
@@ -199,9 +199,14 @@ where
     let violations = peer.violations();
     let outcome = if violations.is_empty() {
         let requests: u64 = peer.stats().requests.values().sum();
-        Ok(format!("{requests} requests, none overlapping"))
+        Ok(format!("{requests} requests, none overlapping, none after completion"))
     } else {
-        Err(format!("{} request(s) dropped; first: {}", violations.len(), violations[0].log))
+        Err(format!(
+            "{} protocol violation(s); first: {:?}: {}",
+            violations.len(),
+            violations[0].kind,
+            violations[0].log
+        ))
     };
     checks.push(result(CHECKS[7], outcome, started));
 

@@ -6,7 +6,7 @@
 //! A transaction that fails or panics becomes an error response for that transaction only.
 
 pub(crate) mod link;
-mod transaction;
+pub(crate) mod transaction;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -57,7 +57,7 @@ pub(crate) async fn run<C: Chaincode>(
                 Err(e) => error_message(&key, format!("failed to create new ChaincodeStub: {e}")),
                 Ok(stub) => {
                     let response = execute(&*chaincode, &stub, is_init).await;
-                    match finish(&stub, &response).await {
+                    match finish(&stub, &response, is_init).await {
                         Ok(()) => {
                             debug!(txid = %key.txid, status = response.status, "transaction finished");
                             completion(&link, &stub, response, is_init)
@@ -75,10 +75,14 @@ pub(crate) async fn run<C: Chaincode>(
     }
 }
 
-/// Before COMPLETED: flush the write batch of a successful transaction and close the iterators
-/// that were dropped unfinished. A flush failure fails the transaction, as in the Go shim.
-async fn finish(stub: &ChaincodeStub, response: &Response) -> crate::Result<()> {
-    if response.is_success() {
+/// Before COMPLETED: flush the open write batch and close the iterators that were dropped
+/// unfinished. The batch is flushed exactly when the Go shim flushes it (`handler.go`,
+/// `handleTransaction` / `handleInit`): after every Invoke, whatever its status, and after an
+/// Init unless it failed with status 500 or more (the peer then gets ERROR, not COMPLETED). So
+/// the writes of a failed callee in a chaincode-to-chaincode call stay in the caller's
+/// simulation, batched or not. A flush failure fails the transaction, as in the Go shim.
+async fn finish(stub: &ChaincodeStub, response: &Response, is_init: bool) -> crate::Result<()> {
+    if !(is_init && response.status >= ERROR) {
         stub.finish_write_batch().await?;
     }
     stub.link().finish().await

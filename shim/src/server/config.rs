@@ -27,6 +27,8 @@ const CORE_CHAINCODE_ID_NAME: &str = "CORE_CHAINCODE_ID_NAME";
 const CORE_CHAINCODE_ID: &str = "CORE_CHAINCODE_ID";
 // The peer's MSP id.
 const CORE_PEER_LOCALMSPID: &str = "CORE_PEER_LOCALMSPID";
+// Automatic write batching on Fabric 3.1 peers.
+const CHAINCODE_WRITE_BATCHING: &str = "CHAINCODE_WRITE_BATCHING";
 // fabric-samples family.
 const CHAINCODE_TLS_DISABLED: &str = "CHAINCODE_TLS_DISABLED";
 const CHAINCODE_TLS_KEY: &str = "CHAINCODE_TLS_KEY";
@@ -206,13 +208,14 @@ impl ServerConfig {
         let chaincode_id = env.chaincode_id()?;
         let peer_msp_id = env.get(CORE_PEER_LOCALMSPID);
         let tls = env.tls()?;
+        let automatic_write_batching = env.bool(CHAINCODE_WRITE_BATCHING)?.unwrap_or(true);
         Ok(ServerConfig {
             address,
             chaincode_id,
             tls,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id,
-            automatic_write_batching: true,
+            automatic_write_batching,
         })
     }
 }

@@ -47,6 +47,7 @@
 //! | listen address | `CHAINCODE_SERVER_ADDRESS`, `CORE_CHAINCODE_ADDRESS` | `0.0.0.0:7052` |
 //! | chaincode id (the package ID) | `CHAINCODE_ID`, `CORE_CHAINCODE_ID_NAME`, `CORE_CHAINCODE_ID` | none: startup error |
 //! | peer MSP id ([`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id)) | `CORE_PEER_LOCALMSPID` | unset |
+//! | automatic write batching ([`ServerBuilder::automatic_write_batching`]) | `CHAINCODE_WRITE_BATCHING` | true |
 //!
 //! The address is `host:port`; the host may be a name (`localhost:7052`, resolved once at
 //! startup; of several addresses the first IPv4 one is used, as Go's `net.Listen` does) and may be
@@ -492,7 +493,10 @@ impl<C: Chaincode> ServerBuilder<C> {
     }
 
     /// Whether transactions batch their writes when the peer advertises Fabric 3.1 write batching
-    /// (default true).
+    /// (default true; `CHAINCODE_WRITE_BATCHING=false` in [`Server::from_env`]). See
+    /// [`ChaincodeService::with_automatic_write_batching`](crate::ChaincodeService::with_automatic_write_batching)
+    /// for the trade-off, and [`ChaincodeStub::put_state`](crate::ChaincodeStub::put_state) for
+    /// when a refused write is reported.
     pub fn automatic_write_batching(mut self, enabled: bool) -> Self {
         self.config.automatic_write_batching = enabled;
         self

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 
 use ccaas_protos::protos::{write_record, WriteRecord};
 
-/// What a batched write replaces: data and metadata entries of a key are kept apart, and each
-/// metadata key separately (Go's batch keeps only the last metadata entry of a key, which loses
-/// a second metakey; the peer itself keeps both).
+/// What a batched write replaces: a key's data write (put, delete, purge) and its metadata write
+/// are kept apart, and a key has one metadata slot whatever the metakey. The peer's
+/// PUT_STATE_METADATA replaces the key's whole metadata map in the write set with
+/// `{metakey: value}` (`core/chaincode/handler.go`, `putStateMetadata`), so only the last
+/// metadata write of a key counts, batched or not; Go's batch keeps the same one slot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Slot {
     collection: String,
     key: String,
-    metakey: Option<String>,
+    metadata: bool,
 }
 
 /// Writes of one transaction, in first-write order, last write per slot wins.
@@ -24,9 +26,8 @@ pub(crate) struct WriteBatch {
 
 impl WriteBatch {
     pub(crate) fn record(&mut self, record: WriteRecord) {
-        let metakey = (record.r#type == write_record::Type::PutStateMetadata as i32)
-            .then(|| record.metadata.as_ref().map(|m| m.metakey.clone()).unwrap_or_default());
-        let slot = Slot { collection: record.collection.clone(), key: record.key.clone(), metakey };
+        let metadata = record.r#type == write_record::Type::PutStateMetadata as i32;
+        let slot = Slot { collection: record.collection.clone(), key: record.key.clone(), metadata };
         match self.index.get(&slot) {
             Some(&at) => self.records[at] = record,
             None => {
@@ -38,11 +39,6 @@ impl WriteBatch {
 
     pub(crate) fn into_records(self) -> Vec<WriteRecord> {
         self.records
-    }
-
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.records.len()
     }
 }
 
@@ -79,7 +75,7 @@ mod tests {
     }
 
     #[test]
-    fn metadata_is_kept_apart_from_data_and_per_metakey() {
+    fn metadata_is_kept_apart_from_data_and_the_last_metadata_write_of_a_key_wins() {
         let meta = |metakey: &str| WriteRecord {
             key: "a".into(),
             metadata: Some(StateMetadata { metakey: metakey.into(), value: Bytes::new() }),
@@ -90,7 +86,9 @@ mod tests {
         batch.record(put("a", "1"));
         batch.record(meta("VALIDATION_PARAMETER"));
         batch.record(meta("other"));
-        batch.record(meta("other"));
-        assert_eq!(batch.len(), 3);
+        batch.record(meta("VALIDATION_PARAMETER"));
+        let records = batch.into_records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].metadata.as_ref().unwrap().metakey, "VALIDATION_PARAMETER");
     }
 }

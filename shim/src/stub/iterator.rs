@@ -1,17 +1,19 @@
 //! Query iterators: range, partial composite key, rich query and history results.
 //!
 //! The peer returns results in batches (100 rows by default) and keeps an iterator open on its
-//! side. When a batch says more rows follow, the next batch is requested in the background while
-//! the current one is consumed, so the round trip overlaps with the chaincode's own work.
+//! side. The next batch (QUERY_STATE_NEXT) is requested exactly when the Go shim requests it:
+//! when the chaincode takes the last row of the current batch and the peer said more follow
+//! (fabric-chaincode-go `shim/stub.go`, `nextResult`). Nothing is fetched in the background.
+//!
+//! This matters for correctness, not only for speed: the peer records in the transaction's read
+//! set every key its iterator has handed out (Fabric's `RangeQueryInfo`, which the validator
+//! re-checks for phantom reads). Fetching on demand makes those keys a function of the rows the
+//! chaincode consumed and nothing else, so every endorsing peer records the same read set for
+//! the same proposal, the same one the Go shim makes, and no request of a transaction can reach
+//! the peer after the transaction completed.
+//!
 //! An iterator dropped before it is exhausted is closed (QUERY_STATE_CLOSE) before the
 //! transaction's next request or before it completes; [`QueryIterator::close`] closes it at once.
-//!
-//! Reading ahead has one visible effect: the peer records in the transaction's read set every
-//! key its iterator handed out (Fabric's `RangeQueryInfo`, which the validator re-checks for
-//! phantom reads), so a range the chaincode abandons early covers up to one batch more than
-//! with the Go shim, which fetches only when a batch runs out. The read-ahead is requested as
-//! soon as a batch arrives and is never cancelled, so every endorsing peer records the same
-//! keys and their endorsements agree.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -23,7 +25,6 @@ use ccaas_protos::protos::{
 };
 use ccaas_protos::queryresult::{KeyModification, Kv};
 use prost::Message;
-use tokio::task::JoinHandle;
 
 use crate::error::{Result, ShimError};
 use crate::handler::link::TxLink;
@@ -67,7 +68,6 @@ pub struct QueryIterator<T> {
     id: String,
     rows: VecDeque<QueryResultBytes>,
     has_more: bool,
-    prefetch: Option<JoinHandle<Result<QueryResponse>>>,
     closed: bool,
     _row: PhantomData<fn() -> T>,
 }
@@ -80,7 +80,6 @@ impl<T: Message + Default> QueryIterator<T> {
             id: String::new(),
             rows: VecDeque::new(),
             has_more: false,
-            prefetch: None,
             closed: false,
             _row: PhantomData,
         };
@@ -94,32 +93,31 @@ impl<T: Message + Default> QueryIterator<T> {
         }
         self.rows = response.results.into();
         self.has_more = response.has_more;
-        if self.has_more {
-            self.start_prefetch();
-        }
     }
 
-    fn start_prefetch(&mut self) {
-        let link = Arc::clone(&self.link);
+    /// QUERY_STATE_NEXT: replaces the (consumed) batch with the peer's next one.
+    async fn fetch_next_batch(&mut self) -> Result<()> {
         let request = QueryStateNext { id: self.id.clone() };
-        self.prefetch = Some(tokio::spawn(async move {
-            let payload = link.call(Type::QueryStateNext, &request).await?;
-            decode_response(Type::QueryStateNext, payload)
-        }));
+        let payload = self.link.call(Type::QueryStateNext, &request).await?;
+        let response = decode_response(Type::QueryStateNext, payload)?;
+        self.absorb(response);
+        Ok(())
     }
 
-    /// Whether another row is available, fetching the next batch if needed.
+    /// Whether another row is available. Sends nothing to the peer: the next batch was already
+    /// fetched when the last row of the previous one was taken.
     pub async fn has_next(&mut self) -> Result<bool> {
-        while self.rows.is_empty() {
-            let Some(prefetch) = self.prefetch.take() else { return Ok(false) };
-            let response =
-                prefetch.await.map_err(|e| ShimError::Unsupported(format!("query prefetch task failed: {e}")))??;
-            self.absorb(response);
+        // A peer never answers `has_more` with an empty batch; should one, ask again.
+        while self.rows.is_empty() && self.has_more {
+            self.fetch_next_batch().await?;
         }
-        Ok(true)
+        Ok(!self.rows.is_empty())
     }
 
     /// The next row, or `None` when the query is exhausted.
+    ///
+    /// Taking the last row of a batch fetches the next batch first, as the Go shim does, so the
+    /// keys the peer records as read depend only on how many rows the chaincode took.
     pub async fn next(&mut self) -> Result<Option<T>> {
         if self.closed {
             return Err(ShimError::Unsupported("the query iterator is closed".into()));
@@ -128,6 +126,9 @@ impl<T: Message + Default> QueryIterator<T> {
             return Ok(None);
         }
         let row = self.rows.pop_front().expect("has_next guarantees a row");
+        if self.rows.is_empty() && self.has_more {
+            self.fetch_next_batch().await?;
+        }
         T::decode(row.result_bytes)
             .map(Some)
             .map_err(|e| ShimError::Decode { request: "a query result row", reason: e.to_string() })
@@ -145,10 +146,6 @@ impl<T: Message + Default> QueryIterator<T> {
     /// Closes the iterator on the peer now (QUERY_STATE_CLOSE).
     pub async fn close(mut self) -> Result<()> {
         self.closed = true;
-        if let Some(prefetch) = self.prefetch.take() {
-            // Let the in-flight batch arrive so the close is not mistaken for its reply.
-            let _ = prefetch.await;
-        }
         if self.id.is_empty() {
             return Ok(());
         }
@@ -164,10 +161,8 @@ impl<T: Message + Default> QueryIterator<T> {
 
 impl<T> Drop for QueryIterator<T> {
     fn drop(&mut self) {
-        let unfinished = self.has_more || self.prefetch.is_some();
-        if !self.closed && unfinished && !self.id.is_empty() {
-            // The prefetch task (if any) keeps running and releases the link when its reply
-            // arrives; the close is sent after it, before the transaction's next request.
+        if !self.closed && self.has_more && !self.id.is_empty() {
+            // Sent before the transaction's next request, or before it completes.
             self.link.close_later(std::mem::take(&mut self.id));
         }
     }

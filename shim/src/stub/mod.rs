@@ -12,6 +12,7 @@ mod query;
 mod state;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -53,6 +54,10 @@ pub struct ChaincodeStub {
     is_init: bool,
     event: Mutex<Option<ChaincodeEvent>>,
     batch: Mutex<Option<WriteBatch>>,
+    /// A paginated query was answered: the peer refuses every later write of the transaction.
+    paginated_query_made: AtomicBool,
+    /// A private data range or rich query was answered: likewise.
+    private_query_made: AtomicBool,
 }
 
 impl ChaincodeStub {
@@ -80,6 +85,8 @@ impl ChaincodeStub {
             is_init,
             event: Mutex::new(None),
             batch: Mutex::new(batch),
+            paginated_query_made: AtomicBool::new(false),
+            private_query_made: AtomicBool::new(false),
         })
     }
 
@@ -202,21 +209,39 @@ impl ChaincodeStub {
 
     // ------------------------------------------------------------------ write batching
 
-    /// Starts collecting writes into a batch (Fabric 3.1). Does nothing when the peer did not
-    /// advertise write batching, or a batch is already open; writes are then sent one by one.
+    /// Starts collecting writes into a batch (Fabric 3.1), as the Go shim's `StartWriteBatch`.
+    /// Does nothing when the peer did not advertise write batching, or a batch is already open
+    /// (with automatic batching, the default, every transaction starts with one open).
     ///
-    /// Batched writes are sent when [`finish_write_batch`](Self::finish_write_batch) is called or
-    /// before the transaction completes. The last write per key wins, and errors the peer reports
-    /// for a write (such as an ACL failure) surface at the flush, not at the write.
+    /// Batched writes are sent in WRITE_BATCH_STATE messages when
+    /// [`finish_write_batch`](Self::finish_write_batch) is called, before a request whose answer
+    /// depends on the transaction's earlier writes (a chaincode-to-chaincode call, a paginated
+    /// query, a private data range or rich query), and before the transaction completes, whatever
+    /// its status. The last write per key wins. See [`put_state`](Self::put_state) for when a
+    /// refused write is reported.
     pub fn start_write_batch(&self) {
         if self.env.capabilities.use_write_batch {
             self.batch.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(WriteBatch::default);
         }
     }
 
-    /// Sends the collected writes, in chunks of the peer's advertised maximum, and stops batching.
+    /// Sends the collected writes, in chunks of the peer's advertised maximum, and stops
+    /// batching for the rest of the transaction, as the Go shim's `FinishWriteBatch`: later
+    /// writes go to the peer one by one and each reports its own refusal. Calling it first
+    /// thing opts a transaction out of automatic batching.
     pub async fn finish_write_batch(&self) -> Result<()> {
         let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.send_batch(batch).await
+    }
+
+    /// Sends the collected writes and keeps the batch open: before a request whose answer
+    /// depends on the transaction's earlier writes, so the peer sees them as it would unbatched.
+    pub(super) async fn flush_write_batch(&self) -> Result<()> {
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(std::mem::take);
+        self.send_batch(batch).await
+    }
+
+    async fn send_batch(&self, batch: Option<WriteBatch>) -> Result<()> {
         let Some(batch) = batch else { return Ok(()) };
         let chunk = self.env.capabilities.max_size_write_batch.max(1) as usize;
         let mut records = batch.into_records();
@@ -236,6 +261,7 @@ impl ChaincodeStub {
         {
             let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(batch) = batch.as_mut() {
+                self.check_batched_write(&record)?;
                 batch.record(record);
                 return Ok(());
             }
@@ -255,6 +281,22 @@ impl ChaincodeStub {
             _ => unreachable!("the stub only builds known write record types"),
         };
         reply.map(drop)
+    }
+
+    /// The peer's refusals a batched write would only meet at the flush, when this stub already
+    /// knows them: private data in Init, and any write after a private data query or a paginated
+    /// query (the peer's `putState` checks and `checkWritePrecondition`, in the peer's order).
+    fn check_batched_write(&self, record: &WriteRecord) -> Result<()> {
+        let refused = if self.is_init && !record.collection.is_empty() {
+            "private data APIs are not allowed in chaincode Init()"
+        } else if self.private_query_made.load(Ordering::Relaxed) {
+            "Transaction has already performed queries on pvt data. Writes are not allowed"
+        } else if self.paginated_query_made.load(Ordering::Relaxed) {
+            "Transaction has already performed a paginated query. Writes are not allowed"
+        } else {
+            return Ok(());
+        };
+        Err(ShimError::WriteRefused(refused.to_string()))
     }
 
     // ------------------------------------------------------------------ handler side

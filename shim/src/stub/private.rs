@@ -41,17 +41,17 @@ impl ChaincodeStub {
         self.write(write).await
     }
 
-    /// Deletes a private value (its hash stays on the ledger).
+    /// Deletes a private value (its hash stays on the ledger). As with
+    /// [`del_state`](Self::del_state), an empty key is left to the peer to judge, as in Go.
     pub async fn del_private_data(&self, collection: &str, key: &str) -> Result<()> {
         keys::validate_collection(collection)?;
-        keys::validate_key_not_empty(key)?;
         self.write(record(write_record::Type::DelState, collection, key)).await
     }
 
-    /// Deletes a private value and purges its history from the private data store.
+    /// Deletes a private value and purges its history from the private data store. An empty key
+    /// is left to the peer to judge, as in Go.
     pub async fn purge_private_data(&self, collection: &str, key: &str) -> Result<()> {
         keys::validate_collection(collection)?;
-        keys::validate_key_not_empty(key)?;
         self.write(record(write_record::Type::PurgePrivateData, collection, key)).await
     }
 

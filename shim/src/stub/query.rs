@@ -1,5 +1,6 @@
 //! Range, partial composite key, rich and history queries, with and without pagination.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -107,9 +108,11 @@ impl ChaincodeStub {
         end_key: String,
         page: Page<'_>,
     ) -> Result<(StateIterator, Option<PageInfo>)> {
+        let refuses_writes = self.before_query(collection, page).await?;
         let request =
             GetStateByRange { start_key, end_key, collection: collection.to_string(), metadata: page_metadata(page) };
         let payload = self.link.call(Type::GetStateByRange, &request).await?;
+        self.after_query(refuses_writes);
         self.iterator(Type::GetStateByRange, payload, page.is_some())
     }
 
@@ -119,13 +122,39 @@ impl ChaincodeStub {
         query: &str,
         page: Page<'_>,
     ) -> Result<(StateIterator, Option<PageInfo>)> {
+        let refuses_writes = self.before_query(collection, page).await?;
         let request = GetQueryResult {
             query: query.to_string(),
             collection: collection.to_string(),
             metadata: page_metadata(page),
         };
         let payload = self.link.call(Type::GetQueryResult, &request).await?;
+        self.after_query(refuses_writes);
         self.iterator(Type::GetQueryResult, payload, page.is_some())
+    }
+
+    /// A private data query, or a paginated one (the peer's rule: a page size or a bookmark),
+    /// makes the peer refuse every later write of the transaction, and the peer refuses such a
+    /// query after a write. Batched writes are sent first, so the peer judges the query as it
+    /// would unbatched. Returns whether the query is private, if it is one of those.
+    async fn before_query(&self, collection: &str, page: Page<'_>) -> Result<Option<bool>> {
+        let private = !collection.is_empty();
+        let paginated = page.is_some_and(|(size, bookmark)| size != 0 || !bookmark.is_empty());
+        if !private && !paginated {
+            return Ok(None);
+        }
+        self.flush_write_batch().await?;
+        Ok(Some(private))
+    }
+
+    /// Records an answered query that makes the peer refuse later writes, for
+    /// `check_batched_write`.
+    fn after_query(&self, refuses_writes: Option<bool>) {
+        match refuses_writes {
+            Some(true) => self.private_query_made.store(true, Ordering::Relaxed),
+            Some(false) => self.paginated_query_made.store(true, Ordering::Relaxed),
+            None => {}
+        }
     }
 
     fn iterator(&self, kind: Type, payload: Bytes, paginated: bool) -> Result<(StateIterator, Option<PageInfo>)> {

@@ -21,6 +21,25 @@ impl ChaincodeStub {
 
     /// Writes `value` under `key`. An empty key is rejected; an empty value deletes the key, as
     /// in Fabric's write sets.
+    ///
+    /// # When a refused write is reported
+    ///
+    /// Without write batching, every write is a round trip and the peer's refusal comes back
+    /// from this call. With write batching (Fabric 3.1 peers that advertise it; automatic unless
+    /// turned off per server with
+    /// [`ServerBuilder::automatic_write_batching`](crate::ServerBuilder::automatic_write_batching)
+    /// or `CHAINCODE_WRITE_BATCHING=false`, or per transaction with
+    /// [`finish_write_batch`](Self::finish_write_batch)) the write waits in the batch, and:
+    /// - what the shim can know is still refused **here**, with the peer's reason: an empty key;
+    ///   a write after a paginated query or a private data range or rich query; private data in
+    ///   Init ([`ShimError::WriteRefused`](crate::ShimError::WriteRefused));
+    /// - what only the peer knows is reported **when the batch is sent**: a private write to a
+    ///   collection this peer's org may not write, a key or value the state database refuses
+    ///   (CouchDB's rules). The batch is sent before the transaction completes, so such a write
+    ///   fails the transaction (ERROR `failed send batch: …`); the chaincode's own response and
+    ///   event are not returned. A chaincode that must recover from such refusals turns batching
+    ///   off, or calls [`finish_write_batch`](Self::finish_write_batch) to send what it wrote so
+    ///   far and see the peer's answer.
     pub async fn put_state(&self, key: &str, value: impl Into<Bytes>) -> Result<()> {
         keys::validate_key_not_empty(key)?;
         let mut write = record(write_record::Type::PutState, "", key);
@@ -29,8 +48,10 @@ impl ChaincodeStub {
     }
 
     /// Deletes `key`.
+    ///
+    /// An empty key is sent to the peer, as the Go shim does, and the peer decides (a LevelDB
+    /// peer accepts deleting `""`). Refusals are reported as for [`put_state`](Self::put_state).
     pub async fn del_state(&self, key: &str) -> Result<()> {
-        keys::validate_key_not_empty(key)?;
         self.write(record(write_record::Type::DelState, "", key)).await
     }
 

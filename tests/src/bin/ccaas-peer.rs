@@ -149,7 +149,7 @@ struct ConformanceArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// The transaction: ReadAsset (evaluated) or CreateAsset (submitted).
+    /// The transaction: ReadAsset or GetAllAssets (evaluated), or CreateAsset (submitted).
     #[arg(long, default_value = "ReadAsset")]
     function: bench::Function,
     /// Concurrency levels, comma separated.
@@ -161,7 +161,7 @@ struct BenchArgs {
     /// Run each level for this many transactions (default 1000).
     #[arg(long)]
     transactions: Option<u64>,
-    /// Assets pre-loaded for ReadAsset.
+    /// Assets pre-loaded for ReadAsset and GetAllAssets.
     #[arg(long, default_value_t = 1000)]
     assets: usize,
     /// Start this chaincode binary (with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID set) and

@@ -164,6 +164,10 @@ pub enum ViolationKind {
     /// A Fabric 3.1 request (WRITE_BATCH_STATE, GET_STATE_MULTIPLE) the peer did not advertise in
     /// READY: a peer before 3.1 does not know the type and ends the stream.
     NotAdvertised,
+    /// A request of a transaction the peer is not running: it has completed already (the shim
+    /// sent a request after its COMPLETED or ERROR, as a background task might) or never
+    /// started. The peer answers ERROR (`no ledger context`) and logs it.
+    OutsideTransaction,
 }
 
 /// A shim request the peer could not accept. A correct shim never causes one.
@@ -175,10 +179,10 @@ pub struct Violation {
     pub channel_id: String,
     /// The transaction.
     pub tx_id: String,
-    /// The type of the dropped request.
+    /// The type of the offending request (dropped, refused or answered with ERROR).
     pub dropped: String,
     /// The type of the request that was still outstanding (empty for
-    /// [`ViolationKind::NotAdvertised`]).
+    /// [`ViolationKind::NotAdvertised`] and [`ViolationKind::OutsideTransaction`]).
     pub outstanding: String,
     /// The peer's log line for it.
     pub log: String,
@@ -353,8 +357,9 @@ impl PeerModel {
         }
     }
 
-    /// The requests dropped so far because the shim had another request of the same transaction
-    /// outstanding.
+    /// The protocol violations so far: requests dropped because the shim had another request of
+    /// the same transaction outstanding, types the peer did not advertise, and requests outside
+    /// a running transaction (see [`ViolationKind`]).
     pub fn violations(&self) -> Vec<Violation> {
         lock(&self.violations).clone()
     }
@@ -446,6 +451,18 @@ impl PeerModel {
     async fn answer(self: &Arc<Self>, message: &ChaincodeMessage, kind: Type, handler: Handler) -> ChaincodeMessage {
         let key = TxKey::of(message);
         let context = lock(&self.contexts).get(&key).cloned();
+        if context.is_none() {
+            let log = texts::request_failed(kind, &message.txid, texts::NO_LEDGER_CONTEXT);
+            error!("request outside a running transaction: {log}");
+            lock(&self.violations).push(Violation {
+                kind: ViolationKind::OutsideTransaction,
+                channel_id: key.channel_id.clone(),
+                tx_id: key.tx_id.clone(),
+                dropped: kind.as_str_name().to_string(),
+                outstanding: String::new(),
+                log,
+            });
+        }
         let result = match (&context, handler) {
             // `getTxContextForInvoke` → `isValidTxSim(…, "could not get valid transaction")`.
             (None, Handler::InvokeChaincode) => Err(texts::NO_VALID_TRANSACTION.to_string()),

@@ -123,7 +123,7 @@ async fn a_called_chaincode_that_needs_init_is_refused_to_the_caller() {
         .unwrap();
     let outcome = caller.invoke("call", ["callee", "", "get", "k"]).await.unwrap();
     assert_eq!(
-        payload_json(&outcome)["message"],
+        payload_json(&outcome)["payload"],
         json!(format!(
             "INVOKE_CHAINCODE failed: transaction ID: {}: execute failed: invalid invocation: chaincode 'callee' has \
              not been initialized for this version, must call as init first",

@@ -79,8 +79,8 @@ async fn a_range_closed_early_counts_only_up_to_the_last_key_the_peer_read() {
 #[tokio::test]
 async fn an_unexhausted_range_counts_up_to_its_last_read_key() {
     // 350 keys; the chaincode reads 50 and closes. The peer's first answer read 101 keys (a batch
-    // of 100 and the carried 101st), and the shim fetched the next batch ahead of need (another
-    // 100 and a carried one), so the peer's iterator stopped at k200, not exhausted.
+    // of 100 and the carried 101st); the shim asks for the next batch only when the chaincode
+    // takes the 100th row, as the Go shim does, so the peer's iterator stopped at k100.
     let probe = Probe::default();
     let config = PeerConfig { validate_mvcc: true, ..Default::default() };
     let peer = PeerEmulator::builder().peer_config(config).connect_chaincode(probe.clone()).await.unwrap();
@@ -102,12 +102,12 @@ async fn an_unexhausted_range_counts_up_to_its_last_read_key() {
         }
     };
     // Past the last key read: not a phantom.
-    let outcome = run("k200x").await;
+    let outcome = run("k100x").await;
     let info = &outcome.range_queries[0];
-    assert_eq!((info.exhausted, info.reads.len(), info.reads.last().unwrap().0.as_str()), (false, 201, "k200"));
+    assert_eq!((info.exhausted, info.reads.len(), info.reads.last().unwrap().0.as_str()), (false, 101, "k100"));
     assert_eq!(outcome.commit, CommitStatus::Committed);
     // Within what was read: a phantom.
-    assert_eq!(run("k100x").await.commit, CommitStatus::PhantomReadConflict);
+    assert_eq!(run("k099x").await.commit, CommitStatus::PhantomReadConflict);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use ccaas_protos::protos::{
     chaincode_message::Type, ChaincodeId, ChaincodeMessage, GetState, GetStateByRange, QueryResponse, QueryStateClose,
     QueryStateNext, Response,
 };
+use ccaas_testkit::model::ViolationKind;
 use ccaas_testkit::{EmulatorError, PeerEmulator, TxOutcome};
 use prost::Message;
 use support::eventually;
@@ -191,10 +192,42 @@ async fn a_finished_iterator_is_not_found() {
 
 #[tokio::test]
 async fn requests_outside_a_transaction_have_no_ledger_context() {
-    let (_peer, mut cc) = RawChaincode::connect().await;
+    let (peer, mut cc) = RawChaincode::connect().await;
     cc.send(Type::GetState, "nope", "mychannel", get_state("a")).await;
     let error = cc.recv().await;
     assert_eq!(String::from_utf8_lossy(&error.payload), "GET_STATE failed: transaction ID: nope: no ledger context");
+    let violations = peer.violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].kind, ViolationKind::OutsideTransaction);
+    assert_eq!((violations[0].tx_id.as_str(), violations[0].dropped.as_str()), ("nope", "GET_STATE"));
+}
+
+/// A request of a transaction after its COMPLETED (as a background task of the shim could send)
+/// is answered with the peer's error and flagged as a protocol violation.
+#[tokio::test]
+async fn a_request_after_completed_is_a_protocol_violation() {
+    let (peer, mut cc) = RawChaincode::connect().await;
+    peer.ledger().seed("raw", (0..150).map(|i| (format!("k{i:03}"), "v")));
+    let (task, tx) = cc.start(&peer).await;
+    let range = GetStateByRange::default().encode_to_vec();
+    cc.send(Type::GetStateByRange, &tx.txid, &tx.channel_id, range).await;
+    let first = QueryResponse::decode(cc.recv().await.payload).unwrap();
+    assert!(first.has_more);
+    assert!(peer.violations().is_empty());
+    cc.complete(&tx, 200).await;
+    task.await.unwrap().unwrap();
+
+    cc.send(Type::QueryStateNext, &tx.txid, &tx.channel_id, QueryStateNext { id: first.id }.encode_to_vec()).await;
+    let error = cc.recv().await;
+    assert_eq!(error.r#type, Type::Error as i32);
+    assert_eq!(
+        String::from_utf8_lossy(&error.payload),
+        format!("QUERY_STATE_NEXT failed: transaction ID: {}: no ledger context", tx.txid)
+    );
+    let violations = peer.violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].kind, ViolationKind::OutsideTransaction);
+    assert_eq!((violations[0].tx_id.as_str(), violations[0].dropped.as_str()), (tx.txid.as_str(), "QUERY_STATE_NEXT"));
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 use crate::support;
 
 use ccaas_protos::protos::chaincode_message::Type;
+use ccaas_protos::protos::ChaincodeMessage;
 use ccaas_testkit::{Direction, Ledger, PeerEmulator, Transcript};
+use prost::Message;
 use serde_json::json;
 use support::{payload_json, StubProbe};
 
@@ -99,16 +101,19 @@ async fn on_another_channel_the_call_is_read_only() {
 #[tokio::test]
 async fn callee_failures_come_back_as_status_500() {
     let Pair { caller, callee: _callee, .. } = pair().await;
+    // A callee that completes with its own error status: its response, unchanged.
     let outcome = caller.invoke("call", ["callee", "", "fail", "boom"]).await.unwrap();
     assert_eq!(payload_json(&outcome), json!({"status": 500, "message": "boom", "payload": ""}));
     let outcome = caller.invoke("call_passthrough", ["callee", "", "fail", "boom"]).await.unwrap();
     assert_eq!((outcome.status(), outcome.response.message.as_str()), (500, "boom"));
     assert!(!outcome.is_committed());
 
-    // An unknown chaincode: the peer's error, as the shim's status 500.
+    // An unknown chaincode: the peer's error text in the payload and an empty message, as the Go
+    // shim's `handleInvokeChaincode` builds it.
     let outcome = caller.invoke("call", ["nope", "", "get", "k"]).await.unwrap();
+    assert_eq!(payload_json(&outcome)["message"], json!(""));
     assert_eq!(
-        payload_json(&outcome)["message"],
+        payload_json(&outcome)["payload"],
         json!(format!(
             "INVOKE_CHAINCODE failed: transaction ID: {}: execute failed: invalid invocation: [channel mychannel] failed to get chaincode container info for nope: chaincode nope not found",
             outcome.tx_id
@@ -117,7 +122,7 @@ async fn callee_failures_come_back_as_status_500() {
     // Calling itself on the same channel: its txid is already running on its connection.
     let outcome = caller.invoke("call", ["caller", "", "get", "k"]).await.unwrap();
     assert_eq!(
-        payload_json(&outcome)["message"],
+        payload_json(&outcome)["payload"],
         json!(format!(
             "INVOKE_CHAINCODE failed: transaction ID: {0}: execute failed: error sending: txid: {0}(mychannel) exists",
             outcome.tx_id
@@ -137,8 +142,10 @@ async fn a_failed_callees_writes_stay_in_the_shared_simulation() {
 }
 
 #[tokio::test]
-async fn a_callee_that_answers_with_error_is_a_500_with_its_text() {
-    // A callee whose write batch fails at flush answers ERROR (not COMPLETED).
+async fn a_callee_that_answers_with_error_is_a_500_carrying_its_whole_reply() {
+    // A callee whose write batch fails at flush answers ERROR (not COMPLETED). As in the Go
+    // shim, the caller gets status 500, an empty message, and the callee's encoded reply as the
+    // payload.
     let caller = PeerEmulator::builder().chaincode_name("caller").connect_chaincode(StubProbe).await.unwrap();
     let _callee = PeerEmulator::builder()
         .chaincode_name("callee")
@@ -147,11 +154,12 @@ async fn a_callee_that_answers_with_error_is_a_500_with_its_text() {
         .connect_chaincode(StubProbe)
         .await
         .unwrap();
-    let outcome = caller.invoke("call", ["callee", "", "script", "start", "pput:nope:k=v"]).await.unwrap();
-    let message = payload_json(&outcome)["message"].as_str().unwrap().to_string();
-    assert_eq!(payload_json(&outcome)["status"], json!(500));
+    let outcome = caller.invoke("call_passthrough", ["callee", "", "script", "start", "pput:nope:k=v"]).await.unwrap();
+    assert_eq!((outcome.status(), outcome.response.message.as_str()), (500, ""));
+    let reply = ChaincodeMessage::decode(outcome.response.payload.clone()).expect("the callee's encoded reply");
+    assert_eq!((reply.r#type, reply.txid.as_str()), (Type::Error as i32, outcome.tx_id.as_str()));
     assert_eq!(
-        message,
+        String::from_utf8_lossy(&reply.payload),
         format!(
             "failed send batch: WRITE_BATCH_STATE failed: transaction ID: {}: collection mychannel/callee/nope could not be found",
             outcome.tx_id

@@ -141,7 +141,7 @@ impl Probe {
                     .unwrap_or_else(|e| vec![e.to_string()]);
                 Response::success(values.join(","))
             }
-            // Walks a range and reads another key for every row, while the iterator prefetches.
+            // Walks a range and reads another key for every row, between the iterator's batch fetches.
             "range_with_reads" => {
                 let mut rows = tri!(stub.get_state_by_range(&args[0], &args[1]).await);
                 let mut count = 0;
@@ -369,7 +369,11 @@ fn page_json(rows: serde_json::Value, page: ccaas_shim::PageInfo) -> serde_json:
 impl StubProbe {
     /// One step of a `script`: `put:k=v`, `del:k`, `pput:coll:k=v`, `pdel:coll:k`, `purge:coll:k`,
     /// `meta:k:metakey=v`, `pmeta:coll:k:metakey=v`, `get:k`, `pget:coll:k`, `mget:k1,k2`,
-    /// `pmget:coll:k1,k2`, `start`, `finish`, `many:prefix:n` (puts prefix0..prefixN).
+    /// `pmget:coll:k1,k2`, `start`, `finish`, `many:prefix:n` (puts prefix0..prefixN),
+    /// `range:start:end:n:yields` (takes n rows, then yields to the runtime `yields` times before
+    /// dropping the iterator), `page:size` (a paginated range over everything), `prange:coll`
+    /// (a private range over everything), `try:STEP` (runs STEP and answers `ok` or its error
+    /// instead of failing), `fail:text` (fails the script).
     async fn step(stub: &ChaincodeStub, step: &str, out: &mut Vec<serde_json::Value>) -> ccaas_shim::Result<()> {
         let (op, rest) = step.split_once(':').unwrap_or((step, ""));
         let kv = |s: &str| s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap();
@@ -432,6 +436,33 @@ impl StubProbe {
                     stub.put_state(&format!("{prefix}{i}"), format!("v{i}")).await?;
                 }
             }
+            "range" => {
+                let parts: Vec<&str> = rest.splitn(4, ':').collect();
+                let (take, yields): (usize, usize) = (parts[2].parse().unwrap(), parts[3].parse().unwrap());
+                let mut rows = stub.get_state_by_range(parts[0], parts[1]).await?;
+                let mut taken = 0;
+                while taken < take && rows.next().await?.is_some() {
+                    taken += 1;
+                }
+                for _ in 0..yields {
+                    tokio::task::yield_now().await;
+                }
+                out.push(json!(taken))
+            }
+            "page" => {
+                let (rows, page) = stub.get_state_by_range_with_pagination("", "", rest.parse().unwrap(), "").await?;
+                drop(rows);
+                out.push(json!(page.fetched_records_count))
+            }
+            "prange" => {
+                let rows = stub.get_private_data_by_range(rest, "", "").await?.collect_all().await?;
+                out.push(json!(rows.len()))
+            }
+            "try" => match Box::pin(Self::step(stub, rest, out)).await {
+                Ok(()) => out.push(json!("ok")),
+                Err(e) => out.push(json!({ "error": e.to_string() })),
+            },
+            "fail" => return Err(ccaas_shim::ShimError::InvalidArgument(rest.to_string())),
             "start" => stub.start_write_batch(),
             "finish" => stub.finish_write_batch().await?,
             other => panic!("unknown step {other}"),
