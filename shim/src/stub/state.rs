@@ -27,7 +27,7 @@ impl ChaincodeStub {
     /// Without write batching, every write is a round trip and the peer's refusal comes back
     /// from this call. With write batching (Fabric 3.1 peers that advertise it; automatic unless
     /// turned off per server with
-    /// [`ServerBuilder::automatic_write_batching`](crate::ServerBuilder::automatic_write_batching)
+    /// [`ServerBuilder::automatic_write_batching`](crate::server::ServerBuilder::automatic_write_batching)
     /// or `CHAINCODE_WRITE_BATCHING=false`, or per transaction with
     /// [`finish_write_batch`](Self::finish_write_batch)) the write waits in the batch, and:
     /// - what the shim can know is still refused **here**, with the peer's reason: an empty key;
