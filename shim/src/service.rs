@@ -8,11 +8,15 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{info, warn};
 
+use crate::burst::BurstLog;
 use crate::drain::Drain;
 use crate::handler::{run_connection, ConnectionSettings, OUTBOUND_CAPACITY};
+use crate::server::accept::PeerConnection;
+use crate::server::Limits;
 use crate::Chaincode;
 
 /// The tonic service behind `protos.Chaincode/Connect`: every call is one peer connection.
@@ -35,6 +39,8 @@ impl<C: Chaincode> ChaincodeService<C> {
             drain,
             peer_msp_id: None,
             auto_write_batch: true,
+            limits: Limits::default(),
+            refused_transactions: Arc::new(BurstLog::default()),
         });
         ChaincodeService { chaincode, settings }
     }
@@ -69,6 +75,14 @@ impl<C: Chaincode> ChaincodeService<C> {
         self
     }
 
+    /// The most transactions one connection may run at once and how long each may run (the
+    /// connection limits of [`Limits`] apply to a [`Server`](crate::server::Server)'s listener,
+    /// not to the service).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        Arc::make_mut(&mut self.settings).limits = limits;
+        self
+    }
+
     /// Wraps the service for a tonic router, with Fabric's 100 MiB message limits.
     pub fn into_server(self) -> chaincode_server::ChaincodeServer<Self> {
         chaincode_server::ChaincodeServer::new(self)
@@ -84,18 +98,22 @@ impl<C: Chaincode> ChaincodeService<C> {
         let (to_chaincode, from_peer) = mpsc::channel::<ChaincodeMessage>(OUTBOUND_CAPACITY);
         let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
         let inbound = ReceiverStream::new(from_peer).map(Ok::<_, Status>);
-        self.spawn_connection(inbound, outbound);
+        self.spawn_connection(inbound, outbound, None);
         InProcessConnection { to_chaincode, from_chaincode }
     }
 
-    fn spawn_connection<S>(&self, inbound: S, outbound: mpsc::Sender<Result<ChaincodeMessage, Status>>)
-    where
+    fn spawn_connection<S>(
+        &self,
+        inbound: S,
+        outbound: mpsc::Sender<Result<ChaincodeMessage, Status>>,
+        ready: Option<CancellationToken>,
+    ) where
         S: Stream<Item = Result<ChaincodeMessage, Status>> + Unpin + Send + 'static,
     {
         let chaincode = Arc::clone(&self.chaincode);
         let settings = Arc::clone(&self.settings);
         tokio::spawn(async move {
-            match run_connection(chaincode, settings, inbound, outbound).await {
+            match run_connection(chaincode, settings, inbound, outbound, ready).await {
                 Ok(()) => info!("peer connection ended"),
                 Err(e) => warn!(error = %e, "peer connection ended with an error"),
             }
@@ -121,10 +139,12 @@ impl<C: Chaincode> chaincode_server::Chaincode for ChaincodeService<C> {
         &self,
         request: Request<Streaming<ChaincodeMessage>>,
     ) -> Result<Response<Self::ConnectStream>, Status> {
-        let remote = request.remote_addr();
+        // Set by the server's accept loop; absent when the service runs under another server.
+        let connection = request.extensions().get::<PeerConnection>().cloned();
+        let remote = connection.as_ref().map(|c| c.remote).or_else(|| request.remote_addr());
         info!(peer = ?remote, "peer connected");
         let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
-        self.spawn_connection(request.into_inner(), outbound);
+        self.spawn_connection(request.into_inner(), outbound, connection.map(|c| c.ready));
         Ok(Response::new(Box::pin(ReceiverStream::new(from_chaincode))))
     }
 }

@@ -5,7 +5,8 @@
 //! second one, so requests of a transaction are serialized by an (uncontended, per-transaction)
 //! async mutex around the reply receiver. There is no lock shared between transactions.
 
-use std::sync::Mutex as SyncMutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
 
 use bytes::Bytes;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeMessage, QueryStateClose};
@@ -30,6 +31,8 @@ pub(crate) struct TxLink {
     pub(crate) txid: String,
     outbound: Outbound,
     replies: Mutex<Replies>,
+    /// Requests sent and not yet answered, shared with the connection's routing (see `Route`).
+    awaiting: Arc<AtomicUsize>,
     /// Iterators dropped before they were exhausted; closed before the next request.
     pending_closes: SyncMutex<Vec<String>>,
 }
@@ -54,12 +57,14 @@ impl TxLink {
         txid: String,
         outbound: Outbound,
         rx: mpsc::Receiver<ChaincodeMessage>,
+        awaiting: Arc<AtomicUsize>,
     ) -> Self {
         TxLink {
             channel_id,
             txid,
             outbound,
             replies: Mutex::new(Replies { rx, abandoned: 0 }),
+            awaiting,
             pending_closes: SyncMutex::new(Vec::new()),
         }
     }
@@ -115,7 +120,10 @@ impl TxLink {
             replies.rx.recv().await.ok_or(ShimError::ConnectionClosed(name))?;
             replies.abandoned -= 1;
         }
-        self.outbound.send(Ok(self.message(kind, payload))).await.map_err(|_| ShimError::ConnectionClosed(name))?;
+        let message = self.message(kind, payload);
+        check_size(&message, name)?;
+        self.awaiting.fetch_add(1, Ordering::AcqRel);
+        self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(name))?;
         let mut in_flight = InFlight { replies, done: false };
         let reply = in_flight.replies.rx.recv().await;
         in_flight.done = true;
@@ -126,6 +134,19 @@ impl TxLink {
             _ => Err(ShimError::UnexpectedReply { request: name, got: describe_type(reply.r#type) }),
         }
     }
+}
+
+/// Refuses a message the gRPC layer would refuse to encode: sent anyway, it would end the whole
+/// stream, and with it every other transaction of the connection.
+pub(crate) fn check_size(message: &ChaincodeMessage, name: &str) -> Result<()> {
+    let size = message.encoded_len();
+    if size > crate::MAX_MESSAGE_SIZE {
+        return Err(ShimError::InvalidArgument(format!(
+            "{name} of {size} bytes is over the {} byte message limit between the chaincode and the peer",
+            crate::MAX_MESSAGE_SIZE
+        )));
+    }
+    Ok(())
 }
 
 /// The protocol name of a message type, e.g. `GET_STATE`.

@@ -9,16 +9,21 @@ pub(crate) mod link;
 pub(crate) mod transaction;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeId, ChaincodeMessage};
 use futures::{Stream, StreamExt};
 use prost::Message;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::burst::BurstLog;
 use crate::drain::Drain;
+use crate::server::Limits;
 use crate::Chaincode;
 use link::{describe_type, Outbound};
 
@@ -113,6 +118,9 @@ pub(crate) struct ConnectionSettings {
     pub(crate) drain: Drain,
     pub(crate) peer_msp_id: Option<Arc<str>>,
     pub(crate) auto_write_batch: bool,
+    pub(crate) limits: Limits,
+    /// Transactions refused at the per-connection limit, logged once per burst.
+    pub(crate) refused_transactions: Arc<BurstLog>,
 }
 
 /// What every transaction of one connection shares: the peer's capabilities and settings.
@@ -122,16 +130,29 @@ pub(crate) struct TxEnv {
     pub(crate) peer_msp_id: Option<Arc<str>>,
     /// Open a write batch at the start of every transaction when the peer supports it.
     pub(crate) auto_write_batch: bool,
+    /// How long a transaction may run before it is cancelled.
+    pub(crate) transaction_timeout: Duration,
+}
+
+/// Where the connection delivers a transaction's replies.
+struct Route {
+    replies: mpsc::Sender<ChaincodeMessage>,
+    /// Requests of the transaction sent and not yet answered; a reply when there is none is
+    /// unsolicited (e.g. a peer sending RESPONSE twice) and dropped, so it is never taken for
+    /// the answer to the transaction's next request.
+    awaiting: Arc<AtomicUsize>,
 }
 
 /// Runs the protocol on one stream until the peer closes it, an error ends it, or the drain
 /// closes connections. Transactions still running when it returns keep running and write their
-/// COMPLETED if the stream is still open.
+/// COMPLETED if the stream is still open. `ready` is cancelled when READY arrives (it ends the
+/// connection's handshake deadline).
 pub(crate) async fn run_connection<C, S>(
     chaincode: Arc<C>,
     settings: Arc<ConnectionSettings>,
     mut inbound: S,
     outbound: Outbound,
+    ready: Option<CancellationToken>,
 ) -> Result<(), ConnectionError>
 where
     C: Chaincode,
@@ -147,7 +168,7 @@ where
 
     let mut state = State::Created;
     let mut env = Arc::new(TxEnv::default());
-    let mut routes: HashMap<TxKey, mpsc::Sender<ChaincodeMessage>> = HashMap::new();
+    let mut routes: HashMap<TxKey, Route> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TxKey>();
 
     loop {
@@ -175,6 +196,13 @@ where
                     info!(in_flight = routes.len(), "the peer closed the connection");
                     return Ok(());
                 }
+                Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                    warn!(
+                        limit = crate::MAX_MESSAGE_SIZE, in_flight = routes.len(), error = %status.message(),
+                        "the peer sent a message over the message size limit; the stream cannot go on past it"
+                    );
+                    return Err(ConnectionError::Transport(status));
+                }
                 Some(Err(status)) => return Err(ConnectionError::Transport(status)),
                 Some(Ok(message)) => message,
             },
@@ -195,7 +223,11 @@ where
                     capabilities: PeerCapabilities::from_ready_payload(&message.payload),
                     peer_msp_id: settings.peer_msp_id.clone(),
                     auto_write_batch: settings.auto_write_batch,
+                    transaction_timeout: settings.limits.transaction_timeout,
                 });
+                if let Some(ready) = &ready {
+                    ready.cancel();
+                }
                 state = State::Ready;
                 info!(capabilities = ?env.capabilities, "connection ready");
             }
@@ -218,15 +250,40 @@ where
                         .map_err(|_| ConnectionError::OutboundClosed)?;
                     continue;
                 }
-                let (reply_tx, reply_rx) = mpsc::channel(4);
-                routes.insert(key.clone(), reply_tx);
+                let limit = settings.limits.max_transactions_per_connection;
+                if routes.len() >= limit {
+                    if let Some(count) = settings.refused_transactions.record() {
+                        warn!(
+                            limit,
+                            count,
+                            "refusing transactions: a connection is at its limit of transactions in flight \
+                             (CHAINCODE_MAX_TRANSACTIONS); count includes those not logged since the last line"
+                        );
+                    }
+                    let text = format!(
+                        "[{}] the chaincode is already running {limit} transactions on this connection \
+                         (CHAINCODE_MAX_TRANSACTIONS); retry the transaction",
+                        transaction::short_txid(&key.txid)
+                    );
+                    outbound
+                        .send(Ok(transaction::error_message(&key, text)))
+                        .await
+                        .map_err(|_| ConnectionError::OutboundClosed)?;
+                    continue;
+                }
+                // Capacity 1 is enough: a transaction has at most one request outstanding, and
+                // unsolicited replies never reach the queue.
+                let (reply_tx, reply_rx) = mpsc::channel(1);
+                let awaiting = Arc::new(AtomicUsize::new(0));
+                routes.insert(key.clone(), Route { replies: reply_tx, awaiting: Arc::clone(&awaiting) });
+                let link =
+                    link::TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound.clone(), reply_rx, awaiting);
                 let task = transaction::run(
                     Arc::clone(&chaincode),
                     kind == Type::Init,
                     message,
                     key,
-                    reply_rx,
-                    outbound.clone(),
+                    link,
                     done_tx.clone(),
                     Arc::clone(&env),
                 );
@@ -235,17 +292,23 @@ where
             (State::Ready, Some(Type::Response | Type::Error)) => {
                 let key = TxKey::of(&message);
                 match routes.get(&key) {
-                    // A transaction has at most one request outstanding, so its queue is never
-                    // full unless the peer misbehaves; never let one transaction stall the others.
-                    Some(route) => match route.try_send(message) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            warn!(txid = %key.txid, "unsolicited reply dropped: the transaction is not waiting for one")
+                    // Never let one transaction stall the others: a reply nobody asked for is
+                    // dropped, and the queue has room for the one that was.
+                    Some(route) if route.awaiting.load(Ordering::Acquire) == 0 => {
+                        warn!(txid = %key.txid, "unsolicited reply dropped: the transaction is not waiting for one")
+                    }
+                    Some(route) => {
+                        route.awaiting.fetch_sub(1, Ordering::AcqRel);
+                        match route.replies.try_send(message) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                warn!(txid = %key.txid, "reply dropped: the transaction has not taken the previous one")
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                routes.remove(&key);
+                            }
                         }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            routes.remove(&key);
-                        }
-                    },
+                    }
                     None => {
                         warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped")
                     }

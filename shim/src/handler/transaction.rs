@@ -11,7 +11,7 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::link::{Outbound, TxLink};
+use super::link::{check_size, TxLink};
 use super::{TxEnv, TxKey};
 use crate::response::{Response, ERROR};
 use crate::stub::ChaincodeStub;
@@ -33,19 +33,19 @@ pub(crate) fn error_message(key: &TxKey, text: String) -> ChaincodeMessage {
     }
 }
 
-/// Runs one transaction and reports it. Never panics: a panicking chaincode becomes status 500.
-#[allow(clippy::too_many_arguments)]
+/// Runs one transaction and reports it. Never panics: a panicking chaincode becomes status 500,
+/// and one that runs past the transaction timeout is cancelled and reported as ERROR.
 pub(crate) async fn run<C: Chaincode>(
     chaincode: Arc<C>,
     is_init: bool,
     message: ChaincodeMessage,
     key: TxKey,
-    replies: mpsc::Receiver<ChaincodeMessage>,
-    outbound: Outbound,
+    link: TxLink,
     done: mpsc::UnboundedSender<TxKey>,
     env: Arc<TxEnv>,
 ) {
-    let link = Arc::new(TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound, replies));
+    let link = Arc::new(link);
+    let timeout = env.transaction_timeout;
     let reply = match ChaincodeInput::decode(message.payload.clone()) {
         Err(e) => {
             let text = format!("[{}] failed to unmarshal input: {e}", short_txid(&key.txid));
@@ -56,13 +56,27 @@ pub(crate) async fn run<C: Chaincode>(
             match ChaincodeStub::new(Arc::clone(&link), env, input.args, decorations, message.proposal, is_init) {
                 Err(e) => error_message(&key, format!("failed to create new ChaincodeStub: {e}")),
                 Ok(stub) => {
-                    let response = execute(&*chaincode, &stub, is_init).await;
-                    match finish(&stub, &response, is_init).await {
-                        Ok(()) => {
+                    // Dropping the future at the deadline cancels the chaincode where it waits and
+                    // drops its iterators; the peer closes its side of them when it gets ERROR.
+                    let run = async {
+                        let response = execute(&*chaincode, &stub, is_init).await;
+                        finish(&stub, &response, is_init).await.map(|()| response)
+                    };
+                    match tokio::time::timeout(timeout, run).await {
+                        Ok(Ok(response)) => {
                             debug!(txid = %key.txid, status = response.status, "transaction finished");
                             completion(&link, &stub, response, is_init)
                         }
-                        Err(e) => error_message(&key, e.to_string()),
+                        Ok(Err(e)) => error_message(&key, e.to_string()),
+                        Err(_) => {
+                            warn!(txid = %key.txid, ?timeout, "transaction cancelled: it ran past the transaction timeout");
+                            let text = format!(
+                                "[{}] the chaincode did not complete the transaction within {timeout:?} \
+                                 (CHAINCODE_TRANSACTION_TIMEOUT); it was cancelled",
+                                short_txid(&key.txid)
+                            );
+                            error_message(&key, text)
+                        }
                     }
                 }
             }
@@ -101,18 +115,24 @@ async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: boo
     })
 }
 
-/// COMPLETED with the response and event; a failed Init becomes ERROR, as in the Go shim.
+/// COMPLETED with the response and event; a failed Init becomes ERROR, as in the Go shim. A
+/// result over the message size limit becomes ERROR too: sent, it would end the whole stream.
 fn completion(link: &TxLink, stub: &ChaincodeStub, response: Response, is_init: bool) -> ChaincodeMessage {
     let event = stub.take_event();
-    if is_init && response.status >= ERROR {
-        let mut message = link.message(Type::Error, Bytes::from(response.message));
-        message.chaincode_event = event;
-        return message;
-    }
-    let payload = Bytes::from(ccaas_protos::protos::Response::from(response).encode_to_vec());
-    let mut message = link.message(Type::Completed, payload);
+    let mut message = if is_init && response.status >= ERROR {
+        link.message(Type::Error, Bytes::from(response.message))
+    } else {
+        let payload = Bytes::from(ccaas_protos::protos::Response::from(response).encode_to_vec());
+        link.message(Type::Completed, payload)
+    };
     message.chaincode_event = event;
-    message
+    match check_size(&message, "the transaction's result") {
+        Ok(()) => message,
+        Err(e) => {
+            warn!(txid = %link.txid, error = %e, "transaction result refused");
+            link.message(Type::Error, Bytes::from(e.to_string()))
+        }
+    }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

@@ -1,5 +1,10 @@
 //! The accept loop: TCP (with TCP_NODELAY), then an optional TLS handshake per connection, in
 //! its own task, so a slow or failing client never holds up the next one.
+//!
+//! Two limits guard it (see [`Limits`]): at most `max_connections` connections are open at once
+//! (one more is closed as soon as it is accepted), and each must become a ready chaincode stream
+//! (TLS, HTTP/2 preface, `Connect`, REGISTER to READY) within `handshake_timeout` of its accept,
+//! or it is closed. Refusals are logged once per burst.
 
 use std::future::Future;
 use std::io;
@@ -11,32 +16,57 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 use tonic::transport::server::Connected;
 use tracing::{debug, warn};
 
-/// How long a client may take to complete the TLS handshake (the Go shim allows 5 s).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::limits::Limits;
+use crate::burst::BurstLog;
+
 /// How long to pause after an accept error that is not about one connection (e.g. out of file
 /// descriptors), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// Accepted connections waiting for the gRPC server to pick them up.
 const BACKLOG: usize = 64;
 
-/// An accepted connection the server can close by force once shutdown's grace period is over:
-/// after `kill` is cancelled every read and write fails, which ends the HTTP/2 connection.
+/// What the gRPC service learns about the connection a `Connect` call came on (from the
+/// request's extensions): who it is, and the token to cancel once the chaincode stream is ready,
+/// which stops the connection's handshake deadline.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerConnection {
+    pub(crate) remote: SocketAddr,
+    pub(crate) ready: CancellationToken,
+}
+
+/// An accepted connection the server can close by force: at shutdown once the grace period is
+/// over, or when it missed its handshake deadline. After `kill` is cancelled every read and write
+/// fails, which ends the HTTP/2 connection. It holds its slot of the connection limit until it
+/// is dropped.
 pub(crate) struct ServerIo<T> {
     inner: T,
     kill: CancellationToken,
     killed: Pin<Box<WaitForCancellationFutureOwned>>,
+    connection: PeerConnection,
+    _slot: OwnedSemaphorePermit,
+    /// Ends the handshake deadline's watcher when the connection goes away first.
+    _closed: DropGuard,
 }
 
 impl<T> ServerIo<T> {
-    fn new(inner: T, kill: &CancellationToken) -> Self {
-        ServerIo { inner, kill: kill.clone(), killed: Box::pin(kill.clone().cancelled_owned()) }
+    fn new(inner: T, slot: Slot) -> Self {
+        let Slot { permit, kill, connection, closed } = slot;
+        ServerIo {
+            inner,
+            killed: Box::pin(kill.clone().cancelled_owned()),
+            kill,
+            connection,
+            _slot: permit,
+            _closed: closed,
+        }
     }
 
     /// Fails once the connection must close; otherwise registers for the wake-up.
@@ -48,12 +78,11 @@ impl<T> ServerIo<T> {
     }
 }
 
-impl<T: Connected> Connected for ServerIo<T> {
-    // The inner type's info, so `Request::remote_addr` and `peer_certs` keep working.
-    type ConnectInfo = T::ConnectInfo;
+impl<T> Connected for ServerIo<T> {
+    type ConnectInfo = PeerConnection;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.inner.connect_info()
+        self.connection.clone()
     }
 }
 
@@ -103,10 +132,11 @@ pub(crate) type Accepted<T> = mpsc::Receiver<Result<ServerIo<T>, io::Error>>;
 /// Serves plaintext: every accepted socket goes straight to the gRPC server.
 pub(crate) fn plaintext(
     listener: TcpListener,
+    limits: Limits,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TcpStream> {
-    spawn(listener, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+    spawn(listener, limits, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -114,28 +144,25 @@ pub(crate) fn plaintext(
 pub(crate) fn tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
+    limits: Limits,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TlsStream<TcpStream>> {
     let acceptor = TlsAcceptor::from(config);
-    spawn(listener, stop, kill, move |tcp, remote| {
+    spawn(listener, limits, stop, kill, move |tcp, remote| {
         let acceptor = acceptor.clone();
         async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => Some(stream),
+            match acceptor.accept(tcp).await {
+                Ok(stream) => Some(stream),
                 // rustls reports protocol and certificate failures as InvalidData: worth a warning
                 // (a peer with the wrong client certificate, a plaintext client). Anything else is a
                 // client going away mid-handshake, e.g. a TCP probe.
-                Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     warn!(%remote, error = %e, "TLS handshake failed");
                     None
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     debug!(%remote, error = %e, "connection closed during the TLS handshake");
-                    None
-                }
-                Err(_) => {
-                    debug!(%remote, "TLS handshake timed out");
                     None
                 }
             }
@@ -143,8 +170,58 @@ pub(crate) fn tls(
     })
 }
 
+/// What an accepted connection holds from the accept loop on, handed to its [`ServerIo`]:
+/// dropping it at any point frees the connection's slot and ends its deadline watcher.
+struct Slot {
+    permit: OwnedSemaphorePermit,
+    kill: CancellationToken,
+    connection: PeerConnection,
+    closed: DropGuard,
+}
+
+impl Slot {
+    /// A slot for a connection from `remote` that must be ready by `deadline`, or be closed.
+    fn new(permit: OwnedSemaphorePermit, remote: SocketAddr, kill: &CancellationToken, deadline: Deadline) -> Self {
+        let kill = kill.child_token();
+        let connection = PeerConnection { remote, ready: CancellationToken::new() };
+        let closed = CancellationToken::new();
+        watch_handshake(deadline, kill.clone(), connection.clone(), closed.clone());
+        Slot { permit, kill, connection, closed: closed.drop_guard() }
+    }
+}
+
+/// When a connection must be ready, and where to log those that are not.
+struct Deadline {
+    at: Instant,
+    timeout: Duration,
+    late: Arc<BurstLog>,
+}
+
+/// Closes the connection (through `kill`) if it is not ready by the deadline.
+fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: PeerConnection, closed: CancellationToken) {
+    let Deadline { at: deadline, timeout, late } = deadline;
+    let PeerConnection { remote, ready } = connection;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {
+                if let Some(count) = late.record() {
+                    warn!(
+                        %remote, count, ?timeout,
+                        "closing connections that did not become a ready chaincode stream in time \
+                         (CHAINCODE_HANDSHAKE_TIMEOUT); count includes those not logged since the last line"
+                    );
+                }
+                kill.cancel();
+            }
+            () = ready.cancelled() => {}
+            () = closed.cancelled() => {}
+        }
+    });
+}
+
 fn spawn<T, H, Fut>(
     listener: TcpListener,
+    limits: Limits,
     stop: CancellationToken,
     kill: CancellationToken,
     handshake: H,
@@ -155,6 +232,8 @@ where
     Fut: Future<Output = Option<T>> + Send + 'static,
 {
     let (ready, accepted) = mpsc::channel(BACKLOG);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (refused, late) = (BurstLog::default(), Arc::new(BurstLog::default()));
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -176,20 +255,37 @@ where
                     }
                 }
             };
+            let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                if let Some(count) = refused.record() {
+                    warn!(
+                        %remote, count, max_connections = limits.max_connections,
+                        "refusing connections: the server is at its connection limit (CHAINCODE_MAX_CONNECTIONS); \
+                         count includes those not logged since the last line"
+                    );
+                }
+                continue; // Dropping the socket closes it.
+            };
             if let Err(e) = tcp.set_nodelay(true) {
                 debug!(%remote, error = %e, "could not set TCP_NODELAY");
             }
+            let deadline = Deadline {
+                at: Instant::now() + limits.handshake_timeout,
+                timeout: limits.handshake_timeout,
+                late: Arc::clone(&late),
+            };
+            let slot = Slot::new(permit, remote, &kill, deadline);
             let handshake = handshake(tcp, remote);
-            let (ready, stop, kill) = (ready.clone(), stop.clone(), kill.clone());
+            let (ready, stop) = (ready.clone(), stop.clone());
             tokio::spawn(async move {
                 let stream = tokio::select! {
                     () = stop.cancelled() => return,
+                    () = slot.kill.cancelled() => return,
                     stream = handshake => stream,
                 };
                 if let Some(stream) = stream {
                     tokio::select! {
                         () = stop.cancelled() => {}
-                        _ = ready.send(Ok(ServerIo::new(stream, &kill))) => {}
+                        _ = ready.send(Ok(ServerIo::new(stream, slot))) => {}
                     }
                 }
             });

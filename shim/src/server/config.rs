@@ -9,6 +9,7 @@ use base64::Engine as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing::{debug, info, warn};
 
+use super::limits::{parse_duration, Limits};
 use super::tls::{self, TlsConfig, TlsError};
 
 /// The address the server listens on when no variable names one: every interface, port 7052.
@@ -29,6 +30,11 @@ const CORE_CHAINCODE_ID: &str = "CORE_CHAINCODE_ID";
 const CORE_PEER_LOCALMSPID: &str = "CORE_PEER_LOCALMSPID";
 // Automatic write batching on Fabric 3.1 peers.
 const CHAINCODE_WRITE_BATCHING: &str = "CHAINCODE_WRITE_BATCHING";
+// Resource limits.
+const CHAINCODE_HANDSHAKE_TIMEOUT: &str = "CHAINCODE_HANDSHAKE_TIMEOUT";
+const CHAINCODE_MAX_CONNECTIONS: &str = "CHAINCODE_MAX_CONNECTIONS";
+const CHAINCODE_MAX_TRANSACTIONS: &str = "CHAINCODE_MAX_TRANSACTIONS";
+const CHAINCODE_TRANSACTION_TIMEOUT: &str = "CHAINCODE_TRANSACTION_TIMEOUT";
 // fabric-samples family.
 const CHAINCODE_TLS_DISABLED: &str = "CHAINCODE_TLS_DISABLED";
 const CHAINCODE_TLS_KEY: &str = "CHAINCODE_TLS_KEY";
@@ -72,6 +78,8 @@ pub struct ServerConfig {
     /// Fabric 3.1 write batching (default true; see
     /// [`ChaincodeService::with_automatic_write_batching`](crate::ChaincodeService::with_automatic_write_batching)).
     pub automatic_write_batching: bool,
+    /// Connection, transaction and time limits (see [`Limits`]).
+    pub limits: Limits,
 }
 
 /// A configuration error found at startup. Each names the environment variable (and file) at
@@ -102,6 +110,16 @@ pub enum ConfigError {
         variable: &'static str,
         /// Its value.
         value: String,
+    },
+    /// A limit variable is not a positive number or duration.
+    #[error("{variable}={value:?} is not {expected}")]
+    InvalidLimit {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should be, e.g. `a positive duration such as 10s or 500ms`.
+        expected: &'static str,
     },
     /// TLS was switched on but its key or certificate variable is missing.
     #[error("{enabled_by} turns TLS on, but {missing} is not set")]
@@ -172,6 +190,7 @@ impl ServerConfig {
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id: None,
             automatic_write_batching: true,
+            limits: Limits::default(),
         }
     }
 
@@ -209,6 +228,7 @@ impl ServerConfig {
         let peer_msp_id = env.get(CORE_PEER_LOCALMSPID);
         let tls = env.tls()?;
         let automatic_write_batching = env.bool(CHAINCODE_WRITE_BATCHING)?.unwrap_or(true);
+        let limits = env.limits()?;
         Ok(ServerConfig {
             address,
             chaincode_id,
@@ -216,6 +236,7 @@ impl ServerConfig {
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id,
             automatic_write_batching,
+            limits,
         })
     }
 }
@@ -293,6 +314,38 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
         self.get(name).map(|value| parse_bool(name, &value)).transpose()
+    }
+
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        Ok(Limits {
+            handshake_timeout: self.duration(CHAINCODE_HANDSHAKE_TIMEOUT)?.unwrap_or(defaults.handshake_timeout),
+            max_connections: self.count(CHAINCODE_MAX_CONNECTIONS)?.unwrap_or(defaults.max_connections),
+            max_transactions_per_connection: self
+                .count(CHAINCODE_MAX_TRANSACTIONS)?
+                .unwrap_or(defaults.max_transactions_per_connection),
+            transaction_timeout: self.duration(CHAINCODE_TRANSACTION_TIMEOUT)?.unwrap_or(defaults.transaction_timeout),
+        })
+    }
+
+    fn duration(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        match parse_duration(&value) {
+            Some(duration) if !duration.is_zero() => Ok(Some(duration)),
+            _ => Err(ConfigError::InvalidLimit {
+                variable: name,
+                value,
+                expected: "a positive duration such as 10s, 500ms or 2m",
+            }),
+        }
+    }
+
+    fn count(&self, name: &'static str) -> Result<Option<usize>, ConfigError> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        match value.parse::<usize>() {
+            Ok(count) if count > 0 => Ok(Some(count)),
+            _ => Err(ConfigError::InvalidLimit { variable: name, value, expected: "a positive whole number" }),
+        }
     }
 
     fn address(&self) -> Result<SocketAddr, ConfigError> {

@@ -48,6 +48,10 @@
 //! | chaincode id (the package ID) | `CHAINCODE_ID`, `CORE_CHAINCODE_ID_NAME`, `CORE_CHAINCODE_ID` | none: startup error |
 //! | peer MSP id ([`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id)) | `CORE_PEER_LOCALMSPID` | unset |
 //! | automatic write batching ([`ServerBuilder::automatic_write_batching`]) | `CHAINCODE_WRITE_BATCHING` | true |
+//! | [`Limits::handshake_timeout`] (a duration: `10s`, `500ms`, `2m`, or seconds) | `CHAINCODE_HANDSHAKE_TIMEOUT` | 10 s |
+//! | [`Limits::max_connections`] | `CHAINCODE_MAX_CONNECTIONS` | 64 |
+//! | [`Limits::max_transactions_per_connection`] | `CHAINCODE_MAX_TRANSACTIONS` | 1000 |
+//! | [`Limits::transaction_timeout`] | `CHAINCODE_TRANSACTION_TIMEOUT` | 30 s |
 //!
 //! The address is `host:port`; the host may be a name (`localhost:7052`, resolved once at
 //! startup; of several addresses the first IPv4 one is used, as Go's `net.Listen` does) and may be
@@ -117,8 +121,9 @@
 //!    GOAWAY), closing by force any connection still open 2 s later;
 //! 4. returns `Ok(())`, so a `main` that returns after `serve` exits with status 0.
 
-mod accept;
+pub(crate) mod accept;
 mod config;
+mod limits;
 mod run;
 mod signals;
 mod tls;
@@ -140,6 +145,10 @@ use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
+pub use limits::{
+    Limits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION,
+    DEFAULT_TRANSACTION_TIMEOUT,
+};
 pub use run::run_from_env;
 pub use tls::{TlsConfig, TlsError};
 
@@ -297,7 +306,8 @@ impl<C: Chaincode> Server<C> {
         let tls = config.tls.as_ref().map(TlsConfig::rustls_server_config).transpose()?;
 
         let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone())
-            .with_automatic_write_batching(config.automatic_write_batching);
+            .with_automatic_write_batching(config.automatic_write_batching)
+            .with_limits(config.limits);
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
@@ -331,12 +341,12 @@ impl<C: Chaincode> Server<C> {
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
         let serving = match tls {
             None => {
-                let incoming = accept::plaintext(listener, stop_accepting.clone(), kill.clone());
+                let incoming = accept::plaintext(listener, config.limits, stop_accepting.clone(), kill.clone());
                 let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
                 futures::future::Either::Left(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
             }
             Some(tls) => {
-                let incoming = accept::tls(listener, tls, stop_accepting.clone(), kill.clone());
+                let incoming = accept::tls(listener, tls, config.limits, stop_accepting.clone(), kill.clone());
                 let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
                 futures::future::Either::Right(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
             }
@@ -499,6 +509,12 @@ impl<C: Chaincode> ServerBuilder<C> {
     /// when a refused write is reported.
     pub fn automatic_write_batching(mut self, enabled: bool) -> Self {
         self.config.automatic_write_batching = enabled;
+        self
+    }
+
+    /// Connection, transaction and time limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
         self
     }
 

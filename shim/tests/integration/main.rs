@@ -13,5 +13,7 @@ mod identity_attributes;
 mod identity_id;
 mod policy_statebased;
 mod server_config;
+mod server_faults;
+mod server_limits;
 mod server_shutdown;
 mod server_transport;

@@ -13,6 +13,7 @@ mod disconnect;
 mod dockerfiles;
 mod env_conventions;
 mod fabcar_unit;
+mod faults;
 mod fidelity;
 mod handshake;
 mod identities;

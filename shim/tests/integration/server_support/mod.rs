@@ -88,7 +88,9 @@ pub async fn wait_started(txid: &str) {
     }
 }
 
-/// The test chaincode: `echo <text>` answers `<text>`; `sleep <ms>` sleeps, then answers `slept`.
+/// The test chaincode: `echo <text>` answers `<text>`; `sleep <ms>` sleeps, then answers `slept`;
+/// `big <bytes>` answers that many bytes; `get2 <k1> <k2>` reads both keys in turn and answers
+/// `v1,v2`.
 pub struct TestChaincode;
 
 impl Chaincode for TestChaincode {
@@ -101,6 +103,17 @@ impl Chaincode for TestChaincode {
                 let ms: u64 = args.first().and_then(|ms| ms.parse().ok()).unwrap_or(300);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Response::success("slept")
+            }
+            "big" => Response::success(vec![b'x'; args[0].parse().unwrap()]),
+            "get2" => {
+                let mut values = Vec::new();
+                for key in &args[..2] {
+                    match stub.get_state(key).await {
+                        Ok(value) => values.push(String::from_utf8_lossy(&value.unwrap_or_default()).into_owned()),
+                        Err(e) => return Response::error(e.to_string()),
+                    }
+                }
+                Response::success(values.join(","))
             }
             other => Response::error(format!("unknown function {other}")),
         }

@@ -373,7 +373,8 @@ impl StubProbe {
     /// `range:start:end:n:yields` (takes n rows, then yields to the runtime `yields` times before
     /// dropping the iterator), `page:size` (a paginated range over everything), `prange:coll`
     /// (a private range over everything), `try:STEP` (runs STEP and answers `ok` or its error
-    /// instead of failing), `fail:text` (fails the script).
+    /// instead of failing), `fail:text` (fails the script), `range_hold:ms` (takes one row of a range over
+    /// everything, then sleeps holding the iterator; `range_hold:panic` panics holding it).
     async fn step(stub: &ChaincodeStub, step: &str, out: &mut Vec<serde_json::Value>) -> ccaas_shim::Result<()> {
         let (op, rest) = step.split_once(':').unwrap_or((step, ""));
         let kv = |s: &str| s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap();
@@ -463,6 +464,15 @@ impl StubProbe {
                 Err(e) => out.push(json!({ "error": e.to_string() })),
             },
             "fail" => return Err(ccaas_shim::ShimError::InvalidArgument(rest.to_string())),
+            "range_hold" => {
+                let mut rows = stub.get_state_by_range("", "").await?;
+                rows.next().await?;
+                if rest == "panic" {
+                    panic!("boom with an open iterator");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(rest.parse().unwrap())).await;
+                drop(rows);
+            }
             "start" => stub.start_write_batch(),
             "finish" => stub.finish_write_batch().await?,
             other => panic!("unknown step {other}"),

@@ -1,0 +1,203 @@
+//! The server's resource limits: the handshake deadline, the connection limit, the limit of
+//! transactions in flight per connection, the transaction timeout and the message size limit.
+//! After each refusal the server still serves a healthy peer.
+
+use crate::server_support::*;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ccaas_protos::protos::chaincode_message::Type;
+use ccaas_protos::protos::ChaincodeInput;
+use ccaas_shim::server::{Limits, ServerConfig};
+use prost::Message;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+fn config(limits: Limits) -> ServerConfig {
+    ServerConfig { limits, ..plaintext_config() }
+}
+
+/// A healthy peer connects, registers and gets an answer.
+async fn assert_serves_a_healthy_peer(running: &Running) {
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    peer.transaction("healthy", &["echo", "still serving"]).await;
+    let reply = peer.recv().await.expect("an answer");
+    assert_eq!(completed_response(&reply).payload, "still serving");
+}
+
+/// Waits until the server closes `socket` (EOF or reset), failing after `within`.
+async fn closed_within(socket: &mut TcpStream, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buffer = [0u8; 256];
+    loop {
+        match tokio::time::timeout(within, socket.read(&mut buffer)).await {
+            Err(_) => panic!("the server kept the connection open for {within:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            // The server's HTTP/2 settings frame: keep reading.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed_at_the_handshake_deadline() {
+    let limits = Limits { handshake_timeout: Duration::from_millis(400), ..Limits::default() };
+    let running = start(config(limits)).await;
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(TcpStream::connect(running.addr).await.unwrap());
+    }
+    // A gRPC client that opens the Connect stream but never answers REGISTER is closed too.
+    let mut stalled = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    assert_eq!(stalled.recv().await.unwrap().r#type, Type::Register as i32);
+
+    for socket in &mut silent {
+        let waited = closed_within(socket, Duration::from_secs(5)).await;
+        assert!(waited < Duration::from_secs(2), "closed after {waited:?}");
+    }
+    assert!(stalled.recv().await.is_none(), "the stalled stream was not ended");
+    // A peer that finishes its handshake in time is not affected by the deadline later on.
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    peer.transaction("late", &["echo", "after the deadline"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "after the deadline");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_until_slots_free_up() {
+    let limits = Limits { max_connections: 3, handshake_timeout: Duration::from_millis(500), ..Limits::default() };
+    let running = start(config(limits)).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(running.addr).await.unwrap());
+    }
+    // Give the accept loop time to take all three.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut refused = TcpStream::connect(running.addr).await.unwrap();
+    let waited = closed_within(&mut refused, Duration::from_secs(5)).await;
+    assert!(waited < Duration::from_millis(300), "the fourth connection was held {waited:?}");
+    // The three silent ones miss their deadline, which frees their slots.
+    for socket in &mut held {
+        closed_within(socket, Duration::from_secs(5)).await;
+    }
+    assert_serves_a_healthy_peer(&running).await;
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn transactions_beyond_the_per_connection_limit_are_refused_at_once() {
+    let limits = Limits { max_transactions_per_connection: 2, ..Limits::default() };
+    let running = start(config(limits)).await;
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    peer.transaction("slow-1", &["sleep", "400"]).await;
+    peer.transaction("slow-2", &["sleep", "400"]).await;
+    wait_started("slow-1").await;
+    wait_started("slow-2").await;
+    peer.transaction("third", &["echo", "x"]).await;
+    let refused = peer.recv().await.unwrap();
+    assert_eq!((refused.r#type, refused.txid.as_str()), (Type::Error as i32, "third"));
+    let text = String::from_utf8_lossy(&refused.payload).into_owned();
+    assert!(text.contains("already running 2 transactions") && text.contains("CHAINCODE_MAX_TRANSACTIONS"), "{text}");
+    // The two running ones complete; then there is room again.
+    let mut done: Vec<String> = Vec::new();
+    for _ in 0..2 {
+        let reply = peer.recv().await.unwrap();
+        assert_eq!(completed_response(&reply).payload, "slept");
+        done.push(reply.txid);
+    }
+    done.sort();
+    assert_eq!(done, ["slow-1", "slow-2"]);
+    peer.transaction("fourth", &["echo", "room again"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "room again");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_transaction_past_its_timeout_is_cancelled_and_the_connection_goes_on() {
+    let limits = Limits { transaction_timeout: Duration::from_millis(300), ..Limits::default() };
+    let running = start(config(limits)).await;
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    let started = Instant::now();
+    peer.transaction("forever", &["sleep", "60000"]).await;
+    peer.transaction("quick", &["echo", "meanwhile"]).await;
+    let quick = peer.recv().await.unwrap();
+    assert_eq!((quick.txid.as_str(), completed_response(&quick).payload), ("quick", Bytes::from("meanwhile")));
+    let cancelled = peer.recv().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert_eq!((cancelled.r#type, cancelled.txid.as_str()), (Type::Error as i32, "forever"));
+    let text = String::from_utf8_lossy(&cancelled.payload).into_owned();
+    assert!(text.contains("within 300ms") && text.contains("CHAINCODE_TRANSACTION_TIMEOUT"), "{text}");
+    peer.transaction("after", &["echo", "still here"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "still here");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_result_over_the_message_limit_fails_its_transaction_alone() {
+    let running = start(plaintext_config()).await;
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    let too_big = (ccaas_shim::MAX_MESSAGE_SIZE + 1).to_string();
+    peer.transaction("huge", &["big", &too_big]).await;
+    let refused = peer.recv().await.unwrap();
+    assert_eq!((refused.r#type, refused.txid.as_str()), (Type::Error as i32, "huge"));
+    let text = String::from_utf8_lossy(&refused.payload).into_owned();
+    assert!(text.contains("over the 104857600 byte message limit"), "{text}");
+    peer.transaction("small", &["echo", "fine"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "fine");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_peer_message_over_the_limit_ends_only_its_own_connection() {
+    let running = start(plaintext_config()).await;
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    let input =
+        ChaincodeInput { args: vec![Bytes::from("echo"), Bytes::from(vec![b'x'; 101 << 20])], ..Default::default() };
+    peer.send(message(Type::Transaction, "flood", Bytes::from(input.encode_to_vec()))).await;
+    assert!(peer.recv().await.is_none(), "the oversized stream should end");
+    assert_serves_a_healthy_peer(&running).await;
+    running.stop().await.unwrap();
+}
+
+#[test]
+fn limits_come_from_the_environment_and_bad_values_name_the_variable() {
+    let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    };
+    let config = ServerConfig::from_lookup(lookup(&[
+        ("CHAINCODE_ID", CHAINCODE_ID),
+        ("CHAINCODE_HANDSHAKE_TIMEOUT", "2s"),
+        ("CHAINCODE_MAX_CONNECTIONS", "8"),
+        ("CHAINCODE_MAX_TRANSACTIONS", "50"),
+        ("CHAINCODE_TRANSACTION_TIMEOUT", "1m30s"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.limits,
+        Limits {
+            handshake_timeout: Duration::from_secs(2),
+            max_connections: 8,
+            max_transactions_per_connection: 50,
+            transaction_timeout: Duration::from_secs(90),
+        }
+    );
+    assert_eq!(ServerConfig::from_lookup(lookup(&[("CHAINCODE_ID", CHAINCODE_ID)])).unwrap().limits, Limits::default());
+    let error =
+        ServerConfig::from_lookup(lookup(&[("CHAINCODE_ID", CHAINCODE_ID), ("CHAINCODE_MAX_CONNECTIONS", "0")]))
+            .unwrap_err()
+            .to_string();
+    assert_eq!(error, "CHAINCODE_MAX_CONNECTIONS=\"0\" is not a positive whole number");
+    let error =
+        ServerConfig::from_lookup(lookup(&[("CHAINCODE_ID", CHAINCODE_ID), ("CHAINCODE_TRANSACTION_TIMEOUT", "soon")]))
+            .unwrap_err()
+            .to_string();
+    assert_eq!(error, "CHAINCODE_TRANSACTION_TIMEOUT=\"soon\" is not a positive duration such as 10s, 500ms or 2m");
+}
