@@ -407,13 +407,27 @@ pub struct SpawnedChaincode {
 impl SpawnedChaincode {
     /// Starts `binary` listening on a free local port.
     pub fn spawn(binary: &Path, chaincode_id: &str) -> std::io::Result<SpawnedChaincode> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let address = format!("127.0.0.1:{port}");
+        Self::spawn_command(Self::command(binary), chaincode_id)
+    }
+
+    /// The command [`spawn`](Self::spawn) runs, to add settings (e.g. environment variables)
+    /// before [`spawn_command`](Self::spawn_command).
+    pub fn command(binary: &Path) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(binary);
         // Keep the chaincode's info logs out of the results unless the user asked for them.
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "warn");
         }
+        command
+    }
+
+    /// Starts `command` (see [`command`](Self::command)) listening on a free local port.
+    pub fn spawn_command(
+        mut command: tokio::process::Command,
+        chaincode_id: &str,
+    ) -> std::io::Result<SpawnedChaincode> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let address = format!("127.0.0.1:{port}");
         let child = command
             .env("CHAINCODE_SERVER_ADDRESS", &address)
             .env("CHAINCODE_ID", chaincode_id)

@@ -176,3 +176,58 @@ async fn client_pings_never_get_goaway() {
 
     server.stop().await.unwrap();
 }
+
+/// Whether a TLS client with `client` gets served (a handshake and a health check).
+async fn served_with(server: &Running, server_ca: &Ca, client: &Leaf) -> bool {
+    match tls_channel(server.addr, &server_ca.cert_pem(), Some(client)).await {
+        Err(_) => false,
+        Ok(channel) => health(channel, "").await.is_ok(),
+    }
+}
+
+#[tokio::test]
+async fn expired_and_not_yet_valid_client_certificates_are_refused() {
+    let server_ca = Ca::new("server-ca");
+    let peer_ca = Ca::new("peer-ca");
+    let server = start(tls_config(&server_ca, Some(&peer_ca))).await;
+    let expired = peer_ca.client_valid_between((2020, 1, 1), (2021, 1, 1));
+    assert!(!served_with(&server, &server_ca, &expired).await, "an expired client certificate was accepted");
+    let not_yet = peer_ca.client_valid_between((2099, 1, 1), (2100, 1, 1));
+    assert!(!served_with(&server, &server_ca, &not_yet).await, "a not-yet-valid client certificate was accepted");
+    let current = peer_ca.client_valid_between((2020, 1, 1), (2099, 1, 1));
+    assert!(served_with(&server, &server_ca, &current).await, "a valid client certificate was refused");
+    server.stop().await.unwrap();
+}
+
+/// A TLS 1.1 ClientHello (no extensions, one cipher suite): the server must refuse it with an
+/// alert, and go on serving TLS 1.2 and 1.3 clients.
+#[tokio::test]
+async fn clients_below_tls_1_2_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ca = Ca::new("old-tls-ca");
+    let server = start(tls_config(&ca, None)).await;
+    for (name, version) in [("TLS 1.0", [3u8, 1u8]), ("TLS 1.1", [3, 2])] {
+        let mut hello = Vec::new();
+        hello.extend_from_slice(&version); // client_version
+        hello.extend_from_slice(&[7u8; 32]); // random
+        hello.push(0); // no session id
+        hello.extend_from_slice(&[0, 2, 0x00, 0x2f]); // TLS_RSA_WITH_AES_128_CBC_SHA
+        hello.extend_from_slice(&[1, 0]); // null compression
+        let mut handshake = vec![1u8, 0, (hello.len() >> 8) as u8, hello.len() as u8];
+        handshake[1] = (hello.len() >> 16) as u8;
+        handshake.extend_from_slice(&hello);
+        let mut record = vec![0x16, version[0], version[1], (handshake.len() >> 8) as u8, handshake.len() as u8];
+        record.extend_from_slice(&handshake);
+
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(&record).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "{name}: the server neither answered nor closed");
+        // An alert record (content type 21), or a bare close: never a ServerHello (22).
+        assert!(answer.first() != Some(&0x16), "{name}: the server went on with the handshake: {answer:?}");
+        assert!(answer.is_empty() || answer[0] == 0x15, "{name}: {answer:?}");
+    }
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
+    server.stop().await.unwrap();
+}

@@ -65,6 +65,18 @@ impl Ca {
         self.leaf("peer0.org1.example.com", ExtendedKeyUsagePurpose::ClientAuth)
     }
 
+    /// A client certificate valid only from `not_before` to `not_after` ((year, month, day)).
+    pub fn client_valid_between(&self, not_before: (i32, u8, u8), not_after: (i32, u8, u8)) -> Leaf {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "peer0.org1.example.com");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+        params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+
     fn leaf(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> Leaf {
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params.subject_alt_names.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
