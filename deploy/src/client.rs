@@ -242,7 +242,10 @@ fn explain_transport(e: &tonic::transport::Error, endpoint: &Endpoint) -> String
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
-        chain.push(s.to_string());
+        let text = s.to_string();
+        if !chain.last().is_some_and(|prev: &String| prev.contains(&text)) {
+            chain.push(text);
+        }
         source = s.source();
     }
     let all = chain.join(": ");
@@ -252,7 +255,7 @@ fn explain_transport(e: &tonic::transport::Error, endpoint: &Endpoint) -> String
             "the server's TLS certificate is not signed by the TLS CA given ({ca}); use the TLS CA of this peer's \
              organization ({all})"
         )
-    } else if all.contains("NotValidForName") {
+    } else if all.contains("NotValidForName") || all.contains("not valid for name") {
         let name =
             endpoint.tls.as_ref().and_then(|t| t.server_name.clone()).unwrap_or_else(|| host_of(&endpoint.address));
         format!(

@@ -17,8 +17,8 @@ pub fn hint(message: &str) -> String {
     } else if message.contains("access denied") || message.contains("is not an admin") || message.contains("Admins") {
         "use an admin identity of the peer's organization (for example the org's Admin user)"
     } else if message.contains("chaincodeType") || message.contains("could not build chaincode") {
-        "the peer has no external builder for this package type: its core.yaml must list the ccaas builder \
-         under chaincode.externalBuilders"
+        "no external builder on this peer accepts the package's type: the peer's core.yaml must list one under \
+         chaincode.externalBuilders (the ccaas builder for ccaas packages, fabric-builder-k8s for k8s ones)"
     } else if message.contains("failed to invoke backing implementation of 'InstallChaincode'") {
         "the peer could not use the package; check it with `ccaas-package inspect` and the peer's log"
     } else if message.contains("ENDORSEMENT_POLICY_FAILURE") {

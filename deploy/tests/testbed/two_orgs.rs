@@ -1,0 +1,46 @@
+//! Two orgs, each with its own hlf-operator network config and admin: Org1 installs and
+//! approves and is told that Org2's approval is missing (exit 3); Org2 does the same and
+//! commits; the chaincode answers through both peers; Org1's second run does nothing.
+
+use serde_json::Value;
+
+use crate::support::{ok, run, Testbed};
+use crate::{package, querycommitted};
+
+#[test]
+fn two_orgs_each_with_its_own_network_config() {
+    let Some(mut t) = Testbed::up("two_orgs", 2, 27050) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 25001);
+    let configs = [t.var("ORG1_NETWORK_CONFIG").to_string(), t.var("ORG2_NETWORK_CONFIG").to_string()];
+    let as_org = |n: usize| {
+        let mut c = std::process::Command::new(crate::support::DEPLOY);
+        c.env_clear();
+        c.args(["--config", configs[n - 1].as_str(), "--user", "admin"]);
+        c.args(["lifecycle", "-n", "basic", "-v", "1.0"]).arg(&pkg);
+        c
+    };
+
+    let (code, out, err) = run(as_org(1).args(["--output", "json"]));
+    assert_eq!(code, 3, "Org2's approval is missing: exit 3\n{out}\n{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["waiting_for"], serde_json::json!(["Org2MSP"]));
+    assert!(err.contains("then stop: Org2MSP must approve basic sequence 1 before it can be committed"), "{err}");
+    let (code, out, _) = run(&mut as_org(1));
+    assert_eq!(code, 3);
+    assert!(out.contains("waiting for Org2MSP to approve basic sequence 1"), "{out}");
+
+    let out = ok(&mut as_org(2));
+    assert!(out.contains("already done: Org1MSP") || out.contains("commit basic version 1.0 at sequence 1"), "{out}");
+    assert!(out.contains("done: basic version 1.0 sequence 1"), "{out}");
+
+    let qc = querycommitted(&t);
+    assert_eq!(qc["sequence"].as_i64(), Some(1));
+    assert_eq!(qc["approvals"], serde_json::json!({"Org1MSP": true, "Org2MSP": true}));
+
+    t.start_chaincode(25001, &built.package_id);
+    assert!(t.invoke_and_query(2).contains(r#""ID":"asset1""#));
+
+    let out = ok(&mut as_org(1));
+    assert!(out.contains("nothing to do"), "{out}");
+}
