@@ -4,6 +4,7 @@
 
 mod errors;
 mod one_org;
+mod readme;
 mod support;
 mod two_orgs;
 
