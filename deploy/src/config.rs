@@ -105,7 +105,12 @@ impl Sources {
         };
         let msp_id = match (&self.msp_id, &config) {
             (Some(m), _) if !m.is_empty() => m.clone(),
-            (_, Some(c)) if !c.client.organization.is_empty() => c.client.organization.clone(),
+            // hlf-operator keys organizations by MSP ID; connection profiles by a name ("Org1")
+            // whose `mspid` is the MSP ID.
+            (_, Some(c)) if !c.client.organization.is_empty() => match c.organization(&c.client.organization) {
+                Ok(o) if !o.mspid.is_empty() => o.mspid.clone(),
+                _ => c.client.organization.clone(),
+            },
             _ => {
                 return Err(Error::Config(
                     "no MSP ID: pass --msp-id (or set CORE_PEER_LOCALMSPID), or use a network config whose \

@@ -98,3 +98,21 @@ fn cli_unknown_user_exits_2_with_the_message_and_nothing_on_stdout() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: user 'nobody' is not in "), "{stderr}");
 }
+
+#[test]
+fn connection_profile_with_an_msp_folder() {
+    let t =
+        Sources { config: Some(fixture("connection-org1.yaml")), msp_dir: Some(fixture("msp")), ..Default::default() }
+            .resolve()
+            .unwrap();
+    assert_eq!(t.identity.msp_id(), "Org1MSP", "client.organization Org1 has mspid Org1MSP");
+    assert_eq!(t.peers[0].address, "localhost:7051");
+    assert_eq!(t.peers[0].org, "Org1MSP");
+    let tls = t.peers[0].tls.as_ref().unwrap();
+    assert_eq!(
+        tls.ca_pem,
+        std::fs::read(fixture("admin-cert.pem")).unwrap(),
+        "tlsCACerts.path is relative to the file"
+    );
+    assert_eq!(tls.server_name.as_deref(), Some("peer0.org1.example.com"));
+}

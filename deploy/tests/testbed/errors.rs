@@ -69,6 +69,12 @@ fn errors_name_the_peer_the_org_and_the_cause() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = run(t.deploy_as_peer_cli(1).args(approve));
     assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(t.deploy_as_peer_cli(1).args(["approved", "-n", "basic"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().last().unwrap(),
+        format!("Org1MSP approved basic version 1.0 sequence 1 with package {}", built.package_id)
+    );
     let (code, _, err) = run(t.deploy_as_peer_cli(1).args(approve));
     assert_eq!(code, 1);
     assert_has(

@@ -92,4 +92,60 @@ fn one_org_lifecycle() {
     let qc = querycommitted(&t);
     assert_eq!((qc["sequence"].as_i64(), qc["version"].as_str()), (Some(2), Some("2.0")));
     assert!(t.invoke_and_query(1).contains(r#""ID":"asset1""#));
+
+    // Private data collections are part of the definition: adding one goes to sequence 3, and
+    // what the peer stores compares equal to what we send (a second run does nothing).
+    let collections = dir.path().join("collections.json");
+    std::fs::write(
+        &collections,
+        r#"[{"name":"private","policy":"OR('Org1MSP.member')","requiredPeerCount":0,"maxPeerCount":1,
+            "blockToLive":0,"memberOnlyRead":true,"memberOnlyWrite":false}]"#,
+    )
+    .unwrap();
+    let v2 =
+        ["lifecycle", "-n", "basic", "-v", "2.0", "--signature-policy", "OR('Org1MSP.peer')", "--collections-config"];
+    let out = ok(t.deploy().args(hlf).args(v2).arg(&collections).arg(&pkg_b));
+    assert!(out.contains("at sequence 3 for Org1MSP") && out.contains("the definition changes: collections"), "{out}");
+    let out = ok(t.deploy().args(hlf).args(v2).arg(&collections).arg(&pkg_b));
+    assert!(out.contains("nothing to do: basic version 2.0 is committed at sequence 3"), "{out}");
+    let qc = querycommitted(&t);
+    assert!(qc["collections"].to_string().contains(r#""name":"private""#), "{qc}");
+
+    // A connection profile with an MSP folder, and PEM files with a TLS host-name override, reach
+    // the same peer as the same admin.
+    let ccp = dir.path().join("connection-org1.json");
+    let ccp_json = serde_json::json!({
+        "name": "test-network-org1", "version": "1.0.0",
+        "client": {"organization": "Org1"},
+        "organizations": {"Org1": {"mspid": "Org1MSP", "peers": ["peer0.org1.example.com"]}},
+        "peers": {"peer0.org1.example.com": {
+            "url": format!("grpcs://{}", t.var("ORG1_PEER_ADDRESS")),
+            "tlsCACerts": {"path": t.var("ORG1_PEER_TLS_CA")},
+            "grpcOptions": {"ssl-target-name-override": "peer0.org1.example.com"}}}
+    });
+    std::fs::write(&ccp, ccp_json.to_string()).unwrap();
+    let committed = ok(t.deploy().arg("--config").arg(&ccp).args([
+        "--msp-dir",
+        t.var("ORG1_ADMIN_MSP"),
+        "committed",
+        "-n",
+        "basic",
+    ]));
+    assert!(committed.contains("basic version 2.0 sequence 3 (approvals: Org1MSP=approved)"), "{committed}");
+    let installed = ok(t
+        .deploy()
+        .args(["--cert", t.var("ORG1_ADMIN_CERT"), "--key", t.var("ORG1_ADMIN_KEY")])
+        .args([
+            "--msp-id",
+            "Org1MSP",
+            "--peer-address",
+            t.var("ORG1_PEER_ADDRESS"),
+            "--tls-ca",
+            t.var("ORG1_PEER_TLS_CA"),
+        ])
+        .args(["--tls-hostname", "peer0.org1.example.com", "installed", "--output", "json"]));
+    let installed: Value = serde_json::from_str(&installed).unwrap();
+    let ids: Vec<&str> =
+        installed[0]["installed"].as_array().unwrap().iter().map(|i| i["package_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&a.package_id.as_str()) && ids.contains(&b.package_id.as_str()), "{ids:?}");
 }
