@@ -194,6 +194,16 @@ impl Node {
     }
 
     fn status_error(&self, action: &str, status: &tonic::Status) -> Error {
+        // A failure below gRPC (TLS alert, reset connection) carries the transport error as its
+        // source: with TLS 1.3 a server that wants a client certificate says so only now.
+        if let Some(source) = std::error::Error::source(status) {
+            return Error::Connect {
+                node: self.endpoint.name.clone(),
+                org: self.endpoint.org.clone(),
+                address: self.endpoint.address.clone(),
+                cause: explain_transport(source, &self.endpoint),
+            };
+        }
         if status.code() == tonic::Code::Unavailable {
             return Error::Connect {
                 node: self.endpoint.name.clone(),
@@ -238,7 +248,7 @@ fn host_of(address: &str) -> String {
 }
 
 /// Turns a transport error into a cause the user can act on.
-fn explain_transport(e: &tonic::transport::Error, endpoint: &Endpoint) -> String {
+fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint) -> String {
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
