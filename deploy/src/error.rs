@@ -87,6 +87,21 @@ pub enum Error {
         code: String,
     },
 
+    /// A definition cannot be committed yet: organizations have not approved it.
+    #[error(
+        "cannot commit {name} sequence {sequence} yet: {} not approved it; each must run \
+         `ccaas-deploy approve` (or `ccaas-deploy lifecycle`) with the same definition",
+        if orgs.len() == 1 { format!("{} has", orgs[0]) } else { format!("{} have", orgs.join(", ")) }
+    )]
+    ApprovalsMissing {
+        /// The chaincode name.
+        name: String,
+        /// The sequence.
+        sequence: i64,
+        /// The organizations (MSP IDs) whose approval is missing.
+        orgs: Vec<String>,
+    },
+
     /// The package could not be built or read.
     #[error("package: {0}")]
     Package(#[from] ccaas_package::Error),

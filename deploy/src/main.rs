@@ -5,7 +5,7 @@
 //! * 0: success (including "nothing to do");
 //! * 1: a peer, the gateway or the orderer refused, or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy);
-//! * 3: `lifecycle` (or `commit`) cannot finish: other organizations must approve first;
+//! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
 //! * 4: a peer or orderer could not be reached (network, TLS).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr.
@@ -49,6 +49,7 @@ async fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(Error::Connect { .. }) => 4,
+        Some(Error::ApprovalsMissing { .. }) => EXIT_WAITING,
         Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) => 1,
         Some(_) => 2,
         None => 2,
@@ -185,6 +186,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Commit(a) => {
             let def = a.definition.definition()?;
+            let missing = session.readiness(&def, a.sequence).await?.missing();
+            if !missing.is_empty() {
+                anyhow::bail!(Error::ApprovalsMissing { name: def.name, sequence: a.sequence, orgs: missing });
+            }
             out.progress(&format!("committing {} sequence {}", def.name, a.sequence));
             let tx = session.commit(&def, a.sequence, via).await?;
             out.result(

@@ -126,7 +126,7 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
             ));
             let approved = session.approved(&definition.name, sequence).await?;
             match approved {
-                Some(a) if a.package_id == package_id => {
+                Some(a) if a.package_id == package_id && a.definition.same_as(definition) => {
                     done.push(format!("{org} approved it with package {package_id}"))
                 }
                 Some(a) => steps.push(Step::Approve {

@@ -30,6 +30,17 @@ fn two_orgs_each_with_its_own_network_config() {
     assert_eq!(code, 3);
     assert!(out.contains("waiting for Org2MSP to approve basic sequence 1"), "{out}");
 
+    // Committing by hand before Org2 approved: refused up front, naming Org2.
+    let mut commit = std::process::Command::new(crate::support::DEPLOY);
+    commit.env_clear().args(["--config", configs[0].as_str(), "--user", "admin"]);
+    commit.args(["commit", "-n", "basic", "-v", "1.0", "--sequence", "1"]);
+    let (code, out, err) = run(&mut commit);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("error: cannot commit basic sequence 1 yet: Org2MSP has not approved it; each must run"),
+        "{err}"
+    );
+
     let out = ok(&mut as_org(2));
     assert!(out.contains("already done: Org1MSP") || out.contains("commit basic version 1.0 at sequence 1"), "{out}");
     assert!(out.contains("done: basic version 1.0 sequence 1"), "{out}");
