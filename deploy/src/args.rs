@@ -63,6 +63,7 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct ConnectionArgs {
     /// Network config: hlf-operator's (kubectl hlf inspect + adduser) or a connection profile.
+    /// With it, the peer CLI's CORE_PEER_* and ORDERER_* variables are ignored (flags are not).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// A user of the network config (with --config).
@@ -119,7 +120,43 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    pub fn sources(&self) -> Sources {
+    /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
+    /// environment are ignored (a shell set up for one org must not override the file).
+    pub const FROM_PEER_CLI_ENV: [&'static str; 10] = [
+        "msp_id",
+        "msp_dir",
+        "peer_addresses",
+        "tls_ca",
+        "tls_hostname",
+        "tls_client_cert",
+        "tls_client_key",
+        "orderer_address",
+        "orderer_ca",
+        "orderer_tls_hostname",
+    ];
+
+    /// The sources, leaving out the arguments whose IDs are in `drop`.
+    pub fn sources(&self, drop: &[&str]) -> Sources {
+        let mut s = self.all_sources();
+        for id in drop {
+            match *id {
+                "msp_id" => s.msp_id = None,
+                "msp_dir" => s.msp_dir = None,
+                "peer_addresses" => s.peer_addresses.clear(),
+                "tls_ca" => s.tls_ca = None,
+                "tls_hostname" => s.tls_hostname = None,
+                "tls_client_cert" => s.tls_client_cert = None,
+                "tls_client_key" => s.tls_client_key = None,
+                "orderer_address" => s.orderer_address = None,
+                "orderer_ca" => s.orderer_ca = None,
+                "orderer_tls_hostname" => s.orderer_tls_hostname = None,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn all_sources(&self) -> Sources {
         let tls_client = self.tls_client_cert.is_some() && self.tls_client_key.is_some();
         Sources {
             config: self.config.clone(),

@@ -111,10 +111,14 @@ impl Sources {
                 Ok(o) if !o.mspid.is_empty() => o.mspid.clone(),
                 _ => c.client.organization.clone(),
             },
+            // `kubectl hlf inspect` leaves client.organization empty: the org that has the user.
+            (_, Some(c)) if self.user.is_some() && c.orgs_with_user(self.user.as_deref().unwrap_or("")).len() == 1 => {
+                c.orgs_with_user(self.user.as_deref().unwrap_or(""))[0].clone()
+            }
             _ => {
                 return Err(Error::Config(
                     "no MSP ID: pass --msp-id (or set CORE_PEER_LOCALMSPID), or use a network config whose \
-                     client.organization is set"
+                     client.organization is set or where only one organization has the --user"
                         .into(),
                 ))
             }

@@ -19,17 +19,28 @@ use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
 use ccaas_deploy::plan;
 use ccaas_deploy::Error;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use serde_json::json;
 
-use args::{Cli, Command, Output};
+use args::{Cli, Command, ConnectionArgs, Output};
 
 /// Exit code: other organizations must approve first.
 const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // With a network config, the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored.
+    let drop: Vec<&str> = if cli.connection.config.is_some() {
+        ConnectionArgs::FROM_PEER_CLI_ENV
+            .into_iter()
+            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+            .collect()
+    } else {
+        Vec::new()
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -37,7 +48,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli).await {
+    match run(cli, &drop).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -76,9 +87,9 @@ impl Printer {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
+async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
-    let target = cli.connection.sources().resolve()?;
+    let target = cli.connection.sources(drop).resolve()?;
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",

@@ -128,6 +128,15 @@ impl NetworkConfig {
         )
     }
 
+    /// The MSP IDs of the organizations that have a user called `user`.
+    pub fn orgs_with_user(&self, user: &str) -> Vec<String> {
+        self.organizations
+            .iter()
+            .filter(|(_, o)| o.users.contains_key(user))
+            .map(|(k, o)| if o.mspid.is_empty() { k.clone() } else { o.mspid.clone() })
+            .collect()
+    }
+
     /// Reads a PEM value, inline or from a file relative to the config file.
     pub fn pem(&self, pem: &Pem, what: &'static str) -> Result<Option<Vec<u8>>> {
         if let Some(text) = &pem.pem {

@@ -116,3 +116,16 @@ fn connection_profile_with_an_msp_folder() {
     );
     assert_eq!(tls.server_name.as_deref(), Some("peer0.org1.example.com"));
 }
+
+#[test]
+fn kubectl_hlf_inspect_leaves_client_organization_empty_the_user_decides() {
+    let text = std::fs::read_to_string(fixture("network-org1.yaml")).unwrap();
+    let text = text.replace("client:\n  organization: Org1MSP\n", "client:\n  organization: \"\"\n");
+    assert!(text.contains("organization: \"\""));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("org1.yaml");
+    std::fs::write(&path, text).unwrap();
+    let t = Sources { config: Some(path), user: Some("admin".into()), ..Default::default() }.resolve().unwrap();
+    assert_eq!(t.identity.msp_id(), "Org1MSP");
+    assert_eq!(t.peers[0].name, "peer0.org1.example.com");
+}
