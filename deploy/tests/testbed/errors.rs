@@ -67,6 +67,11 @@ fn errors_name_the_peer_the_org_and_the_cause() {
     let approve = ["approve", "-n", "basic", "-v", "1.0", "--sequence", "1", "--package-id", &built.package_id];
     let (code, out, err) = run(t.deploy_as_peer_cli(1).arg("install").arg(&pkg));
     assert_eq!(code, 0, "{out}{err}");
+    // Installing again is success, and the package is not sent again.
+    let (code, out, _) = run(t.deploy_as_peer_cli(1).args(["install", "--output", "json"]).arg(&pkg));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["peers"][0]["already_installed"], serde_json::Value::Bool(true), "{out}");
     let (code, _, err) = run(t.deploy_as_peer_cli(1).args(approve));
     assert_eq!(code, 0, "{err}");
     let (code, out, _) = run(t.deploy_as_peer_cli(1).args(["approved", "-n", "basic"]));
@@ -90,9 +95,23 @@ fn errors_name_the_peer_the_org_and_the_cause() {
     assert_has(
         &err,
         &[
-            "refused to commit basic version 1.0 sequence 2: ",
+            "refused to check commit readiness of basic sequence 2: ",
             "requested sequence is 2, but new definition must be sequence 1",
             "pass that --sequence",
+        ],
+    );
+
+    let (code, _, err) = run(t
+        .deploy_as_peer_cli(1)
+        .args(["approve", "-n", "basic", "-v", "1.0", "--sequence", "5"])
+        .args(["--package-id", &built.package_id]));
+    assert_eq!(code, 1);
+    assert_has(
+        &err,
+        &[
+            "refused to approve basic version 1.0 sequence 5 for Org1MSP: ",
+            "requested sequence 5 is larger than the next available sequence number 1",
+            "approve the committed sequence (to change only the package) or the one after it",
         ],
     );
 

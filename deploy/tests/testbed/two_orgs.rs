@@ -1,6 +1,7 @@
 //! Two orgs, each with its own hlf-operator network config and admin: Org1 installs and
 //! approves and is told that Org2's approval is missing (exit 3); Org2 does the same and
-//! commits; the chaincode answers through both peers; Org1's second run does nothing.
+//! commits; the chaincode answers through both peers; Org1's second run does nothing. Then a
+//! definition change through the orderer, with explicit endorsements from both orgs' peers.
 
 use serde_json::Value;
 
@@ -55,4 +56,25 @@ fn two_orgs_each_with_its_own_network_config() {
 
     let out = ok(&mut as_org(1));
     assert!(out.contains("nothing to do"), "{out}");
+
+    // Without the Gateway: version 2.0 through the orderer, with the network config of every org
+    // and both peers named, so that the commit carries an endorsement from each org's peer.
+    let all = t.var("NETWORK_CONFIG").to_string();
+    let via_orderer = |msp: &str| {
+        let mut c = std::process::Command::new(crate::support::DEPLOY);
+        c.env_clear().args(["--config", all.as_str(), "--user", "admin", "--msp-id", msp]);
+        c.args(["--peer", "peer0.org1.example.com", "--peer", "peer0.org2.example.com", "--via-orderer"]);
+        c.args(["lifecycle", "-n", "basic", "-v", "2.0"]).arg(&pkg);
+        c
+    };
+    let (code, out, err) = run(&mut via_orderer("Org1MSP"));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("approve basic version 2.0 at sequence 2 for Org1MSP"), "{out}");
+    assert!(!out.contains("install package"), "the package is on Org1's peer already: {out}");
+    let out = ok(&mut via_orderer("Org2MSP"));
+    assert!(out.contains("commit basic version 2.0 at sequence 2 on mychannel"), "{out}");
+    let qc = querycommitted(&t);
+    assert_eq!((qc["sequence"].as_i64(), qc["version"].as_str()), (Some(2), Some("2.0")));
+    assert_eq!(qc["approvals"], serde_json::json!({"Org1MSP": true, "Org2MSP": true}));
+    assert!(t.invoke_and_query(2).contains(r#""ID":"asset1""#));
 }
