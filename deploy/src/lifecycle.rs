@@ -216,6 +216,7 @@ impl Session {
             return Ok(outcome(true));
         }
         let action = format!("install package {package_id}");
+        tracing::info!(peer = %node.endpoint.name, %package_id, bytes = package.len(), "installing");
         let args = lc::InstallChaincodeArgs { chaincode_install_package: package.to_vec().into() };
         match self.call::<_, lc::InstallChaincodeResult>(node, "", "InstallChaincode", &args, &action).await {
             Ok(Some(r)) if r.package_id != package_id => {
@@ -394,6 +395,7 @@ impl Session {
             }
             Via::Orderer => self.broadcast(&p, endorsers, action).await?,
         }
+        tracing::info!(tx_id = %p.tx_id, ?via, %action, "submitted; waiting for the commit status");
         let status = gateway.commit_status(&self.identity, &self.channel, &p.tx_id, action).await?;
         if status.result != TxValidationCode::Valid as i32 {
             let code = TxValidationCode::try_from(status.result)

@@ -8,7 +8,8 @@
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
 //! * 4: a peer or orderer could not be reached (network, TLS).
 //!
-//! With `--output json`, stdout carries only the JSON result; progress goes to stderr.
+//! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
+//! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
 #![forbid(unsafe_code)]
 
 mod args;

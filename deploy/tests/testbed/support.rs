@@ -193,13 +193,16 @@ pub fn bin_dir() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let dir = Path::new(DEPLOY).parent().unwrap();
+            let release = dir.file_name().is_some_and(|n| n == "release");
             let out = Command::new(cargo)
                 .args(["build", "--locked", "-p", "asset-transfer-basic", "-p", "ccaas-package"])
+                .args(release.then_some("--release"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .output()
                 .unwrap();
             assert!(out.status.success(), "cargo build failed:\n{}", String::from_utf8_lossy(&out.stderr));
-            Path::new(DEPLOY).parent().unwrap().to_path_buf()
+            dir.to_path_buf()
         })
         .clone()
 }
