@@ -96,6 +96,9 @@ pub struct ConnectionArgs {
     /// TLS CA of the peers (without it they are dialled in plaintext).
     #[arg(long, global = true, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
+    /// Whether the peers use TLS (the peer CLI's switch); false dials them in plaintext.
+    #[arg(long, global = true, env = "CORE_PEER_TLS_ENABLED", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub tls_enabled: Option<bool>,
     /// Host name to verify in the peers' TLS certificates instead of the address's.
     #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
     pub tls_hostname: Option<String>,
@@ -122,8 +125,9 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
     /// environment are ignored (a shell set up for one org must not override the file).
-    pub const FROM_PEER_CLI_ENV: [&'static str; 10] = [
+    pub const FROM_PEER_CLI_ENV: [&'static str; 11] = [
         "msp_id",
+        "tls_enabled",
         "msp_dir",
         "peer_addresses",
         "tls_ca",
@@ -144,6 +148,7 @@ impl ConnectionArgs {
                 "msp_dir" => s.msp_dir = None,
                 "peer_addresses" => s.peer_addresses.clear(),
                 "tls_ca" => s.tls_ca = None,
+                "tls_enabled" => s.tls_enabled = None,
                 "tls_hostname" => s.tls_hostname = None,
                 "tls_client_cert" => s.tls_client_cert = None,
                 "tls_client_key" => s.tls_client_key = None,
@@ -168,6 +173,7 @@ impl ConnectionArgs {
             key: self.key.clone(),
             peer_addresses: self.peer_addresses.clone(),
             tls_ca: self.tls_ca.clone(),
+            tls_enabled: self.tls_enabled,
             tls_hostname: self.tls_hostname.clone(),
             tls_client_cert: self.tls_client_cert.clone().filter(|_| tls_client),
             tls_client_key: self.tls_client_key.clone().filter(|_| tls_client),

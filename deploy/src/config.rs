@@ -39,6 +39,9 @@ pub struct Sources {
     pub peer_addresses: Vec<String>,
     /// The peers' TLS CA file; without it the peers are dialled in plaintext.
     pub tls_ca: Option<PathBuf>,
+    /// `CORE_PEER_TLS_ENABLED`: `Some(false)` dials the peers in plaintext even with a CA;
+    /// `Some(true)` requires a CA.
+    pub tls_enabled: Option<bool>,
     /// The TLS host name to verify instead of the address's host.
     pub tls_hostname: Option<String>,
     /// A TLS client certificate for mutual TLS.
@@ -227,7 +230,17 @@ impl Sources {
                     .into(),
             ));
         }
-        let tls = flag_tls(&self.tls_ca, &self.tls_hostname, client)?;
+        let tls = match (self.tls_enabled, &self.tls_ca) {
+            (Some(false), _) => None,
+            (Some(true), None) => {
+                return Err(Error::Config(
+                    "TLS is on (CORE_PEER_TLS_ENABLED=true) but no TLS CA is given: pass --tls-ca or set \
+                     CORE_PEER_TLS_ROOTCERT_FILE to the peer organization's TLS CA certificate"
+                        .into(),
+                ))
+            }
+            _ => flag_tls(&self.tls_ca, &self.tls_hostname, client)?,
+        };
         Ok(self
             .peer_addresses
             .iter()

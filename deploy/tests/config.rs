@@ -129,3 +129,18 @@ fn kubectl_hlf_inspect_leaves_client_organization_empty_the_user_decides() {
     assert_eq!(t.identity.msp_id(), "Org1MSP");
     assert_eq!(t.peers[0].name, "peer0.org1.example.com");
 }
+
+#[test]
+fn core_peer_tls_enabled_switches_tls_as_for_the_peer_cli() {
+    let base = Sources {
+        msp_id: Some("Org1MSP".into()),
+        msp_dir: Some(fixture("msp")),
+        peer_addresses: vec!["localhost:7051".into()],
+        ..Default::default()
+    };
+    let off = Sources { tls_enabled: Some(false), tls_ca: Some(fixture("admin-cert.pem")), ..base.clone() };
+    assert!(off.resolve().unwrap().peers[0].tls.is_none());
+    let on_without_ca = Sources { tls_enabled: Some(true), ..base };
+    let err = on_without_ca.resolve().unwrap_err().to_string();
+    assert!(err.starts_with("TLS is on (CORE_PEER_TLS_ENABLED=true) but no TLS CA is given"), "{err}");
+}
