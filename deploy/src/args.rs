@@ -97,7 +97,13 @@ pub struct ConnectionArgs {
     #[arg(long, global = true, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
     /// Whether the peers use TLS (the peer CLI's switch); false dials them in plaintext.
-    #[arg(long, global = true, env = "CORE_PEER_TLS_ENABLED", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(
+        long,
+        global = true,
+        env = "CORE_PEER_TLS_ENABLED",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub tls_enabled: Option<bool>,
     /// Host name to verify in the peers' TLS certificates instead of the address's.
     #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]

@@ -171,7 +171,8 @@ impl Node {
             match call().await {
                 Ok(r) => return Ok(r.into_inner()),
                 Err(s) if s.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
-                    tracing::debug!(node = %self.endpoint.name, attempt, status = %s.message(), "unavailable; retrying");
+                    let status = s.message();
+                    tracing::debug!(node = %self.endpoint.name, attempt, %status, "unavailable; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
@@ -277,7 +278,10 @@ fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint)
     } else if all.contains("timed out") || all.contains("Timeout") || all.contains("deadline") {
         format!("timed out after {CONNECT_TIMEOUT:?}: is the address reachable from here? ({all})")
     } else if all.contains("CertificateRequired") || all.contains("certificate required") {
-        format!("the server requires a TLS client certificate (mutual TLS): pass --tls-client-cert and --tls-client-key ({all})")
+        format!(
+            "the server requires a TLS client certificate (mutual TLS): pass --tls-client-cert and \
+             --tls-client-key ({all})"
+        )
     } else {
         all
     }

@@ -35,7 +35,8 @@ pub enum Error {
     /// The user is not in the network config.
     #[error(
         "user '{user}' is not in {path} for organization {org} (users there: {known}); \
-         add it with `kubectl hlf utils adduser --config={path} --username={user} --mspid={org} ...` or pass another --user"
+         add it with `kubectl hlf utils adduser --config={path} --username={user} --mspid={org} ...` \
+         or pass another --user"
     )]
     UnknownUser {
         /// The user asked for.
