@@ -182,6 +182,11 @@ mod tests {
         assert!(a.same_as(&b));
         let c = Definition::new("basic", "2.0").signature_policy("OR('Org1MSP.peer')").unwrap();
         assert_eq!(c.differences(&a), vec!["version 1.0 → 2.0".to_string(), "endorsement policy".to_string()]);
+        let mut d = a.clone();
+        d.init_required = true;
+        assert_eq!(d.differences(&a), vec!["init-required false → true".to_string()]);
+        let e = a.clone().collections_json(b"[]").unwrap();
+        assert!(e.same_as(&a), "no collections and an empty collection set are the same");
     }
 
     #[test]
