@@ -73,7 +73,7 @@ pub struct ConnectionArgs {
     #[arg(long = "peer", global = true, value_name = "NAME")]
     pub peers: Vec<String>,
     /// MSP ID of the identity.
-    #[arg(long, global = true, env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
+    #[arg(long, visible_alias = "mspid", global = true, env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
     pub msp_id: Option<String>,
     /// MSP folder of the identity (signcerts/, keystore/).
     #[arg(long, global = true, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
@@ -249,7 +249,7 @@ pub struct DefinitionArgs {
     #[arg(long, short = 'v')]
     pub version: String,
     /// Endorsement policy in the signature-policy language, e.g. "OR('Org1MSP.peer','Org2MSP.peer')".
-    #[arg(long, conflicts_with = "channel_config_policy")]
+    #[arg(long, visible_alias = "policy", conflicts_with = "channel_config_policy")]
     pub signature_policy: Option<String>,
     /// Endorsement policy as a channel config policy reference [default: /Channel/Application/Endorsement].
     #[arg(long)]
