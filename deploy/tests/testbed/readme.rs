@@ -16,7 +16,7 @@ fn deploy_section() -> String {
 fn readme_deploy_section_runs_as_written() {
     let script = deploy_section();
     assert!(script.contains("ccaas-deploy --config org1.yaml --user admin lifecycle"));
-    let Some(t) = Testbed::up("readme", 1, 47050) else { return };
+    let Some(t) = Testbed::up("readme", 1, 22050) else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = format!("{}:{}:/usr/local/bin:/usr/bin:/bin", bin_dir().display(), t.var("FABRIC_BIN"));
     let (code, out, err) = run(Command::new("bash")
