@@ -195,7 +195,26 @@ pub fn bin_dir() -> PathBuf {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let dir = Path::new(DEPLOY).parent().unwrap();
             let release = dir.file_name().is_some_and(|n| n == "release");
-            let out = Command::new(cargo)
+            let mut build = Command::new(cargo);
+            // Drop what cargo sets for this test process (CARGO_MANIFEST_DIR, CARGO_PKG_*, ...):
+            // build scripts track some of them (ring: CARGO_MANIFEST_DIR), and a value the outer
+            // build did not see would make every nested build recompile ring's dependents.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if name == "OUT_DIR"
+                    || name == "CARGO_MANIFEST_DIR"
+                    || name == "CARGO_MANIFEST_PATH"
+                    || name == "CARGO_CRATE_NAME"
+                    || name == "CARGO_PRIMARY_PACKAGE"
+                    || name == "CARGO_TARGET_TMPDIR"
+                    || name == "CARGO_RUSTC_CURRENT_DIR"
+                    || name.starts_with("CARGO_PKG_")
+                    || name.starts_with("CARGO_BIN_")
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
+            let out = build
                 .args(["build", "--locked", "-p", "asset-transfer-basic", "-p", "ccaas-package"])
                 .args(release.then_some("--release"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
