@@ -1,0 +1,339 @@
+//! Command-line flags. Each connection flag also reads the variable the `peer` CLI (or
+//! fabric-samples' scripts) uses, so a shell set up for the test network needs no flags.
+
+use std::path::PathBuf;
+
+use ccaas_deploy::config::Sources;
+use ccaas_deploy::definition::Definition;
+use ccaas_deploy::Error;
+use ccaas_package::{build_package, package_id, ConnectionSpec, PackageSpec};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Deploy chaincode-as-a-service to Hyperledger Fabric: install, approve, commit, or
+/// `lifecycle` to do only what is missing.
+///
+/// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, or an invalid
+/// transaction; 2 usage or configuration error; 3 other organizations must approve first;
+/// 4 a peer or orderer cannot be reached (network or TLS).
+#[derive(Parser, Debug)]
+#[command(name = "ccaas-deploy", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Result format on stdout (with json, progress goes to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Send approve and commit transactions to the orderer with the configured peers'
+    /// endorsements, instead of through the first peer's Gateway.
+    #[arg(long, global = true)]
+    pub via_orderer: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Result format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Sentences.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Install a package on the organization's peers (already installed is success).
+    Install(PackageOnly),
+    /// List the packages installed on the organization's peers.
+    Installed,
+    /// Show the organization's approval of a chaincode.
+    Approved(Approved),
+    /// Show the committed definition of a chaincode.
+    Committed(NameOnly),
+    /// Show which organizations approved a definition at a sequence.
+    Readiness(WithSequence),
+    /// Approve a definition for the organization.
+    Approve(Approve),
+    /// Commit a definition on the channel.
+    Commit(WithSequence),
+    /// Do what is missing: install, approve (at the right sequence) and commit.
+    Lifecycle(Lifecycle),
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectionArgs {
+    /// Network config: hlf-operator's (kubectl hlf inspect + adduser) or a connection profile.
+    /// With it, the peer CLI's CORE_PEER_* and ORDERER_* variables are ignored (flags are not).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A user of the network config (with --config).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// A peer by its name in the network config (repeatable; default: all of the org's).
+    #[arg(long = "peer", global = true, value_name = "NAME")]
+    pub peers: Vec<String>,
+    /// MSP ID of the identity.
+    #[arg(long, visible_alias = "mspid", global = true, env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
+    pub msp_id: Option<String>,
+    /// MSP folder of the identity (signcerts/, keystore/).
+    #[arg(long, global = true, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
+    pub msp_dir: Option<PathBuf>,
+    /// PEM certificate of the identity (with --key).
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of the identity (with --cert).
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Peer address without a network config (repeatable).
+    #[arg(
+        long = "peer-address",
+        global = true,
+        env = "CORE_PEER_ADDRESS",
+        value_name = "HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub peer_addresses: Vec<String>,
+    /// TLS CA of the peers (without it they are dialled in plaintext).
+    #[arg(long, global = true, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Whether the peers use TLS (the peer CLI's switch); false dials them in plaintext.
+    #[arg(
+        long,
+        global = true,
+        env = "CORE_PEER_TLS_ENABLED",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub tls_enabled: Option<bool>,
+    /// Host name to verify in the peers' TLS certificates instead of the address's.
+    #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
+    pub tls_hostname: Option<String>,
+    /// TLS client certificate, for peers that require mutual TLS.
+    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// TLS client key.
+    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
+    pub tls_client_key: Option<PathBuf>,
+    /// Orderer address (only for --via-orderer without a network config).
+    #[arg(long, global = true, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
+    pub orderer_address: Option<String>,
+    /// Orderer TLS CA.
+    #[arg(long, global = true, env = "ORDERER_CA", value_name = "FILE")]
+    pub orderer_ca: Option<PathBuf>,
+    /// Host name to verify in the orderer's TLS certificate.
+    #[arg(long, global = true, env = "ORDERER_TLS_HOSTNAME", value_name = "NAME")]
+    pub orderer_tls_hostname: Option<String>,
+    /// Channel [default: the network config's only channel, else mychannel].
+    #[arg(long, short = 'C', global = true, env = "CHANNEL_NAME", value_name = "NAME")]
+    pub channel: Option<String>,
+}
+
+impl ConnectionArgs {
+    /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
+    /// environment are ignored (a shell set up for one org must not override the file).
+    pub const FROM_PEER_CLI_ENV: [&'static str; 11] = [
+        "msp_id",
+        "tls_enabled",
+        "msp_dir",
+        "peer_addresses",
+        "tls_ca",
+        "tls_hostname",
+        "tls_client_cert",
+        "tls_client_key",
+        "orderer_address",
+        "orderer_ca",
+        "orderer_tls_hostname",
+    ];
+
+    /// The sources, leaving out the arguments whose IDs are in `drop`.
+    pub fn sources(&self, drop: &[&str]) -> Sources {
+        let mut s = self.all_sources();
+        for id in drop {
+            match *id {
+                "msp_id" => s.msp_id = None,
+                "msp_dir" => s.msp_dir = None,
+                "peer_addresses" => s.peer_addresses.clear(),
+                "tls_ca" => s.tls_ca = None,
+                "tls_enabled" => s.tls_enabled = None,
+                "tls_hostname" => s.tls_hostname = None,
+                "tls_client_cert" => s.tls_client_cert = None,
+                "tls_client_key" => s.tls_client_key = None,
+                "orderer_address" => s.orderer_address = None,
+                "orderer_ca" => s.orderer_ca = None,
+                "orderer_tls_hostname" => s.orderer_tls_hostname = None,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn all_sources(&self) -> Sources {
+        let tls_client = self.tls_client_cert.is_some() && self.tls_client_key.is_some();
+        Sources {
+            config: self.config.clone(),
+            user: self.user.clone(),
+            peer_names: self.peers.clone(),
+            msp_id: self.msp_id.clone(),
+            msp_dir: self.msp_dir.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            peer_addresses: self.peer_addresses.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_enabled: self.tls_enabled,
+            tls_hostname: self.tls_hostname.clone(),
+            tls_client_cert: self.tls_client_cert.clone().filter(|_| tls_client),
+            tls_client_key: self.tls_client_key.clone().filter(|_| tls_client),
+            orderer_address: self.orderer_address.clone(),
+            orderer_ca: self.orderer_ca.clone(),
+            orderer_tls_hostname: self.orderer_tls_hostname.clone(),
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+/// A package: a file, or a label and address for the packager library to build.
+#[derive(Args, Debug)]
+pub struct PackageArgs {
+    /// Package file (.tar.gz).
+    #[arg(value_name = "PACKAGE", conflicts_with_all = ["label", "address"])]
+    pub file: Option<PathBuf>,
+    /// Build the package: its label.
+    #[arg(long, requires = "address")]
+    pub label: Option<String>,
+    /// Build the package: the chaincode server address the peers dial.
+    #[arg(long, requires = "label", value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// Build the package: the dial timeout.
+    #[arg(long, default_value = ccaas_package::DEFAULT_DIAL_TIMEOUT, value_name = "DURATION")]
+    pub dial_timeout: String,
+}
+
+pub struct LoadedPackage {
+    pub bytes: Vec<u8>,
+    pub package_id: String,
+}
+
+impl PackageArgs {
+    pub fn is_given(&self) -> bool {
+        self.file.is_some() || self.label.is_some()
+    }
+
+    pub fn load(&self) -> Result<LoadedPackage, Error> {
+        match (&self.file, &self.label, &self.address) {
+            (Some(f), _, _) => {
+                let bytes =
+                    std::fs::read(f).map_err(|e| Error::Config(format!("cannot read package {}: {e}", f.display())))?;
+                let package_id = package_id(&bytes)?;
+                Ok(LoadedPackage { bytes, package_id })
+            }
+            (None, Some(label), Some(address)) => {
+                let spec = PackageSpec::ccaas(
+                    label.clone(),
+                    ConnectionSpec::new(address.clone()).dial_timeout(self.dial_timeout.clone()),
+                );
+                let built = build_package(&spec)?;
+                Ok(LoadedPackage { bytes: built.bytes, package_id: built.package_id })
+            }
+            _ => Err(Error::Config("no package: give a package file, or --label and --address".into())),
+        }
+    }
+}
+
+/// A chaincode definition.
+#[derive(Args, Debug)]
+pub struct DefinitionArgs {
+    /// Chaincode name.
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// Chaincode version.
+    #[arg(long, short = 'v')]
+    pub version: String,
+    /// Endorsement policy in the signature-policy language, e.g. "OR('Org1MSP.peer','Org2MSP.peer')".
+    #[arg(long, visible_alias = "policy", conflicts_with = "channel_config_policy")]
+    pub signature_policy: Option<String>,
+    /// Endorsement policy as a channel config policy reference [default: /Channel/Application/Endorsement].
+    #[arg(long)]
+    pub channel_config_policy: Option<String>,
+    /// Private data collections, in the peer CLI's JSON format.
+    #[arg(long, value_name = "FILE")]
+    pub collections_config: Option<PathBuf>,
+    /// The chaincode's Init must be invoked before other transactions.
+    #[arg(long)]
+    pub init_required: bool,
+}
+
+impl DefinitionArgs {
+    pub fn definition(&self) -> Result<Definition, Error> {
+        let mut d = Definition::new(&self.name, &self.version);
+        if let Some(p) = &self.signature_policy {
+            d = d.signature_policy(p).map_err(Error::Config)?;
+        }
+        if let Some(r) = &self.channel_config_policy {
+            d = d.channel_config_policy(r);
+        }
+        if let Some(f) = &self.collections_config {
+            let json = std::fs::read(f)
+                .map_err(|e| Error::Config(format!("cannot read collections config {}: {e}", f.display())))?;
+            d = d.collections_json(&json).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
+        }
+        d.init_required = self.init_required;
+        Ok(d)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PackageOnly {
+    #[command(flatten)]
+    pub package: PackageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NameOnly {
+    /// Chaincode name.
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Approved {
+    /// Chaincode name.
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// Sequence [default: the latest approved].
+    #[arg(long)]
+    pub sequence: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct WithSequence {
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+    /// Sequence.
+    #[arg(long)]
+    pub sequence: i64,
+}
+
+#[derive(Args, Debug)]
+pub struct Approve {
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+    /// Sequence.
+    #[arg(long)]
+    pub sequence: i64,
+    /// The package ID the organization's peers run.
+    #[arg(long, conflicts_with_all = ["file", "label"])]
+    pub package_id: Option<String>,
+    #[command(flatten)]
+    pub package: PackageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct Lifecycle {
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+    #[command(flatten)]
+    pub package: PackageArgs,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+}

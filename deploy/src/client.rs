@@ -1,0 +1,288 @@
+//! gRPC connections to peers and orderers over rustls, with each endpoint's TLS CA, an optional
+//! client certificate (mutual TLS), the TLS host-name override, timeouts, and retries with
+//! backoff while a node is UNAVAILABLE.
+
+use std::future::Future;
+use std::time::Duration;
+
+use ccaas_protos::common::Envelope;
+use ccaas_protos::gateway::gateway_client::GatewayClient;
+use ccaas_protos::gateway::{
+    CommitStatusRequest, CommitStatusResponse, EndorseRequest, SignedCommitStatusRequest, SubmitRequest,
+};
+use ccaas_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use ccaas_protos::protos::endorser_client::EndorserClient;
+use ccaas_protos::protos::{ProposalResponse, SignedProposal};
+use prost::Message;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity as TlsIdentity};
+
+use crate::config::Endpoint;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+
+/// Time allowed to open a connection (TCP and TLS).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for one request. Install sends the package; commit waits for a block.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Attempts for a request that fails with UNAVAILABLE (backoff 250 ms, 500 ms, 1 s, ...).
+pub const ATTEMPTS: u32 = 4;
+
+/// A connection to one peer or orderer.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Where it is.
+    pub endpoint: Endpoint,
+    channel: Channel,
+}
+
+impl Node {
+    /// Connects (TCP, then TLS with the endpoint's CA and host name), retrying while the node
+    /// refuses connections.
+    pub async fn connect(endpoint: &Endpoint) -> Result<Node> {
+        let scheme = if endpoint.tls.is_some() { "https" } else { "http" };
+        let connect_err = |cause: String| Error::Connect {
+            node: endpoint.name.clone(),
+            org: endpoint.org.clone(),
+            address: endpoint.address.clone(),
+            cause,
+        };
+        let mut ep = Channel::from_shared(format!("{scheme}://{}", endpoint.address))
+            .map_err(|e| connect_err(format!("not a usable address: {e}")))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT);
+        if let Some(tls) = &endpoint.tls {
+            let mut cfg = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
+            let host = tls.server_name.clone().unwrap_or_else(|| host_of(&endpoint.address));
+            cfg = cfg.domain_name(host);
+            if let Some((cert, key)) = &tls.client_identity {
+                cfg = cfg.identity(TlsIdentity::from_pem(cert, key));
+            }
+            ep = ep.tls_config(cfg).map_err(|e| connect_err(format!("bad TLS settings: {e}")))?;
+        }
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            match ep.connect().await {
+                Ok(channel) => return Ok(Node { endpoint: endpoint.clone(), channel }),
+                Err(e) => {
+                    let cause = explain_transport(&e, endpoint);
+                    let retryable = cause.starts_with("nothing listens") || cause.starts_with("timed out");
+                    if !retryable || attempt >= ATTEMPTS {
+                        return Err(connect_err(cause));
+                    }
+                    tracing::debug!(node = %endpoint.name, attempt, %cause, "connect failed; retrying");
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+
+    /// `protos.Endorser/ProcessProposal`.
+    pub async fn process_proposal(&self, proposal: &SignedProposal, action: &str) -> Result<ProposalResponse> {
+        let client = EndorserClient::new(self.channel.clone());
+        self.retry(action, || {
+            let mut c = client.clone();
+            let p = proposal.clone();
+            async move { c.process_proposal(p).await }
+        })
+        .await
+    }
+
+    /// Gateway `Endorse`: returns the prepared (unsigned) transaction envelope.
+    pub async fn endorse(&self, request: EndorseRequest, action: &str) -> Result<Envelope> {
+        let client = GatewayClient::new(self.channel.clone());
+        let resp = self
+            .retry(action, || {
+                let mut c = client.clone();
+                let r = request.clone();
+                async move { c.endorse(r).await }
+            })
+            .await?;
+        resp.prepared_transaction.ok_or_else(|| self.refused(action, "the gateway returned no transaction".into()))
+    }
+
+    /// Gateway `Submit`.
+    pub async fn submit(&self, request: SubmitRequest, action: &str) -> Result<()> {
+        let client = GatewayClient::new(self.channel.clone());
+        self.retry(action, || {
+            let mut c = client.clone();
+            let r = request.clone();
+            async move { c.submit(r).await }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Gateway `CommitStatus`: waits until the transaction is in a block and returns its status.
+    pub async fn commit_status(
+        &self,
+        identity: &Identity,
+        channel: &str,
+        tx_id: &str,
+        action: &str,
+    ) -> Result<CommitStatusResponse> {
+        let request = CommitStatusRequest {
+            transaction_id: tx_id.into(),
+            channel_id: channel.into(),
+            identity: identity.serialized().into(),
+        }
+        .encode_to_vec();
+        let signed = SignedCommitStatusRequest { signature: identity.sign(&request).into(), request: request.into() };
+        let client = GatewayClient::new(self.channel.clone());
+        self.retry(action, || {
+            let mut c = client.clone();
+            let r = signed.clone();
+            async move { c.commit_status(r).await }
+        })
+        .await
+    }
+
+    /// Orderer `Broadcast` of one envelope; fails unless the orderer answers SUCCESS.
+    pub async fn broadcast(&self, envelope: Envelope, action: &str) -> Result<()> {
+        let mut client = AtomicBroadcastClient::new(self.channel.clone());
+        let mut stream = client
+            .broadcast(tokio_stream::iter([envelope]))
+            .await
+            .map_err(|s| self.status_error(action, &s))?
+            .into_inner();
+        let resp = stream
+            .message()
+            .await
+            .map_err(|s| self.status_error(action, &s))?
+            .ok_or_else(|| self.refused(action, "the orderer closed the stream without an answer".into()))?;
+        if resp.status != ccaas_protos::common::Status::Success as i32 {
+            let status = ccaas_protos::common::Status::try_from(resp.status)
+                .map(|s| s.as_str_name().to_string())
+                .unwrap_or_else(|_| resp.status.to_string());
+            return Err(self.refused(action, format!("{status}: {}", resp.info)));
+        }
+        Ok(())
+    }
+
+    async fn retry<T, F, Fut>(&self, action: &str, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let mut delay = Duration::from_millis(250);
+        for attempt in 1.. {
+            match call().await {
+                Ok(r) => return Ok(r.into_inner()),
+                Err(s) if s.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
+                    let status = s.message();
+                    tracing::debug!(node = %self.endpoint.name, attempt, %status, "unavailable; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(s) => return Err(self.status_error(action, &s)),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// A refusal by this node.
+    pub fn refused(&self, action: &str, message: String) -> Error {
+        let hint = crate::hints::hint(&message);
+        Error::Refused {
+            node: self.endpoint.name.clone(),
+            org: self.endpoint.org.clone(),
+            action: action.into(),
+            message,
+            hint,
+        }
+    }
+
+    fn status_error(&self, action: &str, status: &tonic::Status) -> Error {
+        // A failure below gRPC (TLS alert, reset connection) carries the transport error as its
+        // source: with TLS 1.3 a server that wants a client certificate says so only now.
+        if let Some(source) = std::error::Error::source(status) {
+            return Error::Connect {
+                node: self.endpoint.name.clone(),
+                org: self.endpoint.org.clone(),
+                address: self.endpoint.address.clone(),
+                cause: explain_transport(source, &self.endpoint),
+            };
+        }
+        if status.code() == tonic::Code::Unavailable {
+            return Error::Connect {
+                node: self.endpoint.name.clone(),
+                org: self.endpoint.org.clone(),
+                address: self.endpoint.address.clone(),
+                cause: format!("unavailable: {}", status.message()),
+            };
+        }
+        let mut message = status.message().to_string();
+        // The Gateway puts each endorser's own error in the details.
+        for d in gateway_details(status) {
+            if !message.contains(&d) {
+                message.push_str("; ");
+                message.push_str(&d);
+            }
+        }
+        self.refused(action, message)
+    }
+}
+
+fn gateway_details(status: &tonic::Status) -> Vec<String> {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<prost_types::Any>,
+    }
+    let Ok(s) = RpcStatus::decode(status.details()) else { return Vec::new() };
+    s.details
+        .iter()
+        .filter_map(|any| ccaas_protos::gateway::ErrorDetail::decode(any.value.as_slice()).ok())
+        .map(|d| format!("{} ({}): {}", d.address, d.msp_id, d.message))
+        .collect()
+}
+
+fn host_of(address: &str) -> String {
+    let host = address.rsplit_once(':').map(|(h, _)| h).unwrap_or(address);
+    host.trim_start_matches('[').trim_end_matches(']').to_string()
+}
+
+/// Turns a transport error into a cause the user can act on.
+fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint) -> String {
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.last().is_some_and(|prev: &String| prev.contains(&text)) {
+            chain.push(text);
+        }
+        source = s.source();
+    }
+    let all = chain.join(": ");
+    let ca = endpoint.tls.as_ref().map(|t| t.ca_source.clone()).unwrap_or_default();
+    if all.contains("UnknownIssuer") || all.contains("BadSignature") {
+        format!(
+            "the server's TLS certificate is not signed by the TLS CA given ({ca}); use the TLS CA of this peer's \
+             organization ({all})"
+        )
+    } else if all.contains("NotValidForName") || all.contains("not valid for name") {
+        let name =
+            endpoint.tls.as_ref().and_then(|t| t.server_name.clone()).unwrap_or_else(|| host_of(&endpoint.address));
+        format!(
+            "the server's TLS certificate is not valid for '{name}'; set the TLS host name override \
+             (ssl-target-name-override, --tls-hostname) to a name in the certificate ({all})"
+        )
+    } else if all.contains("Connection refused") {
+        format!("nothing listens there (connection refused): is the node running and the address right? ({all})")
+    } else if all.contains("timed out") || all.contains("Timeout") || all.contains("deadline") {
+        format!("timed out after {CONNECT_TIMEOUT:?}: is the address reachable from here? ({all})")
+    } else if all.contains("CertificateRequired") || all.contains("certificate required") {
+        format!(
+            "the server requires a TLS client certificate (mutual TLS): pass --tls-client-cert and \
+             --tls-client-key ({all})"
+        )
+    } else {
+        all
+    }
+}

@@ -1,0 +1,116 @@
+//! The library's error type: every variant says what failed, where (file, peer, org) and what to do.
+
+use std::path::PathBuf;
+
+/// A failure of the deploy library, worded for the person running the command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {what} {path}: {cause}")]
+    Read {
+        /// What the file should hold ("certificate", "network config", ...).
+        what: &'static str,
+        /// The path as given.
+        path: PathBuf,
+        /// The operating system's reason.
+        cause: std::io::Error,
+    },
+
+    /// The identity (certificate and key) is unusable.
+    #[error("identity of {msp_id} from {source_desc}: {cause}")]
+    Identity {
+        /// The MSP ID the identity claims.
+        msp_id: String,
+        /// Where it came from (file, MSP folder, network config user).
+        source_desc: String,
+        /// What is wrong with it, and what to do.
+        cause: String,
+    },
+
+    /// The configuration (flags, environment, network config file) is incomplete or inconsistent.
+    #[error("{0}")]
+    Config(String),
+
+    /// The user is not in the network config.
+    #[error(
+        "user '{user}' is not in {path} for organization {org} (users there: {known}); \
+         add it with `kubectl hlf utils adduser --config={path} --username={user} --mspid={org} ...` \
+         or pass another --user"
+    )]
+    UnknownUser {
+        /// The user asked for.
+        user: String,
+        /// The organization (MSP ID).
+        org: String,
+        /// The network config file.
+        path: String,
+        /// The users the file has for that organization.
+        known: String,
+    },
+
+    /// A peer or orderer could not be reached, or the TLS handshake failed.
+    #[error("cannot connect to {node} ({org}) at {address}: {cause}")]
+    Connect {
+        /// The peer or orderer name.
+        node: String,
+        /// Its organization (MSP ID).
+        org: String,
+        /// The address dialled.
+        address: String,
+        /// The cause, in the user's terms, with what to check.
+        cause: String,
+    },
+
+    /// A peer, the gateway or the orderer answered, but refused the request.
+    #[error("{node} ({org}) refused to {action}: {message}{hint}")]
+    Refused {
+        /// The peer or orderer name.
+        node: String,
+        /// Its organization (MSP ID).
+        org: String,
+        /// What was asked ("install package X", "approve ...").
+        action: String,
+        /// The peer's own message.
+        message: String,
+        /// What to do about it (empty, or a sentence starting with "; ").
+        hint: String,
+    },
+
+    /// A transaction was ordered but the peers marked it invalid.
+    #[error("transaction {tx_id} ({action}) was committed as invalid: {code}")]
+    Invalid {
+        /// The transaction ID.
+        tx_id: String,
+        /// What the transaction did.
+        action: String,
+        /// The validation code, e.g. `ENDORSEMENT_POLICY_FAILURE`.
+        code: String,
+    },
+
+    /// A definition cannot be committed yet: organizations have not approved it.
+    #[error(
+        "cannot commit {name} sequence {sequence} yet: {} not approved it; each must run \
+         `ccaas-deploy approve` (or `ccaas-deploy lifecycle`) with the same definition",
+        if orgs.len() == 1 { format!("{} has", orgs[0]) } else { format!("{} have", orgs.join(", ")) }
+    )]
+    ApprovalsMissing {
+        /// The chaincode name.
+        name: String,
+        /// The sequence.
+        sequence: i64,
+        /// The organizations (MSP IDs) whose approval is missing.
+        orgs: Vec<String>,
+    },
+
+    /// The package could not be built or read.
+    #[error("package: {0}")]
+    Package(#[from] ccaas_package::Error),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn read_file(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|cause| Error::Read { what, path: path.to_path_buf(), cause })
+}

@@ -1,0 +1,27 @@
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+//! Deploy chaincode-as-a-service to Hyperledger Fabric: signing identities, signed proposals,
+//! gRPC over rustls to peers, the Gateway and the orderer, and the chaincode lifecycle
+//! (install, approve, commit) planned and done idempotently.
+//!
+//! * [`config::Sources`] → [`config::Target`]: the identity and endpoints from an hlf-operator
+//!   network config, a connection profile plus an MSP folder, PEM files, or the `peer` CLI's
+//!   environment, resolved once.
+//! * [`identity::Identity`] signs as Fabric expects (ECDSA P-256, SHA-256, DER, low-S);
+//!   [`proposal`] builds proposals and transactions exactly as the `peer` CLI does.
+//! * [`lifecycle::Session`] makes the `_lifecycle` calls; [`plan`] compares what is wanted with
+//!   what the channel has and does only what is missing.
+
+pub mod client;
+pub mod config;
+pub mod definition;
+mod error;
+mod hints;
+pub mod identity;
+pub mod lifecycle;
+pub mod network_config;
+pub mod plan;
+pub mod policy;
+pub mod proposal;
+
+pub use error::{Error, Result};

@@ -1,0 +1,260 @@
+//! `ccaas-deploy`: the chaincode lifecycle (install, approve, commit, queries) against a Fabric
+//! network, and `lifecycle`, which does only what is missing.
+//!
+//! Exit codes (stable):
+//! * 0: success (including "nothing to do");
+//! * 1: a peer, the gateway or the orderer refused, or a transaction was invalid;
+//! * 2: usage or configuration error (flags, files, unknown user, bad policy);
+//! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
+//! * 4: a peer or orderer could not be reached (network, TLS).
+//!
+//! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
+//! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
+#![forbid(unsafe_code)]
+
+mod args;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ccaas_deploy::lifecycle::{Session, Via};
+use ccaas_deploy::plan;
+use ccaas_deploy::Error;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use serde_json::json;
+
+use args::{Cli, Command, ConnectionArgs, Output};
+
+/// Exit code: other organizations must approve first.
+const EXIT_WAITING: u8 = 3;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // With a network config, the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored.
+    let drop: Vec<&str> = if cli.connection.config.is_some() {
+        ConnectionArgs::FROM_PEER_CLI_ENV
+            .into_iter()
+            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli, &drop).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<Error>() {
+        Some(Error::Connect { .. }) => 4,
+        Some(Error::ApprovalsMissing { .. }) => EXIT_WAITING,
+        Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) => 1,
+        Some(_) => 2,
+        None => 2,
+    }
+}
+
+struct Printer {
+    output: Output,
+}
+
+impl Printer {
+    fn progress(&self, line: &str) {
+        match self.output {
+            Output::Text => println!("{line}"),
+            Output::Json => eprintln!("{line}"),
+        }
+    }
+
+    fn result(&self, text: &[String], value: serde_json::Value) {
+        match self.output {
+            Output::Text => text.iter().for_each(|l| println!("{l}")),
+            Output::Json => println!("{value}"),
+        }
+    }
+}
+
+async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
+    let out = Printer { output: cli.output };
+    let target = cli.connection.sources(drop).resolve()?;
+    let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
+    out.progress(&format!(
+        "connecting to {} as {} on channel {}",
+        target.peers.iter().map(|p| format!("{} ({})", p.name, p.address)).collect::<Vec<_>>().join(", "),
+        target.identity.msp_id(),
+        target.channel
+    ));
+    let session = Session::connect(&target).await?;
+    match cli.command {
+        Command::Install(a) => {
+            let pkg = a.package.load()?;
+            let mut results = Vec::new();
+            for node in session.own_peers() {
+                out.progress(&format!("installing {} on {}", pkg.package_id, node.endpoint.name));
+                results.push(session.install_on(node, &pkg.bytes, &pkg.package_id).await?);
+            }
+            let text = results
+                .iter()
+                .map(|r| {
+                    let what = if r.already_installed { "already installed" } else { "installed" };
+                    format!("{}: {what} on {}", r.package_id, r.peer)
+                })
+                .collect::<Vec<_>>();
+            out.result(&text, json!({"package_id": pkg.package_id, "peers": results}));
+        }
+        Command::Installed => {
+            let mut all = Vec::new();
+            let mut text = Vec::new();
+            for node in session.own_peers() {
+                let list = session.installed(node).await?;
+                for i in &list {
+                    text.push(format!("{}: {} (label {})", node.endpoint.name, i.package_id, i.label));
+                }
+                all.push(json!({"peer": node.endpoint.name, "installed": list}));
+            }
+            out.result(&text, json!(all));
+        }
+        Command::Committed(a) => {
+            let c = session.committed(&a.name).await?;
+            let (text, value) = match c {
+                None => (vec![format!("{} is not committed on {}", a.name, session.channel())], json!(null)),
+                Some(c) => (
+                    vec![format!(
+                        "{} version {} sequence {} (approvals: {})",
+                        a.name,
+                        c.definition.version,
+                        c.sequence,
+                        approvals_text(&c.approvals)
+                    )],
+                    json!({"name": a.name, "version": c.definition.version, "sequence": c.sequence,
+                           "init_required": c.definition.init_required, "approvals": c.approvals}),
+                ),
+            };
+            out.result(&text, value);
+        }
+        Command::Approved(a) => {
+            let r = session.approved(&a.name, a.sequence.unwrap_or(0)).await?;
+            let (text, value) = match r {
+                None => {
+                    (vec![format!("{} has approved nothing for {}", session.identity().msp_id(), a.name)], json!(null))
+                }
+                Some(r) => (
+                    vec![format!(
+                        "{} approved {} version {} sequence {} with package {}",
+                        session.identity().msp_id(),
+                        a.name,
+                        r.definition.version,
+                        r.sequence,
+                        if r.package_id.is_empty() { "(none)" } else { &r.package_id }
+                    )],
+                    json!({"name": a.name, "version": r.definition.version, "sequence": r.sequence,
+                           "package_id": r.package_id, "init_required": r.definition.init_required}),
+                ),
+            };
+            out.result(&text, value);
+        }
+        Command::Readiness(a) => {
+            let def = a.definition.definition()?;
+            let r = session.readiness(&def, a.sequence).await?;
+            out.result(&[format!("{} sequence {}: {}", def.name, a.sequence, approvals_text(&r.approvals))], json!(r));
+        }
+        Command::Approve(a) => {
+            let def = a.definition.definition()?;
+            let package_id = match (&a.package_id, a.package.is_given()) {
+                (Some(id), _) => id.clone(),
+                (None, true) => a.package.load()?.package_id,
+                (None, false) => anyhow::bail!(Error::Config(
+                    "approve needs --package-id, a package file, or --label and --address".into()
+                )),
+            };
+            out.progress(&format!("approving {} sequence {} with package {package_id}", def.name, a.sequence));
+            let tx = session.approve(&def, a.sequence, Some(&package_id), via).await?;
+            out.result(
+                &[format!(
+                    "approved {} version {} sequence {} for {} (tx {}, block {})",
+                    def.name,
+                    def.version,
+                    a.sequence,
+                    session.identity().msp_id(),
+                    tx.tx_id,
+                    tx.block
+                )],
+                json!({"name": def.name, "sequence": a.sequence, "package_id": package_id, "tx": tx}),
+            );
+        }
+        Command::Commit(a) => {
+            let def = a.definition.definition()?;
+            let missing = session.readiness(&def, a.sequence).await?.missing();
+            if !missing.is_empty() {
+                anyhow::bail!(Error::ApprovalsMissing { name: def.name, sequence: a.sequence, orgs: missing });
+            }
+            out.progress(&format!("committing {} sequence {}", def.name, a.sequence));
+            let tx = session.commit(&def, a.sequence, via).await?;
+            out.result(
+                &[format!(
+                    "committed {} version {} sequence {} (tx {}, block {})",
+                    def.name, def.version, a.sequence, tx.tx_id, tx.block
+                )],
+                json!({"name": def.name, "version": def.version, "sequence": a.sequence, "tx": tx}),
+            );
+        }
+        Command::Lifecycle(a) => {
+            let def = a.definition.definition()?;
+            let pkg = a.package.load().context("the package")?;
+            let p = plan::make(&session, &def, &pkg.package_id).await?;
+            if a.plan {
+                out.result(&p.lines(), json!({"plan": p}));
+                return Ok(0);
+            }
+            if p.is_noop() {
+                out.result(&p.lines(), json!({"plan": p, "done": [], "waiting_for": []}));
+                return Ok(0);
+            }
+            for line in p.done.iter() {
+                out.progress(&format!("already done: {line}"));
+            }
+            let mut progress = |l: &str| out.progress(l);
+            let outcome = plan::execute(&session, &p, &def, &pkg.bytes, via, &mut progress).await?;
+            let waiting = !outcome.waiting_for.is_empty();
+            let summary = if waiting {
+                format!(
+                    "waiting for {} to approve {} sequence {}; run this again (or let them run it) once they have",
+                    outcome.waiting_for.join(", "),
+                    def.name,
+                    p.sequence
+                )
+            } else {
+                format!(
+                    "done: {} version {} sequence {} with package {}",
+                    def.name, def.version, p.sequence, pkg.package_id
+                )
+            };
+            out.result(&[summary], json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for}));
+            if waiting {
+                return Ok(EXIT_WAITING);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn approvals_text(a: &std::collections::BTreeMap<String, bool>) -> String {
+    a.iter()
+        .map(|(k, v)| format!("{k}={}", if *v { "approved" } else { "not approved" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,33 @@
+//! ccaas-deploy against a real Fabric 2.5 network (the fabric-testbed): each test group starts
+//! its own testbed (own state directory and port base) and wipes it afterwards.
+//!
+//! Port bases: 12050 (errors), 17050 (one_org), 22050 (readme), 27050 (two_orgs). A testbed uses
+//! base..base+2397, so bases 5000 apart never overlap; all stay below Linux's ephemeral range
+//! (32768-60999), where any client socket may hold a port and make `up` refuse it. Chaincode
+//! servers listen between the ranges (11001, 15001, 15002, 25001) or on the README's 9999.
+
+mod errors;
+mod one_org;
+mod readme;
+mod support;
+mod two_orgs;
+
+use std::path::Path;
+
+use ccaas_package::{build_package, write_package_atomically, BuiltPackage, ConnectionSpec, PackageSpec};
+
+/// Builds a ccaas package with the packager library and writes it to `dir/<file>`.
+pub fn package(dir: &Path, file: &str, label: &str, port: u16) -> (std::path::PathBuf, BuiltPackage) {
+    let built = build_package(&PackageSpec::ccaas(label, ConnectionSpec::new(format!("127.0.0.1:{port}")))).unwrap();
+    let path = dir.join(file);
+    write_package_atomically(&path, &built).unwrap();
+    (path, built)
+}
+
+/// The peer CLI's `querycommitted -O json` for `basic`.
+pub fn querycommitted(t: &support::Testbed) -> serde_json::Value {
+    let out =
+        t.peer_cli(1, &["lifecycle", "chaincode", "querycommitted", "-C", "mychannel", "-n", "basic", "-O", "json"]);
+    assert!(out.status.success(), "querycommitted: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
