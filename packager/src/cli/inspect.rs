@@ -29,8 +29,13 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
 }
 
+/// Names the file in a package error: `<file> is not a usable chaincode package: <cause>`.
+fn not_a_package(path: &std::path::Path) -> impl FnOnce(ccaas_package::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{} is not a usable chaincode package: {e}", path.display())
+}
+
 pub(super) fn run_id(args: IdArgs) -> anyhow::Result<()> {
-    let id = package_id(&read(&args.file)?)?;
+    let id = package_id(&read(&args.file)?).map_err(not_a_package(&args.file))?;
     match args.output {
         OutputFormat::Text => println!("{id}"),
         OutputFormat::Json => println!("{}", serde_json::json!({ "package_id": id })),
@@ -39,7 +44,7 @@ pub(super) fn run_id(args: IdArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let report = inspect(&read(&args.file)?)?;
+    let report = inspect(&read(&args.file)?).map_err(not_a_package(&args.file))?;
     print_warnings(&report.warnings);
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

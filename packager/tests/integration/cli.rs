@@ -344,3 +344,70 @@ fn tls_command_writes_material_build_accepts() {
     assert_ne!(std::fs::read(d.join("certs/ca.pem")).unwrap(), ca_before);
     assert_eq!(listing(&d.join("certs")), files);
 }
+
+/// Inputs that are not what they claim: a directory for a file, an empty file, bytes that are
+/// not an archive. Each gets a message naming the input, exit 1, and no output.
+#[test]
+fn wrong_kinds_of_input_are_named_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("adir")).unwrap();
+    std::fs::write(d.join("empty.pem"), "").unwrap();
+    let build = |extra: &[&str], message: &str| {
+        let mut args = vec!["build", "--label", "cc", "--address", "cc:7052", "-o", "pkg.tgz"];
+        args.extend_from_slice(extra);
+        assert_build_fails(d, &args, message);
+    };
+    build(&["--tls-root-cert", "adir"], "cannot read --tls-root-cert adir");
+    build(&["--tls-root-cert", "empty.pem"], "root_cert is empty (--tls-root-cert");
+    build(&["--meta-inf", "missing-dir"], "missing-dir");
+
+    // `inspect` of a directory, an empty file, and random bytes.
+    std::fs::write(d.join("empty.tgz"), "").unwrap();
+    std::fs::write(
+        d.join("noise.tgz"),
+        (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for (file, message) in [("adir", "adir"), ("empty.tgz", "empty.tgz"), ("noise.tgz", "noise.tgz")] {
+        let out = run_in(d, &["inspect", file]);
+        assert_eq!(out.code, 1, "inspect {file}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "inspect {file}: expected {message:?} in\n{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
+
+/// A full disk: the write fails with the system's reason and leaves neither the package nor its
+/// temporary file. Uses a tiny tmpfs (mounting needs root; skipped with a reason otherwise).
+#[test]
+fn a_full_disk_leaves_no_partial_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount_point = dir.path().join("tiny");
+    std::fs::create_dir(&mount_point).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(&mount_point)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root); the full-disk case is not exercised");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mount_point);
+    // Fill the file system but a few bytes, so the package cannot fit.
+    let filler = mount_point.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 8 * 1024]);
+    let before = listing(&mount_point);
+    let out = run_in(dir.path(), &["build", "--label", "cc", "--address", "cc:7052", "-o", "tiny/pkg.tgz"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot write the package: tiny/pkg.tgz"), "{}", out.stderr);
+    assert!(out.stderr.contains("No space left on device"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(listing(&mount_point), before, "files left behind on the full disk");
+}
