@@ -103,8 +103,12 @@ pub struct Node {
 impl NetworkConfig {
     /// Reads and parses a network config file.
     pub fn load(path: &Path) -> Result<NetworkConfig> {
-        let text = read_file("network config", path)?;
-        let mut config: NetworkConfig = serde_norway::from_slice(&text)
+        Self::parse(&read_file("network config", path)?, path)
+    }
+
+    /// Parses a network config's YAML text; `path` names it in errors.
+    pub fn parse(text: &[u8], path: &Path) -> Result<NetworkConfig> {
+        let mut config: NetworkConfig = serde_norway::from_slice(text)
             .map_err(|e| Error::Config(format!("network config {}: {e}", path.display())))?;
         config.path = path.to_path_buf();
         Ok(config)
