@@ -121,7 +121,10 @@ impl TxLink {
             replies.abandoned -= 1;
         }
         let message = self.message(kind, payload);
-        check_size(&message, name)?;
+        if let Err(e) = check_size(&message, name) {
+            tracing::warn!(txid = %self.txid, error = %e, "stub request refused");
+            return Err(e);
+        }
         self.awaiting.fetch_add(1, Ordering::AcqRel);
         self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(name))?;
         let mut in_flight = InFlight { replies, done: false };

@@ -84,3 +84,44 @@ fn a_missing_chaincode_id_exits_2_and_names_the_variables() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("CHAINCODE_ID") && stderr.contains("CORE_CHAINCODE_ID_NAME"), "{stderr}");
 }
+
+/// SIGTERM under load: 40 transactions in flight on two connections all complete, the ones that
+/// arrive after the signal are refused cleanly (never half-run), and the process exits 0.
+#[tokio::test]
+async fn sigterm_under_load_completes_every_transaction_in_flight() {
+    let port = free_port();
+    let mut child = spawn(port);
+    let transcripts = [Transcript::new(), Transcript::new()];
+    let peers = [connect(port, &transcripts[0]).await, connect(port, &transcripts[1]).await];
+    let mut in_flight = Vec::new();
+    for i in 0..40 {
+        let peer = peers[i % 2].clone();
+        in_flight.push(tokio::spawn(async move { peer.invoke("Sleep", ["800"]).await }));
+    }
+    for (peer, transcript) in peers.iter().zip(&transcripts) {
+        while transcript.count(Direction::PeerToChaincode, Type::Transaction) < 20 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        peer.keepalive(Duration::from_secs(20)).await.expect("the chaincode echoes KEEPALIVE");
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success(), "kill -TERM failed");
+    // More load after the signal: refused or cut off, never answered with a partial result.
+    let late: Vec<_> = (0..10)
+        .map(|i| {
+            let peer = peers[i % 2].clone();
+            tokio::spawn(async move { peer.invoke("Sleep", ["10"]).await })
+        })
+        .collect();
+    for task in in_flight {
+        let outcome = task.await.unwrap().expect("every in-flight transaction gets its answer");
+        assert_eq!(outcome.response.payload.as_ref(), b"slept 800 ms");
+    }
+    for task in late {
+        if let Ok(outcome) = task.await.unwrap() {
+            assert_eq!(outcome.response.payload.as_ref(), b"slept 10 ms", "a late transaction ran half-way");
+        }
+    }
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0), "a graceful shutdown exits 0");
+}
