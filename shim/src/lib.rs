@@ -31,9 +31,11 @@ mod drain;
 mod error;
 mod handler;
 pub mod identity;
+mod into_chaincode;
 pub mod json;
 mod keys;
 pub mod policy;
+pub mod prelude;
 mod response;
 pub mod server;
 mod service;
@@ -42,8 +44,10 @@ mod stub;
 pub use drain::Drain;
 pub use error::{Result, ShimError};
 pub use handler::{ConnectionError, PeerCapabilities};
+pub use into_chaincode::{AsChaincode, AsContract, IntoChaincode};
 pub use keys::{create_composite_key, split_composite_key, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE};
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
+pub use server::run_from_env;
 pub use service::{ChaincodeService, InProcessConnection};
 pub use stub::{
     ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator, VALIDATION_PARAMETER,

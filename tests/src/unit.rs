@@ -42,9 +42,9 @@
 //! # });
 //! ```
 //!
-//! [`Emulator::in_process`] takes anything [`IntoChaincode`]: a `#[contract]` type (served alone
-//! in a [`ContractChaincode`]), a [`ContractChaincode`] with several contracts, or any low-level
-//! [`Chaincode`]. Per-transaction options (creator, transient data, timestamp, channel, txid)
+//! [`Emulator::in_process`] takes anything [`IntoChaincode`], as `ccaas_shim::run_from_env` does:
+//! a `#[contract]` type (served alone in a `ContractChaincode`), a `ContractChaincode` with
+//! several contracts, or any low-level `Chaincode`. Per-transaction options (creator, transient data, timestamp, channel, txid)
 //! are on [`Emulator::tx`]; a ledger filled before the first transaction is set up with
 //! [`Emulator::builder`].
 
@@ -52,53 +52,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ccaas_shim::contract::{Contract, ContractChaincode};
-use ccaas_shim::Chaincode;
+pub use ccaas_shim::{AsChaincode, AsContract, IntoChaincode};
 
 use crate::{EmulatorBuilder, EmulatorError, Identity, Ledger, PeerEmulator, TxBuilder, TxOutcome};
-
-/// What [`Emulator::in_process`] can serve: a contract, a [`ContractChaincode`] or any
-/// [`Chaincode`].
-///
-/// `Kind` only tells the two blanket implementations apart ([`AsContract`] for `#[contract]`
-/// types, [`AsChaincode`] for chaincodes, `ContractChaincode` included); it is inferred, so
-/// callers never write it.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is neither a contract nor a chaincode",
-    label = "not servable",
-    note = "pass a `#[contract]` type, a `ContractChaincode`, or a type implementing `ccaas_shim::Chaincode`"
-)]
-pub trait IntoChaincode<Kind> {
-    /// The chaincode that is served.
-    type Chaincode: Chaincode;
-
-    /// Makes the chaincode.
-    fn into_chaincode(self) -> Self::Chaincode;
-}
-
-/// [`IntoChaincode`]'s kind for a contract, served alone in a [`ContractChaincode`].
-#[derive(Debug)]
-pub enum AsContract {}
-
-/// [`IntoChaincode`]'s kind for a chaincode, served as it is.
-#[derive(Debug)]
-pub enum AsChaincode {}
-
-impl<T: Contract> IntoChaincode<AsContract> for T {
-    type Chaincode = ContractChaincode;
-
-    fn into_chaincode(self) -> ContractChaincode {
-        ContractChaincode::new().contract(self)
-    }
-}
-
-impl<T: Chaincode> IntoChaincode<AsChaincode> for T {
-    type Chaincode = T;
-
-    fn into_chaincode(self) -> T {
-        self
-    }
-}
 
 /// A peer for unit tests, serving one chaincode in this process. Cheap to clone; transactions
 /// may run concurrently.

@@ -173,6 +173,13 @@ use futures::future::BoxFuture;
 
 use crate::ChaincodeStub;
 
+/// The result of a transaction or hook: `Result<T>` fails with a [`ContractError`], to which
+/// stub errors ([`ShimError`](crate::ShimError)), identity errors
+/// ([`IdentityError`](crate::identity::IdentityError)) and `serde_json` errors convert, so `?`
+/// needs no mapping. `Result<T, E>` with any `E: Display` (`String`, `anyhow::Error`, ...)
+/// is std's `Result`, as before.
+pub type Result<T, E = ContractError> = std::result::Result<T, E>;
+
 /// A contract: a named set of transactions with hooks and metadata.
 ///
 /// `#[contract]` implements it; there is rarely a reason to implement it by hand.

@@ -22,6 +22,7 @@ mod phantom_reads;
 mod process_shutdown;
 mod protocol_raw;
 mod queries;
+mod readme;
 mod simulation;
 mod stub_batching;
 mod stub_cc2cc;
