@@ -20,7 +20,7 @@
 //! #[derive(Default)]
 //! pub struct Wallet;
 //!
-//! #[contract(rename_all = "PascalCase")]
+//! #[contract(rename_all = "GoPascalCase")]
 //! impl Wallet {
 //!     /// The caller's client id, as Go's `ctx.GetClientIdentity().GetID()`.
 //!     #[transaction(evaluate)]
@@ -30,7 +30,7 @@
 //! }
 //!
 //! let chaincode = ContractChaincode::new().contract(Wallet);
-//! assert_eq!(chaincode.metadata().contracts["Wallet"].transactions[0].name, "ClientAccountId");
+//! assert_eq!(chaincode.metadata().contracts["Wallet"].transactions[0].name, "ClientAccountID");
 //!
 //! // main: `async fn main() -> std::process::ExitCode { run_from_env(Wallet).await }`
 //! ```

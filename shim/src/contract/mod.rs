@@ -53,7 +53,12 @@
 //! `#[contract]` goes on an inherent `impl` block of a `Send + Sync + 'static` type and implements
 //! [`Contract`] for it. Options: `name = "..."` (default: the type's name), `rename_all = "..."`
 //! for transaction names (serde's rule names, e.g. `"PascalCase"` turns `create_asset` into
-//! `CreateAsset`; default: the method's name as written), `title`, `version`,
+//! `CreateAsset`, or `"GoPascalCase"`, PascalCase that keeps Go's initialisms in capitals as
+//! golint has Go names written, so a contract ported from Go keeps its transaction names:
+//! `client_account_id` is `ClientAccountID`, `get_url` is `GetURL`, `get_asset_ids` is
+//! `GetAssetIDs`, for golint's list `ACL API ASCII CPU CSS DNS EOF GUID HTML HTTP HTTPS ID IP
+//! JSON LHS QPS RAM RHS RPC SLA SMTP SQL SSH TCP TLS TTL UDP UI UID UUID URI URL UTF8 VM XML XMPP
+//! XSRF XSS`; default: the method's name as written), `title`, `version`,
 //! `description` for the contract's metadata `info`, and `compat = "go"` (see
 //! [below](#compat--go-contract-api-gos-argument-handling)). Add contracts to a
 //! [`ContractChaincode`]; clients call `ContractName:Function`, or just `Function` in the default
