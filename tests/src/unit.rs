@@ -52,7 +52,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use std::borrow::Cow;
+
+use ccaas_protos::protos::ChaincodeEvent;
 pub use ccaas_shim::{AsChaincode, AsContract, IntoChaincode};
+use serde::de::DeserializeOwned;
 
 use crate::{EmulatorBuilder, EmulatorError, Identity, Ledger, PeerEmulator, TxBuilder, TxOutcome};
 
@@ -124,7 +128,7 @@ impl Emulator {
     pub async fn submit<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.tx(function).args(args).submit().await
     }
@@ -133,7 +137,7 @@ impl Emulator {
     pub async fn evaluate<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.tx(function).args(args).evaluate().await
     }
@@ -248,6 +252,10 @@ impl UnitBuilder {
     }
 }
 
+/// No arguments, for a call without any: `peer.submit("InitLedger", NO_ARGS)` (or
+/// `peer.tx("InitLedger").submit()`).
+pub const NO_ARGS: [&str; 0] = [];
+
 /// Assertions that read well in tests.
 impl TxOutcome {
     /// The response message (empty on success).
@@ -271,6 +279,95 @@ impl TxOutcome {
             "expected a failure with message {message:?}, got {self}"
         );
         self
+    }
+
+    /// The chaincode event's payload as text (invalid UTF-8 replaced), or `None` without an event.
+    pub fn event_str(&self) -> Option<Cow<'_, str>> {
+        self.event.as_ref().map(|event| String::from_utf8_lossy(&event.payload))
+    }
+
+    /// The chaincode event named `name`, its payload decoded from JSON as `T`.
+    ///
+    /// # Panics
+    /// Without an event, with an event of another name, or if the payload is not `T`'s JSON.
+    #[track_caller]
+    pub fn event_json<T: DeserializeOwned>(&self, name: &str) -> T {
+        let event = self.expect_event(name);
+        match serde_json::from_slice(&event.payload) {
+            Ok(value) => value,
+            Err(e) => panic!(
+                "the payload of event {name:?} is not a {}: {e}: {}",
+                std::any::type_name::<T>(),
+                crate::printable(&event.payload)
+            ),
+        }
+    }
+
+    /// Panics unless the transaction set the chaincode event `name` with a payload equal to the
+    /// JSON `payload` (compared as JSON values, so spacing and key order do not matter; a
+    /// payload that is not JSON is compared as text); returns the outcome for chaining.
+    ///
+    /// ```
+    /// use ccaas_shim::prelude::*;
+    /// use ccaas_testkit::{Emulator, NO_ARGS};
+    ///
+    /// #[derive(Default)]
+    /// pub struct Bell;
+    ///
+    /// #[contract]
+    /// impl Bell {
+    ///     #[transaction]
+    ///     async fn ring(&self, ctx: &Context<'_>) -> Result<()> {
+    ///         Ok(ctx.stub().set_event("Rang", r#"{"times": 1, "by": "me"}"#)?)
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let peer = Emulator::in_process(Bell).await;
+    /// let outcome = peer.submit("ring", NO_ARGS).await.unwrap();
+    /// outcome.assert_ok().assert_event("Rang", r#"{"by":"me","times":1}"#);
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Rang {
+    ///     times: u32,
+    /// }
+    /// assert_eq!(outcome.event_json::<Rang>("Rang").times, 1);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn assert_event(&self, name: &str, payload: &str) -> &Self {
+        let event = self.expect_event(name);
+        let same = match (
+            serde_json::from_slice::<serde_json::Value>(&event.payload),
+            serde_json::from_str::<serde_json::Value>(payload),
+        ) {
+            (Ok(got), Ok(expected)) => got == expected,
+            _ => event.payload == payload.as_bytes(),
+        };
+        assert!(
+            same,
+            "expected event {name:?} with payload {payload}, got payload {}",
+            crate::printable(&event.payload)
+        );
+        self
+    }
+
+    /// Panics unless the transaction set no chaincode event; returns the outcome for chaining.
+    #[track_caller]
+    pub fn assert_no_event(&self) -> &Self {
+        if let Some(event) = &self.event {
+            panic!("expected no event, got {:?} with payload {}", event.event_name, crate::printable(&event.payload));
+        }
+        self
+    }
+
+    #[track_caller]
+    fn expect_event(&self, name: &str) -> &ChaincodeEvent {
+        match &self.event {
+            Some(event) if event.event_name == name => event,
+            Some(event) => panic!("expected event {name:?}, got event {:?} ({self})", event.event_name),
+            None => panic!("expected event {name:?}, got no event ({self})"),
+        }
     }
 }
 

@@ -101,6 +101,28 @@ impl Identity {
         Signer::of_creator(&self.serialize())
     }
 
+    /// The client id a chaincode sees for this identity: Go's `ctx.GetClientIdentity().GetID()`,
+    /// `ctx.client_identity()?.id()?` in the shim (`x509::CN=...::CN=...`, base64-encoded).
+    ///
+    /// ```
+    /// use ccaas_testkit::Identity;
+    ///
+    /// let alice = Identity::generate("Org1MSP", "alice");
+    /// let id = alice.client_id();
+    /// let decoded = String::from_utf8(base64::Engine::decode(&base64::prelude::BASE64_STANDARD, &id).unwrap()).unwrap();
+    /// assert!(decoded.starts_with("x509::CN=alice"), "{decoded}");
+    /// ```
+    ///
+    /// # Panics
+    /// If the identity bytes are not an X.509 certificate (an identity made by [`new`](Self::new)
+    /// from other bytes has no client id).
+    pub fn client_id(&self) -> String {
+        match ccaas_shim::identity::ClientIdentity::from_creator(&self.serialize()).and_then(|id| id.id()) {
+            Ok(id) => id,
+            Err(e) => panic!("this identity of {} has no client id: {e}", self.msp_id),
+        }
+    }
+
     /// The serialized identity (a proposal's `creator`).
     pub fn serialize(&self) -> Bytes {
         SerializedIdentity { mspid: self.msp_id.clone(), id_bytes: self.id_bytes.clone() }.encode_to_vec().into()

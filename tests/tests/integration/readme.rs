@@ -43,8 +43,7 @@ fn snippet_files_are_the_readme_text() {
 mod counter {
     include!("readme/counter.rs");
 
-    use ccaas_shim::identity::ClientIdentity;
-    use ccaas_testkit::{Emulator, Identity};
+    use ccaas_testkit::{Emulator, Identity, NO_ARGS};
 
     #[tokio::test]
     async fn increments_gets_and_names_the_caller() {
@@ -52,9 +51,7 @@ mod counter {
         peer.submit("Increment", ["apples", "5"]).await.unwrap().assert_ok();
         let outcome = peer.submit("Increment", ["apples", "2"]).await.unwrap();
         assert_eq!(outcome.assert_ok().payload_str(), "7");
-        let event = outcome.event.as_ref().expect("an Incremented event");
-        assert_eq!(event.event_name, "Incremented");
-        assert_eq!(event.payload, r#"{"key":"apples","value":7}"#.as_bytes());
+        outcome.assert_event("Incremented", r#"{"key":"apples","value":7}"#);
         assert_eq!(peer.evaluate("Get", ["apples"]).await.unwrap().payload_str(), "7");
         assert_eq!(peer.evaluate("Get", ["pears"]).await.unwrap().payload_str(), "0");
 
@@ -65,8 +62,8 @@ mod counter {
         let failed = peer.submit("Increment", ["broken", "1"]).await.unwrap();
         assert!(failed.status() == 500 && failed.message().starts_with("expected ident"), "{failed}");
 
-        let default_id = ClientIdentity::from_creator(&Identity::default_client().serialize()).unwrap().id().unwrap();
-        assert_eq!(peer.evaluate("Whoami", [""; 0]).await.unwrap().payload_str(), default_id);
+        let whoami = peer.evaluate("Whoami", NO_ARGS).await.unwrap();
+        assert_eq!(whoami.payload_str(), Identity::default_client().client_id());
     }
 }
 
@@ -81,7 +78,7 @@ mod hello {
         let peer = Emulator::in_process(Hello).await;
         peer.submit("put", ["greeting", "hi"]).await.unwrap().assert_ok();
         assert_eq!(peer.evaluate("get", ["greeting"]).await.unwrap().payload_str(), "hi");
-        peer.evaluate("nope", [""; 0]).await.unwrap().assert_error("unknown function nope");
+        peer.evaluate("nope", ccaas_testkit::NO_ARGS).await.unwrap().assert_error("unknown function nope");
     }
 }
 
