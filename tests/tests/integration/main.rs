@@ -31,4 +31,5 @@ mod stub_pagination;
 mod stub_private;
 mod stub_proposal;
 mod tls;
+mod token_contract;
 mod unit_api;
