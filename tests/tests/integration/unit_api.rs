@@ -318,3 +318,46 @@ async fn an_identity_knows_the_client_id_the_chaincode_sees() {
 fn an_identity_without_a_certificate_has_no_client_id() {
     Identity::new("Org1MSP", "not a certificate").client_id();
 }
+
+/// The prelude beside anyhow: `anyhow::Result` transactions, anyhow's `Context` trait imported
+/// for its methods only, and a `Result<T, String>` next to the prelude's `Result<T>`.
+mod with_anyhow {
+    use anyhow::Context as _;
+    use ccaas_shim::prelude::*;
+    use ccaas_testkit::Emulator;
+
+    #[derive(Default)]
+    pub struct Ledger;
+
+    #[contract(rename_all = "PascalCase")]
+    impl Ledger {
+        #[transaction]
+        async fn put(&self, ctx: &Context<'_>, key: String, value: i64) -> anyhow::Result<()> {
+            ctx.stub().put_state(&key, value.to_string()).await.context("could not write")?;
+            Ok(())
+        }
+
+        #[transaction(evaluate)]
+        async fn get(&self, ctx: &Context<'_>, key: String) -> anyhow::Result<i64> {
+            let bytes = ctx.stub().get_state(&key).await?.with_context(|| format!("{key} does not exist"))?;
+            Ok(String::from_utf8(bytes.to_vec())?.parse()?)
+        }
+
+        #[transaction(evaluate)]
+        async fn msp(&self, ctx: &Context<'_>) -> Result<String, String> {
+            ctx.client_identity().map(|id| id.msp_id().to_string()).map_err(|e| e.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn anyhow_and_explicit_error_types_still_work() {
+        let peer = Emulator::in_process(Ledger).await;
+        peer.submit("Put", ["a", "5"]).await.unwrap().assert_ok();
+        assert_eq!(peer.evaluate("Get", ["a"]).await.unwrap().payload_str(), "5");
+        peer.evaluate("Get", ["b"]).await.unwrap().assert_error("b does not exist");
+        peer.submit("Put", ["", "1"]).await.unwrap().assert_error("could not write");
+        peer.seed([("text", "five")]);
+        peer.evaluate("Get", ["text"]).await.unwrap().assert_error("invalid digit found in string");
+        assert_eq!(peer.evaluate("Msp", ccaas_testkit::NO_ARGS).await.unwrap().payload_str(), "Org1MSP");
+    }
+}
