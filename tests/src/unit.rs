@@ -8,7 +8,7 @@
 //! event, the read and write sets, and the committed [`Ledger`].
 //!
 //! ```
-//! use ccaas_shim::contract::{contract, Context};
+//! use ccaas_shim::prelude::*;
 //! use ccaas_testkit::Emulator;
 //!
 //! #[derive(Default)]
@@ -17,14 +17,14 @@
 //! #[contract(rename_all = "PascalCase")]
 //! impl Notes {
 //!     #[transaction]
-//!     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<(), String> {
-//!         ctx.stub().put_state(&key, text).await.map_err(|e| e.to_string())
+//!     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<()> {
+//!         Ok(ctx.stub().put_state(&key, text).await?)
 //!     }
 //!
 //!     #[transaction(evaluate)]
-//!     async fn read(&self, ctx: &Context<'_>, key: String) -> Result<String, String> {
-//!         let value = ctx.stub().get_state(&key).await.map_err(|e| e.to_string())?;
-//!         let value = value.ok_or_else(|| format!("{key} does not exist"))?;
+//!     async fn read(&self, ctx: &Context<'_>, key: String) -> Result<String> {
+//!         let value = ctx.stub().get_state(&key).await?;
+//!         let value = value.ok_or_else(|| ContractError::failed(format!("{key} does not exist")))?;
 //!         Ok(String::from_utf8_lossy(&value).into_owned())
 //!     }
 //! }
