@@ -74,6 +74,9 @@ pub enum EmulatorError {
     /// The chaincode did not echo a KEEPALIVE in time.
     #[error("no KEEPALIVE echo within {0:?}")]
     KeepaliveTimeout(std::time::Duration),
+    /// A client identity could not be made from the certificate or key given.
+    #[error("invalid client identity: {0}")]
+    Identity(String),
     /// A local I/O failure (reading certificates and the like).
     #[error(transparent)]
     Io(#[from] std::io::Error),

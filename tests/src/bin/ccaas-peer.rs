@@ -61,6 +61,16 @@ struct Cli {
     #[arg(long, value_name = "MSPID[:NAME]", value_parser = parse_creator, global = true)]
     creator: Option<Creator>,
 
+    /// Sign as the client with this certificate (PEM, e.g. a test network user's
+    /// `msp/signcerts/cert.pem`) instead of a generated one; --creator gives its MSP id.
+    #[arg(long, value_name = "PATH", global = true, requires = "creator")]
+    creator_cert: Option<PathBuf>,
+
+    /// The private key of --creator-cert (PEM PKCS#8 ECDSA P-256, e.g. `msp/keystore/priv_sk`);
+    /// without it the proposals carry an empty signature.
+    #[arg(long, value_name = "PATH", global = true, requires = "creator_cert")]
+    creator_key: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -279,12 +289,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 struct Creator {
     msp_id: String,
     name: String,
+    /// Whether the name was given (`MSPID:NAME`).
+    named: bool,
 }
 
 impl Creator {
     /// `User1@org1.example.com` of `Org1MSP`: the emulator's default client.
     fn default_client() -> Creator {
-        Creator { msp_id: "Org1MSP".into(), name: "User1@org1.example.com".into() }
+        Creator { msp_id: "Org1MSP".into(), name: "User1@org1.example.com".into(), named: true }
     }
 
     /// The identity, generated as the test kit's default client is (self-signed, `OU=client`):
@@ -302,6 +314,7 @@ fn parse_creator(text: &str) -> Result<Creator, String> {
     if msp_id.is_empty() || name == Some("") {
         return Err(format!("expected MSPID or MSPID:NAME (e.g. Org2MSP or Org2MSP:alice), got {text:?}"));
     }
+    let named = name.is_some();
     let name = match name {
         Some(name) => name.to_string(),
         None => {
@@ -309,7 +322,7 @@ fn parse_creator(text: &str) -> Result<Creator, String> {
             format!("User1@{org}.example.com")
         }
     };
-    Ok(Creator { msp_id: msp_id.to_string(), name })
+    Ok(Creator { msp_id: msp_id.to_string(), name, named })
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -354,14 +367,15 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let target = target(&cli.connection)?;
-    let builder = builder(&cli);
+    let identity = creator_identity(&cli)?;
+    let builder = builder(&cli, identity.clone());
     match cli.command {
         Command::Invoke(ref args) => transaction(&cli, builder, &target, args, true).await,
         Command::Query(ref args) => transaction(&cli, builder, &target, args, false).await,
         Command::Conformance(ref args) => run_conformance(&cli, builder, target, args).await,
         Command::Bench(ref args) => run_bench(&cli, builder, target, args).await,
         Command::BenchBatch(ref args) => run_bench_batch(&cli, args).await,
-        Command::ClientId => print_client_id(&cli),
+        Command::ClientId => print_client_id(&cli, identity),
     }
 }
 
@@ -391,7 +405,7 @@ fn target(args: &ConnectionArgs) -> Result<Target, Failure> {
     Ok(target)
 }
 
-fn builder(cli: &Cli) -> EmulatorBuilder {
+fn builder(cli: &Cli, identity: Option<Identity>) -> EmulatorBuilder {
     let args = &cli.connection;
     let mut builder = PeerEmulator::builder()
         .chaincode_name(args.chaincode_name.clone())
@@ -405,8 +419,8 @@ fn builder(cli: &Cli) -> EmulatorBuilder {
     if let Some(id) = &args.chaincode_id {
         builder = builder.chaincode_id(id.clone());
     }
-    if let Some(creator) = &cli.creator {
-        builder = builder.identity(creator.identity());
+    if let Some(identity) = identity {
+        builder = builder.identity(identity);
     }
     if cli.transcript {
         builder = builder.transcript(Arc::new(|entry: &TranscriptEntry| eprintln!("{entry}")));
@@ -488,18 +502,42 @@ fn connect_error(error: EmulatorError) -> Failure {
     }
 }
 
+/// The identity --creator (with --creator-cert and --creator-key) names, if any.
+fn creator_identity(cli: &Cli) -> Result<Option<Identity>, Failure> {
+    let Some(creator) = &cli.creator else {
+        return Ok(None);
+    };
+    let Some(cert) = &cli.creator_cert else {
+        return Ok(Some(creator.identity()));
+    };
+    if creator.named {
+        return Err(usage(anyhow!(
+            "with --creator-cert, --creator is the MSP id alone (the name is the certificate's)"
+        )));
+    }
+    let cert_pem = String::from_utf8_lossy(&read(cert, "creator certificate")?).into_owned();
+    let key_pem = match &cli.creator_key {
+        Some(key) => Some(String::from_utf8_lossy(&read(key, "creator key")?).into_owned()),
+        None => None,
+    };
+    let identity = Identity::from_pem(creator.msp_id.clone(), &cert_pem, key_pem.as_deref())
+        .with_context(|| format!("--creator-cert {}", cert.display()))
+        .map_err(usage)?;
+    Ok(Some(identity))
+}
+
 /// `client-id`: the client id of --creator, as the chaincode sees it.
-fn print_client_id(cli: &Cli) -> Result<ExitCode, Failure> {
+fn print_client_id(cli: &Cli, identity: Option<Identity>) -> Result<ExitCode, Failure> {
     let creator = cli.creator.clone().unwrap_or_else(Creator::default_client);
-    let identity = creator.identity();
+    let identity = identity.unwrap_or_else(|| creator.identity());
     let decoded = ccaas_shim::identity::ClientIdentity::from_creator(&identity.serialize())
         .and_then(|id| id.decoded_id())
         .context("the generated identity has no client id")?;
     match cli.output {
         Output::Json => {
             let value = json!({
-                "msp_id": creator.msp_id,
-                "name": creator.name,
+                "msp_id": identity.msp_id,
+                "name": if cli.creator_cert.is_some() { None } else { Some(&creator.name) },
                 "id": identity.client_id(),
                 "decoded_id": decoded,
             });

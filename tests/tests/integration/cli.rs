@@ -307,3 +307,41 @@ async fn conformance_says_what_it_needs_of_the_chaincode() {
     assert!(failed.iter().all(|l| l.contains("this check needs asset-transfer-basic's transactions")), "{text}");
     assert!(text.contains("5 passed, 3 failed"), "{text}");
 }
+
+/// A test network user's certificate and key (here made with rcgen) sign instead of a generated
+/// identity: `client-id` prints that certificate's id, and the token contract refuses it as
+/// Org2MSP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creator_cert_and_key_sign_as_an_existing_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "User1@org2.example.com");
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("priv_sk"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let (cert_path, key_path) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
+    let expected = ccaas_testkit::Identity::from_pem("Org2MSP", &cert.pem(), None).unwrap().client_id();
+
+    let signing = ["--creator", "Org2MSP", "--creator-cert", cert_path, "--creator-key", key_path];
+    let output = peer(&[&signing[..], &["client-id"]].concat()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), expected);
+
+    let server = serve(ContractChaincode::new().contract(Token), ID, None).await;
+    let address = server.address.to_string();
+    let output = peer(&[&["--address", address.as_str()][..], &signing[..], &["invoke", "Mint", "5"]].concat()).await;
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("client is not authorized to mint new tokens"), "{}", stderr(&output));
+    let output =
+        peer(&[&["--address", address.as_str()][..], &signing[..], &["query", "ClientAccountID"]].concat()).await;
+    assert_eq!(stdout(&output).trim(), expected, "{}", stderr(&output));
+
+    // Usage errors: no --creator, a name with a certificate, a file that is no certificate.
+    assert_eq!(code(&peer(&["--creator-cert", cert_path, "client-id"]).await), 2);
+    assert_eq!(code(&peer(&["--creator", "Org2MSP:bob", "--creator-cert", cert_path, "client-id"]).await), 2);
+    let output = peer(&["--creator", "Org2MSP", "--creator-cert", key_path, "client-id"]).await;
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("the certificate is not a client identity"), "{}", stderr(&output));
+}
