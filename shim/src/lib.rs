@@ -1,8 +1,33 @@
 //! # ccaas-shim: Hyperledger Fabric chaincode in Rust, run as a service
 //!
-//! A chaincode implements [`Chaincode`]; a [`Server`](server::Server) (configured in code or with
-//! [`Server::from_env`](server::Server::from_env)) listens for the Fabric peer, which dials it and
-//! drives the chaincode shim protocol over one bidirectional stream per connection.
+//! Most chaincode is written with the [contract API](contract): `use ccaas_shim::prelude::*;`
+//! (see [`prelude`]), a `#[contract]` impl block of `#[transaction]` methods returning
+//! `Result<T>`, and a `main` that is one call to [`run_from_env`]:
+//!
+//! ```no_run
+//! use ccaas_shim::prelude::*;
+//!
+//! #[derive(Default)]
+//! pub struct Greeter;
+//!
+//! #[contract(rename_all = "GoPascalCase")]
+//! impl Greeter {
+//!     #[transaction(evaluate)]
+//!     async fn hello(&self, ctx: &Context<'_>, name: String) -> Result<String> {
+//!         Ok(format!("hello {name}, from {}", ctx.client_identity()?.msp_id()))
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     run_from_env(Greeter).await
+//! }
+//! ```
+//!
+//! Underneath, a chaincode implements [`Chaincode`]; a [`Server`](server::Server) (configured
+//! in code or with [`Server::from_env`](server::Server::from_env)) listens for the Fabric peer,
+//! which dials it and drives the chaincode shim protocol over one bidirectional stream per
+//! connection.
 //!
 //! ```no_run
 //! use ccaas_shim::{Chaincode, ChaincodeStub, Response};
