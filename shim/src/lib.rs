@@ -1,8 +1,33 @@
 //! # ccaas-shim: Hyperledger Fabric chaincode in Rust, run as a service
 //!
-//! A chaincode implements [`Chaincode`]; a [`Server`](server::Server) (configured in code or with
-//! [`Server::from_env`](server::Server::from_env)) listens for the Fabric peer, which dials it and
-//! drives the chaincode shim protocol over one bidirectional stream per connection.
+//! Most chaincode is written with the [contract API](contract): `use ccaas_shim::prelude::*;`
+//! (see [`prelude`]), a `#[contract]` impl block of `#[transaction]` methods returning
+//! `Result<T>`, and a `main` that is one call to [`run_from_env`]:
+//!
+//! ```no_run
+//! use ccaas_shim::prelude::*;
+//!
+//! #[derive(Default)]
+//! pub struct Greeter;
+//!
+//! #[contract(rename_all = "GoPascalCase")]
+//! impl Greeter {
+//!     #[transaction(evaluate)]
+//!     async fn hello(&self, ctx: &Context<'_>, name: String) -> Result<String> {
+//!         Ok(format!("hello {name}, from {}", ctx.client_identity()?.msp_id()))
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     run_from_env(Greeter).await
+//! }
+//! ```
+//!
+//! Underneath, a chaincode implements [`Chaincode`]; a [`Server`](server::Server) (configured
+//! in code or with [`Server::from_env`](server::Server::from_env)) listens for the Fabric peer,
+//! which dials it and drives the chaincode shim protocol over one bidirectional stream per
+//! connection.
 //!
 //! ```no_run
 //! use ccaas_shim::{Chaincode, ChaincodeStub, Response};
@@ -32,9 +57,11 @@ mod drain;
 mod error;
 mod handler;
 pub mod identity;
+mod into_chaincode;
 pub mod json;
 mod keys;
 pub mod policy;
+pub mod prelude;
 mod response;
 pub mod server;
 mod service;
@@ -43,8 +70,10 @@ mod stub;
 pub use drain::Drain;
 pub use error::{Result, ShimError};
 pub use handler::{ConnectionError, PeerCapabilities};
+pub use into_chaincode::{AsChaincode, AsContract, IntoChaincode};
 pub use keys::{create_composite_key, split_composite_key, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE};
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
+pub use server::run_from_env;
 pub use service::{ChaincodeService, InProcessConnection};
 pub use stub::{
     ChaincodeStub, HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator, VALIDATION_PARAMETER,

@@ -31,9 +31,18 @@ pub enum EmulatorError {
     /// The `Connect` call failed.
     #[error("error creating grpc client connection: {0}")]
     Rpc(#[from] tonic::Status),
-    /// The chaincode registered with an id the peer does not accept (or an empty one).
+    /// The chaincode registered with an empty id.
     #[error("{0}")]
     Rejected(String),
+    /// The chaincode registered with another id than the one the peer expects (its package
+    /// ID). Displayed as the peer's text, which names only the registered id.
+    #[error("{}", texts::not_launching(.registered))]
+    WrongChaincodeId {
+        /// The id the chaincode registered with.
+        registered: String,
+        /// The id the peer expects.
+        expected: String,
+    },
     /// The chaincode broke the registration protocol.
     #[error("registration failed: {0}")]
     Handshake(String),
@@ -65,6 +74,9 @@ pub enum EmulatorError {
     /// The chaincode did not echo a KEEPALIVE in time.
     #[error("no KEEPALIVE echo within {0:?}")]
     KeepaliveTimeout(std::time::Duration),
+    /// A client identity could not be made from the certificate or key given.
+    #[error("invalid client identity: {0}")]
+    Identity(String),
     /// A local I/O failure (reading certificates and the like).
     #[error(transparent)]
     Io(#[from] std::io::Error),

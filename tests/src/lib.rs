@@ -35,8 +35,8 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let peer = PeerEmulator::builder().chaincode_name("counter").connect_chaincode(Counter).await.unwrap();
-//! peer.invoke("inc", [""; 0]).await.unwrap();
-//! let outcome = peer.invoke("inc", [""; 0]).await.unwrap();
+//! peer.invoke("inc", ccaas_testkit::NO_ARGS).await.unwrap();
+//! let outcome = peer.invoke("inc", ccaas_testkit::NO_ARGS).await.unwrap();
 //! assert_eq!(outcome.payload_str(), "2");
 //! assert_eq!(peer.ledger().get("counter", "count").unwrap(), "2");
 //! assert!(peer.violations().is_empty());
@@ -62,7 +62,7 @@ pub use error::EmulatorError;
 pub use model::ledger::{HistoryEntry, KvRead, KvWrite, Ledger, RangeQueryInfo, Version, VersionedValue};
 pub use model::{ModelStats, PeerConfig, PeerModel, StateDatabase, TxKey, Violation};
 pub use transcript::{Direction, Transcript, TranscriptEntry, TranscriptHook};
-pub use unit::{Emulator, IntoChaincode};
+pub use unit::{Emulator, IntoChaincode, NO_ARGS};
 
 /// Bytes as text for display: UTF-8 as is (control characters escaped), anything else as hex.
 pub fn printable(bytes: &[u8]) -> String {

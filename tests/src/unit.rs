@@ -8,7 +8,7 @@
 //! event, the read and write sets, and the committed [`Ledger`].
 //!
 //! ```
-//! use ccaas_shim::contract::{contract, Context};
+//! use ccaas_shim::prelude::*;
 //! use ccaas_testkit::Emulator;
 //!
 //! #[derive(Default)]
@@ -17,14 +17,14 @@
 //! #[contract(rename_all = "PascalCase")]
 //! impl Notes {
 //!     #[transaction]
-//!     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<(), String> {
-//!         ctx.stub().put_state(&key, text).await.map_err(|e| e.to_string())
+//!     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<()> {
+//!         Ok(ctx.stub().put_state(&key, text).await?)
 //!     }
 //!
 //!     #[transaction(evaluate)]
-//!     async fn read(&self, ctx: &Context<'_>, key: String) -> Result<String, String> {
-//!         let value = ctx.stub().get_state(&key).await.map_err(|e| e.to_string())?;
-//!         let value = value.ok_or_else(|| format!("{key} does not exist"))?;
+//!     async fn read(&self, ctx: &Context<'_>, key: String) -> Result<String> {
+//!         let value = ctx.stub().get_state(&key).await?;
+//!         let value = value.ok_or_else(|| ContractError::failed(format!("{key} does not exist")))?;
 //!         Ok(String::from_utf8_lossy(&value).into_owned())
 //!     }
 //! }
@@ -42,9 +42,9 @@
 //! # });
 //! ```
 //!
-//! [`Emulator::in_process`] takes anything [`IntoChaincode`]: a `#[contract]` type (served alone
-//! in a [`ContractChaincode`]), a [`ContractChaincode`] with several contracts, or any low-level
-//! [`Chaincode`]. Per-transaction options (creator, transient data, timestamp, channel, txid)
+//! [`Emulator::in_process`] takes anything [`IntoChaincode`], as `ccaas_shim::run_from_env` does:
+//! a `#[contract]` type (served alone in a `ContractChaincode`), a `ContractChaincode` with
+//! several contracts, or any low-level `Chaincode`. Per-transaction options (creator, transient data, timestamp, channel, txid)
 //! are on [`Emulator::tx`]; a ledger filled before the first transaction is set up with
 //! [`Emulator::builder`].
 
@@ -52,53 +52,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ccaas_shim::contract::{Contract, ContractChaincode};
-use ccaas_shim::Chaincode;
+use std::borrow::Cow;
+
+use ccaas_protos::protos::ChaincodeEvent;
+pub use ccaas_shim::{AsChaincode, AsContract, IntoChaincode};
+use serde::de::DeserializeOwned;
 
 use crate::{EmulatorBuilder, EmulatorError, Identity, Ledger, PeerEmulator, TxBuilder, TxOutcome};
-
-/// What [`Emulator::in_process`] can serve: a contract, a [`ContractChaincode`] or any
-/// [`Chaincode`].
-///
-/// `Kind` only tells the two blanket implementations apart ([`AsContract`] for `#[contract]`
-/// types, [`AsChaincode`] for chaincodes, `ContractChaincode` included); it is inferred, so
-/// callers never write it.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is neither a contract nor a chaincode",
-    label = "not servable",
-    note = "pass a `#[contract]` type, a `ContractChaincode`, or a type implementing `ccaas_shim::Chaincode`"
-)]
-pub trait IntoChaincode<Kind> {
-    /// The chaincode that is served.
-    type Chaincode: Chaincode;
-
-    /// Makes the chaincode.
-    fn into_chaincode(self) -> Self::Chaincode;
-}
-
-/// [`IntoChaincode`]'s kind for a contract, served alone in a [`ContractChaincode`].
-#[derive(Debug)]
-pub enum AsContract {}
-
-/// [`IntoChaincode`]'s kind for a chaincode, served as it is.
-#[derive(Debug)]
-pub enum AsChaincode {}
-
-impl<T: Contract> IntoChaincode<AsContract> for T {
-    type Chaincode = ContractChaincode;
-
-    fn into_chaincode(self) -> ContractChaincode {
-        ContractChaincode::new().contract(self)
-    }
-}
-
-impl<T: Chaincode> IntoChaincode<AsChaincode> for T {
-    type Chaincode = T;
-
-    fn into_chaincode(self) -> T {
-        self
-    }
-}
 
 /// A peer for unit tests, serving one chaincode in this process. Cheap to clone; transactions
 /// may run concurrently.
@@ -168,7 +128,7 @@ impl Emulator {
     pub async fn submit<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.tx(function).args(args).submit().await
     }
@@ -177,7 +137,7 @@ impl Emulator {
     pub async fn evaluate<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.tx(function).args(args).evaluate().await
     }
@@ -292,6 +252,10 @@ impl UnitBuilder {
     }
 }
 
+/// No arguments, for a call without any: `peer.submit("InitLedger", NO_ARGS)` (or
+/// `peer.tx("InitLedger").submit()`).
+pub const NO_ARGS: [&str; 0] = [];
+
 /// Assertions that read well in tests.
 impl TxOutcome {
     /// The response message (empty on success).
@@ -315,6 +279,95 @@ impl TxOutcome {
             "expected a failure with message {message:?}, got {self}"
         );
         self
+    }
+
+    /// The chaincode event's payload as text (invalid UTF-8 replaced), or `None` without an event.
+    pub fn event_str(&self) -> Option<Cow<'_, str>> {
+        self.event.as_ref().map(|event| String::from_utf8_lossy(&event.payload))
+    }
+
+    /// The chaincode event named `name`, its payload decoded from JSON as `T`.
+    ///
+    /// # Panics
+    /// Without an event, with an event of another name, or if the payload is not `T`'s JSON.
+    #[track_caller]
+    pub fn event_json<T: DeserializeOwned>(&self, name: &str) -> T {
+        let event = self.expect_event(name);
+        match serde_json::from_slice(&event.payload) {
+            Ok(value) => value,
+            Err(e) => panic!(
+                "the payload of event {name:?} is not a {}: {e}: {}",
+                std::any::type_name::<T>(),
+                crate::printable(&event.payload)
+            ),
+        }
+    }
+
+    /// Panics unless the transaction set the chaincode event `name` with a payload equal to the
+    /// JSON `payload` (compared as JSON values, so spacing and key order do not matter; a
+    /// payload that is not JSON is compared as text); returns the outcome for chaining.
+    ///
+    /// ```
+    /// use ccaas_shim::prelude::*;
+    /// use ccaas_testkit::{Emulator, NO_ARGS};
+    ///
+    /// #[derive(Default)]
+    /// pub struct Bell;
+    ///
+    /// #[contract]
+    /// impl Bell {
+    ///     #[transaction]
+    ///     async fn ring(&self, ctx: &Context<'_>) -> Result<()> {
+    ///         Ok(ctx.stub().set_event("Rang", r#"{"times": 1, "by": "me"}"#)?)
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let peer = Emulator::in_process(Bell).await;
+    /// let outcome = peer.submit("ring", NO_ARGS).await.unwrap();
+    /// outcome.assert_ok().assert_event("Rang", r#"{"by":"me","times":1}"#);
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Rang {
+    ///     times: u32,
+    /// }
+    /// assert_eq!(outcome.event_json::<Rang>("Rang").times, 1);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn assert_event(&self, name: &str, payload: &str) -> &Self {
+        let event = self.expect_event(name);
+        let same = match (
+            serde_json::from_slice::<serde_json::Value>(&event.payload),
+            serde_json::from_str::<serde_json::Value>(payload),
+        ) {
+            (Ok(got), Ok(expected)) => got == expected,
+            _ => event.payload == payload.as_bytes(),
+        };
+        assert!(
+            same,
+            "expected event {name:?} with payload {payload}, got payload {}",
+            crate::printable(&event.payload)
+        );
+        self
+    }
+
+    /// Panics unless the transaction set no chaincode event; returns the outcome for chaining.
+    #[track_caller]
+    pub fn assert_no_event(&self) -> &Self {
+        if let Some(event) = &self.event {
+            panic!("expected no event, got {:?} with payload {}", event.event_name, crate::printable(&event.payload));
+        }
+        self
+    }
+
+    #[track_caller]
+    fn expect_event(&self, name: &str) -> &ChaincodeEvent {
+        match &self.event {
+            Some(event) if event.event_name == name => event,
+            Some(event) => panic!("expected event {name:?}, got event {:?} ({self})", event.event_name),
+            None => panic!("expected event {name:?}, got no event ({self})"),
+        }
     }
 }
 

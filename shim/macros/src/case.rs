@@ -8,6 +8,8 @@ pub(crate) enum Rule {
     Lower,
     Upper,
     Pascal,
+    /// PascalCase keeping Go's initialisms: `client_account_id` is `ClientAccountID`.
+    GoPascal,
     Camel,
     Snake,
     ScreamingSnake,
@@ -19,6 +21,7 @@ const RULES: &[(&str, Rule)] = &[
     ("lowercase", Rule::Lower),
     ("UPPERCASE", Rule::Upper),
     ("PascalCase", Rule::Pascal),
+    ("GoPascalCase", Rule::GoPascal),
     ("camelCase", Rule::Camel),
     ("snake_case", Rule::Snake),
     ("SCREAMING_SNAKE_CASE", Rule::ScreamingSnake),
@@ -41,6 +44,7 @@ impl Rule {
             Rule::Lower | Rule::Snake => field.to_string(),
             Rule::Upper | Rule::ScreamingSnake => field.to_ascii_uppercase(),
             Rule::Pascal => pascal(field),
+            Rule::GoPascal => go_pascal(field),
             Rule::Camel => {
                 let pascal = pascal(field);
                 let mut chars = pascal.chars();
@@ -55,6 +59,7 @@ impl Rule {
     pub(crate) fn apply_to_variant(self, variant: &str) -> String {
         match self {
             Rule::Pascal => variant.to_string(),
+            Rule::GoPascal => go_pascal(&snake(variant)),
             Rule::Lower => variant.to_ascii_lowercase(),
             Rule::Upper => variant.to_ascii_uppercase(),
             Rule::Camel => {
@@ -80,6 +85,36 @@ fn pascal(field: &str) -> String {
             capitalize = false;
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+/// golint's `commonInitialisms`: words Go spells in capitals in exported names (`ID`, `URL`).
+const GO_INITIALISMS: &[&str] = &[
+    "ACL", "API", "ASCII", "CPU", "CSS", "DNS", "EOF", "GUID", "HTML", "HTTP", "HTTPS", "ID", "IP", "JSON", "LHS",
+    "QPS", "RAM", "RHS", "RPC", "SLA", "SMTP", "SQL", "SSH", "TCP", "TLS", "TTL", "UDP", "UI", "UID", "UUID", "URI",
+    "URL", "UTF8", "VM", "XML", "XMPP", "XSRF", "XSS",
+];
+
+/// PascalCase with Go's initialisms in capitals, as golint would have a Go name written:
+/// `client_account_id` → `ClientAccountID`, `get_url` → `GetURL`, and a plural initialism
+/// keeps its lowercase `s`: `get_asset_ids` → `GetAssetIDs`.
+fn go_pascal(field: &str) -> String {
+    let is_initialism = |word: &str| GO_INITIALISMS.contains(&word.to_ascii_uppercase().as_str());
+    let mut out = String::new();
+    for word in field.split('_').filter(|w| !w.is_empty()) {
+        if is_initialism(word) {
+            out.push_str(&word.to_ascii_uppercase());
+        } else if let Some(stem) = word.strip_suffix('s').filter(|stem| stem.len() >= 2 && is_initialism(stem)) {
+            out.push_str(&stem.to_ascii_uppercase());
+            out.push('s');
+        } else {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                out.push(first.to_ascii_uppercase());
+                out.push_str(chars.as_str());
+            }
         }
     }
     out
@@ -112,6 +147,21 @@ mod tests {
         assert_eq!(Rule::Camel.apply_to_field("get_all_assets"), "getAllAssets");
         assert_eq!(Rule::ScreamingKebab.apply_to_field("a_b"), "A-B");
         assert_eq!(Rule::Snake.apply_to_field("read_asset"), "read_asset");
+    }
+
+    #[test]
+    fn go_initialisms() {
+        assert_eq!(Rule::GoPascal.apply_to_field("client_account_id"), "ClientAccountID");
+        assert_eq!(Rule::GoPascal.apply_to_field("get_url"), "GetURL");
+        assert_eq!(Rule::GoPascal.apply_to_field("read_json_api"), "ReadJSONAPI");
+        assert_eq!(Rule::GoPascal.apply_to_field("get_asset_ids"), "GetAssetIDs");
+        assert_eq!(Rule::GoPascal.apply_to_field("utf8_http_ttl"), "UTF8HTTPTTL");
+        assert_eq!(Rule::GoPascal.apply_to_field("mint"), "Mint");
+        assert_eq!(Rule::GoPascal.apply_to_field("balance_of"), "BalanceOf");
+        // Words that only contain an initialism are words.
+        assert_eq!(Rule::GoPascal.apply_to_field("identify_idle_ids2"), "IdentifyIdleIds2");
+        assert_eq!(Rule::GoPascal.apply_to_field("is_valid"), "IsValid");
+        assert_eq!(Rule::GoPascal.apply_to_variant("UserId"), "UserID");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! whose message is the variant's text; the texts of routing and argument errors are the ones
 //! fabric-contract-api-go uses, so client applications see the same messages.
 
+use crate::identity::IdentityError;
+use crate::ShimError;
+
 /// Why a contract metadata file (`META-INF/metadata.json`) cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataFileError {
@@ -31,6 +34,36 @@ pub enum MetadataFileError {
 }
 
 /// Why a contract transaction failed.
+///
+/// It is also the error type of [`contract::Result`](super::Result), the result type to give
+/// transactions: `?` then works on every stub call ([`ShimError`]), on the client identity
+/// ([`IdentityError`]) and on `serde_json`, with no mapping. For other errors, return
+/// [`ContractError::failed`]`(e)` or use `anyhow::Result`, which works as well.
+///
+/// ```
+/// use ccaas_shim::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Notes;
+///
+/// #[contract(rename_all = "PascalCase")]
+/// impl Notes {
+///     #[transaction]
+///     async fn write(&self, ctx: &Context<'_>, key: String, text: String) -> Result<()> {
+///         let author = ctx.client_identity()?.id()?; // IdentityError
+///         let note = serde_json::to_vec(&(author, text))?; // serde_json::Error
+///         ctx.stub().put_state(&key, note).await?; // ShimError
+///         Ok(())
+///     }
+///
+///     #[transaction(evaluate)]
+///     async fn length(&self, ctx: &Context<'_>, key: String) -> Result<usize> {
+///         let note = ctx.stub().get_state(&key).await?;
+///         let note = note.ok_or_else(|| ContractError::failed(format!("the note {key} does not exist")))?;
+///         Ok(note.len())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContractError {
     /// No contract has this name (contract-api-go's `contract_chaincode.go` text).
@@ -71,6 +104,22 @@ pub enum ContractError {
     /// A transaction or hook returned an error; the text is its `Display`.
     #[error("{0}")]
     Failed(String),
+    /// A stub call failed and the transaction passed its error on with `?`; the text is the
+    /// [`ShimError`]'s (for a peer error, the peer's own text, as the Go shim reports it).
+    #[error(transparent)]
+    Stub(#[from] ShimError),
+    /// The client identity could not be read (`ctx.client_identity()?`, `identity.id()?`); the
+    /// text is the [`IdentityError`]'s, Go's `pkg/cid` text where it has one.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+/// `serde_json::to_vec(&asset)?` and `serde_json::from_slice(&bytes)?` in a transaction: the
+/// error becomes [`ContractError::Failed`] with serde_json's message.
+impl From<serde_json::Error> for ContractError {
+    fn from(error: serde_json::Error) -> Self {
+        ContractError::failed(error)
+    }
 }
 
 /// ` name`, or nothing for an empty name.

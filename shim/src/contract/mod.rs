@@ -1,7 +1,7 @@
 //! The contract API: typed transactions in `#[contract]` impl blocks, as in fabric-contract-api.
 //!
 //! ```
-//! use ccaas_shim::contract::{contract, Context, ContractChaincode, ContractError, Object};
+//! use ccaas_shim::prelude::*; // contract, transaction, Object, Context, Result, ContractError, ...
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize, Object)]
@@ -19,19 +19,21 @@
 //! #[contract(rename_all = "PascalCase")]
 //! impl AssetContract {
 //!     /// Submitted: may write the ledger. Arguments arrive as strings and are converted.
+//!     /// `Result<T>` is `Result<T, ContractError>`: `?` works on stub calls, the client
+//!     /// identity and serde_json.
 //!     #[transaction]
-//!     async fn create_asset(&self, ctx: &Context<'_>, id: String, owner: String, size: i64) -> Result<(), ContractError> {
+//!     async fn create_asset(&self, ctx: &Context<'_>, id: String, owner: String, size: i64) -> Result<()> {
 //!         let asset = Asset { id: id.clone(), owner, size };
-//!         let json = serde_json::to_vec(&asset).map_err(ContractError::failed)?;
-//!         ctx.stub().put_state(&id, json).await.map_err(ContractError::failed)
+//!         ctx.stub().put_state(&id, serde_json::to_vec(&asset)?).await?;
+//!         Ok(())
 //!     }
 //!
 //!     /// Evaluated: a query. Returns JSON.
 //!     #[transaction(evaluate)]
-//!     async fn read_asset(&self, ctx: &Context<'_>, id: String) -> Result<Asset, String> {
-//!         let bytes = ctx.stub().get_state(&id).await.map_err(|e| e.to_string())?;
-//!         let bytes = bytes.ok_or_else(|| format!("the asset {id} does not exist"))?;
-//!         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+//!     async fn read_asset(&self, ctx: &Context<'_>, id: String) -> Result<Asset> {
+//!         let bytes = ctx.stub().get_state(&id).await?;
+//!         let bytes = bytes.ok_or_else(|| ContractError::failed(format!("the asset {id} does not exist")))?;
+//!         Ok(serde_json::from_slice(&bytes)?)
 //!     }
 //!
 //!     // Not annotated: a private helper, not callable by clients.
@@ -46,14 +48,19 @@
 //! assert_eq!(contract.transactions[0].name, "CreateAsset");
 //! assert_eq!(contract.transactions[1].tag, ["evaluate", "EVALUATE"]);
 //! assert!(metadata.components.schemas.contains_key("Asset"));
-//! // Serve it: ccaas_shim's server takes any `Chaincode`, and `ContractChaincode` is one.
+//! // Serve it from `main`: `run_from_env(AssetContract).await` (or `run_from_env(chaincode)`).
 //! ```
 //!
 //! # Contracts
 //! `#[contract]` goes on an inherent `impl` block of a `Send + Sync + 'static` type and implements
 //! [`Contract`] for it. Options: `name = "..."` (default: the type's name), `rename_all = "..."`
 //! for transaction names (serde's rule names, e.g. `"PascalCase"` turns `create_asset` into
-//! `CreateAsset`; default: the method's name as written), `title`, `version`,
+//! `CreateAsset`, or `"GoPascalCase"`, PascalCase that keeps Go's initialisms in capitals as
+//! golint has Go names written, so a contract ported from Go keeps its transaction names:
+//! `client_account_id` is `ClientAccountID`, `get_url` is `GetURL`, `get_asset_ids` is
+//! `GetAssetIDs`, for golint's list `ACL API ASCII CPU CSS DNS EOF GUID HTML HTTP HTTPS ID IP
+//! JSON LHS QPS RAM RHS RPC SLA SMTP SQL SSH TCP TLS TTL UDP UI UID UUID URI URL UTF8 VM XML XMPP
+//! XSRF XSS`; default: the method's name as written), `title`, `version`,
 //! `description` for the contract's metadata `info`, and `compat = "go"` (see
 //! [below](#compat--go-contract-api-gos-argument-handling)). Add contracts to a
 //! [`ContractChaincode`]; clients call `ContractName:Function`, or just `Function` in the default
@@ -88,6 +95,10 @@
 //! does.
 //!
 //! ## Results
+//! Give transactions [`Result<T>`](Result) (in the [prelude](crate::prelude)), whose error is a
+//! [`ContractError`] that stub, client-identity and `serde_json` errors convert to, so `?` needs
+//! no `map_err`; `anyhow::Result<T>` and `Result<T, E>` with any `E: Display` work as well.
+//!
 //! A return type whose last path segment is `Result` (`Result<T, E>`, `anyhow::Result<T>`, an
 //! alias named `Result`) is fallible: `Err(e)` fails the transaction (status 500, message
 //! `e.to_string()`, so `E: Display`), `Ok(v)` is returned as a plain `v`. The rule is
@@ -172,6 +183,13 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use crate::ChaincodeStub;
+
+/// The result of a transaction or hook: `Result<T>` fails with a [`ContractError`], to which
+/// stub errors ([`ShimError`](crate::ShimError)), identity errors
+/// ([`IdentityError`](crate::identity::IdentityError)) and `serde_json` errors convert, so `?`
+/// needs no mapping. `Result<T, E>` with any `E: Display` (`String`, `anyhow::Error`, ...)
+/// is std's `Result`, as before.
+pub type Result<T, E = ContractError> = std::result::Result<T, E>;
 
 /// A contract: a named set of transactions with hooks and metadata.
 ///

@@ -24,12 +24,17 @@ pub const COMPONENTS_PREFIX: &str = "#/components/schemas/";
 /// | `bool` | `{"type":"boolean"}` |
 /// | `i8`, `i16`, `i32`, `i64`/`isize` | `{"type":"integer","format":"int8"…"int64"}` |
 /// | `u8`, `u16`, `u32` | `integer` (`int32`/`int64`) with `minimum` 0 and `maximum` |
-/// | `u64`, `usize` | `{"type":"number","format":"double","multipleOf":1,"minimum":0,"maximum":…}` |
+/// | `u64`, `usize` | `{"type":"integer","minimum":0,"maximum":18446744073709551615}` ‡ |
 /// | `f32`, `f64` | `{"type":"number","format":"float"/"double"}` |
 /// | `Vec<T>`, `[T; N]`, `VecDeque<T>`, sets | `{"type":"array","items":T}` |
 /// | `HashMap<K, V>`, `BTreeMap<K, V>` | `{"type":"object","additionalProperties":V}` |
 /// | `Option<T>`, `Box<T>`, `Arc<T>` | `T` (an `Option` field of an object is not `required`) |
 /// | `#[derive(Object)]` struct `T` | `{"$ref":"#/components/schemas/T"}`, and `T` in `components` |
+///
+/// ‡ Integers are described as integers. contract-api-go describes Go's `uint` and `uint64` as
+/// `{"type":"number","format":"double","multipleOf":1,...}` (JSON numbers that happen to be
+/// whole), which tells a client generator to use a float; here `u64` and `usize` are `integer`
+/// with their range instead, as `i64` is `{"type":"integer","format":"int64"}` in both.
 pub trait Schema {
     /// The schema of `Self`, registering the objects it uses in `components`.
     fn schema(components: &mut Components) -> Value;
@@ -158,8 +163,8 @@ schema! {
     u8 => { "type": "integer", "format": "int32", "minimum": 0, "maximum": 255 };
     u16 => { "type": "integer", "format": "int64", "minimum": 0, "maximum": 65535 };
     u32 => { "type": "integer", "format": "int64", "minimum": 0, "maximum": 4294967295_u64 };
-    u64 => { "type": "number", "format": "double", "multipleOf": 1, "minimum": 0, "maximum": 18446744073709551615_u64 };
-    usize => { "type": "number", "format": "double", "multipleOf": 1, "minimum": 0, "maximum": 18446744073709551615_u64 };
+    u64 => { "type": "integer", "minimum": 0, "maximum": 18446744073709551615_u64 };
+    usize => { "type": "integer", "minimum": 0, "maximum": 18446744073709551615_u64 };
     u128 => { "type": "integer", "minimum": 0 };
     f32 => { "type": "number", "format": "float" };
     f64 => { "type": "number", "format": "double" };

@@ -6,16 +6,39 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 use super::Server;
-use crate::Chaincode;
+use crate::IntoChaincode;
 
-/// Runs `chaincode` as a service configured from the environment, and returns the process's
-/// exit code: logs go to stderr filtered by `RUST_LOG` (default `info`; colours only on a
+/// Runs `chaincode` (a `#[contract]` type, a [`ContractChaincode`](crate::contract::ContractChaincode)
+/// or any [`Chaincode`](crate::Chaincode): anything [`IntoChaincode`]) as a service configured from the
+/// environment, and returns the process's exit code. This is the whole of a chaincode binary's `main`: logs go to stderr filtered by `RUST_LOG` (default `info`; colours only on a
 /// terminal, so container logs stay plain), the configuration comes from
 /// [`Server::from_env`], and the server runs until SIGTERM or SIGINT.
 ///
 /// Exit codes: **0** after a graceful shutdown, **2** for a configuration error (missing
 /// `CHAINCODE_ID`, unreadable TLS file, ...), **1** if the server fails (the address is taken, ...).
 /// Errors are logged on one line with their causes.
+///
+/// ```no_run
+/// use ccaas_shim::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Hello;
+///
+/// #[contract]
+/// impl Hello {
+///     #[transaction(evaluate)]
+///     async fn hello(&self, _ctx: &Context<'_>) -> String {
+///         "hello".to_string()
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     run_from_env(Hello).await
+/// }
+/// ```
+///
+/// A low-level chaincode is served the same way:
 ///
 /// ```no_run
 /// use ccaas_shim::{Chaincode, ChaincodeStub, Response};
@@ -33,11 +56,11 @@ use crate::Chaincode;
 ///     ccaas_shim::server::run_from_env(Hello).await
 /// }
 /// ```
-pub async fn run_from_env<C: Chaincode>(chaincode: C) -> ExitCode {
+pub async fn run_from_env<K, C: IntoChaincode<K>>(chaincode: C) -> ExitCode {
     init_tracing();
     let name = std::any::type_name::<C>();
     tracing::info!(chaincode = name, "starting chaincode server");
-    let server = match Server::from_env(chaincode) {
+    let server = match Server::from_env(chaincode.into_chaincode()) {
         Ok(server) => server,
         Err(e) => return fail("invalid chaincode server configuration", &e, 2),
     };

@@ -6,6 +6,7 @@ mod contract_support;
 mod server_support;
 
 mod contract_compat;
+mod contract_go_names;
 mod contract_hooks;
 mod contract_metadata;
 mod contract_routing;

@@ -3,11 +3,18 @@
 //! ```text
 //! ccaas-peer --address 127.0.0.1:7052 --chaincode-id basic_1.0:abc… invoke CreateAsset asset1 blue 5 Tom 300
 //! ccaas-peer --address 127.0.0.1:7052 query ReadAsset asset1 --output json
+//! ccaas-peer --creator Org2MSP:alice invoke Transfer "$(ccaas-peer client-id --creator Org1MSP:bob)" 10
+//! ccaas-peer --fresh invoke InitLedger
 //! ccaas-peer --address cc.example.com:7052 --tls-root-cert ca.pem --client-cert peer.pem --client-key peer.key conformance
 //! ccaas-peer bench --spawn ./target/release/my-chaincode --function ReadAsset --concurrency 1,16,64 --duration 10s
 //! ccaas-peer bench-batch --keys 10 --concurrency 1,16 --transactions 5000 --rounds 3
 //! ccaas-peer bench --chaincode contract,lowlevel --concurrency 1,16,64 --transactions 20000 --rounds 3
 //! ```
+//!
+//! The ledger is kept between runs (invoke, then query, sees the write): in
+//! `$XDG_STATE_HOME/ccaas-peer/CHANNEL.CHAINCODE_NAME.json`, or
+//! `~/.local/state/ccaas-peer/CHANNEL.CHAINCODE_NAME.json` when `XDG_STATE_HOME` is unset;
+//! `--state FILE` keeps it elsewhere and `--fresh` starts from an empty ledger.
 //!
 //! Exit codes: 0 success, 1 failure (connection, transaction status ≥ 400, failed check or
 //! benchmark errors), 2 usage.
@@ -24,7 +31,7 @@ use serde_json::json;
 
 use ccaas_testkit::bench::{self, SpawnedChaincode};
 use ccaas_testkit::{
-    conformance, EmulatorBuilder, EmulatorError, Ledger, PeerEmulator, StateDatabase, Target, TlsOptions,
+    conformance, EmulatorBuilder, EmulatorError, Identity, Ledger, PeerEmulator, StateDatabase, Target, TlsOptions,
     TranscriptEntry, TxOutcome,
 };
 
@@ -45,6 +52,24 @@ struct Cli {
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
     #[arg(long, default_value = "off", global = true)]
     log: String,
+
+    /// Who signs the proposals: a client of MSP MSPID with the common name NAME (default
+    /// `User1@<org>.example.com`, e.g. `User1@org2.example.com` for Org2MSP). Without it,
+    /// User1@org1.example.com of Org1MSP signs. The same MSPID:NAME has the same client id in
+    /// every run (see `client-id`). Not to be confused with --client-cert/--client-key, the
+    /// peer's mutual TLS certificate.
+    #[arg(long, value_name = "MSPID[:NAME]", value_parser = parse_creator, global = true)]
+    creator: Option<Creator>,
+
+    /// Sign as the client with this certificate (PEM, e.g. a test network user's
+    /// `msp/signcerts/cert.pem`) instead of a generated one; --creator gives its MSP id.
+    #[arg(long, value_name = "PATH", global = true, requires = "creator")]
+    creator_cert: Option<PathBuf>,
+
+    /// The private key of --creator-cert (PEM PKCS#8 ECDSA P-256, e.g. `msp/keystore/priv_sk`);
+    /// without it the proposals carry an empty signature.
+    #[arg(long, value_name = "PATH", global = true, requires = "creator_cert")]
+    creator_key: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -73,7 +98,8 @@ struct ConnectionArgs {
     #[arg(long, value_name = "PATH", global = true)]
     tls_root_cert: Option<PathBuf>,
 
-    /// Client certificate (PEM) for mutual TLS.
+    /// Client certificate (PEM) for mutual TLS with the chaincode server (the peer's TLS
+    /// certificate; it does not sign transactions: see --creator).
     #[arg(long, value_name = "PATH", global = true, requires = "client_key")]
     client_cert: Option<PathBuf>,
 
@@ -104,8 +130,14 @@ enum Command {
     Invoke(TxArgs),
     /// Evaluate a transaction (nothing is committed).
     Query(TxArgs),
-    /// Run the protocol conformance checks against an asset-transfer-basic chaincode.
+    /// Run the protocol conformance checks. Three of them (create/read/update/delete,
+    /// concurrent transactions, range across batches) need asset-transfer-basic's transactions
+    /// (CreateAsset, ReadAsset, UpdateAsset, DeleteAsset, AssetExists, GetAllAssets) and fail on
+    /// any other chaincode.
     Conformance(ConformanceArgs),
+    /// Print the client id a chaincode sees for --creator (Go's
+    /// `ctx.GetClientIdentity().GetID()`), e.g. to transfer tokens to that client.
+    ClientId,
     /// Load-test an asset-transfer-basic chaincode (a running one, a spawned binary, or the
     /// example's implementations in this process, side by side).
     Bench(BenchArgs),
@@ -131,10 +163,15 @@ struct TxArgs {
     /// fails until an INIT of that version commits (keep the flag between runs with --state).
     #[arg(long, value_name = "VERSION")]
     init_required: Option<String>,
-    /// Load the ledger from this JSON file first and save it afterwards, so state survives
-    /// between runs.
-    #[arg(long, value_name = "FILE")]
+    /// Keep the ledger in this JSON file instead of the default
+    /// (`$XDG_STATE_HOME/ccaas-peer/CHANNEL.CHAINCODE_NAME.json`, or
+    /// `~/.local/state/ccaas-peer/...`): loaded first, saved afterwards.
+    #[arg(long, value_name = "FILE", env = "CCAAS_PEER_STATE")]
     state: Option<PathBuf>,
+    /// Start from an empty ledger instead of the one kept from earlier runs (the result is
+    /// kept for the next run as usual).
+    #[arg(long)]
+    fresh: bool,
 }
 
 #[derive(Args, Debug)]
@@ -247,6 +284,47 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
 }
 
+/// `--creator MSPID[:NAME]`.
+#[derive(Debug, Clone)]
+struct Creator {
+    msp_id: String,
+    name: String,
+    /// Whether the name was given (`MSPID:NAME`).
+    named: bool,
+}
+
+impl Creator {
+    /// `User1@org1.example.com` of `Org1MSP`: the emulator's default client.
+    fn default_client() -> Creator {
+        Creator { msp_id: "Org1MSP".into(), name: "User1@org1.example.com".into(), named: true }
+    }
+
+    /// The identity, generated as the test kit's default client is (self-signed, `OU=client`):
+    /// a new key every run, the same subject and so the same client id.
+    fn identity(&self) -> Identity {
+        Identity::generate(self.msp_id.clone(), &self.name)
+    }
+}
+
+fn parse_creator(text: &str) -> Result<Creator, String> {
+    let (msp_id, name) = match text.split_once(':') {
+        Some((msp_id, name)) => (msp_id.trim(), Some(name.trim())),
+        None => (text.trim(), None),
+    };
+    if msp_id.is_empty() || name == Some("") {
+        return Err(format!("expected MSPID or MSPID:NAME (e.g. Org2MSP or Org2MSP:alice), got {text:?}"));
+    }
+    let named = name.is_some();
+    let name = match name {
+        Some(name) => name.to_string(),
+        None => {
+            let org = msp_id.strip_suffix("MSP").filter(|org| !org.is_empty()).unwrap_or(msp_id).to_lowercase();
+            format!("User1@{org}.example.com")
+        }
+    };
+    Ok(Creator { msp_id: msp_id.to_string(), name, named })
+}
+
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -289,13 +367,15 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let target = target(&cli.connection)?;
-    let builder = builder(&cli);
+    let identity = creator_identity(&cli)?;
+    let builder = builder(&cli, identity.clone());
     match cli.command {
         Command::Invoke(ref args) => transaction(&cli, builder, &target, args, true).await,
         Command::Query(ref args) => transaction(&cli, builder, &target, args, false).await,
         Command::Conformance(ref args) => run_conformance(&cli, builder, target, args).await,
         Command::Bench(ref args) => run_bench(&cli, builder, target, args).await,
         Command::BenchBatch(ref args) => run_bench_batch(&cli, args).await,
+        Command::ClientId => print_client_id(&cli, identity),
     }
 }
 
@@ -325,7 +405,7 @@ fn target(args: &ConnectionArgs) -> Result<Target, Failure> {
     Ok(target)
 }
 
-fn builder(cli: &Cli) -> EmulatorBuilder {
+fn builder(cli: &Cli, identity: Option<Identity>) -> EmulatorBuilder {
     let args = &cli.connection;
     let mut builder = PeerEmulator::builder()
         .chaincode_name(args.chaincode_name.clone())
@@ -338,6 +418,9 @@ fn builder(cli: &Cli) -> EmulatorBuilder {
         });
     if let Some(id) = &args.chaincode_id {
         builder = builder.chaincode_id(id.clone());
+    }
+    if let Some(identity) = identity {
+        builder = builder.identity(identity);
     }
     if cli.transcript {
         builder = builder.transcript(Arc::new(|entry: &TranscriptEntry| eprintln!("{entry}")));
@@ -353,16 +436,30 @@ async fn transaction(
     submit: bool,
 ) -> Result<ExitCode, Failure> {
     let ledger = Ledger::new();
-    if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {
-        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
-        let export = serde_json::from_str(&text).with_context(|| format!("{} is not a ledger file", path.display()))?;
-        ledger.import(&export).with_context(|| format!("{} holds invalid base64", path.display()))?;
+    let state = args.state.clone().or_else(|| default_state_path(&cli.connection));
+    match &state {
+        Some(path) if path.exists() && !args.fresh => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+            let export = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a ledger file (--fresh starts from an empty ledger)", path.display())
+            })?;
+            ledger.import(&export).with_context(|| format!("{} holds invalid base64", path.display()))?;
+            if cli.output == Output::Text {
+                let keys = ledger.len(&cli.connection.chaincode_name);
+                eprintln!("ledger: {} ({keys} keys; --fresh starts empty)", path.display());
+            }
+        }
+        Some(path) if cli.output == Output::Text => {
+            eprintln!("ledger: empty, kept in {} for the next run", path.display())
+        }
+        Some(_) => {}
+        None => eprintln!("warning: the ledger is not kept between runs: HOME is unset; give --state FILE"),
     }
     let mut builder = builder.ledger(Arc::clone(&ledger));
     if let Some(version) = args.init_required.clone().or_else(|| args.init.then(|| "1.0".to_string())) {
         builder = builder.init_required(version);
     }
-    let peer = builder.connect(target).await.context("could not connect")?;
+    let peer = builder.connect(target).await.map_err(connect_error)?;
     let mut tx = peer.transaction(args.function.clone()).args(args.args.iter().cloned());
     for (key, value) in &args.transient {
         tx = tx.transient(key.clone(), value.clone());
@@ -372,7 +469,7 @@ async fn transaction(
     }
     let result = if submit { tx.submit().await } else { tx.evaluate().await };
     peer.close().await;
-    if let Some(path) = &args.state {
+    if let Some(path) = &state {
         save_state(path, &ledger)?;
     }
     let outcome = match result {
@@ -383,8 +480,79 @@ async fn transaction(
     Ok(if outcome.status() >= 400 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// Where the ledger is kept without --state: `$XDG_STATE_HOME/ccaas-peer/CHANNEL.NAME.json`, or
+/// `$HOME/.local/state/ccaas-peer/...` (the XDG default); `None` without either variable.
+fn default_state_path(args: &ConnectionArgs) -> Option<PathBuf> {
+    let absolute = |name: &str| std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let base = absolute("XDG_STATE_HOME").or_else(|| absolute("HOME").map(|home| home.join(".local/state")))?;
+    Some(base.join("ccaas-peer").join(format!("{}.{}.json", args.channel, args.chaincode_name)))
+}
+
+/// A connection failure; a wrong --chaincode-id names both ids.
+fn connect_error(error: EmulatorError) -> Failure {
+    match &error {
+        EmulatorError::WrongChaincodeId { registered, expected } => Failure {
+            code: 1,
+            error: anyhow!(
+                "the chaincode registered as {registered}, but --chaincode-id (or CHAINCODE_ID) expects {expected}: \
+                 {error}; pass --chaincode-id {registered}, or omit it to accept any id"
+            ),
+        },
+        _ => Failure { code: 1, error: anyhow!(error).context("could not connect") },
+    }
+}
+
+/// The identity --creator (with --creator-cert and --creator-key) names, if any.
+fn creator_identity(cli: &Cli) -> Result<Option<Identity>, Failure> {
+    let Some(creator) = &cli.creator else {
+        return Ok(None);
+    };
+    let Some(cert) = &cli.creator_cert else {
+        return Ok(Some(creator.identity()));
+    };
+    if creator.named {
+        return Err(usage(anyhow!(
+            "with --creator-cert, --creator is the MSP id alone (the name is the certificate's)"
+        )));
+    }
+    let cert_pem = String::from_utf8_lossy(&read(cert, "creator certificate")?).into_owned();
+    let key_pem = match &cli.creator_key {
+        Some(key) => Some(String::from_utf8_lossy(&read(key, "creator key")?).into_owned()),
+        None => None,
+    };
+    let identity = Identity::from_pem(creator.msp_id.clone(), &cert_pem, key_pem.as_deref())
+        .with_context(|| format!("--creator-cert {}", cert.display()))
+        .map_err(usage)?;
+    Ok(Some(identity))
+}
+
+/// `client-id`: the client id of --creator, as the chaincode sees it.
+fn print_client_id(cli: &Cli, identity: Option<Identity>) -> Result<ExitCode, Failure> {
+    let creator = cli.creator.clone().unwrap_or_else(Creator::default_client);
+    let identity = identity.unwrap_or_else(|| creator.identity());
+    let decoded = ccaas_shim::identity::ClientIdentity::from_creator(&identity.serialize())
+        .and_then(|id| id.decoded_id())
+        .context("the generated identity has no client id")?;
+    match cli.output {
+        Output::Json => {
+            let value = json!({
+                "msp_id": identity.msp_id,
+                "name": if cli.creator_cert.is_some() { None } else { Some(&creator.name) },
+                "id": identity.client_id(),
+                "decoded_id": decoded,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Output::Text => println!("{}", identity.client_id()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Writes the ledger to `path` atomically: a failed write leaves the previous file as it was.
 fn save_state(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+    }
     let text = serde_json::to_string_pretty(&ledger.export())?;
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".tmp{}", std::process::id()));
@@ -414,6 +582,7 @@ fn print_outcome(output: Output, outcome: &TxOutcome, submit: bool) {
                 "payload_base64": base64::engine::general_purpose::STANDARD.encode(payload),
                 "event": outcome.event.as_ref().map(|e| json!({
                     "name": e.event_name,
+                    "payload": std::str::from_utf8(&e.payload).ok(),
                     "payload_base64": base64::engine::general_purpose::STANDARD.encode(&e.payload),
                 })),
                 "commit": outcome.commit,
@@ -427,6 +596,9 @@ fn print_outcome(output: Output, outcome: &TxOutcome, submit: bool) {
                 eprintln!("status {}: {}", outcome.status(), outcome.response.message);
             } else if submit {
                 eprintln!("status {} ({:?}), tx {}", outcome.status(), outcome.commit, outcome.tx_id);
+            }
+            if let Some(event) = &outcome.event {
+                eprintln!("event {}: {}", event.event_name, ccaas_testkit::printable(&event.payload));
             }
             if !payload.is_empty() {
                 println!("{}", ccaas_testkit::printable(payload));
@@ -450,6 +622,9 @@ async fn run_conformance(
         ..Default::default()
     };
     let transcript = cli.transcript;
+    if cli.output == Output::Text {
+        println!("{}\n", conformance::REQUIREMENTS);
+    }
     let report = conformance::run(
         |prepared: EmulatorBuilder| {
             let target = target.clone();
@@ -488,7 +663,7 @@ async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &B
         return bench_in_process(cli, builder, args, &options).await;
     }
     let (peer, mut child) = match &args.spawn {
-        None => (builder.connect(&target).await.context("could not connect")?, None),
+        None => (builder.connect(&target).await.map_err(connect_error)?, None),
         Some(binary) => {
             let id = cli.connection.chaincode_id.clone().unwrap_or_else(|| "bench:0".to_string());
             let mut child = SpawnedChaincode::spawn(binary, &id)

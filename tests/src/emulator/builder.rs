@@ -329,9 +329,8 @@ impl EmulatorBuilder {
         }
         if let Some(expected) = &self.chaincode_id {
             if &registered != expected {
-                let text = texts::not_launching(&registered);
-                error!("{text}");
-                return Err(EmulatorError::Rejected(text));
+                error!("{}", texts::not_launching(&registered));
+                return Err(EmulatorError::WrongChaincodeId { registered, expected: expected.clone() });
             }
         }
         shared.model.set_chaincode_id(&registered);

@@ -12,6 +12,7 @@ use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
 use prost::Message;
 
+use crate::error::EmulatorError;
 use crate::model::Signer;
 use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, Issuer, KeyPair, KeyUsagePurpose};
 
@@ -61,6 +62,35 @@ impl Identity {
         Identity { msp_id: msp_id.into(), id_bytes: id_bytes.into(), signer: None }
     }
 
+    /// An identity from an existing certificate and, optionally, its private key: PEM files as
+    /// Fabric CA and `cryptogen` write them (`signcerts/cert.pem`, `keystore/priv_sk`: PKCS#8,
+    /// ECDSA P-256), for example a user of a test network. Without a key, proposals carry an
+    /// empty signature. The key is not checked against the certificate.
+    ///
+    /// ```
+    /// use ccaas_testkit::Identity;
+    ///
+    /// let key = rcgen::KeyPair::generate().unwrap();
+    /// let cert = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
+    /// let identity = Identity::from_pem("Org2MSP", &cert.pem(), Some(&key.serialize_pem())).unwrap();
+    /// assert!(identity.sign(b"proposal").is_some());
+    /// assert!(Identity::from_pem("Org2MSP", "not a certificate", None).is_err());
+    /// ```
+    pub fn from_pem(msp_id: impl Into<String>, cert_pem: &str, key_pem: Option<&str>) -> Result<Self, EmulatorError> {
+        let identity = Identity::new(msp_id, cert_pem.to_string());
+        if let Err(e) = ccaas_shim::identity::ClientIdentity::from_creator(&identity.serialize()) {
+            return Err(EmulatorError::Identity(format!("the certificate is not a client identity: {e}")));
+        }
+        let Some(key_pem) = key_pem else {
+            return Ok(identity);
+        };
+        let key = KeyPair::from_pem(key_pem)
+            .map_err(|e| EmulatorError::Identity(format!("the private key is not a PEM PKCS#8 key: {e}")))?;
+        let key = SigningKey::from_pkcs8_der(&key.serialize_der())
+            .map_err(|e| EmulatorError::Identity(format!("the private key is not an ECDSA P-256 key: {e}")))?;
+        Ok(identity.signing_key(key))
+    }
+
     /// A fresh self-signed X.509 identity with the given common name and `OU=client`
     /// (generated with rcgen; ECDSA P-256). It signs its proposals.
     pub fn generate(msp_id: impl Into<String>, common_name: &str) -> Self {
@@ -101,6 +131,28 @@ impl Identity {
         Signer::of_creator(&self.serialize())
     }
 
+    /// The client id a chaincode sees for this identity: Go's `ctx.GetClientIdentity().GetID()`,
+    /// `ctx.client_identity()?.id()?` in the shim (`x509::CN=...::CN=...`, base64-encoded).
+    ///
+    /// ```
+    /// use ccaas_testkit::Identity;
+    ///
+    /// let alice = Identity::generate("Org1MSP", "alice");
+    /// let id = alice.client_id();
+    /// let decoded = String::from_utf8(base64::Engine::decode(&base64::prelude::BASE64_STANDARD, &id).unwrap()).unwrap();
+    /// assert!(decoded.starts_with("x509::CN=alice"), "{decoded}");
+    /// ```
+    ///
+    /// # Panics
+    /// If the identity bytes are not an X.509 certificate (an identity made by [`new`](Self::new)
+    /// from other bytes has no client id).
+    pub fn client_id(&self) -> String {
+        match ccaas_shim::identity::ClientIdentity::from_creator(&self.serialize()).and_then(|id| id.id()) {
+            Ok(id) => id,
+            Err(e) => panic!("this identity of {} has no client id: {e}", self.msp_id),
+        }
+    }
+
     /// The serialized identity (a proposal's `creator`).
     pub fn serialize(&self) -> Bytes {
         SerializedIdentity { mspid: self.msp_id.clone(), id_bytes: self.id_bytes.clone() }.encode_to_vec().into()
@@ -116,8 +168,12 @@ impl Identity {
         Some(Bytes::copy_from_slice(signature.to_der().as_bytes()))
     }
 
-    fn signing_with(mut self, key: &KeyPair) -> Self {
+    fn signing_with(self, key: &KeyPair) -> Self {
         let key = SigningKey::from_pkcs8_der(&key.serialize_der()).expect("rcgen makes P-256 PKCS#8 keys");
+        self.signing_key(key)
+    }
+
+    fn signing_key(mut self, key: SigningKey) -> Self {
         self.signer = Some(ProposalSigner(Arc::new(key)));
         self
     }

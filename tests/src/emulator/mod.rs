@@ -329,7 +329,7 @@ impl PeerEmulator {
     pub async fn invoke<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.transaction(function.to_string()).args(args).submit().await
     }
@@ -338,7 +338,7 @@ impl PeerEmulator {
     pub async fn query<I, A>(&self, function: &str, args: I) -> Result<TxOutcome, EmulatorError>
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
         self.transaction(function.to_string()).args(args).evaluate().await
     }

@@ -231,19 +231,20 @@ impl TxBuilder {
         }
     }
 
-    /// Adds one argument.
-    pub fn arg(mut self, arg: impl Into<Bytes>) -> Self {
-        self.args.push(arg.into());
+    /// Adds one argument: any bytes or text, borrowed or owned (`"50"`, `&alice_id`, a `Vec<u8>`).
+    pub fn arg(mut self, arg: impl AsRef<[u8]>) -> Self {
+        self.args.push(Bytes::copy_from_slice(arg.as_ref()));
         self
     }
 
-    /// Adds arguments.
+    /// Adds arguments: any bytes or text, borrowed or owned (`[alice_id.as_str(), "50"]`,
+    /// `&names`, a `Vec<String>`).
     pub fn args<I, A>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = A>,
-        A: Into<Bytes>,
+        A: AsRef<[u8]>,
     {
-        self.args.extend(args.into_iter().map(Into::into));
+        self.args.extend(args.into_iter().map(|arg| Bytes::copy_from_slice(arg.as_ref())));
         self
     }
 

@@ -1,4 +1,5 @@
-//! Every environment convention of protocol.md §1.12 starts a working server: the configuration
+//! Every environment convention `ccaas_shim::server` documents (fabric-samples, contract-api Go
+//! and Java, Node) starts a working server: the configuration
 //! is read from the variables (through `ServerConfig::from_lookup`, the same code as `from_env`),
 //! the server is started, and a peer dials it the way that convention implies (plaintext, or
 //! mutual TLS with the files named by the variables) and runs a transaction.

@@ -56,7 +56,11 @@ async fn registers_over_tcp() {
 async fn a_wrong_package_id_is_rejected_with_the_peer_text() {
     let service = ChaincodeService::new(Arc::new(Probe::default()), "other_1.0:ffff", Drain::new());
     let error = PeerEmulator::builder().chaincode_id(PACKAGE_ID).connect_in_process(&service).await.unwrap_err();
-    assert!(matches!(error, EmulatorError::Rejected(_)), "{error:?}");
+    assert!(
+        matches!(&error, EmulatorError::WrongChaincodeId { registered, expected }
+            if registered == "other_1.0:ffff" && expected == PACKAGE_ID),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         "peer will not accept external chaincode connection other_1.0:ffff (except in dev mode)"

@@ -242,3 +242,122 @@ async fn assert_error_panics_on_another_message() {
     let peer = Emulator::in_process(Probe).await;
     peer.evaluate("Get", ["nope"]).await.unwrap().assert_error("other");
 }
+
+#[tokio::test]
+async fn events_can_be_asserted_as_json_or_read_typed() {
+    let peer = Emulator::in_process(Probe).await;
+    let outcome = peer.submit("Announce", ["Transfer", r#"{"from":"a", "to":"b","value":5}"#]).await.unwrap();
+    // Compared as JSON: key order and spacing do not matter.
+    outcome.assert_ok().assert_event("Transfer", r#"{"to":"b","value":5,"from":"a"}"#);
+    assert_eq!(outcome.event_str().unwrap(), r#"{"from":"a", "to":"b","value":5}"#);
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Transfer {
+        from: String,
+        to: String,
+        value: u64,
+    }
+    let transfer: Transfer = outcome.event_json("Transfer");
+    assert_eq!(transfer, Transfer { from: "a".into(), to: "b".into(), value: 5 });
+
+    // A payload that is not JSON is compared as text.
+    let plain = peer.submit("Announce", ["Note", "hello"]).await.unwrap();
+    plain.assert_event("Note", "hello");
+    peer.submit("Put", ["k", "v"]).await.unwrap().assert_no_event();
+    assert!(peer.submit("Put", ["k", "v"]).await.unwrap().event_str().is_none());
+}
+
+#[tokio::test]
+#[should_panic(expected = r#"expected event "Transfer" with payload {"value":6}, got payload {"value":5}"#)]
+async fn assert_event_panics_on_another_payload() {
+    let peer = Emulator::in_process(Probe).await;
+    let outcome = peer.submit("Announce", ["Transfer", r#"{"value":5}"#]).await.unwrap();
+    outcome.assert_event("Transfer", r#"{"value":6}"#);
+}
+
+#[tokio::test]
+#[should_panic(expected = r#"expected event "Transfer", got no event (status 200, payload "")"#)]
+async fn assert_event_panics_without_an_event() {
+    let peer = Emulator::in_process(Probe).await;
+    peer.submit("Put", ["k", "v"]).await.unwrap().assert_event("Transfer", "{}");
+}
+
+#[tokio::test]
+async fn arguments_may_be_borrowed_and_a_call_may_have_none() {
+    let peer = Emulator::in_process(Probe).await;
+    // Arguments built at run time, borrowed for the call (no 'static needed).
+    let key = format!("key-{}", 7);
+    let value = String::from("seven");
+    peer.submit("Put", [key.as_str(), &value]).await.unwrap().assert_ok();
+    let keys = vec![key.clone()];
+    assert_eq!(peer.evaluate("Get", &keys).await.unwrap().payload_str(), "seven");
+    assert_eq!(peer.tx("Get").arg(&key).evaluate().await.unwrap().payload_str(), "seven");
+    // Bytes too.
+    peer.submit("Put", [b"raw".as_slice(), b"bytes"]).await.unwrap().assert_ok();
+    assert_eq!(peer.state("raw").unwrap(), "bytes");
+    // No arguments.
+    assert_eq!(
+        Emulator::in_process(Other).await.evaluate("name", ccaas_testkit::NO_ARGS).await.unwrap().payload_str(),
+        "other"
+    );
+}
+
+#[tokio::test]
+async fn an_identity_knows_the_client_id_the_chaincode_sees() {
+    let peer = Emulator::in_process(Probe).await;
+    let alice = Identity::generate("Org2MSP", "alice");
+    let seen = peer.tx("Whoami").creator(alice.clone()).evaluate().await.unwrap();
+    let decoded = ccaas_shim::identity::ClientIdentity::from_creator(&alice.serialize()).unwrap();
+    assert_eq!(alice.client_id(), decoded.id().unwrap());
+    assert!(seen.payload_str().contains(&decoded.decoded_id().unwrap()), "{seen}");
+    assert_ne!(alice.client_id(), Identity::default_client().client_id());
+}
+
+#[test]
+#[should_panic(expected = "this identity of Org1MSP has no client id")]
+fn an_identity_without_a_certificate_has_no_client_id() {
+    Identity::new("Org1MSP", "not a certificate").client_id();
+}
+
+/// The prelude beside anyhow: `anyhow::Result` transactions, anyhow's `Context` trait imported
+/// for its methods only, and a `Result<T, String>` next to the prelude's `Result<T>`.
+mod with_anyhow {
+    use anyhow::Context as _;
+    use ccaas_shim::prelude::*;
+    use ccaas_testkit::Emulator;
+
+    #[derive(Default)]
+    pub struct Ledger;
+
+    #[contract(rename_all = "PascalCase")]
+    impl Ledger {
+        #[transaction]
+        async fn put(&self, ctx: &Context<'_>, key: String, value: i64) -> anyhow::Result<()> {
+            ctx.stub().put_state(&key, value.to_string()).await.context("could not write")?;
+            Ok(())
+        }
+
+        #[transaction(evaluate)]
+        async fn get(&self, ctx: &Context<'_>, key: String) -> anyhow::Result<i64> {
+            let bytes = ctx.stub().get_state(&key).await?.with_context(|| format!("{key} does not exist"))?;
+            Ok(String::from_utf8(bytes.to_vec())?.parse()?)
+        }
+
+        #[transaction(evaluate)]
+        async fn msp(&self, ctx: &Context<'_>) -> Result<String, String> {
+            ctx.client_identity().map(|id| id.msp_id().to_string()).map_err(|e| e.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn anyhow_and_explicit_error_types_still_work() {
+        let peer = Emulator::in_process(Ledger).await;
+        peer.submit("Put", ["a", "5"]).await.unwrap().assert_ok();
+        assert_eq!(peer.evaluate("Get", ["a"]).await.unwrap().payload_str(), "5");
+        peer.evaluate("Get", ["b"]).await.unwrap().assert_error("b does not exist");
+        peer.submit("Put", ["", "1"]).await.unwrap().assert_error("could not write");
+        peer.seed([("text", "five")]);
+        peer.evaluate("Get", ["text"]).await.unwrap().assert_error("invalid digit found in string");
+        assert_eq!(peer.evaluate("Msp", ccaas_testkit::NO_ARGS).await.unwrap().payload_str(), "Org1MSP");
+    }
+}
