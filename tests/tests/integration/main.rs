@@ -4,6 +4,7 @@
 mod support;
 
 mod asset_transfer_bench;
+mod asset_transfer_events_unit;
 mod asset_transfer_unit;
 mod cli;
 mod collection_policy;
