@@ -5,6 +5,7 @@ mod support;
 
 mod asset_transfer_bench;
 mod asset_transfer_events_unit;
+mod asset_transfer_ledger_queries_unit;
 mod asset_transfer_private_data_unit;
 mod asset_transfer_sbe_unit;
 mod asset_transfer_unit;
