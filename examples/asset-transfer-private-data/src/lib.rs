@@ -9,9 +9,9 @@
 //! org is not the peer's own.
 //!
 //! Not ported: `DeleteTranferAgreement`, `QueryAssetByOwner` and `QueryAssets` (see the
-//! asset-transfer-ledger-queries example for rich queries). Values on the ledger are read with
-//! serde, which is stricter than Go's `json.Unmarshal`: only malformed stored data is answered
-//! differently.
+//! asset-transfer-ledger-queries example for rich queries). JSON is read with serde, which is
+//! stricter than Go's `json.Unmarshal`: malformed stored data is answered differently, and
+//! malformed transient JSON fails with serde's reason after `failed to unmarshal JSON: `.
 #![forbid(unsafe_code)]
 
 use anyhow::{anyhow, bail, ensure, Result};
