@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use asset_transfer_basic::AssetTransfer;
+use asset_transfer_basic::SmartContract;
+use ccaas_shim::contract::ContractChaincode;
 use ccaas_shim::server::Server;
 use ccaas_testkit::{PeerEmulator, Target, TranscriptEntry, TxOutcome};
 use tokio::net::TcpListener;
@@ -30,7 +31,10 @@ const SESSION: &[(bool, &str, &[&str])] = &[
 async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = Server::builder(AssetTransfer).chaincode_id(PACKAGE_ID).address(address).build()?;
+    let server = Server::builder(ContractChaincode::new().contract(SmartContract))
+        .chaincode_id(PACKAGE_ID)
+        .address(address)
+        .build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve_with_listener(listener, async {
         let _ = stopped.await;

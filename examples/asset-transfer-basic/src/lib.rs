@@ -1,38 +1,10 @@
 //! # asset-transfer-basic
 //!
-//! fabric-samples' `asset-transfer-basic` chaincode (the Go `chaincode-go` version) on the
-//! contract API of `ccaas-shim`: [`SmartContract`] is a `#[contract]` with one `#[transaction]`
-//! per Go method.
+//! fabric-samples' `asset-transfer-basic` chaincode (`chaincode-go`) on the contract API: one
+//! `#[transaction]` per Go method, with the same names, arguments, JSON bytes and error texts.
 //!
-//! Clients cannot tell it from the Go chaincode: the transactions have the same names and
-//! arguments, write the same JSON bytes to the ledger, return the same payloads and fail with the
-//! same messages, including those the Go contract API produces before the sample's code runs
-//! (unknown function, missing arguments, an argument that is not an integer), which
-//! `#[contract(compat = "go")]` reproduces.
-//!
-//! | Transaction | Arguments | Payload |
-//! |---|---|---|
-//! | `InitLedger` | | none |
-//! | `CreateAsset` | `id, color, size, owner, appraisedValue` | none |
-//! | `ReadAsset` | `id` | the asset's JSON |
-//! | `UpdateAsset` | `id, color, size, owner, appraisedValue` | none |
-//! | `DeleteAsset` | `id` | none |
-//! | `AssetExists` | `id` | `true` or `false` |
-//! | `TransferAsset` | `id, newOwner` | the previous owner |
-//! | `GetAllAssets` | | JSON array of assets in key order (none if there are no assets) |
-//!
-//! `org.hyperledger.fabric:GetMetadata` returns the contract metadata: the contract
-//! `SmartContract` (the default), its transactions with parameters `param0`, `param1`, ... and the
-//! `Asset` schema, as contract-api-go describes the Go sample (which tags every transaction
-//! `submit`; here the three queries are tagged `evaluate`).
-//!
-//! The pieces: [`Asset`] (the model and its JSON), [`transactions`] (the sample's logic, one
-//! function per transaction over any [`WorldState`]), [`SmartContract`] (the contract) and
-//! [`chaincode`] / [`AssetTransfer`], which serve it. [`lowlevel`] is the same chaincode on the
-//! low-level trait, kept as the contract API's baseline.
-//!
-//! Its unit tests (`tests/tests/integration/asset_transfer_unit.rs` in the workspace) drive it in-process
-//! with `ccaas_testkit::Emulator`, through the real shim and a peer model:
+//! Assets on the ledger are read with serde, which is stricter than Go's `json.Unmarshal`
+//! (e.g. a `null` field fails): only malformed data already on the ledger is answered differently.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -46,60 +18,138 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
-mod asset;
-mod contract;
-mod error;
-mod ledger;
-pub mod lowlevel;
-mod params;
-pub mod transactions;
+use anyhow::{anyhow, bail, Result};
+use ccaas_shim::contract::{contract, Context, Object};
+use serde::{Deserialize, Serialize};
 
-pub use asset::Asset;
-pub use contract::SmartContract;
-pub use error::TxError;
-pub use ledger::WorldState;
-
-use std::sync::OnceLock;
-
-use ccaas_shim::contract::ContractChaincode;
-use ccaas_shim::{Chaincode, ChaincodeStub, Response};
-
-/// The chaincode: [`SmartContract`], the only (so the default) contract.
-///
-/// ```
-/// let chaincode = asset_transfer_basic::chaincode();
-/// assert_eq!(chaincode.default_name(), "SmartContract");
-/// ```
-pub fn chaincode() -> ContractChaincode {
-    ContractChaincode::new().contract(SmartContract)
+/// An asset, stored as JSON under its id. The fields are in alphabetical order, as in the Go
+/// sample, so every language writes the same bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Asset {
+    /// The appraised value (a Go `int`).
+    pub appraised_value: isize,
+    /// The colour.
+    pub color: String,
+    /// The id, which is also the ledger key.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The current owner.
+    pub owner: String,
+    /// The size (a Go `int`).
+    pub size: isize,
 }
 
-/// The chaincode as a value: runs every transaction on one shared [`chaincode()`], so it can be
-/// passed by value wherever a [`Chaincode`] goes.
-///
-/// ```no_run
-/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// ccaas_shim::server::Server::from_env(asset_transfer_basic::AssetTransfer)?.serve().await?;
-/// # Ok(()) }
-/// ```
+impl Asset {
+    fn new(id: &str, color: &str, size: isize, owner: &str, appraised_value: isize) -> Self {
+        let (id, color, owner) = (id.to_owned(), color.to_owned(), owner.to_owned());
+        Asset { appraised_value, color, id, owner, size }
+    }
+}
+
+/// The contract. `compat = "go"` answers argument errors with contract-api-go's texts.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AssetTransfer;
+pub struct SmartContract;
 
-impl AssetTransfer {
-    fn shared() -> &'static ContractChaincode {
-        static CHAINCODE: OnceLock<ContractChaincode> = OnceLock::new();
-        CHAINCODE.get_or_init(chaincode)
+#[contract(name = "SmartContract", rename_all = "PascalCase", compat = "go")]
+impl SmartContract {
+    /// Writes six assets.
+    #[transaction]
+    pub async fn init_ledger(&self, ctx: &Context<'_>) -> Result<()> {
+        let assets = [
+            Asset::new("asset1", "blue", 5, "Tomoko", 300),
+            Asset::new("asset2", "red", 5, "Brad", 400),
+            Asset::new("asset3", "green", 10, "Jin Soo", 500),
+            Asset::new("asset4", "yellow", 10, "Max", 600),
+            Asset::new("asset5", "black", 15, "Adriana", 700),
+            Asset::new("asset6", "white", 15, "Michel", 800),
+        ];
+        for asset in assets {
+            let json = ccaas_shim::json::to_vec(&asset)?;
+            let put = ctx.stub().put_state(&asset.id, json).await;
+            put.map_err(|e| anyhow!("failed to put to world state. {e}"))?;
+        }
+        Ok(())
     }
-}
 
-impl Chaincode for AssetTransfer {
-    async fn init(&self, stub: &ChaincodeStub) -> Response {
-        Self::shared().init(stub).await
+    /// Writes a new asset.
+    #[transaction]
+    pub async fn create_asset(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        color: String,
+        size: isize,
+        owner: String,
+        appraised_value: isize,
+    ) -> Result<()> {
+        if self.asset_exists(ctx, id.clone()).await? {
+            bail!("the asset {id} already exists");
+        }
+        let asset = Asset::new(&id, &color, size, &owner, appraised_value);
+        Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
     }
 
-    async fn invoke(&self, stub: &ChaincodeStub) -> Response {
-        Self::shared().invoke(stub).await
+    /// Returns the asset stored under `id`.
+    #[transaction(evaluate)]
+    pub async fn read_asset(&self, ctx: &Context<'_>, id: String) -> Result<Asset> {
+        let json = ctx.stub().get_state(&id).await.map_err(|e| anyhow!("failed to read from world state: {e}"))?;
+        let json = json.ok_or_else(|| anyhow!("the asset {id} does not exist"))?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+
+    /// Replaces an existing asset.
+    #[transaction]
+    pub async fn update_asset(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        color: String,
+        size: isize,
+        owner: String,
+        appraised_value: isize,
+    ) -> Result<()> {
+        if !self.asset_exists(ctx, id.clone()).await? {
+            bail!("the asset {id} does not exist");
+        }
+        let asset = Asset::new(&id, &color, size, &owner, appraised_value);
+        Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
+    }
+
+    /// Deletes an existing asset.
+    #[transaction]
+    pub async fn delete_asset(&self, ctx: &Context<'_>, id: String) -> Result<()> {
+        if !self.asset_exists(ctx, id.clone()).await? {
+            bail!("the asset {id} does not exist");
+        }
+        Ok(ctx.stub().del_state(&id).await?)
+    }
+
+    /// Whether an asset is stored under `id`.
+    #[transaction(evaluate)]
+    pub async fn asset_exists(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
+        let json = ctx.stub().get_state(&id).await.map_err(|e| anyhow!("failed to read from world state: {e}"))?;
+        Ok(json.is_some())
+    }
+
+    /// Sets a new owner and returns the previous one.
+    #[transaction]
+    pub async fn transfer_asset(&self, ctx: &Context<'_>, id: String, new_owner: String) -> Result<String> {
+        let mut asset = self.read_asset(ctx, id.clone()).await?;
+        let old_owner = std::mem::replace(&mut asset.owner, new_owner);
+        ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?;
+        Ok(old_owner)
+    }
+
+    /// Every asset, in key order. Like Go's nil slice, `None` (no assets) is an empty payload.
+    #[transaction(evaluate)]
+    pub async fn get_all_assets(&self, ctx: &Context<'_>) -> Result<Option<Vec<Asset>>> {
+        let mut rows = ctx.stub().get_state_by_range("", "").await?;
+        let mut assets = Vec::new();
+        while let Some(row) = rows.next().await? {
+            assets.push(serde_json::from_slice(&row.value)?);
+        }
+        Ok((!assets.is_empty()).then_some(assets))
     }
 }

@@ -1,12 +1,11 @@
-//! The asset-transfer-basic chaincode as a service: listens for the Fabric peer on `CHAINCODE_SERVER_ADDRESS`
-//! (see [`ccaas_shim::server::Server::from_env`] for every variable).
-//!
-//! Logs go to stderr; `RUST_LOG` selects them (default `info`). Exits with status 0 after a
-//! graceful shutdown (SIGTERM or SIGINT), 2 on a configuration error and 1 if the server fails
-//! (see [`ccaas_shim::server::run_from_env`]).
+//! The asset-transfer-basic chaincode as a service: listens for the Fabric peer on
+//! `CHAINCODE_SERVER_ADDRESS` (see `ccaas_shim::server::Server::from_env` for every variable).
 #![forbid(unsafe_code)]
+
+use ccaas_shim::contract::ContractChaincode;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    ccaas_shim::server::run_from_env(asset_transfer_basic::AssetTransfer).await
+    let chaincode = ContractChaincode::new().contract(asset_transfer_basic::SmartContract);
+    ccaas_shim::server::run_from_env(chaincode).await
 }

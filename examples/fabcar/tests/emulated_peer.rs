@@ -7,7 +7,7 @@ use fabcar::FabCar;
 const CAR0: &str = r#"{"make":"Toyota","model":"Prius","colour":"blue","owner":"Tomoko"}"#;
 
 async fn peer() -> PeerEmulator {
-    PeerEmulator::builder().connect_chaincode(FabCar).await.expect("the chaincode connects")
+    PeerEmulator::builder().connect_chaincode(FabCar::default()).await.expect("the chaincode connects")
 }
 
 #[tokio::test]

@@ -218,9 +218,9 @@ struct BenchArgs {
 /// An in-process implementation of asset-transfer-basic for `bench --chaincode`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum Implementation {
-    /// `asset_transfer_basic::chaincode()`: the contract API.
+    /// `asset_transfer_basic::SmartContract` (the example): the contract API.
     Contract,
-    /// `asset_transfer_basic::lowlevel::AssetTransfer`: the low-level `Chaincode` trait.
+    /// `ccaas_testkit::testing::lowlevel::AssetTransfer`: the low-level `Chaincode` trait.
     Lowlevel,
 }
 
@@ -709,9 +709,13 @@ async fn bench_in_process(
     let mut peers = Vec::new();
     for implementation in implementations {
         let address = match implementation {
-            Implementation::Contract => serve_locally(asset_transfer_basic::chaincode(), &id, stopped.clone()).await?,
+            Implementation::Contract => {
+                let contract =
+                    ccaas_shim::contract::ContractChaincode::new().contract(asset_transfer_basic::SmartContract);
+                serve_locally(contract, &id, stopped.clone()).await?
+            }
             Implementation::Lowlevel => {
-                serve_locally(asset_transfer_basic::lowlevel::AssetTransfer, &id, stopped.clone()).await?
+                serve_locally(ccaas_testkit::testing::lowlevel::AssetTransfer, &id, stopped.clone()).await?
             }
         };
         let target = Target::new(address.to_string()).connect_timeout(cli.connection.connect_timeout);

@@ -4,7 +4,12 @@
 //! (same names, arguments, JSON and error texts) on the low-level [`Chaincode`] trait. The
 //! conformance checks and the benchmark drive it in this crate's own tests; the
 //! `ccaas-test-chaincode` binary serves it over TCP.
+//!
+//! [`lowlevel`] is fabric-samples' asset-transfer-basic reproduced byte for byte on the low-level
+//! trait: the baseline `examples/asset-transfer-basic` (on the contract API) is benchmarked and
+//! checked against.
 
+pub mod lowlevel;
 pub mod tls;
 
 use ccaas_shim::{Chaincode, ChaincodeStub, Response};

@@ -5,6 +5,8 @@ use std::process::Output;
 
 use ccaas_testkit::bench::{self, Function};
 use ccaas_testkit::PeerEmulator;
+
+use crate::support;
 use serde_json::Value;
 
 const PEER: &str = env!("CARGO_BIN_EXE_ccaas-peer");
@@ -25,9 +27,9 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_runs_every_level_on_every_chaincode() {
-    let contract = PeerEmulator::builder().connect_chaincode(asset_transfer_basic::chaincode()).await.unwrap();
+    let contract = PeerEmulator::builder().connect_chaincode(support::asset_transfer_basic()).await.unwrap();
     let lowlevel =
-        PeerEmulator::builder().connect_chaincode(asset_transfer_basic::lowlevel::AssetTransfer).await.unwrap();
+        PeerEmulator::builder().connect_chaincode(ccaas_testkit::testing::lowlevel::AssetTransfer).await.unwrap();
     let peers = [("contract".to_string(), contract.clone()), ("lowlevel".to_string(), lowlevel.clone())];
     for function in [Function::ReadAsset, Function::CreateAsset] {
         let options = bench::Options {

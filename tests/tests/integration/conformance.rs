@@ -60,7 +60,7 @@ async fn every_check_passes_over_tcp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_asset_transfer_basic_example_passes_every_check() {
-    let server = serve(asset_transfer_basic::AssetTransfer, ID, None).await;
+    let server = serve(support::asset_transfer_basic(), ID, None).await;
     let target = Target::new(server.address.to_string());
     let report = run_over_tcp(&target).await;
     assert!(report.passed(), "{}", report.render());
@@ -73,7 +73,7 @@ async fn example_passes_over_tls(mutual: bool) {
     let cert = pki.server(&["localhost", "127.0.0.1"]);
     let client_ca_pem = mutual.then(|| pki.ca_pem().to_string());
     let tls = ServerTls { cert_pem: cert.cert_pem, key_pem: cert.key_pem, client_ca_pem };
-    let server = serve(asset_transfer_basic::AssetTransfer, ID, Some(tls)).await;
+    let server = serve(support::asset_transfer_basic(), ID, Some(tls)).await;
     let client_identity = mutual.then(|| {
         let client = pki.client("peer0.org1.example.com");
         (client.cert_pem.into_bytes(), client.key_pem.into_bytes())
@@ -107,7 +107,7 @@ async fn the_example_passes_every_check_over_mutual_tls() {
 
 #[tokio::test]
 async fn the_example_and_the_test_chaincode_answer_alike() {
-    let example = PeerEmulator::builder().connect_chaincode(asset_transfer_basic::AssetTransfer).await.unwrap();
+    let example = PeerEmulator::builder().connect_chaincode(support::asset_transfer_basic()).await.unwrap();
     let ours = PeerEmulator::builder().connect_chaincode(AssetTransfer).await.unwrap();
     let script: &[&[&str]] = &[
         &["InitLedger"],

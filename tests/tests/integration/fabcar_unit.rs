@@ -1,4 +1,4 @@
-//! Unit tests of the fabcar example (a low-level `Chaincode`), in-process with
+//! Unit tests of the fabcar example (its contract, `SmartContract`, in `FabCar`), in-process with
 //! `ccaas_testkit::Emulator`: every transaction and its failures, with the bytes the Go fabcar
 //! (fabric-contract-api-go v1.2.0) writes and returns.
 
@@ -22,7 +22,7 @@ const GO_CARS: [&str; 10] = [
 const NO_ARGS: [&str; 0] = [];
 
 async fn peer() -> Emulator {
-    Emulator::in_process(FabCar).await
+    Emulator::in_process(FabCar::default()).await
 }
 
 async fn initialized() -> Emulator {
@@ -65,9 +65,11 @@ async fn query_car_returns_the_car_json() {
 
 #[tokio::test]
 async fn query_car_reads_leniently_as_go_does() {
+    // Unknown keys are ignored, missing ones are empty, and a value that is not JSON is the empty
+    // car (the Go sample ignores json.Unmarshal's error). Go would also match `Make` to `make`.
     let peer = Emulator::builder()
-        .seed([("X", r#" {"owner":"Bob","Make":"A&B","junk":{"a":[1]}} "#), ("Y", "not json")])
-        .in_process(FabCar)
+        .seed([("X", r#" {"owner":"Bob","make":"A&B","junk":{"a":[1]}} "#), ("Y", "not json")])
+        .in_process(FabCar::default())
         .await;
     let x = peer.evaluate("QueryCar", ["X"]).await.unwrap();
     assert_eq!(x.assert_ok().payload_str(), r#"{"make":"A\u0026B","model":"","colour":"","owner":"Bob"}"#);
@@ -152,7 +154,7 @@ async fn contract_api_go_v1_texts() {
     assert_eq!(peer.evaluate("queryCar", ["CAR0", "extra"]).await.unwrap().payload_str(), GO_CARS[0]);
     assert_eq!(peer.evaluate("SmartContract:QueryCar", ["CAR1"]).await.unwrap().payload_str(), GO_CARS[1]);
     assert!(peer.peer().violations().is_empty());
-    let peer = Emulator::builder().peer(|b| b.init_required("1.0")).in_process(FabCar).await;
+    let peer = Emulator::builder().peer(|b| b.init_required("1.0")).in_process(FabCar::default()).await;
     let init = peer.tx("").init().submit().await.unwrap();
     assert_eq!(init.assert_ok().payload_str(), "Default initiator successful.");
 }

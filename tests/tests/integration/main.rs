@@ -4,6 +4,10 @@
 mod support;
 
 mod asset_transfer_bench;
+mod asset_transfer_events_unit;
+mod asset_transfer_ledger_queries_unit;
+mod asset_transfer_private_data_unit;
+mod asset_transfer_sbe_unit;
 mod asset_transfer_unit;
 mod cli;
 mod collection_policy;

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use asset_transfer_basic::AssetTransfer;
 use ccaas_package::{
     build_package, inspect, tls, write_package_atomically, ConnectionJson, ConnectionSpec, PackageSpec,
 };
 use ccaas_shim::server::{Server, ServerConfig};
 use ccaas_testkit::{PeerEmulator, Target, TlsOptions};
+
+use crate::support;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -59,7 +60,7 @@ async fn serve_example(
     ]);
     let config = ServerConfig::from_lookup(|name| env.get(name).cloned()).expect("the environment is valid");
     assert!(config.tls.as_ref().is_some_and(|tls| tls.requires_client_auth()));
-    let server = Server::new(AssetTransfer, config).unwrap();
+    let server = Server::new(support::asset_transfer_basic(), config).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server

@@ -791,3 +791,8 @@ impl RawChaincode {
         .await;
     }
 }
+
+/// The asset-transfer-basic example's contract in a chaincode, as its binary serves it.
+pub fn asset_transfer_basic() -> ccaas_shim::contract::ContractChaincode {
+    ccaas_shim::contract::ContractChaincode::new().contract(asset_transfer_basic::SmartContract)
+}

@@ -3,7 +3,7 @@
 //! Each function makes the same stub calls in the same order as fabric-samples'
 //! `asset-transfer-basic/chaincode-go`, so read and write sets are identical.
 
-use crate::{Asset, TxError, WorldState};
+use super::{Asset, TxError, WorldState};
 
 /// `InitLedger`: writes the six [initial assets](Asset::initial).
 pub async fn init_ledger<S: WorldState>(state: &S) -> Result<(), TxError> {
@@ -93,7 +93,7 @@ pub(crate) mod memory {
 
     use ccaas_shim::{Result, ShimError};
 
-    use crate::{TxError, WorldState};
+    use super::super::{TxError, WorldState};
 
     /// A map of keys to values; `fail` makes every call fail with that peer error.
     #[derive(Default)]

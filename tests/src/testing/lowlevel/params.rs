@@ -28,7 +28,7 @@ impl std::error::Error for ConversionError {}
 /// range, with no spaces, underscores, base prefixes or fractions. An empty argument is `0`.
 ///
 /// ```
-/// use asset_transfer_basic::lowlevel::parse_int;
+/// use ccaas_testkit::testing::lowlevel::parse_int;
 /// assert_eq!(parse_int("300"), Ok(300));
 /// assert_eq!(parse_int(""), Ok(0));
 /// assert_eq!(parse_int("5kg").unwrap_err().to_string(), "cannot convert passed value 5kg to int");

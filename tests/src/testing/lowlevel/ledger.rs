@@ -5,6 +5,8 @@ use std::future::Future;
 
 use ccaas_shim::{ChaincodeStub, Result};
 
+use super::TxError;
+
 /// World state reads and writes of one transaction.
 ///
 /// [`ChaincodeStub`] implements it by talking to the peer; tests can implement it over a map.
@@ -15,12 +17,14 @@ pub trait WorldState: Sync {
     /// Writes `value` under `key`.
     fn put_state(&self, key: &str, value: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
 
-    /// Calls `visit` with every key in `[start_key, end_key)` and its value, in key order, as
-    /// Fabric's `GetStateByRange` returns them: an empty `start_key` starts after the composite
-    /// keys and an empty `end_key` has no upper bound.
-    fn for_each_in_range<F>(&self, start_key: &str, end_key: &str, visit: F) -> impl Future<Output = Result<()>> + Send
+    /// Deletes `key`.
+    fn del_state(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Calls `visit` with every simple key and its value in key order (an open-ended range query,
+    /// `GetStateByRange("", "")`), stopping at the first error, either the ledger's or `visit`'s.
+    fn for_each_state<F>(&self, visit: F) -> impl Future<Output = Result<(), TxError>> + Send
     where
-        F: FnMut(&str, &[u8]) + Send;
+        F: FnMut(&str, &[u8]) -> Result<(), TxError> + Send;
 }
 
 impl WorldState for ChaincodeStub {
@@ -32,17 +36,17 @@ impl WorldState for ChaincodeStub {
         ChaincodeStub::put_state(self, key, value).await
     }
 
-    async fn for_each_in_range<F>(&self, start_key: &str, end_key: &str, mut visit: F) -> Result<()>
+    async fn del_state(&self, key: &str) -> Result<()> {
+        ChaincodeStub::del_state(self, key).await
+    }
+
+    async fn for_each_state<F>(&self, mut visit: F) -> Result<(), TxError>
     where
-        F: FnMut(&str, &[u8]) + Send,
+        F: FnMut(&str, &[u8]) -> Result<(), TxError> + Send,
     {
-        let mut rows = self.get_state_by_range(start_key, end_key).await?;
+        let mut rows = self.get_state_by_range("", "").await?;
         while let Some(row) = rows.next().await? {
-            visit(&row.key, &row.value);
-        }
-        // The Go sample's `defer resultsIterator.Close()`, whose error it ignores.
-        if let Err(e) = rows.close().await {
-            tracing::debug!(error = %e, "closing the range query failed");
+            visit(&row.key, &row.value)?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use ccaas_shim::json as gojson;
 /// strings as Go's `json.Marshal` does:
 ///
 /// ```
-/// use asset_transfer_basic::Asset;
+/// use ccaas_testkit::testing::lowlevel::Asset;
 /// let asset = Asset::new("asset1", "blue", 5, "Tomoko", 300);
 /// assert_eq!(
 ///     asset.to_json(),

@@ -1,32 +1,41 @@
 //! The same chaincode on the low-level [`Chaincode`] trait, routing by hand the way
 //! fabric-contract-api-go does for the Go sample.
 //!
-//! This was the example before the contract API could reproduce contract-api-go byte for byte;
-//! it stays as the baseline the contract API is measured against (`ccaas-peer bench --chaincode
-//! contract,lowlevel`) and checked against (the integration tests run both and compare every
-//! response). [`crate::SmartContract`] is the chaincode to read and to copy.
+//! This was the asset-transfer-basic example before the contract API could reproduce
+//! contract-api-go byte for byte; it stays in the test kit as the baseline the contract API is
+//! measured against (`ccaas-peer bench --chaincode contract,lowlevel`) and checked against (the
+//! integration tests run both and compare every response). The example's `SmartContract`
+//! (`examples/asset-transfer-basic`) is the chaincode to read and to copy.
 //!
 //! The Go chaincode is `contractapi.NewChaincode(&SmartContract{})`; its dispatcher decides the
 //! function names, how arguments are counted and converted, how results are serialized, and the
 //! error texts for everything that goes wrong before the sample's own code runs. This module
-//! reproduces that for the eight transactions, over the same [`transactions`](crate::transactions).
+//! reproduces that for the eight transactions, over [`transactions`].
 
 use ccaas_shim::{Chaincode, ChaincodeStub, Response};
 
-pub use crate::params::{parse_int, ConversionError};
+pub use self::params::{parse_int, ConversionError};
 
-use crate::asset::list_to_json;
-use crate::transactions::{
+use self::asset::list_to_json;
+use self::transactions::{
     asset_exists, create_asset, delete_asset, get_all_assets, init_ledger, read_asset, transfer_asset, update_asset,
 };
-use crate::{Asset, TxError, WorldState};
+mod asset;
+mod error;
+mod ledger;
+mod params;
+pub mod transactions;
+
+pub use self::asset::Asset;
+pub use self::error::TxError;
+pub use self::ledger::WorldState;
 
 /// asset-transfer-basic on the low-level trait.
 ///
 /// ```no_run
 /// # async fn example(stub: &ccaas_shim::ChaincodeStub) {
 /// use ccaas_shim::Chaincode;
-/// let response = asset_transfer_basic::lowlevel::AssetTransfer.invoke(stub).await;
+/// let response = ccaas_testkit::testing::lowlevel::AssetTransfer.invoke(stub).await;
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -212,8 +221,8 @@ fn no_payload(_: ()) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::transactions::memory::MemoryState;
     use super::*;
-    use crate::transactions::memory::MemoryState;
 
     fn call(state: &MemoryState, function: &str, params: &[&str]) -> Result<String, String> {
         let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
