@@ -113,6 +113,9 @@ pub struct LevelReport {
     pub max_ms: f64,
     /// The first error seen, if any.
     pub first_error: Option<String>,
+    /// The chaincode process's CPU time (user + system) per completed transaction, in
+    /// microseconds, when the benchmark knows its process (see [`run_measured`]).
+    pub cpu_us_per_tx: Option<f64>,
 }
 
 /// The results of a run.
@@ -124,18 +127,22 @@ pub struct Report {
     pub levels: Vec<LevelReport>,
     /// The chaincode process's peak resident set (VmHWM), in KiB, when the benchmark spawned it.
     pub peak_rss_kib: Option<u64>,
+    /// The chaincode process's resident set (VmRSS) after it connected and before the load, in
+    /// KiB, when the benchmark knows its process.
+    pub idle_rss_kib: Option<u64>,
 }
 
 impl Report {
     /// A table, one line per level.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "{:<12} {:>11} {:>12} {:>7} {:>11} {:>9} {:>9} {:>9}\n",
-            "function", "concurrency", "transactions", "errors", "tx/s", "p50 ms", "p99 ms", "max ms"
+            "{:<12} {:>11} {:>12} {:>7} {:>11} {:>9} {:>9} {:>9} {:>10}\n",
+            "function", "concurrency", "transactions", "errors", "tx/s", "p50 ms", "p99 ms", "max ms", "CPU µs/tx"
         );
         for level in &self.levels {
+            let cpu = level.cpu_us_per_tx.map(|us| format!("{us:.1}")).unwrap_or_else(|| "-".to_string());
             out.push_str(&format!(
-                "{:<12} {:>11} {:>12} {:>7} {:>11.1} {:>9.3} {:>9.3} {:>9.3}\n",
+                "{:<12} {:>11} {:>12} {:>7} {:>11.1} {:>9.3} {:>9.3} {:>9.3} {:>10}\n",
                 self.function.to_string(),
                 level.concurrency,
                 level.transactions,
@@ -143,11 +150,15 @@ impl Report {
                 level.tps,
                 level.p50_ms,
                 level.p99_ms,
-                level.max_ms
+                level.max_ms,
+                cpu
             ));
             if let Some(error) = &level.first_error {
                 out.push_str(&format!("  first error: {error}\n"));
             }
+        }
+        if let Some(rss) = self.idle_rss_kib {
+            out.push_str(&format!("chaincode idle RSS (VmRSS): {rss} KiB ({:.1} MiB)\n", rss as f64 / 1024.0));
         }
         if let Some(rss) = self.peak_rss_kib {
             out.push_str(&format!("chaincode peak RSS (VmHWM): {rss} KiB ({:.1} MiB)\n", rss as f64 / 1024.0));
@@ -180,12 +191,43 @@ fn prepare(peer: &PeerEmulator, options: &Options) {
 
 /// Runs every level on `peer`.
 pub async fn run(peer: &PeerEmulator, options: &Options) -> Report {
+    run_measured(peer, options, None).await
+}
+
+/// Runs every level on `peer`, measuring the chaincode process `pid` (Linux `/proc`) when given:
+/// its resident set before the load and its CPU time per transaction at each level.
+pub async fn run_measured(peer: &PeerEmulator, options: &Options, pid: Option<u32>) -> Report {
     prepare(peer, options);
+    let idle_rss_kib = pid.and_then(rss_kib);
     let mut levels = Vec::new();
     for (level, &concurrency) in options.concurrency.iter().enumerate() {
-        levels.push(run_level(peer, options, level, concurrency.max(1)).await);
+        let cpu_before = pid.and_then(cpu_ticks);
+        let mut report = run_level(peer, options, level, concurrency.max(1)).await;
+        if let (Some(before), Some(after)) = (cpu_before, pid.and_then(cpu_ticks)) {
+            let micros = (after.saturating_sub(before)) as f64 * 1_000_000.0 / CLOCK_TICKS_PER_SECOND;
+            report.cpu_us_per_tx = Some(micros / report.transactions.max(1) as f64);
+        }
+        levels.push(report);
     }
-    Report { function: options.function, levels, peak_rss_kib: None }
+    Report { function: options.function, levels, peak_rss_kib: None, idle_rss_kib }
+}
+
+/// Linux's `USER_HZ`: the unit of the CPU times in `/proc/PID/stat` (100 on every Linux
+/// architecture this runs on).
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// The CPU time (user + system, in clock ticks) process `pid` has used (Linux).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The resident set size (`VmRSS`) of process `pid`, in KiB (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmRSS:")
 }
 
 /// Several chaincodes measured side by side (see [`compare`]).
@@ -381,15 +423,20 @@ async fn run_level(peer: &PeerEmulator, options: &Options, run: usize, concurren
         p99_ms: percentile(0.99),
         max_ms: ms(latencies.last()),
         first_error,
+        cpu_us_per_tx: None,
     }
 }
 
 /// The peak resident set size (`VmHWM`) of process `pid`, in KiB (Linux).
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -484,6 +531,12 @@ mod tests {
     #[test]
     fn reads_own_peak_rss() {
         assert!(peak_rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < Duration::from_millis(30) {
+            std::hint::black_box(busy.elapsed());
+        }
+        assert!(cpu_ticks(std::process::id()).is_some_and(|ticks| ticks > 0));
     }
 
     #[test]

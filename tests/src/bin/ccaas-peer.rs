@@ -681,7 +681,7 @@ async fn run_bench(cli: &Cli, builder: EmulatorBuilder, target: Target, args: &B
             (peer, Some(child))
         }
     };
-    let mut report = bench::run(&peer, &options).await;
+    let mut report = bench::run_measured(&peer, &options, child.as_ref().map(|c| c.pid)).await;
     peer.close().await;
     if let Some(child) = child.take() {
         report.peak_rss_kib = child.peak_rss_kib();
