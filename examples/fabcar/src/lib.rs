@@ -114,7 +114,9 @@ impl SmartContract {
 }
 
 /// The chaincode: [`SmartContract`], with one text as fabric-contract-api-go v1.2.0 (the version
-/// the Go sample pinned) wrote it, `Incorrect number of params` (v2 writes a lowercase `i`).
+/// the Go sample pinned) wrote it, `Incorrect number of params` (v2, which `compat = "go"`
+/// reproduces, writes a lowercase `i`). fabcar's parameters are all strings, so no conversion
+/// error, whose v1 texts would differ as well, can reach its clients: this is the one to fix.
 #[derive(Debug)]
 pub struct FabCar(ContractChaincode);
 
