@@ -6,8 +6,9 @@
 //!   [`client_identity`](TransactionContext::client_identity) gives the caller (Go's
 //!   `ctx.GetClientIdentity()`);
 //! * [`Result`], `Result<T, E = ContractError>`: with it `?` works on stub calls, the client
-//!   identity and `serde_json` ([`ContractError`]'s conversions). It replaces std's `Result` in
-//!   your module; `Result<T, E>` with an explicit error type is std's as before;
+//!   identity, `serde_json` and key-level endorsement policies ([`ContractError`]'s
+//!   conversions). It replaces std's `Result` in your module; `Result<T, E>` with an explicit
+//!   error type is std's as before;
 //! * [`ContractChaincode`] (several contracts in one chaincode), [`ChaincodeStub`],
 //!   [`ClientIdentity`], [`Response`], and [`run_from_env`] for `main`.
 //!

@@ -19,8 +19,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use anyhow::{anyhow, bail, Result};
-use ccaas_shim::contract::{contract, Context, Object};
+use ccaas_shim::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An asset, stored as JSON under its id. The fields are in alphabetical order, as in the Go
@@ -52,7 +51,7 @@ impl Asset {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SmartContract;
 
-#[contract(name = "SmartContract", rename_all = "PascalCase", compat = "go")]
+#[contract(name = "SmartContract", rename_all = "GoPascalCase", compat = "go")]
 impl SmartContract {
     /// Writes six assets.
     #[transaction]
@@ -68,7 +67,7 @@ impl SmartContract {
         for asset in assets {
             let json = ccaas_shim::json::to_vec(&asset)?;
             let put = ctx.stub().put_state(&asset.id, json).await;
-            put.map_err(|e| anyhow!("failed to put to world state. {e}"))?;
+            put.map_err(|e| ContractError::failed(format!("failed to put to world state. {e}")))?;
         }
         Ok(())
     }
@@ -85,7 +84,7 @@ impl SmartContract {
         appraised_value: isize,
     ) -> Result<()> {
         if self.asset_exists(ctx, id.clone()).await? {
-            bail!("the asset {id} already exists");
+            return Err(ContractError::failed(format!("the asset {id} already exists")));
         }
         let asset = Asset::new(&id, &color, size, &owner, appraised_value);
         Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
@@ -94,8 +93,9 @@ impl SmartContract {
     /// Returns the asset stored under `id`.
     #[transaction(evaluate)]
     pub async fn read_asset(&self, ctx: &Context<'_>, id: String) -> Result<Asset> {
-        let json = ctx.stub().get_state(&id).await.map_err(|e| anyhow!("failed to read from world state: {e}"))?;
-        let json = json.ok_or_else(|| anyhow!("the asset {id} does not exist"))?;
+        let json = ctx.stub().get_state(&id).await;
+        let json = json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?;
+        let json = json.ok_or_else(|| ContractError::failed(format!("the asset {id} does not exist")))?;
         Ok(serde_json::from_slice(&json)?)
     }
 
@@ -111,7 +111,7 @@ impl SmartContract {
         appraised_value: isize,
     ) -> Result<()> {
         if !self.asset_exists(ctx, id.clone()).await? {
-            bail!("the asset {id} does not exist");
+            return Err(ContractError::failed(format!("the asset {id} does not exist")));
         }
         let asset = Asset::new(&id, &color, size, &owner, appraised_value);
         Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
@@ -121,7 +121,7 @@ impl SmartContract {
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, id: String) -> Result<()> {
         if !self.asset_exists(ctx, id.clone()).await? {
-            bail!("the asset {id} does not exist");
+            return Err(ContractError::failed(format!("the asset {id} does not exist")));
         }
         Ok(ctx.stub().del_state(&id).await?)
     }
@@ -129,8 +129,8 @@ impl SmartContract {
     /// Whether an asset is stored under `id`.
     #[transaction(evaluate)]
     pub async fn asset_exists(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
-        let json = ctx.stub().get_state(&id).await.map_err(|e| anyhow!("failed to read from world state: {e}"))?;
-        Ok(json.is_some())
+        let json = ctx.stub().get_state(&id).await;
+        Ok(json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?.is_some())
     }
 
     /// Sets a new owner and returns the previous one.

@@ -2,10 +2,7 @@
 //! `CHAINCODE_SERVER_ADDRESS` (see `ccaas_shim::server::Server::from_env` for every variable).
 #![forbid(unsafe_code)]
 
-use ccaas_shim::contract::ContractChaincode;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let chaincode = ContractChaincode::new().contract(asset_transfer_basic::SmartContract);
-    ccaas_shim::server::run_from_env(chaincode).await
+    ccaas_shim::run_from_env(asset_transfer_basic::SmartContract).await
 }

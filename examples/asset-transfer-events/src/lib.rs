@@ -8,8 +8,7 @@
 //! malformed data already on the ledger is answered differently.
 #![forbid(unsafe_code)]
 
-use anyhow::{anyhow, bail, Result};
-use ccaas_shim::contract::{contract, Context, Object};
+use ccaas_shim::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An asset, stored as JSON under its id (fields in alphabetical order, as in the Go sample).
@@ -33,7 +32,7 @@ pub struct Asset {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SmartContract;
 
-#[contract(name = "SmartContract", rename_all = "PascalCase", compat = "go")]
+#[contract(name = "SmartContract", rename_all = "GoPascalCase", compat = "go")]
 impl SmartContract {
     /// Writes a new asset; event `CreateAsset`.
     #[transaction]
@@ -48,7 +47,7 @@ impl SmartContract {
     ) -> Result<()> {
         // As in the Go sample, only an asset that is certainly there stops the creation.
         if let Ok(Some(_)) = ctx.stub().get_state(&id).await {
-            bail!("the asset {id} already exists");
+            return Err(ContractError::failed(format!("the asset {id} already exists")));
         }
         let asset = Asset { appraised_value, color, id, owner, size };
         self.write(ctx, "CreateAsset", &asset).await
@@ -95,8 +94,9 @@ impl SmartContract {
 
     /// The stored JSON of asset `id`.
     async fn read_state(&self, ctx: &Context<'_>, id: &str) -> Result<Vec<u8>> {
-        let json = ctx.stub().get_state(id).await.map_err(|e| anyhow!("failed to read from world state: {e}"))?;
-        json.map(Vec::from).ok_or_else(|| anyhow!("the asset {id} does not exist"))
+        let json = ctx.stub().get_state(id).await;
+        let json = json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?;
+        json.map(Vec::from).ok_or_else(|| ContractError::failed(format!("the asset {id} does not exist")))
     }
 
     /// Sets the event `name` with the asset's JSON as payload, and writes the asset.

@@ -10,9 +10,8 @@
 //! contract API's texts, not fabric-contract-api-node's.
 #![forbid(unsafe_code)]
 
-use anyhow::{bail, Result};
-use ccaas_shim::contract::{contract, Context, Object, TransactionContext};
 use ccaas_shim::policy::{KeyEndorsementPolicy, RoleType};
+use ccaas_shim::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An asset, stored as JSON under its id (JavaScript's `JSON.stringify` of the sample's class).
@@ -34,13 +33,13 @@ pub struct Asset {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AssetContract;
 
-#[contract(name = "AssetContract", rename_all = "PascalCase")]
+#[contract(name = "AssetContract", rename_all = "GoPascalCase")]
 impl AssetContract {
     /// Creates an asset owned by `owner` of the caller's org, which must endorse its changes.
     #[transaction]
     pub async fn create_asset(&self, ctx: &Context<'_>, asset_id: String, value: i64, owner: String) -> Result<()> {
         if self.asset_exists(ctx, asset_id.clone()).await? {
-            bail!("The asset {asset_id} already exists");
+            return Err(ContractError::failed(format!("The asset {asset_id} already exists")));
         }
         let owner_org = ctx.client_identity()?.msp_id().to_owned();
         let asset = Asset { id: asset_id.clone(), value, owner, owner_org };
@@ -53,7 +52,7 @@ impl AssetContract {
     pub async fn read_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<String> {
         match ctx.stub().get_state(&asset_id).await? {
             Some(json) => Ok(String::from_utf8_lossy(&json).into_owned()),
-            None => bail!("The asset {asset_id} does not exist"),
+            None => Err(ContractError::failed(format!("The asset {asset_id} does not exist"))),
         }
     }
 
@@ -69,7 +68,7 @@ impl AssetContract {
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<()> {
         if !self.asset_exists(ctx, asset_id.clone()).await? {
-            bail!("The asset {asset_id} does not exist");
+            return Err(ContractError::failed(format!("The asset {asset_id} does not exist")));
         }
         Ok(ctx.stub().del_state(&asset_id).await?)
     }

@@ -7,9 +7,8 @@
 //! case-sensitively: only malformed data already on the ledger is answered differently.
 #![forbid(unsafe_code)]
 
-use anyhow::{anyhow, Result};
-use ccaas_shim::contract::{contract, Context, ContractChaincode, Object};
-use ccaas_shim::{Chaincode, ChaincodeStub, Response};
+use ccaas_shim::prelude::*;
+use ccaas_shim::Chaincode;
 use serde::{Deserialize, Serialize};
 
 /// A car, stored as JSON under its car number (`CAR0`, `CAR1`, ...).
@@ -44,7 +43,7 @@ fn car(make: &str, model: &str, colour: &str, owner: &str) -> Car {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SmartContract;
 
-#[contract(name = "SmartContract", rename_all = "PascalCase", compat = "go")]
+#[contract(name = "SmartContract", rename_all = "GoPascalCase", compat = "go")]
 impl SmartContract {
     /// Writes ten cars, `CAR0` to `CAR9`.
     #[transaction]
@@ -63,7 +62,7 @@ impl SmartContract {
         ];
         for (i, car) in cars.iter().enumerate() {
             let put = ctx.stub().put_state(&format!("CAR{i}"), ccaas_shim::json::to_vec(car)?).await;
-            put.map_err(|e| anyhow!("Failed to put to world state. {e}"))?;
+            put.map_err(|e| ContractError::failed(format!("Failed to put to world state. {e}")))?;
         }
         Ok(())
     }
@@ -87,8 +86,8 @@ impl SmartContract {
     #[transaction(evaluate)]
     pub async fn query_car(&self, ctx: &Context<'_>, car_number: String) -> Result<Car> {
         let json = ctx.stub().get_state(&car_number).await;
-        let json = json.map_err(|e| anyhow!("Failed to read from world state. {e}"))?;
-        let json = json.ok_or_else(|| anyhow!("{car_number} does not exist"))?;
+        let json = json.map_err(|e| ContractError::failed(format!("Failed to read from world state. {e}")))?;
+        let json = json.ok_or_else(|| ContractError::failed(format!("{car_number} does not exist")))?;
         // Like the Go sample, which ignores json.Unmarshal's error.
         Ok(serde_json::from_slice(&json).unwrap_or_default())
     }
@@ -115,7 +114,9 @@ impl SmartContract {
 }
 
 /// The chaincode: [`SmartContract`], with one text as fabric-contract-api-go v1.2.0 (the version
-/// the Go sample pinned) wrote it, `Incorrect number of params` (v2 writes a lowercase `i`).
+/// the Go sample pinned) wrote it, `Incorrect number of params` (v2, which `compat = "go"`
+/// reproduces, writes a lowercase `i`). fabcar's parameters are all strings, so no conversion
+/// error, whose v1 texts would differ as well, can reach its clients: this is the one to fix.
 #[derive(Debug)]
 pub struct FabCar(ContractChaincode);
 

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    ccaas_shim::server::run_from_env(fabcar::FabCar::default()).await
+    ccaas_shim::run_from_env(fabcar::FabCar::default()).await
 }

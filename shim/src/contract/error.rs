@@ -3,6 +3,7 @@
 //! fabric-contract-api-go uses, so client applications see the same messages.
 
 use crate::identity::IdentityError;
+use crate::policy::PolicyError;
 use crate::ShimError;
 
 /// Why a contract metadata file (`META-INF/metadata.json`) cannot be used.
@@ -37,8 +38,9 @@ pub enum MetadataFileError {
 ///
 /// It is also the error type of [`contract::Result`](super::Result), the result type to give
 /// transactions: `?` then works on every stub call ([`ShimError`]), on the client identity
-/// ([`IdentityError`]) and on `serde_json`, with no mapping. For other errors, return
-/// [`ContractError::failed`]`(e)` or use `anyhow::Result`, which works as well.
+/// ([`IdentityError`]), on `serde_json` and on key-level endorsement policies ([`PolicyError`]),
+/// with no mapping. For other errors, return [`ContractError::failed`]`(e)` or use
+/// `anyhow::Result`, which works as well.
 ///
 /// ```
 /// use ccaas_shim::prelude::*;
@@ -122,6 +124,14 @@ impl From<serde_json::Error> for ContractError {
     }
 }
 
+/// `policy.add_orgs(RoleType::Member, &[msp_id])?` and `policy.policy()?` in a transaction: the
+/// error becomes [`ContractError::Failed`] with the [`PolicyError`]'s (Go's) text.
+impl From<PolicyError> for ContractError {
+    fn from(error: PolicyError) -> Self {
+        ContractError::failed(error)
+    }
+}
+
 /// ` name`, or nothing for an empty name.
 fn spaced(name: &str) -> String {
     if name.is_empty() {
@@ -141,5 +151,21 @@ impl ContractError {
 impl From<ContractError> for crate::Response {
     fn from(error: ContractError) -> Self {
         crate::Response::error(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::KeyEndorsementPolicy;
+
+    #[test]
+    fn a_policy_error_is_failed_with_its_text() {
+        let policy = || -> crate::contract::Result<Vec<u8>> {
+            let mut policy = KeyEndorsementPolicy::new();
+            policy.add_orgs("AUDITOR", &["Org1MSP"])?;
+            Ok(policy.policy()?)
+        };
+        assert_eq!(policy(), Err(ContractError::Failed("role type AUDITOR does not exist".into())));
     }
 }

@@ -96,8 +96,8 @@
 //!
 //! ## Results
 //! Give transactions [`Result<T>`](Result) (in the [prelude](crate::prelude)), whose error is a
-//! [`ContractError`] that stub, client-identity and `serde_json` errors convert to, so `?` needs
-//! no `map_err`; `anyhow::Result<T>` and `Result<T, E>` with any `E: Display` work as well.
+//! [`ContractError`] that stub, client-identity, `serde_json` and key-level endorsement policy
+//! ([`PolicyError`](crate::policy::PolicyError)) errors convert to, so `?` needs no `map_err`; `anyhow::Result<T>` and `Result<T, E>` with any `E: Display` work as well.
 //!
 //! A return type whose last path segment is `Result` (`Result<T, E>`, `anyhow::Result<T>`, an
 //! alias named `Result`) is fallible: `Err(e)` fails the transaction (status 500, message
@@ -186,8 +186,8 @@ use crate::ChaincodeStub;
 
 /// The result of a transaction or hook: `Result<T>` fails with a [`ContractError`], to which
 /// stub errors ([`ShimError`](crate::ShimError)), identity errors
-/// ([`IdentityError`](crate::identity::IdentityError)) and `serde_json` errors convert, so `?`
-/// needs no mapping. `Result<T, E>` with any `E: Display` (`String`, `anyhow::Error`, ...)
+/// ([`IdentityError`](crate::identity::IdentityError)), `serde_json` errors and policy errors
+/// ([`PolicyError`](crate::policy::PolicyError)) convert, so `?` needs no mapping. `Result<T, E>` with any `E: Display` (`String`, `anyhow::Error`, ...)
 /// is std's `Result`, as before.
 pub type Result<T, E = ContractError> = std::result::Result<T, E>;
 
