@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Our asset-transfer-basic example against the official Go shim's (../shared/baselines), side by
+# Our asset-transfer-basic example against the official Go shim's asset-transfer-basic, side by
 # side under the same load: ReadAsset, CreateAsset and GetAllAssets over 200 assets, at
 # concurrency 1, 16 and 64, alternating the two chaincodes round by round. Prints a markdown table
 # of medians and ratios (tx/s, p50, p99, chaincode CPU µs per transaction from /proc/PID/stat,
 # idle VmRSS and peak VmHWM). A benchmark, not a test: CI never runs it.
 #
-#   bench/compare.sh [ROUNDS (3)] [DURATION per run (4s)]
+#   BASELINES=DIR bench/compare.sh [ROUNDS (3)] [DURATION per run (4s)]
 #
-# Needs ../shared/baselines/go-asset-cc-v2shim.xz (or BASELINES=DIR) and xz.
+# DIR holds go-asset-cc-v2shim.xz: fabric-samples' asset-transfer-basic on the Go shim v2.3.0,
+# serving CCaaS with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID. Needs xz and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 duration=${2:-4s}
-baselines=${BASELINES:-../shared/baselines}
+baselines=${BASELINES:?set BASELINES to the folder holding go-asset-cc-v2shim.xz}
 
 cargo build --release --locked -p ccaas-testkit -p asset-transfer-basic
 work=$(mktemp -d)
