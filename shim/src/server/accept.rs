@@ -203,6 +203,10 @@ fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: Peer
     let PeerConnection { remote, ready } = connection;
     tokio::spawn(async move {
         tokio::select! {
+            // A connection that became ready (or went away) at the deadline itself is not cut.
+            biased;
+            () = ready.cancelled() => {}
+            () = closed.cancelled() => {}
             () = tokio::time::sleep_until(deadline) => {
                 if let Some(count) = late.record() {
                     warn!(
@@ -213,8 +217,6 @@ fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: Peer
                 }
                 kill.cancel();
             }
-            () = ready.cancelled() => {}
-            () = closed.cancelled() => {}
         }
     });
 }
