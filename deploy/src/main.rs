@@ -6,13 +6,15 @@
 //! * 1: a peer, the gateway or the orderer refused, or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy);
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
-//! * 4: a peer or orderer could not be reached (network, TLS).
+//! * 4: a peer or orderer could not be reached (network, TLS);
+//! * 5: `build-static`: cargo failed to build the binary.
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
 #![forbid(unsafe_code)]
 
 mod args;
+mod offline;
 
 use std::process::ExitCode;
 
@@ -68,19 +70,19 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-struct Printer {
-    output: Output,
+pub(crate) struct Printer {
+    pub(crate) output: Output,
 }
 
 impl Printer {
-    fn progress(&self, line: &str) {
+    pub(crate) fn progress(&self, line: &str) {
         match self.output {
             Output::Text => println!("{line}"),
             Output::Json => eprintln!("{line}"),
         }
     }
 
-    fn result(&self, text: &[String], value: serde_json::Value) {
+    pub(crate) fn result(&self, text: &[String], value: serde_json::Value) {
         match self.output {
             Output::Text => text.iter().for_each(|l| println!("{l}")),
             Output::Json => println!("{value}"),
@@ -90,6 +92,13 @@ impl Printer {
 
 async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
+    // Commands that need no Fabric network.
+    match &cli.command {
+        Command::Render(a) => return offline::render(&out, a),
+        Command::Image(a) => return offline::image(&out, a),
+        Command::BuildStatic(a) => return offline::build_static(&out, a),
+        _ => {}
+    }
     let target = cli.connection.sources(drop).resolve()?;
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
@@ -212,6 +221,7 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
                 json!({"name": def.name, "version": def.version, "sequence": a.sequence, "tx": tx}),
             );
         }
+        Command::Render(_) | Command::Image(_) | Command::BuildStatic(_) => unreachable!("handled above"),
         Command::Lifecycle(a) => {
             let def = a.definition.definition()?;
             let pkg = a.package.load().context("the package")?;
