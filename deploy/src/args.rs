@@ -513,6 +513,55 @@ pub struct ImageArgs {
     /// Write a docker-archive tar (podman load -i FILE, docker load).
     #[arg(long, value_name = "FILE")]
     pub docker_archive: Option<PathBuf>,
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Pushing to a registry.
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push to this reference (registry-host[:port]/repository:tag) with the registry HTTP API.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+    /// The registry speaks plain HTTP (e.g. a registry on loopback).
+    #[arg(long, requires = "push")]
+    pub insecure: bool,
+    /// Registry user (Basic, or to get a Bearer token); the password comes from
+    /// CCAAS_REGISTRY_PASSWORD or --registry-password-stdin.
+    #[arg(long, env = "CCAAS_REGISTRY_USER", value_name = "USER")]
+    pub registry_user: Option<String>,
+    /// Read the registry password from the first line of stdin.
+    #[arg(long, requires = "registry_user")]
+    pub registry_password_stdin: bool,
+    /// An extra CA (PEM) to verify an HTTPS registry with, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Option<PathBuf>,
+}
+
+impl PushArgs {
+    pub fn options(&self) -> Result<ccaas_deploy::registry::PushOptions, Error> {
+        let credentials = match &self.registry_user {
+            None => None,
+            Some(u) => {
+                let password = if self.registry_password_stdin {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| Error::Config(format!("cannot read the registry password from stdin: {e}")))?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                } else {
+                    std::env::var("CCAAS_REGISTRY_PASSWORD").map_err(|_| {
+                        Error::Config(format!(
+                            "registry user {u} has no password: set CCAAS_REGISTRY_PASSWORD or pass \
+                             --registry-password-stdin"
+                        ))
+                    })?
+                };
+                Some((u.clone(), password))
+            }
+        };
+        Ok(ccaas_deploy::registry::PushOptions { insecure: self.insecure, credentials, ca: self.registry_ca.clone() })
+    }
 }
 
 #[derive(Args, Debug)]

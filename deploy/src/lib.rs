@@ -26,6 +26,7 @@ pub mod network_config;
 pub mod plan;
 pub mod policy;
 pub mod proposal;
+pub mod registry;
 pub mod render;
 
 pub use error::{Error, Result};

@@ -95,7 +95,7 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
     // Commands that need no Fabric network.
     match &cli.command {
         Command::Render(a) => return offline::render(&out, a),
-        Command::Image(a) => return offline::image(&out, a),
+        Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         _ => {}
     }

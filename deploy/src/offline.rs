@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use ccaas_deploy::image::{self, ImageSpec};
+use ccaas_deploy::registry::{self, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::Error;
 use serde_json::json;
@@ -30,7 +31,7 @@ pub fn render(out: &Printer, a: &Render) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-pub fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
+pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     out.progress(&format!("assembling an image from {}", a.binary.display()));
     let spec = ImageSpec {
@@ -42,7 +43,7 @@ pub fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     };
     let img = image::build(&spec)?;
     let name = a.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "chaincode".into());
-    let tag = a.tag.clone().unwrap_or_else(|| format!("{name}:latest"));
+    let tag = a.tag.clone().or_else(|| a.push.push.clone()).unwrap_or_else(|| format!("{name}:latest"));
     let mut written = Vec::new();
     if let Some(dir) = &a.oci_layout {
         img.write_oci_layout(dir, Some(&tag))?;
@@ -55,6 +56,14 @@ pub fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     if let Some(f) = &a.docker_archive {
         image::write_file(f, &img.docker_archive(&tag)?)?;
         written.push(json!({"format": "docker-archive", "path": f}));
+    }
+    let mut pushed = None;
+    if let Some(r) = &a.push.push {
+        let reference: Reference = r.parse()?;
+        let opts = a.push.options()?;
+        out.progress(&format!("pushing {} to {reference}", img.digest()));
+        let mut progress = |l: &str| out.progress(l);
+        pushed = Some(registry::push(&img, &reference, opts, &mut progress).await?);
     }
     let linking = if img.static_binary { "static binary" } else { "dynamically linked: libraries copied in" };
     let mut text = vec![
@@ -69,15 +78,20 @@ pub fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     for w in &written {
         text.push(format!("wrote {} {}", w["format"].as_str().unwrap_or(""), w["path"].as_str().unwrap_or("")));
     }
-    if written.is_empty() {
-        text.push("nothing written: add --oci-layout DIR, --oci-archive FILE or --docker-archive FILE".into());
+    if let Some(p) = &pushed {
+        text.push(format!("pushed {} as {}", p.pinned, p.reference));
+    }
+    if written.is_empty() && pushed.is_none() {
+        text.push(
+            "nothing written: add --push REF, --oci-layout DIR, --oci-archive FILE or --docker-archive FILE".into(),
+        );
     }
     text.push(format!("took {:.1?}", started.elapsed()));
     out.result(
         &text,
         json!({"digest": img.digest(), "config_digest": img.config.digest, "layer_digest": img.layer.digest,
                "compressed_size": img.compressed_size(), "static": img.static_binary, "files": img.files,
-               "reference": tag, "written": written}),
+               "reference": tag, "written": written, "pushed": pushed}),
     );
     Ok(0)
 }
