@@ -61,6 +61,9 @@ pub enum Command {
     /// Print the chaincode server's Kubernetes manifests as YAML, without a cluster
     /// (Deployment, Service and TLS Secret, or an hlf-operator FabricChaincode).
     Render(Box<Render>),
+    /// Server-side apply the manifests (field manager ccaas-deploy) and wait for the rollout as
+    /// `kubectl rollout status` does; --dry-run prints them instead.
+    Apply(Box<Apply>),
     /// Assemble the chaincode server's OCI image from a built binary (reproducible: the same
     /// binary gives the same digest) and write it as an OCI layout or a docker archive.
     Image(ImageArgs),
@@ -433,6 +436,10 @@ pub struct WorkloadArgs {
     /// The package's address template, e.g. '{{.peername}}-asset:7052' [default: --address].
     #[arg(long, value_name = "HOST:PORT")]
     pub address_template: Option<String>,
+    /// Seconds a rollout may make no progress before it fails (the Deployments'
+    /// progressDeadlineSeconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = ccaas_deploy::render::DEFAULT_PROGRESS_DEADLINE)]
+    pub progress_deadline: u32,
 }
 
 impl WorkloadArgs {
@@ -471,6 +478,7 @@ impl WorkloadArgs {
         w.user = self.uid;
         w.per_peer = self.per_peer.clone();
         w.address_template = self.address_template.clone().or_else(|| self.package.address.clone());
+        w.progress_deadline_seconds = self.progress_deadline;
         Ok(w)
     }
 }
@@ -482,6 +490,34 @@ pub struct Render {
     /// What to render.
     #[arg(long, value_enum, default_value_t = TargetArg::Kubernetes)]
     pub target: TargetArg,
+}
+
+#[derive(Args, Debug)]
+pub struct Apply {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// What to apply.
+    #[arg(long, value_enum, default_value_t = TargetArg::Kubernetes)]
+    pub target: TargetArg,
+    /// Print the manifests as YAML (or JSON with --output json) and change nothing; needs no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Apply and return without waiting for the rollout.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Which cluster.
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    /// kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Give up waiting after this many seconds [default: the progress deadline plus 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Args, Debug)]

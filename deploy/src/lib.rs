@@ -28,5 +28,6 @@ pub mod policy;
 pub mod proposal;
 pub mod registry;
 pub mod render;
+pub mod rollout;
 
 pub use error::{Error, Result};

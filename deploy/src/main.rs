@@ -7,7 +7,8 @@
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy);
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
 //! * 4: a peer or orderer could not be reached (network, TLS);
-//! * 5: `build-static`: cargo failed to build the binary.
+//! * 5: `build-static`: cargo failed to build the binary;
+//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
@@ -95,6 +96,7 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
     // Commands that need no Fabric network.
     match &cli.command {
         Command::Render(a) => return offline::render(&out, a),
+        Command::Apply(a) => return offline::apply(&out, a).await,
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         _ => {}
@@ -221,7 +223,9 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
                 json!({"name": def.name, "version": def.version, "sequence": a.sequence, "tx": tx}),
             );
         }
-        Command::Render(_) | Command::Image(_) | Command::BuildStatic(_) => unreachable!("handled above"),
+        Command::Render(_) | Command::Apply(_) | Command::Image(_) | Command::BuildStatic(_) => {
+            unreachable!("handled above")
+        }
         Command::Lifecycle(a) => {
             let def = a.definition.definition()?;
             let pkg = a.package.load().context("the package")?;

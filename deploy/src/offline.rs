@@ -2,16 +2,17 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ccaas_deploy::image::{self, ImageSpec};
 use ccaas_deploy::registry::{self, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
+use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::Error;
 use serde_json::json;
 
-use crate::args::{BuildStatic, ImageArgs, Render, TargetArg};
+use crate::args::{Apply, BuildStatic, ImageArgs, Render, TargetArg};
 use crate::{Output, Printer};
 
 /// Exit code of `build-static` when cargo fails.
@@ -19,15 +20,62 @@ pub const EXIT_BUILD_FAILED: u8 = 5;
 
 pub fn render(out: &Printer, a: &Render) -> anyhow::Result<u8> {
     let w = a.workload.workload()?;
-    let target = match a.target {
-        TargetArg::Kubernetes => RenderTarget::Kubernetes,
-        TargetArg::HlfOperator => RenderTarget::HlfOperator,
-    };
-    let manifests = render::render(&w, target)?;
+    let manifests = render::render(&w, render_target(a.target))?;
     match out.output {
         Output::Text => print!("{}", render::to_yaml(&manifests)?),
         Output::Json => println!("{}", json!(manifests)),
     }
+    Ok(0)
+}
+
+/// Exit code of `apply` when the rollout fails.
+pub const EXIT_ROLLOUT_FAILED: u8 = 6;
+
+fn render_target(t: TargetArg) -> RenderTarget {
+    match t {
+        TargetArg::Kubernetes => RenderTarget::Kubernetes,
+        TargetArg::HlfOperator => RenderTarget::HlfOperator,
+    }
+}
+
+pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
+    let w = a.workload.workload()?;
+    let manifests = render::render(&w, render_target(a.target))?;
+    if a.dry_run {
+        match out.output {
+            Output::Text => print!("{}", render::to_yaml(&manifests)?),
+            Output::Json => println!("{}", json!(manifests)),
+        }
+        return Ok(0);
+    }
+    let started = Instant::now();
+    let client = rollout::client(a.cluster.kubeconfig.as_deref()).await?;
+    let mut progress = |l: &str| out.progress(l);
+    let applied = rollout::apply(&client, &manifests, &mut progress).await?;
+    let names = w.server_names()?;
+    if !a.no_wait {
+        let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+        if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
+            if let RolloutError::Failed { .. } = e {
+                eprintln!("error: {e}");
+                if out.output == Output::Json {
+                    println!("{}", json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));
+                }
+                return Ok(EXIT_ROLLOUT_FAILED);
+            }
+            return Err(e.into());
+        }
+    }
+    out.result(
+        &[format!(
+            "{} in {}: {} ({:.1?})",
+            names.join(", "),
+            w.namespace,
+            if a.no_wait { "applied" } else { "rolled out" },
+            started.elapsed()
+        )],
+        json!({"applied": applied, "rolled_out": !a.no_wait, "seconds": started.elapsed().as_secs_f64()}),
+    );
     Ok(0)
 }
 

@@ -34,6 +34,8 @@ pub const TLS_DIGEST_ANNOTATION: &str = "fabric-ccaas/tls-sha256";
 pub const TLS_MOUNT: &str = "/etc/fabric-ccaas/tls";
 /// The default chaincode server port.
 pub const DEFAULT_PORT: u16 = 7052;
+/// The default progress deadline of the Deployments, in seconds.
+pub const DEFAULT_PROGRESS_DEADLINE: u32 = 120;
 /// The default numeric user and group the container runs as (distroless `nonroot`).
 pub const DEFAULT_USER: u32 = 65532;
 
@@ -200,6 +202,9 @@ pub struct Workload {
     /// per-peer servers, its port must be [`Workload::port`].
     #[serde(default)]
     pub address_template: Option<String>,
+    /// Seconds a rollout may make no progress before the Deployment reports it failed.
+    #[serde(default = "default_progress_deadline")]
+    pub progress_deadline_seconds: u32,
 }
 
 fn default_namespace() -> String {
@@ -210,6 +215,9 @@ fn default_replicas() -> u32 {
 }
 fn default_port() -> u16 {
     DEFAULT_PORT
+}
+fn default_progress_deadline() -> u32 {
+    DEFAULT_PROGRESS_DEADLINE
 }
 fn default_user() -> u32 {
     DEFAULT_USER
@@ -235,6 +243,7 @@ impl Workload {
             user: DEFAULT_USER,
             per_peer: Vec::new(),
             address_template: None,
+            progress_deadline_seconds: DEFAULT_PROGRESS_DEADLINE,
         }
     }
 
@@ -285,6 +294,9 @@ impl Workload {
         }
         if self.port == 0 {
             return Err(Error::Config("port 0: give the chaincode server's port (--port)".into()));
+        }
+        if self.progress_deadline_seconds == 0 {
+            return Err(Error::Config("a progress deadline of 0 s fails every rollout: give seconds > 0".into()));
         }
         if self.user == 0 {
             return Err(Error::Config("user 0 is root: give a non-root numeric user (--user)".into()));
@@ -548,7 +560,7 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
             "replicas": w.replicas,
             "selector": {"matchLabels": selector(w, server)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "progressDeadlineSeconds": 120,
+            "progressDeadlineSeconds": w.progress_deadline_seconds,
             "revisionHistoryLimit": 5,
             "template": {
                 "metadata": {"labels": labels(w, server), "annotations": annotations},
