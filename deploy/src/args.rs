@@ -61,6 +61,12 @@ pub enum Command {
     /// Print the chaincode server's Kubernetes manifests as YAML, without a cluster
     /// (Deployment, Service and TLS Secret, or an hlf-operator FabricChaincode).
     Render(Box<Render>),
+    /// Image → package → install → approve → commit → rollout from one config file
+    /// (ccaas-deploy.yaml), doing only what changed; see the README for the format.
+    Up(Box<UpArgs>),
+    /// Delete what `up` rolled out (Deployments, Services, TLS Secrets); the channel's chaincode
+    /// definition is not touched.
+    Down(Box<DownArgs>),
     /// Server-side apply the manifests (field manager ccaas-deploy) and wait for the rollout as
     /// `kubectl rollout status` does; --dry-run prints them instead.
     Apply(Box<Apply>),
@@ -490,6 +496,69 @@ pub struct Render {
     /// What to render.
     #[arg(long, value_enum, default_value_t = TargetArg::Kubernetes)]
     pub target: TargetArg,
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override image.binary.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Override image.reference.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Override chaincode.version.
+    #[arg(long = "cc-version", value_name = "VERSION")]
+    pub cc_version: Option<String>,
+    /// Override chaincode.address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+impl UpArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(b) = &self.binary {
+            c.image.binary = Some(b.clone());
+        }
+        if let Some(i) = &self.image {
+            c.image.reference = i.clone();
+        }
+        if let Some(v) = &self.cc_version {
+            c.chaincode.version = v.clone();
+        }
+        if let Some(a) = &self.address {
+            c.chaincode.address = a.clone();
+        }
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if let Some(k) = &self.cluster.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -29,5 +29,6 @@ pub mod proposal;
 pub mod registry;
 pub mod render;
 pub mod rollout;
+pub mod up;
 
 pub use error::{Error, Result};

@@ -16,6 +16,8 @@
 
 mod args;
 mod offline;
+#[path = "up_cmd.rs"]
+mod up;
 
 use std::process::ExitCode;
 
@@ -30,7 +32,7 @@ use serde_json::json;
 use args::{Cli, Command, ConnectionArgs, Output};
 
 /// Exit code: other organizations must approve first.
-const EXIT_WAITING: u8 = 3;
+pub(crate) const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -97,11 +99,33 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Render(a) => return offline::render(&out, a),
         Command::Apply(a) => return offline::apply(&out, a).await,
+        Command::Down(a) => return up::down(&out, a).await,
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         _ => {}
     }
-    let target = cli.connection.sources(drop).resolve()?;
+    let mut sources = cli.connection.sources(drop);
+    let up_config = match &cli.command {
+        Command::Up(a) => {
+            let c = a.config()?;
+            // The file's fabric section fills what the flags (and the peer CLI's environment) leave open.
+            if sources.config.is_none() {
+                sources.config = c.fabric.config.clone();
+            }
+            if sources.user.is_none() {
+                sources.user = c.fabric.user.clone();
+            }
+            if sources.channel.is_none() {
+                sources.channel = c.fabric.channel.clone();
+            }
+            if sources.peer_names.is_empty() {
+                sources.peer_names = c.fabric.peers.clone();
+            }
+            Some(c)
+        }
+        _ => None,
+    };
+    let target = sources.resolve()?;
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",
@@ -110,6 +134,9 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
         target.channel
     ));
     let session = Session::connect(&target).await?;
+    if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
+        return up::up(&out, a, c, &session, via).await;
+    }
     match cli.command {
         Command::Install(a) => {
             let pkg = a.package.load()?;
@@ -223,7 +250,12 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
                 json!({"name": def.name, "version": def.version, "sequence": a.sequence, "tx": tx}),
             );
         }
-        Command::Render(_) | Command::Apply(_) | Command::Image(_) | Command::BuildStatic(_) => {
+        Command::Render(_)
+        | Command::Apply(_)
+        | Command::Down(_)
+        | Command::Up(_)
+        | Command::Image(_)
+        | Command::BuildStatic(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {

@@ -155,7 +155,8 @@ pub async fn apply(
     Ok(out)
 }
 
-/// Deletes what `manifests` name (absent objects are fine); returns what was deleted.
+/// Deletes what `manifests` name and waits until each is gone (absent objects are fine);
+/// returns what was deleted.
 pub async fn delete(
     client: &Client,
     manifests: &[Value],
@@ -169,6 +170,28 @@ pub async fn delete(
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
         match api.delete(name, &DeleteParams::foreground()).await {
             Ok(_) => {
+                // Foreground deletion: the object goes once its pods (or other dependents) have.
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let mut said = false;
+                while api
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| api_error(format!("reading {} {ns}/{name}", ar.kind), e))?
+                    .is_some()
+                {
+                    if Instant::now() > deadline {
+                        return Err(RolloutError::Api {
+                            what: format!("deleting {} {ns}/{name}", ar.kind),
+                            cause: "still there after 120 s (its pods may be stuck terminating: see kubectl get pods)"
+                                .into(),
+                        });
+                    }
+                    if !said {
+                        progress(&format!("waiting for {} {ns}/{name} and its pods to go", ar.kind));
+                        said = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
                 progress(&format!("deleted {} {ns}/{name}", ar.kind));
                 out.push(format!("{} {ns}/{name}", ar.kind));
             }

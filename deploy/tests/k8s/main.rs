@@ -6,6 +6,7 @@
 
 mod nodesim;
 mod support;
+mod up;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -97,7 +98,7 @@ fn live_pod_images(c: &Cluster, ns: &str, name: &str) -> Vec<String> {
 
 #[test]
 fn rollouts_complete_and_fail_for_real_reasons() {
-    let Some(cluster) = Cluster::up("k8s-rollout") else { return };
+    let Some(cluster) = Cluster::up("k8s-rollout", 16443) else { return };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-0");
     let ns = "ccaas-rollout";
     namespace(&cluster, ns);

@@ -1,6 +1,7 @@
 //! The cluster for these tests: the k8s-testbed (`<workspace>/../shared/k8s-testbed`, or
 //! `$K8S_TESTBED_DIR`), started in a temporary state directory on API port
-//! `$K8S_TESTBED_API_PORT` (default 16443, etcd 12379: away from a developer's own testbed) and
+//! a port per test group (16443 and 16453, etcd 64 below: away from a developer's own testbed and
+//! the fabric-testbed port ranges of the other tests) and
 //! stopped with `down --wipe` when dropped; or any cluster named by `CCAAS_K8S_KUBECONFIG` (a
 //! kubeconfig file), which is used as it is (the workloads then only land on the simulated
 //! node: it is tainted and labelled, and they select and tolerate it).
@@ -28,7 +29,8 @@ fn testbed_dir() -> PathBuf {
 }
 
 impl Cluster {
-    pub fn up(group: &str) -> Option<Cluster> {
+    /// Starts a testbed with its API on `api_port` and etcd on `api_port - 64` (and the next port).
+    pub fn up(group: &str, api_port: u16) -> Option<Cluster> {
         if let Some(kc) = std::env::var_os("CCAAS_K8S_KUBECONFIG") {
             eprintln!("{group}: using the cluster of CCAAS_K8S_KUBECONFIG={}", PathBuf::from(&kc).display());
             return Some(Cluster { kubeconfig: kc.into(), testbed: None, _tmp: None });
@@ -47,8 +49,8 @@ impl Cluster {
         let tmp = tempfile::Builder::new().prefix(&format!("ccaas-deploy-{group}-")).tempdir().unwrap();
         let state = tmp.path().join("state");
         let started = Instant::now();
-        let api_port = std::env::var("K8S_TESTBED_API_PORT").unwrap_or_else(|_| "16443".into());
-        let etcd_port = std::env::var("K8S_TESTBED_ETCD_PORT").unwrap_or_else(|_| "12379".into());
+        let etcd_port = (api_port - 64).to_string();
+        let api_port = api_port.to_string();
         let out = Command::new(dir.join("up"))
             .arg(&state)
             .env("K8S_TESTBED_API_PORT", &api_port)
