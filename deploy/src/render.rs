@@ -162,7 +162,7 @@ pub struct Workload {
     /// Image reference (`registry/repo:tag`).
     pub image: String,
     /// The image's manifest digest (`sha256:...`) when known: the image is then pinned as
-    /// `image@digest`.
+    /// `repository@digest`.
     #[serde(default)]
     pub digest: Option<String>,
     /// The package ID the servers answer to.
@@ -247,10 +247,18 @@ impl Workload {
         }
     }
 
-    /// The image reference the pods run: `image@digest` when the digest is known.
+    /// The image reference the pods run: `repository@digest` (without the tag, which some
+    /// tools refuse next to a digest) when the digest is known.
     pub fn image_ref(&self) -> String {
         match &self.digest {
-            Some(d) => format!("{}@{d}", self.image),
+            Some(d) => {
+                let name_start = self.image.rfind('/').map(|i| i + 1).unwrap_or(0);
+                let repo = match self.image[name_start..].rfind(':') {
+                    Some(i) => &self.image[..name_start + i],
+                    None => self.image.as_str(),
+                };
+                format!("{repo}@{d}")
+            }
             None => self.image.clone(),
         }
     }

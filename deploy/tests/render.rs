@@ -80,7 +80,7 @@ fn plain_deployment_and_service() {
     let c = &d[0]["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         c["image"],
-        "localhost:5000/asset-transfer-basic:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        "localhost:5000/asset-transfer-basic@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
     );
     // The Service port follows the chaincode port, with protocol TCP (Kubernetes 1.20 needs it).
     assert_eq!(d[1]["spec"]["ports"][0]["port"], 9999);

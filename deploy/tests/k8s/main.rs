@@ -4,6 +4,7 @@
 //! that never becomes ready, crash-loops, cannot pull its image or cannot be scheduled makes the
 //! command fail with that pod's reason within the deadline.
 
+mod e2e;
 mod nodesim;
 mod support;
 mod up;

@@ -7,7 +7,13 @@
 //! * `no-such-image`: waiting in ImagePullBackOff;
 //! * anything else: running and ready.
 //!
-//! Pods being deleted are removed at once (there is no container to stop).
+//! Started with [`NodeSim::start_running`], it runs the containers of ready pods for real: it
+//! copies the pod's image from its registry with skopeo, unpacks the layer, and starts the
+//! entrypoint as a process on the host network with the image's and the pod's environment (a
+//! dynamically linked entrypoint through the image's own loader and libraries); the pod turns
+//! ready when the container port accepts connections.
+//!
+//! Pods being deleted are removed at once (and their process, if any, killed).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,6 +56,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 impl NodeSim {
     /// Registers node `name` in the cluster of `kubeconfig` and drives its pods until dropped.
     pub fn start(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
+        Self::start_with(kubeconfig, name, false)
+    }
+
+    /// Like [`NodeSim::start`], and runs the containers of ready pods for real.
+    #[allow(dead_code)]
+    pub fn start_running(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
+        Self::start_with(kubeconfig, name, true)
+    }
+
+    fn start_with(kubeconfig: &std::path::Path, name: &str, run: bool) -> NodeSim {
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let kubeconfig = kubeconfig.to_path_buf();
@@ -62,16 +78,18 @@ impl NodeSim {
                 register(&client, &node).await;
                 ready_tx.send(()).unwrap();
                 let mut beat = 0u32;
+                let mut runner = Runner { enabled: run, ..Runner::default() };
                 while !flag.load(Ordering::Relaxed) {
                     if beat.is_multiple_of(20) {
                         heartbeat(&client, &node).await;
                     }
                     beat += 1;
-                    if let Err(e) = drive_pods(&client, &node).await {
+                    if let Err(e) = drive_pods(&client, &node, &mut runner).await {
                         eprintln!("node simulator {node}: {e}");
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
+                runner.stop_all();
                 let nodes: Api<Node> = Api::all(client);
                 let _ = nodes.delete(&node, &DeleteParams::default()).await;
             });
@@ -147,14 +165,110 @@ fn behaviour(image: &str) -> Behaviour {
     }
 }
 
-async fn drive_pods(client: &Client, node: &str) -> Result<(), kube::Error> {
+/// The containers run for real, by pod UID.
+#[derive(Default)]
+struct Runner {
+    enabled: bool,
+    children: std::collections::BTreeMap<String, (std::process::Child, u16, tempfile::TempDir)>,
+}
+
+impl Runner {
+    fn stop(&mut self, uid: &str) {
+        if let Some((mut c, _, _)) = self.children.remove(uid) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn stop_all(&mut self) {
+        let uids: Vec<String> = self.children.keys().cloned().collect();
+        for u in uids {
+            self.stop(&u);
+        }
+    }
+
+    /// Pulls `image`, unpacks it and starts its entrypoint with `env`; returns the process.
+    fn start(&mut self, uid: &str, image: &str, env: &[(String, String)], port: u16) -> Result<(), String> {
+        use std::io::Read;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let layout = dir.path().join("oci");
+        let out = std::process::Command::new("skopeo")
+            .args(["copy", "--src-tls-verify=false", &format!("docker://{image}")])
+            .arg(format!("oci:{}:run", layout.display()))
+            .output()
+            .map_err(|e| format!("skopeo: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("skopeo copy {image}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let read_json = |p: std::path::PathBuf| -> Result<serde_json::Value, String> {
+            serde_json::from_slice(&std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?)
+                .map_err(|e| e.to_string())
+        };
+        let blob = |d: &serde_json::Value| {
+            layout.join("blobs/sha256").join(d.as_str().unwrap_or("").trim_start_matches("sha256:"))
+        };
+        let index = read_json(layout.join("index.json"))?;
+        let manifest = read_json(blob(&index["manifests"][0]["digest"]))?;
+        let config = read_json(blob(&manifest["config"]["digest"]))?;
+        let rootfs = dir.path().join("rootfs");
+        for layer in manifest["layers"].as_array().cloned().unwrap_or_default() {
+            let gz = std::fs::read(blob(&layer["digest"])).map_err(|e| e.to_string())?;
+            let mut tar = Vec::new();
+            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut tar).map_err(|e| e.to_string())?;
+            tar::Archive::new(tar.as_slice()).unpack(&rootfs).map_err(|e| e.to_string())?;
+        }
+        let entrypoint = config["config"]["Entrypoint"][0].as_str().ok_or("the image has no entrypoint")?;
+        let exe = rootfs.join(entrypoint.trim_start_matches('/'));
+        let loader = rootfs.join("lib64/ld-linux-x86-64.so.2");
+        let mut cmd = if loader.is_file() {
+            let mut c = std::process::Command::new(&loader);
+            c.arg("--inhibit-cache")
+                .arg("--library-path")
+                .arg(format!(
+                    "{}:{}",
+                    rootfs.join("lib/x86_64-linux-gnu").display(),
+                    rootfs.join("usr/lib/x86_64-linux-gnu").display()
+                ))
+                .arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        cmd.env_clear();
+        for e in config["config"]["Env"].as_array().cloned().unwrap_or_default() {
+            if let Some((k, v)) = e.as_str().and_then(|e| e.split_once('=')) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let log = std::fs::File::create(dir.path().join("container.log")).map_err(|e| e.to_string())?;
+        cmd.stdout(log.try_clone().map_err(|e| e.to_string())?).stderr(log);
+        let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        self.children.insert(uid.to_string(), (child, port, dir));
+        Ok(())
+    }
+
+    /// Whether the pod's process listens; an error when it exited.
+    fn listening(&mut self, uid: &str) -> Result<bool, String> {
+        let Some((child, port, dir)) = self.children.get_mut(uid) else { return Ok(false) };
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(dir.path().join("container.log")).unwrap_or_default();
+            return Err(format!("the container exited ({status}): {log}"));
+        }
+        Ok(std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok())
+    }
+}
+
+async fn drive_pods(client: &Client, node: &str, runner: &mut Runner) -> Result<(), kube::Error> {
     let all: Api<Pod> = Api::all(client.clone());
     let pods = all.list(&ListParams::default().fields(&format!("spec.nodeName={node}"))).await?;
     for pod in pods.items {
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
         if pod.metadata.deletion_timestamp.is_some() {
+            runner.stop(&uid);
             let _ = api.delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await;
             continue;
         }
@@ -162,7 +276,33 @@ async fn drive_pods(client: &Client, node: &str) -> Result<(), kube::Error> {
         let Some(container) = spec.containers.first() else { continue };
         let image = container.image.clone().unwrap_or_default();
         let b = behaviour(&image);
-        let marker = format!("{b:?}");
+        let mut marker = format!("{b:?}");
+        let mut running_for_real = false;
+        if runner.enabled && b == Behaviour::Ready {
+            // Run the container; the pod is ready when its port accepts connections.
+            if !runner.children.contains_key(&uid) {
+                let env: Vec<(String, String)> = container
+                    .env
+                    .iter()
+                    .flatten()
+                    .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+                    .collect();
+                let port =
+                    container.ports.as_ref().and_then(|p| p.first()).map(|p| p.container_port as u16).unwrap_or(7052);
+                if let Err(e) = runner.start(&uid, &image, &env, port) {
+                    eprintln!("node simulator {node}: pod {ns}/{name}: {e}");
+                    continue;
+                }
+            }
+            match runner.listening(&uid) {
+                Ok(true) => running_for_real = true,
+                Ok(false) => marker = "Starting".into(),
+                Err(e) => {
+                    eprintln!("node simulator {node}: pod {ns}/{name}: {e}");
+                    marker = "Exited".into();
+                }
+            }
+        }
         let current = pod
             .metadata
             .annotations
@@ -175,7 +315,7 @@ async fn drive_pods(client: &Client, node: &str) -> Result<(), kube::Error> {
         }
         let t = now();
         let cond = |ty: &str, ok: bool| json!({"type": ty, "status": if ok { "True" } else { "False" }, "lastTransitionTime": t});
-        let ready = b == Behaviour::Ready;
+        let ready = b == Behaviour::Ready && (!runner.enabled || running_for_real);
         let state = match b {
             Behaviour::Ready | Behaviour::NeverReady => json!({"running": {"startedAt": t}}),
             Behaviour::CrashLoop => json!({"waiting": {"reason": "CrashLoopBackOff",

@@ -13,13 +13,13 @@ use serde_json::Value;
 
 #[path = "../testbed/support.rs"]
 #[allow(dead_code)]
-mod fabric;
+pub mod fabric;
 
 use crate::support::{Cluster, DEPLOY};
 use crate::{namespace, nodesim};
 
 /// The registry process, its port, and its storage (kept until the end).
-struct Registry(Child, u16, #[allow(dead_code)] tempfile::TempDir);
+pub struct Registry(Child, pub u16, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Registry {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Registry {
     }
 }
 
-fn registry() -> Option<Registry> {
+pub fn registry() -> Option<Registry> {
     let bin = std::env::var_os("PATH")?
         .to_str()?
         .split(':')
@@ -63,7 +63,7 @@ fn registry() -> Option<Registry> {
     Some(Registry(child, port, dir))
 }
 
-fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
+pub fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
     let out = Command::new(DEPLOY)
         .env_clear()
@@ -75,7 +75,7 @@ fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
     (out, started.elapsed())
 }
 
-fn ok(out: &Output) -> String {
+pub fn ok(out: &Output) -> String {
     assert!(out.status.success(), "failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone()).unwrap()
 }
