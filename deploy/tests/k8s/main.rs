@@ -97,12 +97,89 @@ fn live_pod_images(c: &Cluster, ns: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+fn fabric_chaincode_is_accepted(c: &Cluster, ns: &str) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::DynamicObject;
+    use kube::core::{ApiResource, GroupVersionKind};
+    let crd_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hlf-fabricchaincode-crd.yaml");
+    let crd: CustomResourceDefinition = serde_norway::from_str(&std::fs::read_to_string(crd_path).unwrap()).unwrap();
+    block(async {
+        let client = ccaas_deploy::rollout::client(Some(&c.kubeconfig)).await.unwrap();
+        let crds: Api<CustomResourceDefinition> = Api::all(client);
+        crds.create(&PostParams::default(), &crd).await.expect("the CRD installs on this API server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = crds.get("fabricchaincodes.hlf.kungfusoftware.es").await.unwrap();
+            let established = got
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the CRD was not established");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let args = [
+        "--target",
+        "hlf-operator",
+        "--namespace",
+        ns,
+        "--name",
+        "asset-op",
+        "--image",
+        "localhost:5000/asset:1.0",
+        "--digest",
+        "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "--package-id",
+        "asset_1.0:0123",
+        "--replicas",
+        "2",
+        "--env",
+        "RUST_LOG=info",
+        "--image-pull-secret",
+        "registry-creds",
+        "--node-selector",
+        "kubernetes.io/os=linux",
+        "--toleration",
+        "dedicated=chaincode:NoSchedule",
+        "--request",
+        "cpu=50m",
+        "--limit",
+        "memory=128Mi",
+        "--output",
+        "json",
+    ];
+    let rendered = c.deploy(&[&["render"], &args[..]].concat());
+    let rendered: Value = serde_json::from_slice(&rendered.stdout).unwrap();
+    // --no-wait: no hlf-operator runs here to make the Deployment.
+    let out = c.deploy(&[&["apply", "--no-wait"], &args[..]].concat());
+    let v = applied(&out);
+    assert_eq!(v["applied"][0]["kind"], "FabricChaincode");
+    let stored = block(async {
+        let client = ccaas_deploy::rollout::client(Some(&c.kubeconfig)).await.unwrap();
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("hlf.kungfusoftware.es", "v1alpha1", "FabricChaincode"),
+            "fabricchaincodes",
+        );
+        Api::<DynamicObject>::namespaced_with(client, ns, &ar).get("asset-op").await.unwrap()
+    });
+    assert_eq!(stored.data["spec"], rendered[0]["spec"], "the API server pruned or changed fields of our FabricChaincode");
+}
+
 #[test]
 fn rollouts_complete_and_fail_for_real_reasons() {
     let Some(cluster) = Cluster::up("k8s-rollout", 16443) else { return };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-0");
     let ns = "ccaas-rollout";
     namespace(&cluster, ns);
+
+    // 0. hlf-operator's FabricChaincode CRD (a 1.20-compatible copy) takes our FabricChaincode
+    //    as rendered: nothing refused, nothing pruned.
+    fabric_chaincode_is_accepted(&cluster, ns);
 
     // 1. A rollout completes, with progress on stderr.
     let (out, took) = apply(&cluster, ns, "asset", "localhost:5000/asset:1.0", &["--replicas", "2", "--timeout", "90"]);
