@@ -167,7 +167,10 @@ fn fabric_chaincode_is_accepted(c: &Cluster, ns: &str) {
         );
         Api::<DynamicObject>::namespaced_with(client, ns, &ar).get("asset-op").await.unwrap()
     });
-    assert_eq!(stored.data["spec"], rendered[0]["spec"], "the API server pruned or changed fields of our FabricChaincode");
+    assert_eq!(
+        stored.data["spec"], rendered[0]["spec"],
+        "the API server pruned or changed fields of our FabricChaincode"
+    );
 }
 
 #[test]

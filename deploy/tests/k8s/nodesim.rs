@@ -1,5 +1,5 @@
-//! A node simulator: registers a Ready node (tainted `ccaas-deploy/simulated=true:NoSchedule`
-//! and labelled `ccaas-deploy/simulated=true`), keeps its heartbeat, and drives the status of
+//! A node simulator: registers a Ready node (labelled `ccaas-deploy/simulated=true` and, unless it
+//! runs containers for real, tainted `ccaas-deploy/simulated=true:NoSchedule`), keeps its heartbeat, and drives the status of
 //! the pods bound to it as a kubelet would, by image name:
 //!
 //! * an image containing `never-ready`: running, never ready (a `Readiness probe failed` event);
@@ -7,7 +7,7 @@
 //! * `no-such-image`: waiting in ImagePullBackOff;
 //! * anything else: running and ready.
 //!
-//! Started with [`NodeSim::start_running`], it runs the containers of ready pods for real: it
+//! Started with [`NodeSim::start_running_untainted`], it runs the containers of ready pods for real: it
 //! copies the pod's image from its registry with skopeo, unpacks the layer, and starts the
 //! entrypoint as a process on the host network with the image's and the pod's environment (a
 //! dynamically linked entrypoint through the image's own loader and libraries); the pod turns
@@ -59,9 +59,9 @@ impl NodeSim {
         Self::start_with(kubeconfig, name, false)
     }
 
-    /// Like [`NodeSim::start`], and runs the containers of ready pods for real.
-    #[allow(dead_code)]
-    pub fn start_running(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
+    /// Like [`NodeSim::start`] without the taint (any pod may land on it), and runs the
+    /// containers of ready pods for real.
+    pub fn start_running_untainted(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
         Self::start_with(kubeconfig, name, true)
     }
 
@@ -75,7 +75,7 @@ impl NodeSim {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
                 let client = ccaas_deploy::rollout::client(Some(&kubeconfig)).await.unwrap();
-                register(&client, &node).await;
+                register(&client, &node, !run).await;
                 ready_tx.send(()).unwrap();
                 let mut beat = 0u32;
                 let mut runner = Runner { enabled: run, ..Runner::default() };
@@ -108,13 +108,13 @@ impl Drop for NodeSim {
     }
 }
 
-async fn register(client: &Client, name: &str) {
+async fn register(client: &Client, name: &str, taint: bool) {
     let nodes: Api<Node> = Api::all(client.clone());
     let node = json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {
             "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", LABEL: "true"}},
-        "spec": {"taints": [{"key": LABEL, "value": "true", "effect": "NoSchedule"}]},
+        "spec": {"taints": if taint { json!([{"key": LABEL, "value": "true", "effect": "NoSchedule"}]) } else { json!([]) }},
     });
     nodes.patch(name, &PatchParams::apply("node-simulator").force(), &Patch::Apply(&node)).await.unwrap();
     heartbeat(client, name).await;
