@@ -38,15 +38,12 @@ pub(crate) const EXIT_WAITING: u8 = 3;
 async fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // With a network config, the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored.
-    let drop: Vec<&str> = if cli.connection.config.is_some() {
-        ConnectionArgs::FROM_PEER_CLI_ENV
-            .into_iter()
-            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // With a network config (a flag, or `up`'s file), the peer CLI's environment (CORE_PEER_*,
+    // ORDERER_*) is ignored: `run` drops these.
+    let from_env: Vec<&str> = ConnectionArgs::FROM_PEER_CLI_ENV
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+        .collect();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -54,7 +51,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli, &drop).await {
+    match run(cli, &from_env).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -93,7 +90,7 @@ impl Printer {
     }
 }
 
-async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
+async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
     // Commands that need no Fabric network.
     match &cli.command {
@@ -104,10 +101,14 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         _ => {}
     }
-    let mut sources = cli.connection.sources(drop);
     let up_config = match &cli.command {
-        Command::Up(a) => {
-            let c = a.config()?;
+        Command::Up(a) => Some(a.config()?),
+        _ => None,
+    };
+    let has_config = cli.connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
+    let mut sources = cli.connection.sources(if has_config { from_env } else { &[] });
+    if let Some(c) = &up_config {
+        {
             // The file's fabric section fills what the flags (and the peer CLI's environment) leave open.
             if sources.config.is_none() {
                 sources.config = c.fabric.config.clone();
@@ -121,10 +122,8 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
             if sources.peer_names.is_empty() {
                 sources.peer_names = c.fabric.peers.clone();
             }
-            Some(c)
         }
-        _ => None,
-    };
+    }
     let target = sources.resolve()?;
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(

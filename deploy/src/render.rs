@@ -72,9 +72,10 @@ pub enum RenderTarget {
     HlfOperator,
 }
 
-/// The server's TLS material.
+/// The server's TLS material. In a config file: `{cert, key, client_ca}` (files) or
+/// `{secret, client_auth}` (an existing Secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged, deny_unknown_fields)]
 pub enum Tls {
     /// PEM files read now and rendered into a Secret named `<server>-tls`.
     Files {
@@ -88,7 +89,8 @@ pub enum Tls {
     },
     /// An existing Secret with keys `tls.crt`, `tls.key` and, for mutual TLS, `ca.crt`.
     Secret {
-        /// The Secret's name in the workload's namespace.
+        /// The Secret's name in the workload's namespace (`secret:` in a config file).
+        #[serde(rename = "secret")]
         name: String,
         /// Whether the Secret has `ca.crt` (the peers must present client certificates).
         #[serde(default)]

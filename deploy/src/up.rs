@@ -12,6 +12,10 @@
 //!   label: asset_1.0                           # optional, default <name>_<version>
 //!   address: asset:7052                        # what the peers dial (may use {{.peername}})
 //!   dial_timeout: 10s                          # optional
+//!   tls:                                       # optional: the peers dial with TLS
+//!     root_cert: ca.pem                        # CA of the server's certificate
+//!     client_cert: peer-client.pem             # optional, with client_key: mutual TLS
+//!     client_key: peer-client.key
 //! image:
 //!   reference: 127.0.0.1:5000/asset:1.0        # where the image is (pushed to, with binary)
 //!   binary: target/x86_64-unknown-linux-gnu/release/asset-transfer-basic   # optional: build and push
@@ -26,7 +30,7 @@
 //!   image_pull_secrets: []
 //!   node_selector: {}
 //!   tolerations: []                            # [{key, operator, value, effect}]
-//!   tls: null                                  # {secret: {name, client_auth}} or {files: {cert, key, client_ca}}
+//!   tls: null                                  # {cert, key, client_ca} (files) or {secret, client_auth}
 //!   per_peer: []                               # peer names for {{.peername}}
 //!   progress_deadline_seconds: 120
 //!   kubeconfig: ~/.kube/config                 # optional
@@ -85,6 +89,24 @@ pub struct ChaincodeSection {
     /// connection.json's dial timeout.
     #[serde(default)]
     pub dial_timeout: Option<String>,
+    /// TLS material the peers use to dial (it goes into the package's connection.json, so new
+    /// material makes a new package).
+    #[serde(default)]
+    pub tls: Option<PackageTls>,
+}
+
+/// `chaincode.tls:` the peers' side of the connection.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageTls {
+    /// PEM CA bundle verifying the chaincode server.
+    pub root_cert: PathBuf,
+    /// PEM client certificate the peers present (mutual TLS).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// Its private key.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
 }
 
 /// `image:`.
@@ -193,6 +215,15 @@ impl UpConfig {
         if let Some(f) = c.fabric.config.as_mut() {
             fix(f);
         }
+        if let Some(t) = c.chaincode.tls.as_mut() {
+            fix(&mut t.root_cert);
+            if let Some(p) = t.client_cert.as_mut() {
+                fix(p);
+            }
+            if let Some(p) = t.client_key.as_mut() {
+                fix(p);
+            }
+        }
         if let Some(Tls::Files { cert, key, client_ca }) = c.kubernetes.tls.as_mut() {
             fix(cert);
             fix(key);
@@ -201,6 +232,37 @@ impl UpConfig {
             }
         }
         Ok(c)
+    }
+
+    /// The package: label, address, dial timeout and TLS material from `chaincode:`. With TLS
+    /// files in `kubernetes.tls`, the server certificate is checked against the root
+    /// certificate and the address (not packaged).
+    pub fn package(&self) -> Result<ccaas_package::BuiltPackage, Error> {
+        let read = |what: &'static str, p: &PathBuf| {
+            std::fs::read_to_string(p).map_err(|cause| Error::Read { what, path: p.clone(), cause })
+        };
+        let mut conn = ccaas_package::ConnectionSpec::new(self.chaincode.address.clone());
+        if let Some(t) = &self.chaincode.dial_timeout {
+            conn = conn.dial_timeout(t.clone());
+        }
+        if let Some(t) = &self.chaincode.tls {
+            conn = conn.tls(read("TLS root certificate", &t.root_cert)?);
+            match (&t.client_cert, &t.client_key) {
+                (Some(c), Some(k)) => {
+                    conn = conn.client_auth(read("TLS client certificate", c)?, read("TLS client key", k)?)
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(Error::Config(
+                        "chaincode.tls needs both client_cert and client_key for mutual TLS, or neither".into(),
+                    ))
+                }
+            }
+            if let Some(Tls::Files { cert, .. }) = &self.kubernetes.tls {
+                conn = conn.check_server_cert(read("TLS certificate", cert)?);
+            }
+        }
+        Ok(ccaas_package::build_package(&ccaas_package::PackageSpec::ccaas(self.label(), conn))?)
     }
 
     /// The package label.

@@ -9,7 +9,6 @@ use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::up::UpConfig;
 use ccaas_deploy::{definition::Definition, plan, Error};
-use ccaas_package::{build_package, ConnectionSpec, PackageSpec};
 use serde_json::json;
 
 use crate::args::{DownArgs, UpArgs};
@@ -23,14 +22,6 @@ fn definition(c: &UpConfig) -> Result<Definition, Error> {
     }
     d.init_required = c.chaincode.init_required;
     Ok(d)
-}
-
-fn package(c: &UpConfig) -> Result<ccaas_package::BuiltPackage, Error> {
-    let mut conn = ConnectionSpec::new(c.chaincode.address.clone());
-    if let Some(t) = &c.chaincode.dial_timeout {
-        conn = conn.dial_timeout(t.clone());
-    }
-    Ok(build_package(&PackageSpec::ccaas(c.label(), conn))?)
 }
 
 fn registry_options(c: &UpConfig) -> Result<PushOptions, Error> {
@@ -74,7 +65,7 @@ pub async fn up(out: &Printer, a: &UpArgs, c: UpConfig, session: &Session, via: 
     }
 
     // 2. Package.
-    let pkg = package(&c)?;
+    let pkg = c.package()?;
     out.progress(&format!("package: {} (address {})", pkg.package_id, c.chaincode.address));
 
     // 3-5. Install, approve, commit: only what is missing.
@@ -171,7 +162,7 @@ pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
     if let Some(k) = &a.kubeconfig {
         c.kubernetes.kubeconfig = Some(k.clone());
     }
-    let pkg = package(&c)?;
+    let pkg = c.package()?;
     let w = c.workload(&pkg.package_id, None);
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
