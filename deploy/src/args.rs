@@ -10,11 +10,13 @@ use ccaas_package::{build_package, package_id, ConnectionSpec, PackageSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Deploy chaincode-as-a-service to Hyperledger Fabric: install, approve, commit, or
-/// `lifecycle` to do only what is missing.
+/// `lifecycle` to do only what is missing; build the server's image, render and apply its
+/// Kubernetes manifests, or `up` to do all of it from one config file.
 ///
 /// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, or an invalid
-/// transaction; 2 usage or configuration error; 3 other organizations must approve first;
-/// 4 a peer or orderer cannot be reached (network or TLS).
+/// transaction; 2 usage or configuration error (also a registry or Kubernetes API refusal);
+/// 3 other organizations must approve first; 4 a peer or orderer cannot be reached (network or
+/// TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {

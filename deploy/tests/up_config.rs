@@ -111,6 +111,18 @@ fn the_file_is_checked() {
     let w = c.workload("asset_1.0:ab", Some("sha256:00".into()));
     assert_eq!((w.namespace.as_str(), w.replicas, w.port), ("default", 3, 9999));
     assert_eq!(w.image_ref(), "127.0.0.1:5000/asset@sha256:00");
+    // Per-peer servers are named by the address template.
+    write(
+        d,
+        "ccaas-deploy.yaml",
+        &format!(
+            "{}kubernetes:\n  per_peer: [peer0org1, peer1org1]\n",
+            BASE.replace("asset:7052", "'{{.peername}}-asset:7052'")
+        ),
+    );
+    let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
+    let w = c.workload(&c.package().unwrap().package_id, None);
+    assert_eq!(w.server_names().unwrap(), ["peer0org1-asset", "peer1org1-asset"]);
     // TLS from an existing Secret.
     write(
         d,
