@@ -10,11 +10,13 @@ use ccaas_package::{build_package, package_id, ConnectionSpec, PackageSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Deploy chaincode-as-a-service to Hyperledger Fabric: install, approve, commit, or
-/// `lifecycle` to do only what is missing.
+/// `lifecycle` to do only what is missing; build the server's image, render and apply its
+/// Kubernetes manifests, or `up` to do all of it from one config file.
 ///
 /// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, or an invalid
-/// transaction; 2 usage or configuration error; 3 other organizations must approve first;
-/// 4 a peer or orderer cannot be reached (network or TLS).
+/// transaction; 2 usage or configuration error (also a registry or Kubernetes API refusal);
+/// 3 other organizations must approve first; 4 a peer or orderer cannot be reached (network or
+/// TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
@@ -58,6 +60,24 @@ pub enum Command {
     Commit(WithSequence),
     /// Do what is missing: install, approve (at the right sequence) and commit.
     Lifecycle(Lifecycle),
+    /// Print the chaincode server's Kubernetes manifests as YAML, without a cluster
+    /// (Deployment, Service and TLS Secret, or an hlf-operator FabricChaincode).
+    Render(Box<Render>),
+    /// Image → package → install → approve → commit → rollout from one config file
+    /// (ccaas-deploy.yaml), doing only what changed; see the README for the format.
+    Up(Box<UpArgs>),
+    /// Delete what `up` rolled out (Deployments, Services, TLS Secrets); the channel's chaincode
+    /// definition is not touched.
+    Down(Box<DownArgs>),
+    /// Server-side apply the manifests (field manager ccaas-deploy) and wait for the rollout as
+    /// `kubectl rollout status` does; --dry-run prints them instead.
+    Apply(Box<Apply>),
+    /// Assemble the chaincode server's OCI image from a built binary (reproducible: the same
+    /// binary gives the same digest) and write it as an OCI layout or a docker archive.
+    Image(ImageArgs),
+    /// Build a workspace binary static (glibc crt-static, x86_64-unknown-linux-gnu, release)
+    /// for an image, and print its path.
+    BuildStatic(BuildStatic),
 }
 
 #[derive(Args, Debug)]
@@ -336,4 +356,327 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+}
+
+/// `KEY=VALUE`.
+pub fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
+}
+
+/// What to render for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    /// Deployment, Service and TLS Secret.
+    Kubernetes,
+    /// An hlf-operator FabricChaincode (hlf.kungfusoftware.es/v1alpha1).
+    HlfOperator,
+}
+
+/// The chaincode server workload (the same meaning for every target).
+#[derive(Args, Debug)]
+pub struct WorkloadArgs {
+    /// Name of the Deployment and Service (a DNS-1035 label).
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// Kubernetes namespace.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Image reference (registry/repo:tag).
+    #[arg(long)]
+    pub image: String,
+    /// The image's digest (sha256:...): the pods then run image@digest.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// The package ID the servers answer to (or give the package).
+    #[arg(long, conflicts_with_all = ["file", "label"])]
+    pub package_id: Option<String>,
+    #[command(flatten)]
+    pub package: PackageArgs,
+    /// Replicas of each Deployment.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u32,
+    /// Chaincode server port (container and Service).
+    #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_PORT)]
+    pub port: u16,
+    /// More environment variables (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub env: Vec<(String, String)>,
+    /// Resource request, e.g. cpu=100m (repeatable).
+    #[arg(long = "request", value_name = "RESOURCE=QUANTITY", value_parser = key_value)]
+    pub requests: Vec<(String, String)>,
+    /// Resource limit, e.g. memory=128Mi (repeatable).
+    #[arg(long = "limit", value_name = "RESOURCE=QUANTITY", value_parser = key_value)]
+    pub limits: Vec<(String, String)>,
+    /// Image pull Secret (repeatable).
+    #[arg(long = "image-pull-secret", value_name = "NAME")]
+    pub image_pull_secrets: Vec<String>,
+    /// Node selector label (repeatable).
+    #[arg(long = "node-selector", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub node_selector: Vec<(String, String)>,
+    /// Toleration in kubectl taint syntax: key=value:Effect, key:Effect or key (repeatable).
+    #[arg(long = "toleration", value_name = "TAINT")]
+    pub tolerations: Vec<ccaas_deploy::render::Toleration>,
+    /// TLS server certificate (PEM); rendered into the Secret <server>-tls.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_secret")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS server key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA of the peers' client certificates (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// An existing Secret with tls.crt and tls.key (and ca.crt with --tls-client-auth).
+    #[arg(long, value_name = "NAME")]
+    pub tls_secret: Option<String>,
+    /// The --tls-secret has ca.crt: the peers must present client certificates.
+    #[arg(long, requires = "tls_secret")]
+    pub tls_client_auth: bool,
+    /// Numeric user and group of the container (not 0).
+    #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_USER)]
+    pub uid: u32,
+    /// One Deployment and Service per peer, named by the address template with the peer's name
+    /// for {{.peername}} (comma-separated or repeated).
+    #[arg(long, value_name = "PEERNAME", value_delimiter = ',')]
+    pub per_peer: Vec<String>,
+    /// The package's address template, e.g. '{{.peername}}-asset:7052' [default: --address].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address_template: Option<String>,
+    /// Seconds a rollout may make no progress before it fails (the Deployments'
+    /// progressDeadlineSeconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = ccaas_deploy::render::DEFAULT_PROGRESS_DEADLINE)]
+    pub progress_deadline: u32,
+}
+
+impl WorkloadArgs {
+    pub fn workload(&self) -> Result<ccaas_deploy::render::Workload, Error> {
+        use ccaas_deploy::render::{Resources, Tls, Workload};
+        let package_id = match &self.package_id {
+            Some(id) => id.clone(),
+            None if self.package.is_given() => self.package.load()?.package_id,
+            None => {
+                return Err(Error::Config(
+                    "no package ID: give --package-id, a package file, or --label and --address".into(),
+                ))
+            }
+        };
+        let tls = match (&self.tls_cert, &self.tls_key, &self.tls_secret) {
+            (Some(cert), Some(key), _) => {
+                Some(Tls::Files { cert: cert.clone(), key: key.clone(), client_ca: self.tls_client_ca.clone() })
+            }
+            (_, _, Some(name)) => Some(Tls::Secret { name: name.clone(), client_auth: self.tls_client_auth }),
+            _ => None,
+        };
+        let mut w = Workload::new(&self.name, &self.image, package_id);
+        w.namespace = self.namespace.clone();
+        w.digest = self.digest.clone();
+        w.replicas = self.replicas;
+        w.port = self.port;
+        w.env = self.env.iter().cloned().collect();
+        w.resources = Resources {
+            requests: self.requests.iter().cloned().collect(),
+            limits: self.limits.iter().cloned().collect(),
+        };
+        w.image_pull_secrets = self.image_pull_secrets.clone();
+        w.node_selector = self.node_selector.iter().cloned().collect();
+        w.tolerations = self.tolerations.clone();
+        w.tls = tls;
+        w.user = self.uid;
+        w.per_peer = self.per_peer.clone();
+        w.address_template = self.address_template.clone().or_else(|| self.package.address.clone());
+        w.progress_deadline_seconds = self.progress_deadline;
+        Ok(w)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct Render {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// What to render.
+    #[arg(long, value_enum, default_value_t = TargetArg::Kubernetes)]
+    pub target: TargetArg,
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override image.binary.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Override image.reference.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Override chaincode.version.
+    #[arg(long = "cc-version", value_name = "VERSION")]
+    pub cc_version: Option<String>,
+    /// Override chaincode.address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+impl UpArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(b) = &self.binary {
+            c.image.binary = Some(b.clone());
+        }
+        if let Some(i) = &self.image {
+            c.image.reference = i.clone();
+        }
+        if let Some(v) = &self.cc_version {
+            c.chaincode.version = v.clone();
+        }
+        if let Some(a) = &self.address {
+            c.chaincode.address = a.clone();
+        }
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if let Some(k) = &self.cluster.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct Apply {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// What to apply.
+    #[arg(long, value_enum, default_value_t = TargetArg::Kubernetes)]
+    pub target: TargetArg,
+    /// Print the manifests as YAML (or JSON with --output json) and change nothing; needs no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Apply and return without waiting for the rollout.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Which cluster.
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    /// kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Give up waiting after this many seconds [default: the progress deadline plus 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// The chaincode server binary (static, or dynamically linked: its libraries are copied in).
+    #[arg(value_name = "BINARY")]
+    pub binary: PathBuf,
+    /// Path of the binary in the image, and the entrypoint [default: /usr/local/bin/<name>].
+    #[arg(long, value_name = "PATH")]
+    pub entrypoint: Option<String>,
+    /// Exposed port and the CHAINCODE_SERVER_ADDRESS default (0.0.0.0:PORT).
+    #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_PORT)]
+    pub port: u16,
+    /// Numeric user and group (not 0).
+    #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_USER)]
+    pub uid: u32,
+    /// More environment defaults (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub env: Vec<(String, String)>,
+    /// Reference recorded in the archives (docker-archive tag, OCI ref.name) [default: <name>:latest].
+    #[arg(long, value_name = "REF")]
+    pub tag: Option<String>,
+    /// Write an OCI image layout directory.
+    #[arg(long, value_name = "DIR")]
+    pub oci_layout: Option<PathBuf>,
+    /// Write an OCI layout as one tar (skopeo's oci-archive:).
+    #[arg(long, value_name = "FILE")]
+    pub oci_archive: Option<PathBuf>,
+    /// Write a docker-archive tar (podman load -i FILE, docker load).
+    #[arg(long, value_name = "FILE")]
+    pub docker_archive: Option<PathBuf>,
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Pushing to a registry.
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push to this reference (registry-host[:port]/repository:tag) with the registry HTTP API.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+    /// The registry speaks plain HTTP (e.g. a registry on loopback).
+    #[arg(long, requires = "push")]
+    pub insecure: bool,
+    /// Registry user (Basic, or to get a Bearer token); the password comes from
+    /// CCAAS_REGISTRY_PASSWORD or --registry-password-stdin.
+    #[arg(long, env = "CCAAS_REGISTRY_USER", value_name = "USER")]
+    pub registry_user: Option<String>,
+    /// Read the registry password from the first line of stdin.
+    #[arg(long, requires = "registry_user")]
+    pub registry_password_stdin: bool,
+    /// An extra CA (PEM) to verify an HTTPS registry with, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Option<PathBuf>,
+}
+
+impl PushArgs {
+    pub fn options(&self) -> Result<ccaas_deploy::registry::PushOptions, Error> {
+        let credentials = match &self.registry_user {
+            None => None,
+            Some(u) => {
+                let password = if self.registry_password_stdin {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| Error::Config(format!("cannot read the registry password from stdin: {e}")))?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                } else {
+                    std::env::var("CCAAS_REGISTRY_PASSWORD").map_err(|_| {
+                        Error::Config(format!(
+                            "registry user {u} has no password: set CCAAS_REGISTRY_PASSWORD or pass \
+                             --registry-password-stdin"
+                        ))
+                    })?
+                };
+                Some((u.clone(), password))
+            }
+        };
+        Ok(ccaas_deploy::registry::PushOptions { insecure: self.insecure, credentials, ca: self.registry_ca.clone() })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct BuildStatic {
+    /// The workspace package whose binary to build (cargo -p).
+    #[arg(long, short = 'p', value_name = "PACKAGE")]
+    pub package: String,
+    /// Cargo.toml of the workspace [default: cargo's search from the current directory].
+    #[arg(long, value_name = "FILE")]
+    pub manifest_path: Option<PathBuf>,
 }

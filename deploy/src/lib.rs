@@ -11,6 +11,8 @@
 //!   [`proposal`] builds proposals and transactions exactly as the `peer` CLI does.
 //! * [`lifecycle::Session`] makes the `_lifecycle` calls; [`plan`] compares what is wanted with
 //!   what the channel has and does only what is missing.
+//! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
+//!   hlf-operator `FabricChaincode`) of the chaincode server; [`image`] assembles its OCI image.
 
 pub mod client;
 pub mod config;
@@ -18,10 +20,15 @@ pub mod definition;
 mod error;
 mod hints;
 pub mod identity;
+pub mod image;
 pub mod lifecycle;
 pub mod network_config;
 pub mod plan;
 pub mod policy;
 pub mod proposal;
+pub mod registry;
+pub mod render;
+pub mod rollout;
+pub mod up;
 
 pub use error::{Error, Result};

@@ -6,13 +6,18 @@
 //! * 1: a peer, the gateway or the orderer refused, or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy);
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
-//! * 4: a peer or orderer could not be reached (network, TLS).
+//! * 4: a peer or orderer could not be reached (network, TLS);
+//! * 5: `build-static`: cargo failed to build the binary;
+//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
 #![forbid(unsafe_code)]
 
 mod args;
+mod offline;
+#[path = "up_cmd.rs"]
+mod up;
 
 use std::process::ExitCode;
 
@@ -27,21 +32,18 @@ use serde_json::json;
 use args::{Cli, Command, ConnectionArgs, Output};
 
 /// Exit code: other organizations must approve first.
-const EXIT_WAITING: u8 = 3;
+pub(crate) const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // With a network config, the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored.
-    let drop: Vec<&str> = if cli.connection.config.is_some() {
-        ConnectionArgs::FROM_PEER_CLI_ENV
-            .into_iter()
-            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // With a network config (a flag, or `up`'s file), the peer CLI's environment (CORE_PEER_*,
+    // ORDERER_*) is ignored: `run` drops these.
+    let from_env: Vec<&str> = ConnectionArgs::FROM_PEER_CLI_ENV
+        .into_iter()
+        .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+        .collect();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -49,7 +51,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli, &drop).await {
+    match run(cli, &from_env).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -68,19 +70,19 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-struct Printer {
-    output: Output,
+pub(crate) struct Printer {
+    pub(crate) output: Output,
 }
 
 impl Printer {
-    fn progress(&self, line: &str) {
+    pub(crate) fn progress(&self, line: &str) {
         match self.output {
             Output::Text => println!("{line}"),
             Output::Json => eprintln!("{line}"),
         }
     }
 
-    fn result(&self, text: &[String], value: serde_json::Value) {
+    pub(crate) fn result(&self, text: &[String], value: serde_json::Value) {
         match self.output {
             Output::Text => text.iter().for_each(|l| println!("{l}")),
             Output::Json => println!("{value}"),
@@ -88,9 +90,41 @@ impl Printer {
     }
 }
 
-async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
+async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
-    let target = cli.connection.sources(drop).resolve()?;
+    // Commands that need no Fabric network.
+    match &cli.command {
+        Command::Render(a) => return offline::render(&out, a),
+        Command::Apply(a) => return offline::apply(&out, a).await,
+        Command::Down(a) => return up::down(&out, a).await,
+        Command::Image(a) => return offline::image(&out, a).await,
+        Command::BuildStatic(a) => return offline::build_static(&out, a),
+        _ => {}
+    }
+    let up_config = match &cli.command {
+        Command::Up(a) => Some(a.config()?),
+        _ => None,
+    };
+    let has_config = cli.connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
+    let mut sources = cli.connection.sources(if has_config { from_env } else { &[] });
+    if let Some(c) = &up_config {
+        {
+            // The file's fabric section fills what the flags (and the peer CLI's environment) leave open.
+            if sources.config.is_none() {
+                sources.config = c.fabric.config.clone();
+            }
+            if sources.user.is_none() {
+                sources.user = c.fabric.user.clone();
+            }
+            if sources.channel.is_none() {
+                sources.channel = c.fabric.channel.clone();
+            }
+            if sources.peer_names.is_empty() {
+                sources.peer_names = c.fabric.peers.clone();
+            }
+        }
+    }
+    let target = sources.resolve()?;
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",
@@ -99,6 +133,9 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
         target.channel
     ));
     let session = Session::connect(&target).await?;
+    if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
+        return up::up(&out, a, c, &session, via).await;
+    }
     match cli.command {
         Command::Install(a) => {
             let pkg = a.package.load()?;
@@ -211,6 +248,14 @@ async fn run(cli: Cli, drop: &[&str]) -> anyhow::Result<u8> {
                 )],
                 json!({"name": def.name, "version": def.version, "sequence": a.sequence, "tx": tx}),
             );
+        }
+        Command::Render(_)
+        | Command::Apply(_)
+        | Command::Down(_)
+        | Command::Up(_)
+        | Command::Image(_)
+        | Command::BuildStatic(_) => {
+            unreachable!("handled above")
         }
         Command::Lifecycle(a) => {
             let def = a.definition.definition()?;

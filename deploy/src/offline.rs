@@ -1,0 +1,192 @@
+//! The commands that need no Fabric network: `render`, `image` and `build-static`.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ccaas_deploy::image::{self, ImageSpec};
+use ccaas_deploy::registry::{self, Reference};
+use ccaas_deploy::render::{self, RenderTarget};
+use ccaas_deploy::rollout::{self, RolloutError};
+use ccaas_deploy::Error;
+use serde_json::json;
+
+use crate::args::{Apply, BuildStatic, ImageArgs, Render, TargetArg};
+use crate::{Output, Printer};
+
+/// Exit code of `build-static` when cargo fails.
+pub const EXIT_BUILD_FAILED: u8 = 5;
+
+pub fn render(out: &Printer, a: &Render) -> anyhow::Result<u8> {
+    let w = a.workload.workload()?;
+    let manifests = render::render(&w, render_target(a.target))?;
+    match out.output {
+        Output::Text => print!("{}", render::to_yaml(&manifests)?),
+        Output::Json => println!("{}", json!(manifests)),
+    }
+    Ok(0)
+}
+
+/// Exit code of `apply` when the rollout fails.
+pub const EXIT_ROLLOUT_FAILED: u8 = 6;
+
+fn render_target(t: TargetArg) -> RenderTarget {
+    match t {
+        TargetArg::Kubernetes => RenderTarget::Kubernetes,
+        TargetArg::HlfOperator => RenderTarget::HlfOperator,
+    }
+}
+
+pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
+    let w = a.workload.workload()?;
+    let manifests = render::render(&w, render_target(a.target))?;
+    if a.dry_run {
+        match out.output {
+            Output::Text => print!("{}", render::to_yaml(&manifests)?),
+            Output::Json => println!("{}", json!(manifests)),
+        }
+        return Ok(0);
+    }
+    let started = Instant::now();
+    let client = rollout::client(a.cluster.kubeconfig.as_deref()).await?;
+    let mut progress = |l: &str| out.progress(l);
+    let applied = rollout::apply(&client, &manifests, &mut progress).await?;
+    let names = w.server_names()?;
+    if !a.no_wait {
+        let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+        if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
+            if let RolloutError::Failed { .. } = e {
+                eprintln!("error: {e}");
+                if out.output == Output::Json {
+                    println!("{}", json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));
+                }
+                return Ok(EXIT_ROLLOUT_FAILED);
+            }
+            return Err(e.into());
+        }
+    }
+    out.result(
+        &[format!(
+            "{} in {}: {} ({:.1?})",
+            names.join(", "),
+            w.namespace,
+            if a.no_wait { "applied" } else { "rolled out" },
+            started.elapsed()
+        )],
+        json!({"applied": applied, "rolled_out": !a.no_wait, "seconds": started.elapsed().as_secs_f64()}),
+    );
+    Ok(0)
+}
+
+pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    out.progress(&format!("assembling an image from {}", a.binary.display()));
+    let spec = ImageSpec {
+        binary: a.binary.clone(),
+        entrypoint: a.entrypoint.clone(),
+        port: a.port,
+        user: a.uid,
+        env: a.env.clone(),
+    };
+    let img = image::build(&spec)?;
+    let name = a.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "chaincode".into());
+    let tag = a.tag.clone().or_else(|| a.push.push.clone()).unwrap_or_else(|| format!("{name}:latest"));
+    let mut written = Vec::new();
+    if let Some(dir) = &a.oci_layout {
+        img.write_oci_layout(dir, Some(&tag))?;
+        written.push(json!({"format": "oci-layout", "path": dir}));
+    }
+    if let Some(f) = &a.oci_archive {
+        image::write_file(f, &img.oci_archive(Some(&tag))?)?;
+        written.push(json!({"format": "oci-archive", "path": f}));
+    }
+    if let Some(f) = &a.docker_archive {
+        image::write_file(f, &img.docker_archive(&tag)?)?;
+        written.push(json!({"format": "docker-archive", "path": f}));
+    }
+    let mut pushed = None;
+    if let Some(r) = &a.push.push {
+        let reference: Reference = r.parse()?;
+        let opts = a.push.options()?;
+        out.progress(&format!("pushing {} to {reference}", img.digest()));
+        let mut progress = |l: &str| out.progress(l);
+        pushed = Some(registry::push(&img, &reference, opts, &mut progress).await?);
+    }
+    let linking = if img.static_binary { "static binary" } else { "dynamically linked: libraries copied in" };
+    let mut text = vec![
+        format!("digest {}", img.digest()),
+        format!(
+            "{} bytes compressed ({:.2} MiB), {linking}; files: {}",
+            img.compressed_size(),
+            img.compressed_size() as f64 / (1024.0 * 1024.0),
+            img.files.join(" ")
+        ),
+    ];
+    for w in &written {
+        text.push(format!("wrote {} {}", w["format"].as_str().unwrap_or(""), w["path"].as_str().unwrap_or("")));
+    }
+    if let Some(p) = &pushed {
+        text.push(format!("pushed {} as {}", p.pinned, p.reference));
+    }
+    if written.is_empty() && pushed.is_none() {
+        text.push(
+            "nothing written: add --push REF, --oci-layout DIR, --oci-archive FILE or --docker-archive FILE".into(),
+        );
+    }
+    text.push(format!("took {:.1?}", started.elapsed()));
+    out.result(
+        &text,
+        json!({"digest": img.digest(), "config_digest": img.config.digest, "layer_digest": img.layer.digest,
+               "compressed_size": img.compressed_size(), "static": img.static_binary, "files": img.files,
+               "reference": tag, "written": written, "pushed": pushed}),
+    );
+    Ok(0)
+}
+
+pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
+    const TARGET: &str = "x86_64-unknown-linux-gnu";
+    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    if !flags.contains("crt-static") {
+        flags = format!("{flags} -C target-feature=+crt-static").trim().to_string();
+    }
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(["build", "--release", "--target", TARGET, "-p", &a.package, "--message-format=json-render-diagnostics"]);
+    if let Some(m) = &a.manifest_path {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    cmd.env("RUSTFLAGS", &flags).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    out.progress(&format!(
+        "building {} static: RUSTFLAGS='{flags}' cargo build --release --target {TARGET} -p {} (cargo's progress follows)",
+        a.package, a.package
+    ));
+    let started = Instant::now();
+    let child = cmd.spawn().context("cannot run cargo (is it on PATH?)")?;
+    let output = child.wait_with_output().context("cargo")?;
+    if !output.status.success() {
+        eprintln!("error: cargo build of {} failed (its errors are above)", a.package);
+        return Ok(EXIT_BUILD_FAILED);
+    }
+    let mut binaries: Vec<PathBuf> = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if v["reason"] == "compiler-artifact"
+            && v["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"))
+        {
+            if let Some(exe) = v["executable"].as_str() {
+                binaries.push(PathBuf::from(exe));
+            }
+        }
+    }
+    let Some(binary) = binaries.first() else {
+        anyhow::bail!(Error::Config(format!("package {} has no binary target to build", a.package)));
+    };
+    out.result(
+        &[
+            binaries.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join("\n"),
+            format!("built in {:.1?}", started.elapsed()),
+        ],
+        json!({"binary": binary, "binaries": binaries, "seconds": started.elapsed().as_secs_f64()}),
+    );
+    Ok(0)
+}

@@ -1,0 +1,430 @@
+//! Pushing an [`Image`] to a registry with the distribution HTTP API (v2): blobs that the
+//! registry lacks are uploaded (monolithic `POST` then `PUT ?digest=`), then the manifest is put
+//! under the tag. Authentication follows the registry's `WWW-Authenticate` challenge: `Basic`
+//! with the given user and password, or `Bearer` (a token from the challenge's realm, asked for
+//! with those credentials when there are any, scope `repository:<repo>:pull,push`).
+//!
+//! HTTPS verifies the registry against the system's CA bundle plus an optional extra CA;
+//! `insecure` speaks plain HTTP (a registry on loopback, for instance).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+
+use crate::image::{Blob, Image, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use crate::Error;
+
+/// The system CA bundle read for HTTPS registries (Debian's `ca-certificates`).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// An image reference split into registry, repository and tag: `host[:port]/repo[/...]:tag`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// `host[:port]`.
+    pub registry: String,
+    /// The repository path.
+    pub repository: String,
+    /// The tag.
+    pub tag: String,
+}
+
+impl std::str::FromStr for Reference {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "image reference '{s}' {why}: write it as registry-host[:port]/repository:tag, \
+                 e.g. 127.0.0.1:5000/asset-transfer-basic:1.0"
+            ))
+        };
+        let (registry, rest) = s.split_once('/').ok_or_else(|| bad("names no registry host"))?;
+        if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
+            return Err(bad("does not start with a registry host (a name with '.' or ':', or localhost)"));
+        }
+        if rest.contains('@') {
+            return Err(bad("has a digest: push to a tag"));
+        }
+        let (repository, tag) = match rest.rsplit_once(':') {
+            Some((r, t)) => (r, t),
+            None => (rest, "latest"),
+        };
+        let repo_ok = !repository.is_empty()
+            && repository.split('/').all(|c| {
+                !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            });
+        if !repo_ok {
+            return Err(bad("has an invalid repository (lowercase letters, digits, '.', '_', '-', '/')"));
+        }
+        let tag_ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !tag_ok {
+            return Err(bad("has an invalid tag"));
+        }
+        Ok(Reference { registry: registry.into(), repository: repository.into(), tag: tag.into() })
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}:{}", self.registry, self.repository, self.tag)
+    }
+}
+
+/// How to reach the registry.
+#[derive(Clone, Debug, Default)]
+pub struct PushOptions {
+    /// Plain HTTP instead of HTTPS.
+    pub insecure: bool,
+    /// User and password (for `Basic`, or to get a `Bearer` token).
+    pub credentials: Option<(String, String)>,
+    /// An extra CA (PEM) trusted for HTTPS, besides the system bundle.
+    pub ca: Option<PathBuf>,
+}
+
+/// What a push did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Pushed {
+    /// The reference pushed to.
+    pub reference: String,
+    /// The image (manifest) digest.
+    pub digest: String,
+    /// `reference-without-tag@digest`: what to run.
+    pub pinned: String,
+    /// Blobs uploaded (the others were there already).
+    pub uploaded: Vec<String>,
+    /// Blobs the registry had.
+    pub existing: Vec<String>,
+}
+
+struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+struct Client {
+    reference: Reference,
+    opts: PushOptions,
+    tls: Option<tokio_rustls::TlsConnector>,
+    auth: Option<String>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Client {
+    fn new(reference: Reference, opts: PushOptions) -> Result<Client, Error> {
+        let tls = if opts.insecure {
+            None
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            let mut files = vec![PathBuf::from(SYSTEM_CA_BUNDLE)];
+            files.extend(opts.ca.clone());
+            for f in &files {
+                let Ok(pem) = std::fs::read(f) else {
+                    if Some(f) == opts.ca.as_ref() {
+                        return Err(Error::Config(format!("cannot read the registry CA {}", f.display())));
+                    }
+                    continue;
+                };
+                for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+                    let _ = roots.add(cert);
+                }
+            }
+            if roots.is_empty() {
+                return Err(Error::Config(format!(
+                    "no CA certificates to verify the registry {} with: install ca-certificates, give --registry-ca, \
+                     or --insecure for a plain-HTTP registry",
+                    reference.registry
+                )));
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(tokio_rustls::TlsConnector::from(Arc::new(config)))
+        };
+        Ok(Client { reference, opts, tls, auth: None })
+    }
+
+    fn base(&self) -> String {
+        format!("{}://{}", if self.opts.insecure { "http" } else { "https" }, self.reference.registry)
+    }
+
+    fn unreachable(&self, url: &str, e: impl std::fmt::Display) -> Error {
+        Error::Config(format!(
+            "cannot reach the registry at {url}: {e}; check the address{}",
+            if self.opts.insecure { "" } else { ", or add --insecure if it speaks plain HTTP" }
+        ))
+    }
+
+    /// One request on its own connection.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &Bytes,
+        auth: Option<&str>,
+    ) -> Result<Response, Error> {
+        let uri: http::Uri = url.parse().map_err(|e| Error::Config(format!("bad registry URL {url}: {e}")))?;
+        let host = uri.host().ok_or_else(|| Error::Config(format!("registry URL {url} has no host")))?.to_string();
+        let https = uri.scheme_str() == Some("https");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let mut req =
+            Request::builder().method(method.clone()).uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+        let host_header = match uri.port_u16() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        req = req.header("host", host_header).header("user-agent", concat!("ccaas-deploy/", env!("CARGO_PKG_VERSION")));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if !body.is_empty() || *method == Method::PUT || *method == Method::POST {
+            req = req.header("content-length", body.len().to_string());
+        }
+        let req = req.body(Full::new(body.clone())).map_err(|e| Error::Config(format!("bad request to {url}: {e}")))?;
+        let work = async {
+            let tcp =
+                tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| self.unreachable(url, e))?;
+            let resp = if https {
+                let tls = self.tls.as_ref().ok_or_else(|| {
+                    Error::Config(format!("{url} is HTTPS but --insecure was given: drop --insecure"))
+                })?;
+                let name = ServerName::try_from(host.clone())
+                    .map_err(|e| Error::Config(format!("registry host {host}: {e}")))?;
+                let stream = tls.connect(name, tcp).await.map_err(|e| self.unreachable(url, format!("TLS: {e}")))?;
+                exchange(TokioIo::new(stream), req).await
+            } else {
+                exchange(TokioIo::new(tcp), req).await
+            };
+            resp.map_err(|e| self.unreachable(url, e))
+        };
+        tokio::time::timeout(TIMEOUT, work)
+            .await
+            .map_err(|_| self.unreachable(url, format!("no answer within {}s", TIMEOUT.as_secs())))?
+    }
+
+    /// A request, answering an authentication challenge once.
+    async fn send(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Response, Error> {
+        let first = self.send_once(&method, url, headers, &body, self.auth.as_deref()).await?;
+        if first.status != StatusCode::UNAUTHORIZED {
+            return Ok(first);
+        }
+        let challenge =
+            first.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        self.auth = Some(self.authenticate(&challenge).await?);
+        let second = self.send_once(&method, url, headers, &body, self.auth.as_deref()).await?;
+        if second.status == StatusCode::UNAUTHORIZED || second.status == StatusCode::FORBIDDEN {
+            return Err(Error::Config(format!(
+                "the registry {} refused the credentials{} for pushing to {} ({}): check --registry-user and the password",
+                self.reference.registry,
+                self.opts.credentials.as_ref().map(|(u, _)| format!(" of {u}")).unwrap_or_default(),
+                self.reference.repository,
+                second.status
+            )));
+        }
+        Ok(second)
+    }
+
+    async fn authenticate(&mut self, challenge: &str) -> Result<String, Error> {
+        let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
+        let params = auth_params(params);
+        let basic =
+            self.opts.credentials.as_ref().map(|(u, p)| {
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+            });
+        match scheme.to_ascii_lowercase().as_str() {
+            "basic" => basic.ok_or_else(|| {
+                Error::Config(format!(
+                    "the registry {} asks for a user and password (Basic): give --registry-user and \
+                     CCAAS_REGISTRY_PASSWORD",
+                    self.reference.registry
+                ))
+            }),
+            "bearer" => {
+                let realm = params.get("realm").ok_or_else(|| {
+                    Error::Config(format!("the registry's Bearer challenge has no realm: {challenge}"))
+                })?;
+                let mut url = format!("{realm}?scope=repository:{}:pull,push", self.reference.repository);
+                if let Some(service) = params.get("service") {
+                    url.push_str(&format!("&service={}", service.replace(' ', "%20")));
+                }
+                let resp = self.send_once(&Method::GET, &url, &[], &Bytes::new(), basic.as_deref()).await?;
+                if !resp.status.is_success() {
+                    return Err(Error::Config(format!(
+                        "the token service {realm} refused a push token for {} ({}: {}): check --registry-user and \
+                         the password",
+                        self.reference.repository,
+                        resp.status,
+                        String::from_utf8_lossy(&resp.body).trim()
+                    )));
+                }
+                let v: serde_json::Value = serde_json::from_slice(&resp.body)
+                    .map_err(|e| Error::Config(format!("the token service {realm} answered no JSON: {e}")))?;
+                let token = v["token"]
+                    .as_str()
+                    .or_else(|| v["access_token"].as_str())
+                    .ok_or_else(|| Error::Config(format!("the token service {realm} answered without a token: {v}")))?;
+                Ok(format!("Bearer {token}"))
+            }
+            _ => Err(Error::Config(format!(
+                "the registry {} asks for an authentication this tool does not speak: {challenge}",
+                self.reference.registry
+            ))),
+        }
+    }
+
+    fn fail(&self, what: &str, r: &Response) -> Error {
+        Error::Config(format!(
+            "the registry {} refused {what} for {} ({}): {}",
+            self.reference.registry,
+            self.reference.repository,
+            r.status,
+            String::from_utf8_lossy(&r.body).trim()
+        ))
+    }
+
+    async fn has_blob(&mut self, blob: &Blob) -> Result<bool, Error> {
+        let url = format!("{}/v2/{}/blobs/{}", self.base(), self.reference.repository, blob.digest);
+        let r = self.send(Method::HEAD, &url, &[], Bytes::new()).await?;
+        match r.status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.fail("a blob check", &r)),
+        }
+    }
+
+    async fn upload(&mut self, blob: &Blob, media_type: &str) -> Result<(), Error> {
+        let url = format!("{}/v2/{}/blobs/uploads/", self.base(), self.reference.repository);
+        let r = self.send(Method::POST, &url, &[], Bytes::new()).await?;
+        if r.status != StatusCode::ACCEPTED {
+            return Err(self.fail("starting an upload", &r));
+        }
+        let location = r
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| self.fail("starting an upload (no Location)", &r))?;
+        let mut put = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{location}", self.base())
+        };
+        put.push(if put.contains('?') { '&' } else { '?' });
+        put.push_str(&format!("digest={}", blob.digest));
+        let headers = [("content-type", "application/octet-stream".to_string())];
+        let r = self.send(Method::PUT, &put, &headers, Bytes::from(blob.bytes.clone())).await?;
+        if r.status != StatusCode::CREATED {
+            return Err(self.fail(&format!("the {media_type} blob {}", blob.digest), &r));
+        }
+        Ok(())
+    }
+}
+
+async fn exchange<T>(io: TokioIo<T>, req: Request<Full<Bytes>>) -> Result<Response, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(conn);
+    let head = req.method() == Method::HEAD;
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body =
+        if head { Bytes::new() } else { resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes() };
+    drop(sender);
+    driver.abort();
+    Ok(Response { status, headers, body })
+}
+
+/// `key="value", key2=value2` of an authentication challenge.
+fn auth_params(s: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let Some((k, after)) = rest.split_once('=') else { break };
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (v, after) = if let Some(q) = after.strip_prefix('"') {
+            match q.split_once('"') {
+                Some((v, a)) => (v.to_string(), a),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.split_once(',') {
+                Some((v, a)) => (v.trim().to_string(), a),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        out.insert(k, v);
+        rest = after.trim_start_matches([',', ' ']);
+    }
+    out
+}
+
+/// Pushes `image` to `reference`, uploading only the blobs the registry lacks; `progress` gets
+/// a line per step.
+pub async fn push(
+    image: &Image,
+    reference: &Reference,
+    opts: PushOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Pushed, Error> {
+    let mut c = Client::new(reference.clone(), opts)?;
+    let mut uploaded = Vec::new();
+    let mut existing = Vec::new();
+    for (blob, media_type) in [(&image.layer, LAYER_MEDIA_TYPE), (&image.config, CONFIG_MEDIA_TYPE)] {
+        if c.has_blob(blob).await? {
+            progress(&format!("{} already in {}", blob.digest, reference.registry));
+            existing.push(blob.digest.clone());
+        } else {
+            progress(&format!("uploading {} ({} bytes)", blob.digest, blob.bytes.len()));
+            c.upload(blob, media_type).await?;
+            uploaded.push(blob.digest.clone());
+        }
+    }
+    progress(&format!("putting the manifest as {reference}"));
+    let url = format!("{}/v2/{}/manifests/{}", c.base(), reference.repository, reference.tag);
+    let headers = [("content-type", MANIFEST_MEDIA_TYPE.to_string())];
+    let r = c.send(Method::PUT, &url, &headers, Bytes::from(image.manifest.bytes.clone())).await?;
+    if r.status != StatusCode::CREATED {
+        return Err(c.fail("the manifest", &r));
+    }
+    if let Some(d) = r.headers.get("docker-content-digest").and_then(|v: &HeaderValue| v.to_str().ok()) {
+        if d != image.digest() {
+            return Err(Error::Config(format!(
+                "the registry stored the manifest under {d}, not {}: it rewrote the manifest; use another registry",
+                image.digest()
+            )));
+        }
+    }
+    Ok(Pushed {
+        reference: reference.to_string(),
+        digest: image.digest().to_string(),
+        pinned: format!("{}/{}@{}", reference.registry, reference.repository, image.digest()),
+        uploaded,
+        existing,
+    })
+}

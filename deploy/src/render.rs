@@ -1,0 +1,706 @@
+//! Kubernetes manifests for a chaincode server, rendered from one [`Workload`] description:
+//! a Deployment, a Service and (with TLS files) a Secret per server, or an hlf-operator
+//! `FabricChaincode` resource with the same meaning.
+//!
+//! The manifests are plain JSON values (`serde_json::Value`), printed as YAML by [`to_yaml`]; the
+//! same values are what a server-side apply sends. They work on Kubernetes 1.20 and later:
+//!
+//! * probes are `tcpSocket` probes on the chaincode port (gRPC probes, which would call the shim's
+//!   health service, are beta only from 1.24); a server that accepts connections has bound its
+//!   port after loading its TLS material, which is what the shim checks before it serves;
+//! * every container and Service port says `protocol: TCP` (1.20's server-side apply fails with
+//!   HTTP 500 without it).
+//!
+//! The pod template carries the package ID as an annotation (and, with TLS files, a digest of
+//! them), so a new package or new TLS material rolls the pods.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+
+/// The field manager and `app.kubernetes.io/managed-by` value.
+pub const MANAGER: &str = "ccaas-deploy";
+/// Pod-template annotation holding the package ID the servers run.
+pub const PACKAGE_ID_ANNOTATION: &str = "fabric-ccaas/package-id";
+/// Pod-template annotation holding the SHA-256 of the TLS files (with [`Tls::Files`]).
+pub const TLS_DIGEST_ANNOTATION: &str = "fabric-ccaas/tls-sha256";
+/// Where the TLS Secret is mounted in the container.
+pub const TLS_MOUNT: &str = "/etc/fabric-ccaas/tls";
+/// The default chaincode server port.
+pub const DEFAULT_PORT: u16 = 7052;
+/// The default progress deadline of the Deployments, in seconds.
+pub const DEFAULT_PROGRESS_DEADLINE: u32 = 120;
+/// The default numeric user and group the container runs as (distroless `nonroot`).
+pub const DEFAULT_USER: u32 = 65532;
+
+/// Environment variable names that [`render`] sets itself; a user `env` entry may not repeat them.
+pub const RESERVED_ENV: [&str; 17] = [
+    "CHAINCODE_ID",
+    "CORE_CHAINCODE_ID_NAME",
+    "CORE_CHAINCODE_ID",
+    "CHAINCODE_SERVER_ADDRESS",
+    "CORE_CHAINCODE_ADDRESS",
+    "CHAINCODE_TLS_DISABLED",
+    "CORE_PEER_TLS_ENABLED",
+    "CHAINCODE_TLS_CERT",
+    "CHAINCODE_TLS_KEY",
+    "CHAINCODE_CLIENT_CA_CERT",
+    "CORE_TLS_CLIENT_CERT_FILE",
+    "CORE_TLS_CLIENT_KEY_FILE",
+    "CORE_PEER_TLS_ROOTCERT_FILE",
+    "CORE_CHAINCODE_TLS_CERT_FILE",
+    "CORE_CHAINCODE_TLS_KEY_FILE",
+    "CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE",
+    "HOME",
+];
+
+/// What to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RenderTarget {
+    /// Deployment, Service and Secret.
+    #[default]
+    Kubernetes,
+    /// An hlf-operator `FabricChaincode` (`hlf.kungfusoftware.es/v1alpha1`); its controller makes
+    /// the Deployment and Service.
+    HlfOperator,
+}
+
+/// The server's TLS material. In a config file: `{cert, key, client_ca}` (files) or
+/// `{secret, client_auth}` (an existing Secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum Tls {
+    /// PEM files read now and rendered into a Secret named `<server>-tls`.
+    Files {
+        /// The server certificate (chain).
+        cert: PathBuf,
+        /// Its private key.
+        key: PathBuf,
+        /// CA of the client certificates the peers present (mutual TLS); none: no client auth.
+        #[serde(default)]
+        client_ca: Option<PathBuf>,
+    },
+    /// An existing Secret with keys `tls.crt`, `tls.key` and, for mutual TLS, `ca.crt`.
+    Secret {
+        /// The Secret's name in the workload's namespace (`secret:` in a config file).
+        #[serde(rename = "secret")]
+        name: String,
+        /// Whether the Secret has `ca.crt` (the peers must present client certificates).
+        #[serde(default)]
+        client_auth: bool,
+    },
+}
+
+/// Compute resources of the container (Kubernetes quantities, e.g. `cpu: 100m`, `memory: 64Mi`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Requests.
+    #[serde(default)]
+    pub requests: BTreeMap<String, String>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+}
+
+/// A toleration, as in a pod spec.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Toleration {
+    /// Taint key (empty with `Exists`: every taint).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// `Equal` or `Exists`.
+    pub operator: String,
+    /// Taint value (with `Equal`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty: all.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub effect: String,
+}
+
+impl std::str::FromStr for Toleration {
+    type Err = String;
+
+    /// `kubectl taint`'s syntax: `key=value:Effect`, `key:Effect` or `key` (`Exists`), with the
+    /// effect optional.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kv, effect) = match s.split_once(':') {
+            Some((kv, e)) => (kv, e.to_string()),
+            None => (s, String::new()),
+        };
+        if !["", "NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect.as_str()) {
+            return Err(format!(
+                "toleration '{s}': effect '{effect}' is not NoSchedule, PreferNoSchedule or NoExecute"
+            ));
+        }
+        let t = match kv.split_once('=') {
+            Some((k, v)) => Toleration { key: k.into(), operator: "Equal".into(), value: v.into(), effect },
+            None => Toleration { key: kv.into(), operator: "Exists".into(), value: String::new(), effect },
+        };
+        if t.key.is_empty() && t.operator == "Equal" {
+            return Err(format!("toleration '{s}': a value needs a key (key=value:Effect)"));
+        }
+        Ok(t)
+    }
+}
+
+/// One description of a chaincode server workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Name of the Deployment and Service (a DNS-1035 label), and the chaincode's name label.
+    pub name: String,
+    /// Namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Image reference (`registry/repo:tag`).
+    pub image: String,
+    /// The image's manifest digest (`sha256:...`) when known: the image is then pinned as
+    /// `repository@digest`.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// The package ID the servers answer to.
+    pub package_id: String,
+    /// Replicas of each Deployment.
+    #[serde(default = "default_replicas")]
+    pub replicas: u32,
+    /// The chaincode server port (container and Service).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// More environment variables (after the ones [`render`] sets).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Compute resources.
+    #[serde(default)]
+    pub resources: Resources,
+    /// Image pull Secret names.
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    /// Node selector.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations.
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+    /// TLS material; none: plaintext.
+    #[serde(default)]
+    pub tls: Option<Tls>,
+    /// Numeric user and group the container runs as (not 0).
+    #[serde(default = "default_user")]
+    pub user: u32,
+    /// One Deployment and Service per peer, named by [`Workload::address_template`] with the
+    /// peer's name for `{{.peername}}`.
+    #[serde(default)]
+    pub per_peer: Vec<String>,
+    /// The package's address (`{{.peername}}-asset:7052` with `per_peer`): its host names the
+    /// per-peer servers, its port must be [`Workload::port`].
+    #[serde(default)]
+    pub address_template: Option<String>,
+    /// Seconds a rollout may make no progress before the Deployment reports it failed.
+    #[serde(default = "default_progress_deadline")]
+    pub progress_deadline_seconds: u32,
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+fn default_replicas() -> u32 {
+    1
+}
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+fn default_progress_deadline() -> u32 {
+    DEFAULT_PROGRESS_DEADLINE
+}
+fn default_user() -> u32 {
+    DEFAULT_USER
+}
+
+impl Workload {
+    /// A workload with the defaults: namespace `default`, 1 replica, port 7052, user 65532.
+    pub fn new(name: impl Into<String>, image: impl Into<String>, package_id: impl Into<String>) -> Self {
+        Workload {
+            name: name.into(),
+            namespace: default_namespace(),
+            image: image.into(),
+            digest: None,
+            package_id: package_id.into(),
+            replicas: 1,
+            port: DEFAULT_PORT,
+            env: BTreeMap::new(),
+            resources: Resources::default(),
+            image_pull_secrets: Vec::new(),
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            tls: None,
+            user: DEFAULT_USER,
+            per_peer: Vec::new(),
+            address_template: None,
+            progress_deadline_seconds: DEFAULT_PROGRESS_DEADLINE,
+        }
+    }
+
+    /// The image reference the pods run: `repository@digest` (without the tag, which some
+    /// tools refuse next to a digest) when the digest is known.
+    pub fn image_ref(&self) -> String {
+        match &self.digest {
+            Some(d) => {
+                let name_start = self.image.rfind('/').map(|i| i + 1).unwrap_or(0);
+                let repo = match self.image[name_start..].rfind(':') {
+                    Some(i) => &self.image[..name_start + i],
+                    None => self.image.as_str(),
+                };
+                format!("{repo}@{d}")
+            }
+            None => self.image.clone(),
+        }
+    }
+
+    /// The names of the servers: [`Workload::name`], or one per peer from the address template.
+    pub fn server_names(&self) -> Result<Vec<String>, Error> {
+        if self.per_peer.is_empty() {
+            return Ok(vec![self.name.clone()]);
+        }
+        let template = self.address_template.as_deref().ok_or_else(|| {
+            Error::Config(format!(
+                "per-peer servers for {} need the package's address template, e.g. \
+                 '{{{{.peername}}}}-{}:{}' (--address-template)",
+                self.name, self.name, self.port
+            ))
+        })?;
+        let (host, _) = split_address(template)?;
+        if !host.contains("{{.peername}}") {
+            return Err(Error::Config(format!(
+                "address template '{template}' has no {{{{.peername}}}}: every peer would dial the same server; \
+                 drop --per-peer or put {{{{.peername}}}} in the host"
+            )));
+        }
+        Ok(self.per_peer.iter().map(|p| host.replace("{{.peername}}", p)).collect())
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        dns_label("name", &self.name)?;
+        dns_label("namespace", &self.namespace)?;
+        if self.image.is_empty() {
+            return Err(Error::Config("no image: give the image reference (registry/repo:tag)".into()));
+        }
+        if let Some(d) = &self.digest {
+            let hex = d.strip_prefix("sha256:").unwrap_or("");
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                return Err(Error::Config(format!("image digest '{d}' is not sha256:<64 lowercase hex digits>")));
+            }
+        }
+        if self.package_id.is_empty() {
+            return Err(Error::Config("no package ID: give --package-id or a package".into()));
+        }
+        if self.port == 0 {
+            return Err(Error::Config("port 0: give the chaincode server's port (--port)".into()));
+        }
+        if self.progress_deadline_seconds == 0 {
+            return Err(Error::Config("a progress deadline of 0 s fails every rollout: give seconds > 0".into()));
+        }
+        if self.user == 0 {
+            return Err(Error::Config("user 0 is root: give a non-root numeric user (--user)".into()));
+        }
+        for k in self.env.keys() {
+            if RESERVED_ENV.contains(&k.as_str()) {
+                return Err(Error::Config(format!(
+                    "env {k} is set by ccaas-deploy from the package ID, port and TLS options; remove it from env"
+                )));
+            }
+        }
+        if let Some(t) = &self.address_template {
+            let (_, port) = split_address(t)?;
+            if port != self.port {
+                return Err(Error::Config(format!(
+                    "the address template '{t}' has port {port} but the server port is {}: \
+                     the peers would dial a port nothing serves; make them equal",
+                    self.port
+                )));
+            }
+        }
+        for n in self.server_names()? {
+            dns_label("server name (from the address template)", &n)?;
+        }
+        if let Some(Tls::Secret { name, .. }) = &self.tls {
+            dns_subdomain("TLS Secret name", name)?;
+        }
+        Ok(())
+    }
+}
+
+fn split_address(a: &str) -> Result<(&str, u16), Error> {
+    let bad = || Error::Config(format!("address '{a}' is not host:port"));
+    let (host, port) = a.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host, port))
+}
+
+fn dns_label(what: &str, s: &str) -> Result<(), Error> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.as_bytes()[0].is_ascii_lowercase()
+        && !s.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{what} '{s}' is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, \
+             at most 63 characters), which Kubernetes requires of Service names"
+        )))
+    }
+}
+
+fn dns_subdomain(what: &str, s: &str) -> Result<(), Error> {
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{what} '{s}' is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')")))
+    }
+}
+
+/// TLS files read once: their Secret data and digest.
+struct TlsMaterial {
+    secret_name: String,
+    /// Secret to render (files) or none (an existing Secret).
+    data: Option<BTreeMap<String, String>>,
+    client_auth: bool,
+    digest: Option<String>,
+}
+
+fn read_pem(what: &str, path: &PathBuf) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|cause| Error::Read {
+        what: match what {
+            "cert" => "TLS certificate",
+            "key" => "TLS private key",
+            _ => "TLS client CA",
+        },
+        path: path.clone(),
+        cause,
+    })?;
+    if !bytes.split(|b| *b == b'\n').any(|l| l.starts_with(b"-----BEGIN ")) {
+        return Err(Error::Config(format!(
+            "{} is not PEM (no -----BEGIN line): give the PEM file of the TLS {what}",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+fn tls_material(server: &str, tls: &Tls) -> Result<TlsMaterial, Error> {
+    match tls {
+        Tls::Secret { name, client_auth } => {
+            Ok(TlsMaterial { secret_name: name.clone(), data: None, client_auth: *client_auth, digest: None })
+        }
+        Tls::Files { cert, key, client_ca } => {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut data = BTreeMap::new();
+            let mut h = Sha256::new();
+            for (k, what, p) in
+                [("tls.crt", "cert", Some(cert)), ("tls.key", "key", Some(key)), ("ca.crt", "ca", client_ca.as_ref())]
+            {
+                if let Some(p) = p {
+                    let bytes = read_pem(what, p)?;
+                    h.update(k.as_bytes());
+                    h.update((bytes.len() as u64).to_be_bytes());
+                    h.update(&bytes);
+                    data.insert(k.to_string(), b64.encode(bytes));
+                }
+            }
+            Ok(TlsMaterial {
+                secret_name: format!("{server}-tls"),
+                data: Some(data),
+                client_auth: client_ca.is_some(),
+                digest: Some(hex(&h.finalize())),
+            })
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn labels(w: &Workload, server: &str) -> Value {
+    json!({
+        "app.kubernetes.io/name": w.name,
+        "app.kubernetes.io/instance": server,
+        "app.kubernetes.io/component": "chaincode",
+        "app.kubernetes.io/part-of": "hyperledger-fabric",
+        "app.kubernetes.io/managed-by": MANAGER,
+    })
+}
+
+fn selector(w: &Workload, server: &str) -> Value {
+    json!({"app.kubernetes.io/name": w.name, "app.kubernetes.io/instance": server})
+}
+
+fn env_list(w: &Workload, tls: Option<&TlsMaterial>) -> Vec<Value> {
+    let listen = format!("0.0.0.0:{}", w.port);
+    let mut env: Vec<(String, String)> = vec![
+        ("CHAINCODE_ID".into(), w.package_id.clone()),
+        ("CORE_CHAINCODE_ID_NAME".into(), w.package_id.clone()),
+        ("CORE_CHAINCODE_ID".into(), w.package_id.clone()),
+        ("CHAINCODE_SERVER_ADDRESS".into(), listen.clone()),
+        ("CORE_CHAINCODE_ADDRESS".into(), listen),
+    ];
+    match tls {
+        None => {
+            env.push(("CHAINCODE_TLS_DISABLED".into(), "true".into()));
+            env.push(("CORE_PEER_TLS_ENABLED".into(), "false".into()));
+        }
+        Some(t) => {
+            let cert = format!("{TLS_MOUNT}/tls.crt");
+            let key = format!("{TLS_MOUNT}/tls.key");
+            let ca = format!("{TLS_MOUNT}/ca.crt");
+            // fabric-samples' names, then contract-api's (Go, Java), then the Node CLI's: all point
+            // at the same files, so any shim finds them.
+            env.push(("CHAINCODE_TLS_DISABLED".into(), "false".into()));
+            env.push(("CHAINCODE_TLS_CERT".into(), cert.clone()));
+            env.push(("CHAINCODE_TLS_KEY".into(), key.clone()));
+            if t.client_auth {
+                env.push(("CHAINCODE_CLIENT_CA_CERT".into(), ca.clone()));
+            }
+            env.push(("CORE_PEER_TLS_ENABLED".into(), "true".into()));
+            env.push(("CORE_TLS_CLIENT_CERT_FILE".into(), cert.clone()));
+            env.push(("CORE_TLS_CLIENT_KEY_FILE".into(), key.clone()));
+            if t.client_auth {
+                env.push(("CORE_PEER_TLS_ROOTCERT_FILE".into(), ca.clone()));
+            }
+            env.push(("CORE_CHAINCODE_TLS_CERT_FILE".into(), cert));
+            env.push(("CORE_CHAINCODE_TLS_KEY_FILE".into(), key));
+            if t.client_auth {
+                env.push(("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE".into(), ca));
+            }
+        }
+    }
+    env.extend(w.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect()
+}
+
+fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
+    let mut annotations = BTreeMap::from([(PACKAGE_ID_ANNOTATION.to_string(), w.package_id.clone())]);
+    if let Some(d) = tls.and_then(|t| t.digest.clone()) {
+        annotations.insert(TLS_DIGEST_ANNOTATION.into(), d);
+    }
+    let probe = |initial: u32, period: u32, failures: u32| {
+        json!({"tcpSocket": {"port": "chaincode"}, "initialDelaySeconds": initial,
+               "periodSeconds": period, "timeoutSeconds": 1, "failureThreshold": failures})
+    };
+    let mut container = json!({
+        "name": "chaincode",
+        "image": w.image_ref(),
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "chaincode", "containerPort": w.port, "protocol": "TCP"}],
+        "env": env_list(w, tls),
+        "readinessProbe": probe(1, 2, 3),
+        "livenessProbe": probe(10, 10, 3),
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "runAsNonRoot": true,
+            "runAsUser": w.user,
+            "runAsGroup": w.user,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    });
+    let r = &w.resources;
+    if !r.requests.is_empty() || !r.limits.is_empty() {
+        let mut res = serde_json::Map::new();
+        if !r.limits.is_empty() {
+            res.insert("limits".into(), json!(r.limits));
+        }
+        if !r.requests.is_empty() {
+            res.insert("requests".into(), json!(r.requests));
+        }
+        container["resources"] = Value::Object(res);
+    }
+    let mut pod_spec = json!({
+        "containers": [],
+        "securityContext": {
+            "runAsNonRoot": true,
+            "runAsUser": w.user,
+            "runAsGroup": w.user,
+            "fsGroup": w.user,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "enableServiceLinks": false,
+        "automountServiceAccountToken": false,
+    });
+    if let Some(t) = tls {
+        container["volumeMounts"] = json!([{"name": "tls", "mountPath": TLS_MOUNT, "readOnly": true}]);
+        pod_spec["volumes"] = json!([{"name": "tls", "secret": {"secretName": t.secret_name, "defaultMode": 0o440}}]);
+    }
+    pod_spec["containers"] = json!([container]);
+    if !w.image_pull_secrets.is_empty() {
+        pod_spec["imagePullSecrets"] = w.image_pull_secrets.iter().map(|n| json!({"name": n})).collect();
+    }
+    if !w.node_selector.is_empty() {
+        pod_spec["nodeSelector"] = json!(w.node_selector);
+    }
+    if !w.tolerations.is_empty() {
+        pod_spec["tolerations"] = json!(w.tolerations);
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": server, "namespace": w.namespace, "labels": labels(w, server)},
+        "spec": {
+            "replicas": w.replicas,
+            "selector": {"matchLabels": selector(w, server)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "progressDeadlineSeconds": w.progress_deadline_seconds,
+            "revisionHistoryLimit": 5,
+            "template": {
+                "metadata": {"labels": labels(w, server), "annotations": annotations},
+                "spec": pod_spec,
+            },
+        },
+    })
+}
+
+fn service(w: &Workload, server: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": server, "namespace": w.namespace, "labels": labels(w, server)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(w, server),
+            "ports": [{"name": "chaincode", "port": w.port, "targetPort": "chaincode", "protocol": "TCP"}],
+        },
+    })
+}
+
+fn secret(w: &Workload, server: &str, t: &TlsMaterial) -> Option<Value> {
+    let data = t.data.as_ref()?;
+    Some(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": t.secret_name, "namespace": w.namespace, "labels": labels(w, server)},
+        "data": data,
+    }))
+}
+
+fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
+    if w.tls.is_some() {
+        return Err(Error::Config(
+            "the hlf-operator target cannot use given TLS files or a Secret: its FabricChaincode gets TLS \
+             only from a Fabric CA enrollment (spec.credentials); render for the Kubernetes target \
+             (--target kubernetes), or drop the TLS options and set credentials with kubectl hlf"
+                .into(),
+        ));
+    }
+    let env: Vec<Value> = w.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+    let mut spec = json!({
+        "image": w.image_ref(),
+        "imagePullPolicy": "IfNotPresent",
+        "packageId": w.package_id,
+        "replicas": w.replicas,
+        "chaincodeServerPort": w.port,
+        // The operator sets CHAINCODE_ID, CORE_CHAINCODE_ID and the addresses; a contract-api
+        // server also needs CORE_CHAINCODE_ID_NAME (the operator does not set it).
+        "env": std::iter::once(json!({"name": "CORE_CHAINCODE_ID_NAME", "value": w.package_id}))
+            .chain(env)
+            .collect::<Vec<_>>(),
+        "podAnnotations": {PACKAGE_ID_ANNOTATION: w.package_id},
+        "labels": labels(w, server),
+        "podLabels": labels(w, server),
+        "podSecurityContext": {"runAsNonRoot": true, "runAsUser": w.user, "runAsGroup": w.user, "fsGroup": w.user},
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "runAsNonRoot": true,
+            "runAsUser": w.user,
+            "runAsGroup": w.user,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    });
+    if !w.image_pull_secrets.is_empty() {
+        spec["imagePullSecrets"] = w.image_pull_secrets.iter().map(|n| json!({"name": n})).collect();
+    }
+    if !w.node_selector.is_empty() {
+        spec["nodeSelector"] = json!(w.node_selector);
+    }
+    if !w.tolerations.is_empty() {
+        spec["tolerations"] = json!(w.tolerations);
+    }
+    let r = &w.resources;
+    if !r.requests.is_empty() || !r.limits.is_empty() {
+        spec["resources"] = json!({"requests": r.requests, "limits": r.limits});
+    }
+    Ok(json!({
+        "apiVersion": "hlf.kungfusoftware.es/v1alpha1",
+        "kind": "FabricChaincode",
+        "metadata": {"name": server, "namespace": w.namespace, "labels": labels(w, server)},
+        "spec": spec,
+    }))
+}
+
+/// The manifests for `w`, in apply order: per server, the TLS Secret (when rendered from files),
+/// the Deployment and the Service; or one `FabricChaincode` per server.
+///
+/// The hlf-operator's controller always makes its Service on port 7052 (whatever
+/// `chaincodeServerPort` says), so that target requires port 7052.
+pub fn render(w: &Workload, target: RenderTarget) -> Result<Vec<Value>, Error> {
+    w.validate()?;
+    let mut out = Vec::new();
+    for server in w.server_names()? {
+        match target {
+            RenderTarget::Kubernetes => {
+                let tls = w.tls.as_ref().map(|t| tls_material(&server, t)).transpose()?;
+                if let Some(s) = tls.as_ref().and_then(|t| secret(w, &server, t)) {
+                    out.push(s);
+                }
+                out.push(deployment(w, &server, tls.as_ref()));
+                out.push(service(w, &server));
+            }
+            RenderTarget::HlfOperator => {
+                if w.port != DEFAULT_PORT {
+                    return Err(Error::Config(format!(
+                        "the hlf-operator target needs port 7052: its controller's Service always listens on \
+                         7052 and ignores chaincodeServerPort, so port {} would be unreachable",
+                        w.port
+                    )));
+                }
+                out.push(fabric_chaincode(w, &server)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The manifests as one YAML stream (`---` between documents), as `kubectl apply -f` reads it.
+pub fn to_yaml(manifests: &[Value]) -> Result<String, Error> {
+    let mut s = String::new();
+    for m in manifests {
+        s.push_str("---\n");
+        s.push_str(
+            &serde_norway::to_string(&crate::image::sorted(m.clone()))
+                .map_err(|e| Error::Config(format!("cannot write a manifest as YAML: {e}")))?,
+        );
+    }
+    Ok(s)
+}

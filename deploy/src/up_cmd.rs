@@ -1,0 +1,183 @@
+//! `up` and `down`.
+
+use std::time::{Duration, Instant};
+
+use ccaas_deploy::image::{self, ImageSpec};
+use ccaas_deploy::lifecycle::{Session, Via};
+use ccaas_deploy::registry::{self, PushOptions, Reference};
+use ccaas_deploy::render::{self, RenderTarget};
+use ccaas_deploy::rollout::{self, RolloutError};
+use ccaas_deploy::up::UpConfig;
+use ccaas_deploy::{definition::Definition, plan, Error};
+use serde_json::json;
+
+use crate::args::{DownArgs, UpArgs};
+use crate::offline::EXIT_ROLLOUT_FAILED;
+use crate::{Printer, EXIT_WAITING};
+
+fn definition(c: &UpConfig) -> Result<Definition, Error> {
+    let mut d = Definition::new(&c.chaincode.name, &c.chaincode.version);
+    if let Some(p) = &c.chaincode.signature_policy {
+        d = d.signature_policy(p).map_err(Error::Config)?;
+    }
+    d.init_required = c.chaincode.init_required;
+    Ok(d)
+}
+
+fn registry_options(c: &UpConfig) -> Result<PushOptions, Error> {
+    let credentials = match std::env::var("CCAAS_REGISTRY_USER") {
+        Ok(u) => Some((
+            u.clone(),
+            std::env::var("CCAAS_REGISTRY_PASSWORD").map_err(|_| {
+                Error::Config(format!("CCAAS_REGISTRY_USER={u} is set but CCAAS_REGISTRY_PASSWORD is not"))
+            })?,
+        )),
+        Err(_) => None,
+    };
+    Ok(PushOptions { insecure: c.image.insecure, credentials, ca: None })
+}
+
+pub async fn up(out: &Printer, a: &UpArgs, c: UpConfig, session: &Session, via: Via) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let mut changed = Vec::<String>::new();
+
+    // 1. Image.
+    let mut digest = None;
+    let mut image_json = json!({"reference": c.image.reference, "digest": c.image.digest});
+    if let Some(binary) = &c.image.binary {
+        let t = Instant::now();
+        out.progress(&format!("image: assembling from {}", binary.display()));
+        let img = image::build(&ImageSpec::new(binary))?;
+        let reference: Reference = c.image.reference.parse()?;
+        out.progress(&format!(
+            "image: {} ({} bytes compressed); pushing to {reference}",
+            img.digest(),
+            img.compressed_size()
+        ));
+        let mut progress = |l: &str| out.progress(&format!("image: {l}"));
+        let pushed = registry::push(&img, &reference, registry_options(&c)?, &mut progress).await?;
+        if !pushed.uploaded.is_empty() {
+            changed.push(format!("pushed image {}", pushed.pinned));
+        }
+        out.progress(&format!("image: {} ({:.1?})", pushed.pinned, t.elapsed()));
+        digest = Some(img.digest().to_string());
+        image_json = json!({"reference": c.image.reference, "digest": img.digest(), "pushed": pushed});
+    }
+
+    // 2. Package.
+    let pkg = c.package()?;
+    out.progress(&format!("package: {} (address {})", pkg.package_id, c.chaincode.address));
+
+    // 3-5. Install, approve, commit: only what is missing.
+    let def = definition(&c)?;
+    let p = plan::make(session, &def, &pkg.package_id).await?;
+    for line in &p.done {
+        out.progress(&format!("fabric: already done: {line}"));
+    }
+    let mut waiting_for = Vec::new();
+    let mut fabric_done = Vec::new();
+    if !p.is_noop() {
+        let mut progress = |l: &str| out.progress(&format!("fabric: {l}"));
+        let outcome = plan::execute(session, &p, &def, &pkg.bytes, via, &mut progress).await?;
+        waiting_for = outcome.waiting_for;
+        for d in &outcome.done {
+            changed.push(format!("fabric: {}", serde_json::to_value(&d.step).unwrap_or_default()));
+        }
+        fabric_done = outcome.done;
+    }
+
+    // 6. Rollout.
+    let w = c.workload(&pkg.package_id, digest);
+    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
+    let mut progress = |l: &str| out.progress(&format!("kubernetes: {l}"));
+    let applied = rollout::apply(&client, &manifests, &mut progress).await?;
+    for x in applied.iter().filter(|x| x.changed) {
+        changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
+    }
+    let names = w.server_names()?;
+    let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+    let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    let summary = json!({
+        "image": image_json,
+        "package_id": pkg.package_id,
+        "plan": p,
+        "fabric_done": fabric_done,
+        "waiting_for": waiting_for,
+        "applied": applied,
+        "rolled_out": rolled.is_ok(),
+        "changed": changed,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Err(e) = rolled {
+        if let RolloutError::Failed { .. } = e {
+            eprintln!("error: {e}");
+            if out.output == crate::Output::Json {
+                println!("{summary}");
+            }
+            return Ok(EXIT_ROLLOUT_FAILED);
+        }
+        return Err(e.into());
+    }
+    let text = if changed.is_empty() {
+        format!(
+            "nothing to do: {} version {} sequence {} with package {} is committed and {} is rolled out ({:.1?})",
+            def.name,
+            def.version,
+            p.sequence,
+            pkg.package_id,
+            w.image_ref(),
+            started.elapsed()
+        )
+    } else {
+        format!(
+            "done: {} version {} sequence {} with package {}, {} rolled out; changed: {} ({:.1?})",
+            def.name,
+            def.version,
+            p.sequence,
+            pkg.package_id,
+            w.image_ref(),
+            changed.join("; "),
+            started.elapsed()
+        )
+    };
+    out.result(&[text], summary);
+    if !waiting_for.is_empty() {
+        eprintln!(
+            "waiting for {} to approve {} sequence {}; run this again once they have",
+            waiting_for.join(", "),
+            def.name,
+            p.sequence
+        );
+        return Ok(EXIT_WAITING);
+    }
+    Ok(0)
+}
+
+pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
+    let mut c = UpConfig::load(&a.file)?;
+    if let Some(n) = &a.namespace {
+        c.kubernetes.namespace = Some(n.clone());
+    }
+    if let Some(k) = &a.kubeconfig {
+        c.kubernetes.kubeconfig = Some(k.clone());
+    }
+    let pkg = c.package()?;
+    let w = c.workload(&pkg.package_id, None);
+    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
+    let mut progress = |l: &str| out.progress(l);
+    let deleted = rollout::delete(&client, &manifests, &mut progress).await?;
+    let note = format!(
+        "the chaincode definition of {} on the channel is not touched (committed definitions cannot be removed); \
+         invoking it fails until a server runs again",
+        c.chaincode.name
+    );
+    let text = if deleted.is_empty() {
+        vec![format!("nothing to delete in namespace {}", w.namespace), note.clone()]
+    } else {
+        vec![format!("deleted {}", deleted.join(", ")), note.clone()]
+    };
+    out.result(&text, json!({"deleted": deleted, "note": note}));
+    Ok(0)
+}

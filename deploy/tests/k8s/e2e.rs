@@ -1,0 +1,79 @@
+//! End to end, and the README's "From source to a running chaincode" run exactly as written:
+//! `ccaas-deploy up` assembles the asset-transfer-basic example's image (from the workspace's
+//! build of it: dynamically linked, so its libraries go into the image), pushes it to Debian's
+//! docker-registry on loopback, installs, approves and commits it on the fabric-testbed, and
+//! rolls it out on the k8s-testbed, where the node simulator pulls the image with skopeo and runs
+//! its entrypoint on the host network. The real peer then reaches the chaincode: InitLedger and
+//! ReadAsset through the peer return the Go sample's bytes. A second `up` does nothing; `down`
+//! removes the servers.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::support::Cluster;
+use crate::up::{fabric, registry};
+use crate::{namespace, nodesim};
+
+fn from_source_section() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("\n### From source to a running chaincode\n")
+        .nth(1)
+        .expect("README has a 'From source to a running chaincode' section");
+    let block = section.split("```sh\n").nth(1).expect("a sh block").split("\n```").next().unwrap();
+    block.to_string()
+}
+
+#[test]
+fn readme_from_source_to_a_running_chaincode() {
+    let script = from_source_section();
+    assert!(script.contains("ccaas-deploy up"));
+    let Some(reg) = registry() else { return };
+    if which("skopeo").is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but skopeo is missing (.ci/run installs it)");
+        }
+        eprintln!("skipping readme_from_source_to_a_running_chaincode: skopeo is not installed");
+        return;
+    }
+    let Some(cluster) = Cluster::up("k8s-e2e", 16463) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-e2e", 1, 4050) else { return };
+    let bin = fabric::bin_dir();
+    // Untainted, so the README's workload (no tolerations) lands on it.
+    let _node = nodesim::NodeSim::start_running_untainted(&cluster.kubeconfig, "ccaas-sim-e2e");
+    namespace(&cluster, "default");
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}:{}:/usr/local/bin:/usr/bin:/bin", bin.display(), t.var("FABRIC_BIN"));
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(&t.env)
+        .env("PATH", path)
+        .env("FABRIC_LOGGING_SPEC", "warning")
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("REGISTRY", format!("127.0.0.1:{}", reg.1))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the README's section failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    eprintln!("the README's section (two ups, invoke, query, down): {:.1?}", started.elapsed());
+    for expected in [
+        "kubernetes: deployment basic successfully rolled out",
+        r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#,
+        "nothing to do: basic version 1.0 sequence 1",
+        "deleted Deployment default/basic",
+        "not touched",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}\nstderr:\n{stderr}");
+    }
+    // The query's output line is exactly the Go sample's bytes.
+    assert!(stdout
+        .lines()
+        .any(|l| l == r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#));
+}
+
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(tool)).find(|p| p.is_file())
+}

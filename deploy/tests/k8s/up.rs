@@ -1,0 +1,168 @@
+//! `ccaas-deploy up` and `down` from one config file, on both testbeds at once: the
+//! fabric-testbed (lifecycle) and the k8s-testbed with the node simulator (rollout), with the
+//! image pushed to Debian's docker-registry on loopback. A first `up` does everything; a second
+//! does nothing and says so; a new image only rolls out; a new address makes a new package,
+//! re-approved at the same sequence; a new version goes to the next sequence; `down` deletes the
+//! Deployment and Service and says the channel definition stays.
+
+use std::path::Path;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+#[path = "../testbed/support.rs"]
+#[allow(dead_code)]
+pub mod fabric;
+
+use crate::support::{Cluster, DEPLOY};
+use crate::{namespace, nodesim};
+
+/// The registry process, its port, and its storage (kept until the end).
+pub struct Registry(Child, pub u16, #[allow(dead_code)] tempfile::TempDir);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn registry() -> Option<Registry> {
+    let bin = std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join("docker-registry"))
+        .find(|p| p.is_file());
+    let Some(bin) = bin else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but docker-registry is missing (.ci/run installs it)");
+        }
+        eprintln!("skipping up_and_down: docker-registry is not installed (apt-get install docker-registry)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: s\n",
+        dir.path().display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = Command::new(bin)
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "docker-registry did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Registry(child, port, dir))
+}
+
+pub fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::new(DEPLOY)
+        .env_clear()
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+pub fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn up_and_down() {
+    let Some(reg) = registry() else { return };
+    let Some(cluster) = Cluster::up("k8s-up", 16453) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-up", 1, 7050) else { return };
+    let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-up");
+    namespace(&cluster, "ccaas-up");
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"chaincode:
+  name: asset
+  version: "1.0"
+  signature_policy: "OR('Org1MSP.member')"
+  address: asset:7052
+image:
+  reference: 127.0.0.1:{}/asset-transfer-basic:1.0
+  binary: /bin/true
+  insecure: true
+kubernetes:
+  namespace: ccaas-up
+  node_selector: {{"{label}": "true"}}
+  tolerations: [{{key: "{label}", operator: Equal, value: "true", effect: NoSchedule}}]
+fabric:
+  config: {}
+  user: admin
+"#,
+        reg.1,
+        t.var("ORG1_NETWORK_CONFIG"),
+        label = nodesim::LABEL
+    );
+    std::fs::write(dir.path().join("ccaas-deploy.yaml"), config).unwrap();
+
+    // 1. Everything, with progress for each step.
+    let (out, took) = run(&cluster, dir.path(), &["up", "--output", "json"]);
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    for step in ["image: ", "package: ", "fabric: install", "fabric: approve", "fabric: commit", "kubernetes: created"]
+    {
+        assert!(err.contains(step), "no '{step}' progress:\n{err}");
+    }
+    assert_eq!(v["rolled_out"], true);
+    assert_eq!(v["plan"]["sequence"], 1);
+    let digest = v["image"]["digest"].as_str().unwrap().to_string();
+    eprintln!("first up: {took:.1?}");
+
+    // 2. Nothing changed: nothing done, and it says so.
+    let (out, took) = run(&cluster, dir.path(), &["up"]);
+    let text = ok(&out);
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("nothing to do: asset version 1.0 sequence 1"), "{text}");
+    eprintln!("no-op up: {took:.1?}");
+
+    // 3. A new image (another binary): only a rollout.
+    let (out, _) = run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--output", "json"]);
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_ne!(v["image"]["digest"], digest.as_str());
+    let changed: Vec<&str> = v["changed"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(changed.iter().all(|c| !c.starts_with("fabric")), "{changed:?}");
+    assert!(changed.iter().any(|c| c.starts_with("kubernetes: Deployment")), "{changed:?}");
+
+    // 4. A new address: a new package, re-approved at the same sequence.
+    let (out, _) =
+        run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--address", "asset:7053", "--output", "json"]);
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["plan"]["sequence"], 1);
+    let actions: Vec<&str> =
+        v["plan"]["steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["install", "approve"], "{v}");
+
+    // 5. A new version: the next sequence.
+    let (out, _) = run(
+        &cluster,
+        dir.path(),
+        &["up", "--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1", "--output", "json"],
+    );
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["plan"]["sequence"], 2);
+
+    // 6. down: the Deployment and Service go, the definition stays.
+    let (out, _) = run(&cluster, dir.path(), &["down"]);
+    let text = ok(&out);
+    assert!(text.contains("deleted Deployment ccaas-up/asset") || text.contains("Deployment ccaas-up/asset"), "{text}");
+    assert!(text.contains("not touched"), "{text}");
+    let (out, _) = run(&cluster, dir.path(), &["down"]);
+    assert!(ok(&out).contains("nothing to delete"));
+}

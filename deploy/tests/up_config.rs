@@ -1,0 +1,137 @@
+//! `up`'s config file: relative paths, unknown fields, and the package it makes: deterministic,
+//! and new whenever the address or the TLS material the peers use changes (which `up` then
+//! re-approves at the same sequence); the server certificate must chain to the root certificate
+//! and cover the address.
+
+use std::path::Path;
+
+use ccaas_deploy::up::UpConfig;
+
+struct Ca {
+    key: rcgen::KeyPair,
+    params: rcgen::CertificateParams,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    let pem = params.self_signed(&key).unwrap().pem();
+    Ca { key, params, pem }
+}
+
+/// A leaf certificate for `host` signed by `ca`: (cert PEM, key PEM).
+fn leaf(ca: &Ca, host: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec![host.to_string()]).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca.params, &ca.key);
+    (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const BASE: &str = "chaincode:\n  name: asset\n  version: \"1.0\"\n  address: asset:7052\n\
+                    image:\n  reference: 127.0.0.1:5000/asset:1.0\n";
+
+fn package_id(dir: &Path, yaml: &str) -> Result<String, String> {
+    write(dir, "ccaas-deploy.yaml", yaml);
+    let c = UpConfig::load(&dir.join("ccaas-deploy.yaml")).map_err(|e| e.to_string())?;
+    c.package().map(|p| p.package_id).map_err(|e| e.to_string())
+}
+
+#[test]
+fn packages_follow_the_address_and_the_tls_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plain = package_id(d, BASE).unwrap();
+    assert!(plain.starts_with("asset_1.0:"), "{plain}");
+    assert_eq!(package_id(d, BASE).unwrap(), plain, "the same file gives the same package");
+    let moved = package_id(d, &BASE.replace("asset:7052", "asset:7053")).unwrap();
+    assert_ne!(moved, plain, "a new address makes a new package");
+
+    let (ca1, ca2) = (ca("ca one"), ca("ca two"));
+    write(d, "ca1.pem", &ca1.pem);
+    write(d, "ca2.pem", &ca2.pem);
+    // `tls:` belongs under chaincode:, before image:.
+    let tls_yaml = |ca: &str| BASE.replace("image:\n", &format!("  tls:\n    root_cert: {ca}\nimage:\n"));
+    let tls1 = package_id(d, &tls_yaml("ca1.pem")).unwrap();
+    assert_ne!(tls1, plain, "TLS makes a new package");
+    assert_eq!(package_id(d, &tls_yaml("ca1.pem")).unwrap(), tls1);
+    let tls2 = package_id(d, &tls_yaml("ca2.pem")).unwrap();
+    assert_ne!(tls2, tls1, "a new root certificate makes a new package");
+
+    // Mutual TLS: the client pair goes in too; half a pair is refused.
+    let (client_cert, client_key) = leaf(&ca1, "peer0");
+    write(d, "client.pem", &client_cert);
+    write(d, "client.key", &client_key);
+    let mtls = BASE.replace(
+        "image:\n",
+        "  tls:\n    root_cert: ca1.pem\n    client_cert: client.pem\n    client_key: client.key\nimage:\n",
+    );
+    let m = package_id(d, &mtls).unwrap();
+    assert!(m != tls1 && m != plain);
+    let half = BASE.replace("image:\n", "  tls:\n    root_cert: ca1.pem\n    client_cert: client.pem\nimage:\n");
+    assert!(package_id(d, &half).unwrap_err().contains("both client_cert and client_key"));
+
+    // The server certificate (kubernetes.tls files) must chain to the root and cover the address.
+    let (good_cert, good_key) = leaf(&ca1, "asset");
+    let (other_cert, _) = leaf(&ca1, "elsewhere");
+    let (foreign_cert, _) = leaf(&ca2, "asset");
+    write(d, "server.key", &good_key);
+    let served =
+        |cert: &str| format!("{}kubernetes:\n  tls:\n    cert: {cert}\n    key: server.key\n", tls_yaml("ca1.pem"));
+    write(d, "good.pem", &good_cert);
+    write(d, "other.pem", &other_cert);
+    write(d, "foreign.pem", &foreign_cert);
+    assert_eq!(package_id(d, &served("good.pem")).unwrap(), tls1, "the server certificate is checked, not packaged");
+    assert!(package_id(d, &served("other.pem")).is_err(), "a certificate for another host must be refused");
+    assert!(package_id(d, &served("foreign.pem")).is_err(), "a certificate from another CA must be refused");
+}
+
+#[test]
+fn the_file_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let err = package_id(d, &format!("{BASE}colour: blue\n")).unwrap_err();
+    assert!(err.contains("ccaas-deploy.yaml") && err.contains("colour"), "{err}");
+    let err = package_id(d, &BASE.replace("  address: asset:7052\n", "")).unwrap_err();
+    assert!(err.contains("address"), "{err}");
+    // Relative paths are relative to the file, not to the working directory.
+    write(d, "ccaas-deploy.yaml", &format!("{BASE}  binary: bin/asset\nkubernetes:\n  kubeconfig: kube/config\n"));
+    let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
+    assert_eq!(c.image.binary.unwrap(), d.join("bin/asset"));
+    assert_eq!(c.kubernetes.kubeconfig.unwrap(), d.join("kube/config"));
+    // The workload carries the package ID, the namespace default and the file's settings.
+    write(d, "ccaas-deploy.yaml", &format!("{BASE}kubernetes:\n  replicas: 3\n  port: 9999\n"));
+    let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
+    let w = c.workload("asset_1.0:ab", Some("sha256:00".into()));
+    assert_eq!((w.namespace.as_str(), w.replicas, w.port), ("default", 3, 9999));
+    assert_eq!(w.image_ref(), "127.0.0.1:5000/asset@sha256:00");
+    // Per-peer servers are named by the address template.
+    write(
+        d,
+        "ccaas-deploy.yaml",
+        &format!(
+            "{}kubernetes:\n  per_peer: [peer0org1, peer1org1]\n",
+            BASE.replace("asset:7052", "'{{.peername}}-asset:7052'")
+        ),
+    );
+    let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
+    let w = c.workload(&c.package().unwrap().package_id, None);
+    assert_eq!(w.server_names().unwrap(), ["peer0org1-asset", "peer1org1-asset"]);
+    // TLS from an existing Secret.
+    write(
+        d,
+        "ccaas-deploy.yaml",
+        &format!("{BASE}kubernetes:\n  tls:\n    secret: asset-certs\n    client_auth: true\n"),
+    );
+    let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
+    assert_eq!(
+        c.kubernetes.tls,
+        Some(ccaas_deploy::render::Tls::Secret { name: "asset-certs".into(), client_auth: true })
+    );
+}
