@@ -28,11 +28,6 @@ pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 /// Media type of the layer.
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// Deflate level of the pinned `miniz_oxide` compressor (changing it changes every digest).
-const DEFLATE_LEVEL: u8 = 9;
-/// gzip header: no name, MTIME 0, XFL 2, OS 255 (unknown).
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x02, 0xff];
-
 /// What to put in the image.
 #[derive(Clone, Debug)]
 pub struct ImageSpec {
@@ -210,16 +205,6 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", h.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let deflated = miniz_oxide::deflate::compress_to_vec(data, DEFLATE_LEVEL);
-    let mut out = Vec::with_capacity(deflated.len() + 18);
-    out.extend_from_slice(&GZIP_HEADER);
-    out.extend_from_slice(&deflated);
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
 /// A tar entry: a path and, for a regular file, its bytes and mode (`None`: a directory).
 type Entry = (String, Option<(Vec<u8>, u32)>);
 
@@ -381,7 +366,8 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let layer_tar = tar_bytes(&entries)?;
     let diff_id = sha256_digest(&layer_tar);
-    let layer = Blob::new(gzip(&layer_tar));
+    // The packager's fixed-header gzip: the same bytes for the same layer, so the same digest.
+    let layer = Blob::new(ccaas_package::deterministic_gzip(&layer_tar));
 
     let mut env = vec![
         "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),

@@ -15,8 +15,10 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x02, 0xff];
 /// hostile input).
 const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;
 
-/// Compresses `data` into a single-member gzip stream with a fixed header.
-pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
+/// Compresses `data` into a single-member gzip stream with a fixed header (no name, no
+/// timestamp) and the pinned compressor at a fixed level: the same input always gives the same
+/// bytes, which is what makes package IDs and image digests reproducible.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
     let deflated = miniz_oxide::deflate::compress_to_vec(data, DEFLATE_LEVEL);
     let mut out = Vec::with_capacity(deflated.len() + 18);
     out.extend_from_slice(&GZIP_HEADER);
