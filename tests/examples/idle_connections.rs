@@ -16,14 +16,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ccaas_testkit::bench::SpawnedChaincode;
+use ccaas_testkit::bench::{self, SpawnedChaincode};
 use ccaas_testkit::{PeerEmulator, Target};
 use tokio::net::TcpStream;
 
+/// The server's VmRSS in KiB, 0 once it is gone.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:")).unwrap_or("0");
-    line.trim().trim_end_matches("kB").trim().parse().unwrap_or(0)
+    bench::rss_kib(pid).unwrap_or(0)
 }
 
 #[tokio::main]
