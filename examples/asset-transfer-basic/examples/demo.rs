@@ -27,7 +27,7 @@ const SESSION: &[(bool, &str, &[&str])] = &[
     (false, "GetAllAssets", &[]),
 ];
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -2,7 +2,7 @@
 //! (see `ccaas_shim::server::Server::from_env` for every variable).
 #![forbid(unsafe_code)]
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     ccaas_shim::run_from_env(fabcar::FabCar::default()).await
 }

@@ -16,7 +16,7 @@
 //!     }
 //! }
 //!
-//! #[tokio::main]
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() {
 //!     // Reads CHAINCODE_SERVER_ADDRESS, CHAINCODE_ID, the TLS variables, ...
 //!     let server = match Server::from_env(Hello) {
@@ -227,7 +227,7 @@ impl<C: Chaincode> Server<C> {
     /// # }
     /// use ccaas_shim::server::{Server, ServerError};
     ///
-    /// #[tokio::main]
+    /// #[tokio::main(flavor = "current_thread")]
     /// async fn main() -> Result<(), ServerError> {
     ///     // e.g. CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999 CHAINCODE_ID=basic_1.0:4ec1d5e1...
     ///     Server::from_env(MyChaincode)?.serve().await

@@ -18,6 +18,12 @@ use crate::IntoChaincode;
 /// `CHAINCODE_ID`, unreadable TLS file, ...), **1** if the server fails (the address is taken, ...).
 /// Errors are logged on one line with their causes.
 ///
+/// The examples run it on tokio's current-thread runtime: a chaincode spends its transactions
+/// waiting on the peer, and one thread serving all of them costs about a quarter less CPU per
+/// transaction than the multi-thread runtime on a 2-core machine, with one thread's memory
+/// instead of one per core (docs/benchmarks.md). A chaincode that computes for long inside its
+/// transactions can use `#[tokio::main]` instead, to spread them over every core.
+///
 /// ```no_run
 /// use ccaas_shim::prelude::*;
 ///
@@ -32,7 +38,7 @@ use crate::IntoChaincode;
 ///     }
 /// }
 ///
-/// #[tokio::main]
+/// #[tokio::main(flavor = "current_thread")]
 /// async fn main() -> std::process::ExitCode {
 ///     run_from_env(Hello).await
 /// }
@@ -51,7 +57,7 @@ use crate::IntoChaincode;
 ///     }
 /// }
 ///
-/// #[tokio::main]
+/// #[tokio::main(flavor = "current_thread")]
 /// async fn main() -> std::process::ExitCode {
 ///     ccaas_shim::server::run_from_env(Hello).await
 /// }

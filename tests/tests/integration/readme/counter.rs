@@ -35,7 +35,7 @@ impl Counter {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     // Reads CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS and the TLS variables (see "Running as a
     // service"), logs to stderr (RUST_LOG, default info), serves until SIGTERM, and exits
