@@ -158,7 +158,7 @@ impl ChaincodeStub {
 
     /// `sha256(nonce ‖ creator ‖ epoch)`: ties the proposal to this client and nonce.
     pub fn binding(&self) -> &Bytes {
-        &self.proposal.binding
+        self.proposal.binding()
     }
 
     /// The timestamp the client put in the proposal's channel header; the same on every endorser.

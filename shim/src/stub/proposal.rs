@@ -1,7 +1,10 @@
 //! What the stub reads from the client's signed proposal: creator, transient data, binding,
-//! timestamp. Decoded once when the transaction starts, as the Go shim does.
+//! timestamp. Decoded and checked once when the transaction starts, as the Go shim does; the
+//! binding (a SHA-256 over the creator's certificate) is computed the first time a chaincode asks
+//! for it, since few do.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
@@ -15,8 +18,10 @@ use sha2::{Digest, Sha256};
 pub(crate) struct ProposalData {
     pub(crate) creator: Bytes,
     pub(crate) transient: HashMap<String, Bytes>,
-    pub(crate) binding: Bytes,
     pub(crate) timestamp: Option<Timestamp>,
+    /// The binding's inputs; `None` when the transaction came without a proposal.
+    binding_input: Option<(Bytes, u64)>,
+    binding: OnceLock<Bytes>,
 }
 
 impl ProposalData {
@@ -45,12 +50,20 @@ impl ProposalData {
             .map_err(|e| format!("failed to extract signature header: {e}"))?;
         let payload = ChaincodeProposalPayload::decode(proposal.payload.clone())
             .map_err(|e| format!("failed to extract proposal payload: {e}"))?;
-        let binding = compute_binding(&signature_header.nonce, &signature_header.creator, channel_header.epoch);
         Ok(ProposalData {
             creator: signature_header.creator,
             transient: payload.transient_map.into_iter().collect(),
-            binding,
             timestamp: channel_header.timestamp,
+            binding_input: Some((signature_header.nonce, channel_header.epoch)),
+            binding: OnceLock::new(),
+        })
+    }
+
+    /// `sha256(nonce ‖ creator ‖ epoch)`, computed on first use. Empty without a proposal.
+    pub(crate) fn binding(&self) -> &Bytes {
+        self.binding.get_or_init(|| match &self.binding_input {
+            Some((nonce, epoch)) => compute_binding(nonce, &self.creator, *epoch),
+            None => Bytes::new(),
         })
     }
 }
