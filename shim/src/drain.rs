@@ -31,6 +31,9 @@ impl Drain {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let aborted = self.aborted.clone();
+        // Boxed: a transaction's future is several KiB; held by value, spawning and finishing the
+        // task would copy it four times (a third of the instructions a ReadAsset costs).
+        let task = Box::pin(task);
         self.transactions.spawn(async move {
             tokio::select! {
                 () = task => {}
