@@ -3,7 +3,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 use super::Server;
 use crate::IntoChaincode;
@@ -91,20 +92,23 @@ fn fail(context: &str, error: &(dyn std::error::Error + 'static), code: u8) -> E
 
 /// A stderr subscriber filtered by `RUST_LOG` (`info` when unset, or invalid with a warning).
 /// Does nothing if the process already installed a subscriber.
+///
+/// `RUST_LOG` takes a default level and `target=level` directives, comma separated
+/// (`warn,ccaas_shim=debug`). Span and field filters are not supported: the filter that parses them
+/// (`EnvFilter`) links a regular-expression engine into every chaincode binary.
 fn init_tracing() {
-    let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
-    let (filter, invalid) = match spec.as_deref().map(EnvFilter::try_new) {
+    let spec = std::env::var("RUST_LOG").ok();
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    let (filter, invalid) = match spec.as_deref().map(str::parse::<Targets>) {
         Some(Ok(filter)) => (filter, None),
-        Some(Err(e)) => (EnvFilter::new("info"), Some(e)),
-        None => (EnvFilter::new("info"), None),
+        Some(Err(e)) => (info(), Some(e)),
+        None => (info(), None),
     };
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init()
-        .is_ok();
+        .with_ansi(std::io::stderr().is_terminal());
+    let installed = tracing_subscriber::registry().with(format.with_filter(filter)).try_init().is_ok();
     if let (true, Some(e)) = (installed, invalid) {
-        tracing::warn!(error = %e, "ignoring invalid RUST_LOG; logging at info");
+        tracing::warn!(error = %e, "ignoring invalid RUST_LOG (use a level and target=level directives); logging at info");
     }
 }
