@@ -1,42 +1,65 @@
 #!/usr/bin/env bash
-# Our asset-transfer-basic example against the official Go shim's asset-transfer-basic, side by
-# side under the same load: ReadAsset, CreateAsset and GetAllAssets over 200 assets, at
-# concurrency 1, 16 and 64, alternating the two chaincodes round by round. Prints a markdown table
-# of medians and ratios (tx/s, p50, p99, chaincode CPU µs per transaction from /proc/PID/stat,
-# idle VmRSS and peak VmHWM). A benchmark, not a test: CI never runs it.
+# Our asset-transfer-basic example against the official Go shim's and the official Node shim's
+# asset-transfer-basic, side by side under the same load: ReadAsset, CreateAsset, InitLedger (6
+# writes) and GetAllAssets over 200 assets, at concurrency 1, 16 and 64, the chaincodes taking
+# turns round by round. Prints a markdown table of medians and ratios (tx/s, p50, p99, chaincode
+# CPU µs per transaction from /proc/PID/stat) and the idle VmRSS and peak VmHWM of each.
+# A benchmark, not a test: CI never runs it.
 #
 #   BASELINES=DIR bench/compare.sh [ROUNDS (3)] [DURATION per run (4s)]
 #
 # DIR holds go-asset-cc-v2shim.xz: fabric-samples' asset-transfer-basic on the Go shim v2.3.0,
-# serving CCaaS with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID. Needs xz and python3.
+# serving CCaaS with CHAINCODE_SERVER_ADDRESS and CHAINCODE_ID. The Node chaincode is
+# bench/node-asset (fabric-shim 2.5.x, installed here by `npm ci` into a scratch copy). Subsets:
+# IMPLS="ours go node", WORKLOADS="ReadAsset CreateAsset InitLedger GetAllAssets",
+# CONCURRENCY="1 16 64" (those are the defaults). Needs python3, and xz for Go, npm for Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 duration=${2:-4s}
-baselines=${BASELINES:?set BASELINES to the folder holding go-asset-cc-v2shim.xz}
+read -ra impls <<< "${IMPLS:-ours go node}"
+read -ra workloads <<< "${WORKLOADS:-ReadAsset CreateAsset InitLedger GetAllAssets}"
+read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 
 cargo build --release --locked -p ccaas-testkit -p asset-transfer-basic
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-xz -dc "$baselines/go-asset-cc-v2shim.xz" > "$work/go-asset-cc"
-chmod +x "$work/go-asset-cc"
-declare -A binary=([ours]=target/release/asset-transfer-basic [go]="$work/go-asset-cc")
-results="$work/results.jsonl"
+declare -A binary=([ours]=target/release/asset-transfer-basic)
+for impl in "${impls[@]}"; do
+  case $impl in
+    ours) ;;
+    go)
+      baselines=${BASELINES:?set BASELINES to the folder holding go-asset-cc-v2shim.xz}
+      xz -dc "$baselines/go-asset-cc-v2shim.xz" > "$work/go-asset-cc"
+      chmod +x "$work/go-asset-cc"
+      binary[go]="$work/go-asset-cc" ;;
+    node)
+      cp -r bench/node-asset "$work/node-asset"
+      rm -rf "$work/node-asset/node_modules"
+      (cd "$work/node-asset" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+      binary[node]="$work/node-asset/serve" ;;
+    *) echo "unknown implementation $impl: use ours, go or node" >&2; exit 2 ;;
+  esac
+done
+mkdir "$work/runs"
 
 echo "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of $duration" >&2
-for workload in ReadAsset CreateAsset GetAllAssets; do
+for workload in "${workloads[@]}"; do
   assets=1000
   [ "$workload" = GetAllAssets ] && assets=200
-  for concurrency in 1 16 64; do
+  for concurrency in "${concurrencies[@]}"; do
     for round in $(seq "$rounds"); do
-      for impl in ours go; do
+      # Each round starts with the next chaincode, so none always runs first.
+      for k in "${!impls[@]}"; do
+        impl=${impls[(k + round) % ${#impls[@]}]}
         printf '%s c=%s round %s: %s\n' "$workload" "$concurrency" "$round" "$impl" >&2
+        # One file per run, named IMPL.*; the exit status is 1 when a transaction failed, which
+        # the table shows as errors.
         RUST_LOG=warn target/release/ccaas-peer bench --function "$workload" --concurrency "$concurrency" \
-          --duration "$duration" --assets "$assets" --spawn "${binary[$impl]}" --output json |
-          python3 -c 'import json, sys; r = json.load(sys.stdin); r["impl"] = sys.argv[1]; print(json.dumps(r))' "$impl" \
-          >> "$results"
+          --duration "$duration" --assets "$assets" --spawn "${binary[$impl]}" --output json \
+          > "$work/runs/$impl.$workload.$concurrency.$round.json" || echo "  ($impl: exit status $?)" >&2
       done
     done
   done
 done
-python3 bench/summarize.py "$results"
+python3 bench/summarize.py "$work"/runs/*.json

@@ -186,7 +186,8 @@ struct ConformanceArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// The transaction: ReadAsset or GetAllAssets (evaluated), or CreateAsset (submitted).
+    /// The transaction: ReadAsset or GetAllAssets (evaluated), or CreateAsset or InitLedger
+    /// (submitted; InitLedger writes six keys).
     #[arg(long, default_value = "ReadAsset")]
     function: bench::Function,
     /// Concurrency levels, comma separated.
