@@ -21,10 +21,13 @@ read -ra impls <<< "${IMPLS:-ours go node}"
 read -ra workloads <<< "${WORKLOADS:-ReadAsset CreateAsset InitLedger GetAllAssets}"
 read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 
-cargo build --release --locked -p ccaas-testkit -p asset-transfer-basic
+# Ours is built as `ccaas-deploy build-static` builds it for container images (Go's is static too).
+cargo build --release --locked -p ccaas-testkit
+RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' \
+  cargo build --release --locked --target x86_64-unknown-linux-gnu -p asset-transfer-basic
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-declare -A binary=([ours]=target/release/asset-transfer-basic)
+declare -A binary=([ours]=target/x86_64-unknown-linux-gnu/release/asset-transfer-basic)
 for impl in "${impls[@]}"; do
   case $impl in
     ours) ;;

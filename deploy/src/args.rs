@@ -75,7 +75,7 @@ pub enum Command {
     /// Assemble the chaincode server's OCI image from a built binary (reproducible: the same
     /// binary gives the same digest) and write it as an OCI layout or a docker archive.
     Image(ImageArgs),
-    /// Build a workspace binary static (glibc crt-static, x86_64-unknown-linux-gnu, release)
+    /// Build a workspace binary static (glibc crt-static, not position-independent, x86_64-unknown-linux-gnu, release)
     /// for an image, and print its path.
     BuildStatic(BuildStatic),
 }
