@@ -21,13 +21,14 @@ read -ra impls <<< "${IMPLS:-ours go node}"
 read -ra workloads <<< "${WORKLOADS:-ReadAsset CreateAsset InitLedger GetAllAssets}"
 read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 
-# Ours is built as `ccaas-deploy build-static` builds it for container images (Go's is static too).
+# Ours is built by `ccaas-deploy build-static`, as for its container image (Go's is static too).
 cargo build --release --locked -p ccaas-testkit
-RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' \
-  cargo build --release --locked --target x86_64-unknown-linux-gnu -p asset-transfer-basic
+cargo build --locked -p ccaas-deploy
+ours=$(target/debug/ccaas-deploy build-static -p asset-transfer-basic --output json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-declare -A binary=([ours]=target/x86_64-unknown-linux-gnu/release/asset-transfer-basic)
+declare -A binary=([ours]=$ours)
 for impl in "${impls[@]}"; do
   case $impl in
     ours) ;;

@@ -76,8 +76,13 @@ pub enum Command {
     /// binary gives the same digest) and write it as an OCI layout or a docker archive.
     Image(ImageArgs),
     /// Build a workspace binary static (glibc crt-static, not position-independent, x86_64-unknown-linux-gnu, release)
-    /// for an image, and print its path.
+    /// for an image, and print its path. Its hot code is laid out together (less memory per
+    /// running instance); --no-layout skips that.
     BuildStatic(BuildStatic),
+    /// Print the functions a callgrind profile (`valgrind --tool=callgrind --demangle=no`) saw
+    /// run, as build-static's hot-code list spells them (bench/hot-functions.sh uses it).
+    #[command(hide = true)]
+    HotFunctions(HotFunctions),
 }
 
 #[derive(Args, Debug)]
@@ -679,4 +684,19 @@ pub struct BuildStatic {
     /// Cargo.toml of the workspace [default: cargo's search from the current directory].
     #[arg(long, value_name = "FILE")]
     pub manifest_path: Option<PathBuf>,
+    /// Link the functions in their default places (build-static otherwise puts the functions a
+    /// chaincode server runs next to each other, with the linker's --symbol-ordering-file).
+    #[arg(long)]
+    pub no_layout: bool,
+    /// The hot-function list to lay out [default: the shim's, built in; see bench/hot-functions.sh].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_layout")]
+    pub hot_functions: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct HotFunctions {
+    /// callgrind output files; the functions of each that the ones before it lacked follow theirs,
+    /// so the code every server runs comes first (e.g. plaintext, then TLS).
+    #[arg(required = true, value_name = "CALLGRIND_OUT")]
+    pub profiles: Vec<PathBuf>,
 }

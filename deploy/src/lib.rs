@@ -21,6 +21,7 @@ mod error;
 mod hints;
 pub mod identity;
 pub mod image;
+pub mod layout;
 pub mod lifecycle;
 pub mod network_config;
 pub mod plan;

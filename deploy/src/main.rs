@@ -99,6 +99,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Down(a) => return up::down(&out, a).await,
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
+        Command::HotFunctions(a) => return offline::hot_functions(a),
         _ => {}
     }
     let up_config = match &cli.command {
@@ -254,7 +255,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::Down(_)
         | Command::Up(_)
         | Command::Image(_)
-        | Command::BuildStatic(_) => {
+        | Command::BuildStatic(_)
+        | Command::HotFunctions(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ccaas_deploy::image::{self, ImageSpec};
+use ccaas_deploy::layout;
 use ccaas_deploy::registry::{self, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::Error;
 use serde_json::json;
 
-use crate::args::{Apply, BuildStatic, ImageArgs, Render, TargetArg};
+use crate::args::{Apply, BuildStatic, HotFunctions, ImageArgs, Render, TargetArg};
 use crate::{Output, Printer};
 
 /// Exit code of `build-static` when cargo fails.
@@ -145,7 +146,6 @@ pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
 }
 
 pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
-    const TARGET: &str = "x86_64-unknown-linux-gnu";
     let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
     if !flags.contains("crt-static") {
         flags = format!("{flags} -C target-feature=+crt-static").trim().to_string();
@@ -156,43 +156,129 @@ pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
     if !flags.contains("relocation-model") {
         flags = format!("{flags} -C relocation-model=static");
     }
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.args(["build", "--release", "--target", TARGET, "-p", &a.package, "--message-format=json-render-diagnostics"]);
-    if let Some(m) = &a.manifest_path {
-        cmd.arg("--manifest-path").arg(m);
+    // Symbol names that spell out generic arguments, so the hot-function list names exactly the
+    // instantiations a server runs (legacy names give every instantiation the same name).
+    if !flags.contains("symbol-mangling-version") {
+        flags = format!("{flags} -C symbol-mangling-version=v0");
     }
-    cmd.env("RUSTFLAGS", &flags).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let hot_functions = match &a.hot_functions {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the hot-function list {}", path.display()))?,
+        None => layout::HOT_FUNCTIONS.to_string(),
+    };
     out.progress(&format!(
-        "building {} static: RUSTFLAGS='{flags}' cargo build --release --target {TARGET} -p {} (cargo's progress follows)",
+        "building {} static: RUSTFLAGS='{flags}' cargo build --release --target {STATIC_TARGET} -p {} \
+         (cargo's progress follows)",
         a.package, a.package
     ));
     let started = Instant::now();
-    let child = cmd.spawn().context("cannot run cargo (is it on PATH?)")?;
-    let output = child.wait_with_output().context("cargo")?;
-    if !output.status.success() {
+    let cargo_build = cargo(a, &flags, &["build"]);
+    let Some(binaries) = run_cargo(cargo_build)? else {
         eprintln!("error: cargo build of {} failed (its errors are above)", a.package);
         return Ok(EXIT_BUILD_FAILED);
+    };
+    let Some((binary, bin_name)) = binaries.first().cloned() else {
+        anyhow::bail!(Error::Config(format!("package {} has no binary target to build", a.package)));
+    };
+    let laid_out = if a.no_layout { None } else { lay_out(out, a, &flags, &binary, &bin_name, &hot_functions)? };
+    let mut text: Vec<String> = binaries.iter().map(|(b, _)| b.display().to_string()).collect();
+    if let Some(count) = laid_out {
+        text.push(format!("{count} hot functions of {bin_name} laid out together"));
     }
-    let mut binaries: Vec<PathBuf> = Vec::new();
+    text.push(format!("built in {:.1?}", started.elapsed()));
+    out.result(
+        &text,
+        json!({"binary": binary, "binaries": binaries.iter().map(|(b, _)| b).collect::<Vec<_>>(),
+               "hot_functions_laid_out": laid_out, "seconds": started.elapsed().as_secs_f64()}),
+    );
+    Ok(0)
+}
+
+const STATIC_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// `cargo SUBCOMMAND --release --target .. -p PACKAGE` with `flags` as RUSTFLAGS.
+fn cargo(a: &BuildStatic, flags: &str, subcommand: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(subcommand);
+    cmd.args(["--release", "--target", STATIC_TARGET, "-p", &a.package, "--message-format=json-render-diagnostics"]);
+    if let Some(m) = &a.manifest_path {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    cmd.env("RUSTFLAGS", flags).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd
+}
+
+/// Runs cargo; the binaries it built (path and target name), or `None` if it failed.
+fn run_cargo(mut cmd: Command) -> anyhow::Result<Option<Vec<(PathBuf, String)>>> {
+    let output = cmd.spawn().context("cannot run cargo (is it on PATH?)")?.wait_with_output().context("cargo")?;
+    if !output.status.success() {
+        return Ok(None);
+    }
+    let mut binaries = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if v["reason"] == "compiler-artifact"
             && v["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"))
         {
-            if let Some(exe) = v["executable"].as_str() {
-                binaries.push(PathBuf::from(exe));
+            if let (Some(exe), Some(name)) = (v["executable"].as_str(), v["target"]["name"].as_str()) {
+                binaries.push((PathBuf::from(exe), name.to_string()));
             }
         }
     }
-    let Some(binary) = binaries.first() else {
-        anyhow::bail!(Error::Config(format!("package {} has no binary target to build", a.package)));
-    };
-    out.result(
-        &[
-            binaries.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join("\n"),
-            format!("built in {:.1?}", started.elapsed()),
-        ],
-        json!({"binary": binary, "binaries": binaries, "seconds": started.elapsed().as_secs_f64()}),
+    Ok(Some(binaries))
+}
+
+/// Relinks `binary` with its hot functions next to each other; how many were placed, or `None`
+/// (with a warning, the binary as first linked) when the list matches nothing or the linker
+/// refuses the ordering.
+fn lay_out(
+    out: &Printer,
+    a: &BuildStatic,
+    flags: &str,
+    binary: &std::path::Path,
+    bin_name: &str,
+    hot_functions: &str,
+) -> anyhow::Result<Option<usize>> {
+    let elf = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    let order = layout::symbol_order(&elf, hot_functions)
+        .with_context(|| format!("cannot read the symbols of {}", binary.display()))?;
+    if order.is_empty() {
+        eprintln!("warning: no function of the hot-function list is in {bin_name}; its code keeps the default layout");
+        return Ok(None);
+    }
+    let order_file = binary.with_file_name(format!("{bin_name}.symbol-order"));
+    std::fs::write(&order_file, order.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", order_file.display()))?;
+    out.progress(&format!("relinking {bin_name} with its {} hot functions together", order.len()));
+    let mut relink = cargo(a, flags, &["rustc", "--bin", bin_name]);
+    relink.arg("--").arg(format!("-Clink-arg=-Wl,--symbol-ordering-file={}", order_file.display()));
+    relink.arg("-Clink-arg=-Wl,--no-warn-symbol-ordering");
+    if run_cargo(relink)?.is_some() {
+        return Ok(Some(order.len()));
+    }
+    eprintln!(
+        "warning: the linker refused --symbol-ordering-file (it needs lld, the default since Rust 1.90); \
+         relinking {bin_name} with the default layout (it works the same, with about 1 MiB more memory per instance)"
     );
+    if run_cargo(cargo(a, flags, &["build"]))?.is_none() {
+        anyhow::bail!("cargo build of {} failed after the layout was refused", a.package);
+    }
+    Ok(None)
+}
+
+/// `hot-functions`: prints the functions the callgrind profiles saw run.
+pub fn hot_functions(a: &HotFunctions) -> anyhow::Result<u8> {
+    let mut listed = std::collections::HashSet::new();
+    for path in &a.profiles {
+        let profile =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the profile {}", path.display()))?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        println!("# run in {name}{}", if listed.is_empty() { "" } else { " and not before" });
+        for function in layout::functions_in_callgrind_profile(&profile) {
+            if listed.insert(function.clone()) {
+                println!("{function}");
+            }
+        }
+    }
     Ok(0)
 }

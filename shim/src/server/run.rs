@@ -104,9 +104,8 @@ fn init_tracing() {
         Some(Err(e)) => (info(), Some(e)),
         None => (info(), None),
     };
-    let format = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let format =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let installed = tracing_subscriber::registry().with(format.with_filter(filter)).try_init().is_ok();
     if let (true, Some(e)) = (installed, invalid) {
         tracing::warn!(error = %e, "ignoring invalid RUST_LOG (use a level and target=level directives); logging at info");

@@ -1,0 +1,117 @@
+//! Hot-code layout for chaincode binaries.
+//!
+//! A chaincode server runs a small part of its code: start-up, the handshake with the peer, and
+//! each transaction's path through tokio, h2, tonic, prost and the shim. The linker scatters those
+//! functions over the whole text, and the kernel maps a binary's pages in 64 KiB runs around each
+//! page touched, so an idle server kept 2.9 MiB of its 4.1 MiB of code resident. Placed next to
+//! each other with the linker's `--symbol-ordering-file`, the same functions fill a few hundred
+//! KiB (docs/benchmarks.md has the figures).
+//!
+//! The functions are listed in [`HOT_FUNCTIONS`] by name, demangled without crate hashes, so the
+//! list applies to any chaincode built on the shim with the same dependency versions; a function
+//! it names that a binary lacks is skipped. `bench/hot-functions.sh` regenerates it from a profile.
+
+use std::collections::{HashMap, HashSet};
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+/// The functions a chaincode server runs, one per line (`bench/hot-functions.sh` writes it).
+pub const HOT_FUNCTIONS: &str = include_str!("hot_functions.txt");
+
+/// A symbol's name as the hot list spells it: demangled, without the crate hashes that change
+/// from build to build. Names that are not Rust's (the C library's) are kept as they are.
+///
+/// ```
+/// # use ccaas_deploy::layout::stable_name;
+/// assert_eq!(stable_name("_ZN5tokio7runtime4task3raw4poll17h0123456789abcdefE"), "tokio::runtime::task::raw::poll");
+/// assert_eq!(stable_name("__memcpy_avx_unaligned_erms"), "__memcpy_avx_unaligned_erms");
+/// ```
+pub fn stable_name(symbol: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(symbol))
+}
+
+/// The symbol ordering for `elf`: the mangled name of every function it defines whose
+/// [`stable_name`] is in `hot_functions` (one per line, `#` comments), in the list's order.
+pub fn symbol_order(elf: &[u8], hot_functions: &str) -> Result<Vec<String>, object::Error> {
+    let file = object::File::parse(elf)?;
+    let mut by_name: HashMap<String, Vec<(u64, &str)>> = HashMap::new();
+    for symbol in file.symbols() {
+        if symbol.kind() != SymbolKind::Text || !symbol.is_definition() {
+            continue;
+        }
+        let Ok(name) = symbol.name() else { continue };
+        by_name.entry(stable_name(name)).or_default().push((symbol.address(), name));
+    }
+    let mut seen = HashSet::new();
+    let mut order = Vec::new();
+    for wanted in list_entries(hot_functions) {
+        let Some(symbols) = by_name.get_mut(wanted) else { continue };
+        symbols.sort_unstable();
+        for (_, name) in symbols.iter() {
+            if seen.insert(*name) {
+                order.push(name.to_string());
+            }
+        }
+    }
+    Ok(order)
+}
+
+/// The functions a callgrind profile (`valgrind --tool=callgrind --demangle=no`) saw run, as
+/// [`stable_name`]s, sorted and without duplicates: a hot list for [`symbol_order`].
+pub fn functions_in_callgrind_profile(profile: &str) -> Vec<String> {
+    let mut names: Vec<String> = profile
+        .lines()
+        .filter_map(|line| line.strip_prefix("fn=(").or_else(|| line.strip_prefix("cfn=(")))
+        .filter_map(|rest| rest.split_once(") ").map(|(_, name)| name.trim()))
+        .filter(|name| !name.starts_with("0x") && !name.starts_with('(') && !name.is_empty())
+        .map(stable_name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn list_entries(list: &str) -> impl Iterator<Item = &str> {
+    list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_names_drop_the_hashes_of_both_manglings() {
+        assert_eq!(stable_name("_ZN4core3fmt5write17h64ba8e9ea6f1e2a1E"), "core::fmt::write");
+        // v0 mangling: `std::io::error::Error::new::<&str>`, whatever the crate hash.
+        let v0 = "_RINvMs5_NtNtCsjrHSEGnQ3l9_3std2io5errorNtB6_5Error3newReEBa_";
+        assert_eq!(stable_name(v0), "<std::io::error::Error>::new::<&str>");
+    }
+
+    #[test]
+    fn a_callgrind_profile_gives_each_function_once() {
+        let profile = "fn=(1) _ZN4core3fmt5write17h64ba8e9ea6f1e2a1E\ncalls=1 0\ncfn=(2) malloc\nfn=(1)\n\
+                       cfn=(3) 0x00000000001ab70\nfn=(4) (below main)\ncfn=(2)\n\
+                       fn=(5) _ZN4core3fmt5write17h1111111111111111E\n";
+        assert_eq!(functions_in_callgrind_profile(profile), ["core::fmt::write", "malloc"]);
+    }
+
+    #[test]
+    fn the_order_names_this_binarys_symbols_in_the_lists_order() {
+        // This test binary is an ELF file with a symbol table; these two functions are in it.
+        let elf = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let list =
+            "# comment\n\nccaas_deploy::layout::list_entries\nno::such::function\nccaas_deploy::layout::stable_name\n";
+        let order = symbol_order(&elf, list).unwrap();
+        let names: Vec<String> = order.iter().map(|s| stable_name(s)).collect();
+        let listed = names.iter().position(|n| n == "ccaas_deploy::layout::list_entries");
+        let stable = names.iter().position(|n| n == "ccaas_deploy::layout::stable_name");
+        assert!(matches!((listed, stable), (Some(a), Some(b)) if a < b), "list order not kept: {names:?}");
+        assert!(names.iter().all(|n| n.starts_with("ccaas_deploy::layout::")), "{names:?}");
+        assert!(order.iter().all(|s| s.starts_with("_ZN") || s.starts_with("_R")), "{order:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_object_is_an_error() {
+        assert!(symbol_order(b"not an ELF file", "main").is_err());
+    }
+}
