@@ -246,15 +246,21 @@ fn lay_out(
         eprintln!("warning: no function of the hot-function list is in {bin_name}; its code keeps the default layout");
         return Ok(None);
     }
-    let order_file = binary.with_file_name(format!("{bin_name}.symbol-order"));
-    std::fs::write(&order_file, order.join("\n") + "\n")
-        .with_context(|| format!("cannot write {}", order_file.display()))?;
-    out.progress(&format!("relinking {bin_name} with its {} hot functions together", order.len()));
+    // Named by its content: cargo keeps a build per set of rustc arguments, so a list that
+    // changes under the same file name would leave the binary laid out by the old one.
+    let order = order.join("\n") + "\n";
+    let digest = image::sha256_digest(order.as_bytes());
+    let order_file = binary.with_file_name(format!("{bin_name}.symbol-order-{}", &digest["sha256:".len()..][..16]));
+    if std::fs::read(&order_file).ok().as_deref() != Some(order.as_bytes()) {
+        std::fs::write(&order_file, &order).with_context(|| format!("cannot write {}", order_file.display()))?;
+    }
+    let count = order.lines().count();
+    out.progress(&format!("relinking {bin_name} with its {count} hot functions together"));
     let mut relink = cargo(a, flags, &["rustc", "--bin", bin_name]);
     relink.arg("--").arg(format!("-Clink-arg=-Wl,--symbol-ordering-file={}", order_file.display()));
     relink.arg("-Clink-arg=-Wl,--no-warn-symbol-ordering");
     if run_cargo(relink)?.is_some() {
-        return Ok(Some(order.len()));
+        return Ok(Some(count));
     }
     eprintln!(
         "warning: the linker refused --symbol-ordering-file (it needs lld, the default since Rust 1.90); \
