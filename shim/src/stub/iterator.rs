@@ -168,8 +168,10 @@ impl<T> Drop for QueryIterator<T> {
     }
 }
 
-/// Decodes a `QueryResponse` payload.
+/// Decodes a `QueryResponse` payload, from a copy of it: its rows live as long as the chaincode
+/// iterates, and as slices of the received message they would keep alive the whole buffer the
+/// gRPC layer read it into, with every other message in that buffer.
 pub(crate) fn decode_response(request: Type, payload: Bytes) -> Result<QueryResponse> {
-    QueryResponse::decode(payload)
+    QueryResponse::decode(Bytes::copy_from_slice(&payload))
         .map_err(|e| ShimError::Decode { request: request.as_str_name(), reason: e.to_string() })
 }
