@@ -19,8 +19,15 @@ use crate::error::{Result, ShimError};
 pub(crate) type Outbound = mpsc::Sender<Result<ChaincodeMessage, tonic::Status>>;
 
 /// The reply side of a transaction: RESPONSE or ERROR messages routed to it by the connection.
+/// A RESPONSE or ERROR for a transaction: its type and payload, all a request needs of it. (A
+/// whole `ChaincodeMessage` is ~280 bytes, and tokio's channel allocates 32 slots at once.)
+pub(crate) struct Reply {
+    pub(crate) kind: i32,
+    pub(crate) payload: Bytes,
+}
+
 struct Replies {
-    rx: mpsc::Receiver<ChaincodeMessage>,
+    rx: mpsc::Receiver<Reply>,
     /// Requests whose caller was cancelled before the reply came; those replies are skipped.
     abandoned: usize,
 }
@@ -56,7 +63,7 @@ impl TxLink {
         channel_id: String,
         txid: String,
         outbound: Outbound,
-        rx: mpsc::Receiver<ChaincodeMessage>,
+        rx: mpsc::Receiver<Reply>,
         awaiting: Arc<AtomicUsize>,
     ) -> Self {
         TxLink {
@@ -131,10 +138,10 @@ impl TxLink {
         let reply = in_flight.replies.rx.recv().await;
         in_flight.done = true;
         let reply = reply.ok_or(ShimError::ConnectionClosed(name))?;
-        match Type::try_from(reply.r#type) {
+        match Type::try_from(reply.kind) {
             Ok(Type::Response) => Ok(reply.payload),
             Ok(Type::Error) => Err(ShimError::Peer(String::from_utf8_lossy(&reply.payload).into_owned())),
-            _ => Err(ShimError::UnexpectedReply { request: name, got: describe_type(reply.r#type) }),
+            _ => Err(ShimError::UnexpectedReply { request: name, got: describe_type(reply.kind) }),
         }
     }
 }

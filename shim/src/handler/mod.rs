@@ -136,7 +136,7 @@ pub(crate) struct TxEnv {
 
 /// Where the connection delivers a transaction's replies.
 struct Route {
-    replies: mpsc::Sender<ChaincodeMessage>,
+    replies: mpsc::Sender<link::Reply>,
     /// Requests of the transaction sent and not yet answered; a reply when there is none is
     /// unsolicited (e.g. a peer sending RESPONSE twice) and dropped, so it is never taken for
     /// the answer to the transaction's next request.
@@ -301,7 +301,7 @@ where
                     }
                     Some(route) => {
                         route.awaiting.fetch_sub(1, Ordering::AcqRel);
-                        match route.replies.try_send(message) {
+                        match route.replies.try_send(link::Reply { kind: message.r#type, payload: message.payload }) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Full(_)) => {
                                 warn!(txid = %key.txid, "reply dropped: the transaction has not taken the previous one")
