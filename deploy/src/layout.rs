@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 /// The functions a chaincode server runs, one per line (`bench/hot-functions.sh` writes it).
 pub const HOT_FUNCTIONS: &str = include_str!("hot_functions.txt");
@@ -30,20 +30,26 @@ pub fn stable_name(symbol: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(symbol))
 }
 
-/// The symbol ordering for `elf`: the mangled name of every function it defines whose
+/// The symbol ordering for `elf`: first the C library's IFUNC resolvers (a static binary runs
+/// every one of them at start-up, to pick each string function's variant for the CPU, and they
+/// are spread over its 400 KiB), then the mangled name of every function it defines whose
 /// [`stable_name`] is in `hot_functions` (one per line, `#` comments), in the list's order.
 pub fn symbol_order(elf: &[u8], hot_functions: &str) -> Result<Vec<String>, object::Error> {
     let file = object::File::parse(elf)?;
+    let resolvers = ifunc_resolvers(&file)?;
     let mut by_name: HashMap<String, Vec<(u64, &str)>> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut order = Vec::new();
     for symbol in file.symbols() {
         if symbol.kind() != SymbolKind::Text || !symbol.is_definition() {
             continue;
         }
         let Ok(name) = symbol.name() else { continue };
+        if resolvers.contains(&symbol.address()) && seen.insert(name) {
+            order.push(name.to_string());
+        }
         by_name.entry(stable_name(name)).or_default().push((symbol.address(), name));
     }
-    let mut seen = HashSet::new();
-    let mut order = Vec::new();
     for wanted in list_entries(hot_functions) {
         let Some(symbols) = by_name.get_mut(wanted) else { continue };
         symbols.sort_unstable();
@@ -54,6 +60,28 @@ pub fn symbol_order(elf: &[u8], hot_functions: &str) -> Result<Vec<String>, obje
         }
     }
     Ok(order)
+}
+
+/// The addresses of the functions that `R_X86_64_IRELATIVE` relocations call (their addends).
+fn ifunc_resolvers(file: &object::File) -> Result<HashSet<u64>, object::Error> {
+    const R_X86_64_IRELATIVE: u64 = 37;
+    let mut resolvers = HashSet::new();
+    if file.architecture() != object::Architecture::X86_64 || !file.is_little_endian() {
+        return Ok(resolvers);
+    }
+    for section in file.sections() {
+        if !section.name()?.starts_with(".rela") {
+            continue;
+        }
+        // Elf64_Rela: r_offset, r_info (type in the low 32 bits), r_addend; little-endian.
+        for entry in section.data()?.chunks_exact(24) {
+            let word = |at: usize| u64::from_le_bytes(entry[at..at + 8].try_into().expect("8 bytes"));
+            if word(8) & 0xffff_ffff == R_X86_64_IRELATIVE {
+                resolvers.insert(word(16));
+            }
+        }
+    }
+    Ok(resolvers)
 }
 
 /// The functions a callgrind profile (`valgrind --tool=callgrind --demangle=no`) saw run, as
@@ -108,6 +136,21 @@ mod tests {
         assert!(matches!((listed, stable), (Some(a), Some(b)) if a < b), "list order not kept: {names:?}");
         assert!(names.iter().all(|n| n.starts_with("ccaas_deploy::layout::")), "{names:?}");
         assert!(order.iter().all(|s| s.starts_with("_ZN") || s.starts_with("_R")), "{order:?}");
+    }
+
+    #[test]
+    fn a_static_binarys_ifunc_resolvers_come_first() {
+        // A static glibc program: its string functions are IFUNCs, resolved at start-up.
+        let dir = tempfile::tempdir().unwrap();
+        let (source, binary) = (dir.path().join("main.c"), dir.path().join("main"));
+        std::fs::write(&source, "#include <string.h>\nint main(int c, char **v) { return (int)strlen(v[0]) + c; }\n")
+            .unwrap();
+        let built = std::process::Command::new("cc").arg("-static").arg("-o").arg(&binary).arg(&source).status();
+        assert!(built.is_ok_and(|s| s.success()), "cc -static failed (build-static needs the same C toolchain)");
+        let order = symbol_order(&std::fs::read(&binary).unwrap(), "main\n").unwrap();
+        let main = order.iter().position(|s| s == "main").expect("main is listed");
+        assert!(main > 0, "no IFUNC resolver placed before the list: {order:?}");
+        assert!(order[..main].iter().any(|s| s.contains("strlen")), "{order:?}");
     }
 
     #[test]
