@@ -22,10 +22,8 @@ read -ra workloads <<< "${WORKLOADS:-ReadAsset CreateAsset InitLedger GetAllAsse
 read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 
 # Ours is built by `ccaas-deploy build-static`, as for its container image (Go's is static too).
-cargo build --release --locked -p ccaas-testkit
-cargo build --locked -p ccaas-deploy
-ours=$(target/debug/ccaas-deploy build-static -p asset-transfer-basic --output json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])')
+. bench/lib.sh
+ours=$(build_ours)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 declare -A binary=([ours]=$ours)

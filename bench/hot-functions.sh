@@ -11,10 +11,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
-cargo build --release --locked -p ccaas-testkit
-cargo build --locked -p ccaas-deploy
-binary=$(target/debug/ccaas-deploy build-static -p asset-transfer-basic --no-layout --output json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])')
+. bench/lib.sh
+binary=$(build_ours --no-layout)
 
 # A CA, the chaincode's server certificate and the peer's client certificate (P-256).
 cd "$work"
@@ -35,13 +33,10 @@ profile() {
   shift 3
   while [ "$1" != -- ]; do server_env+=("$1"); shift; done
   shift
-  env "${server_env[@]}" CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port CHAINCODE_ID=basic:1 RUST_LOG=warn \
-    valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$name.out" "$binary" \
-    2> "$work/$name.log" &
+  serve "$port" "$work/$name.log" env "${server_env[@]}" \
+    valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$name.out" "$binary"
   local pid=$! workloads=(ReadAsset CreateAsset InitLedger GetAllAssets) concurrencies=(1 16)
   [ "$transactions" = 0 ] && workloads=(ReadAsset) concurrencies=(1)
-  # Waits for the listening socket without connecting to it (a probe would profile a failed connection).
-  for _ in $(seq 150); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; sleep 0.2; done
   for function in "${workloads[@]}"; do
     for concurrency in "${concurrencies[@]}"; do
       RUST_LOG=warn target/release/ccaas-peer --address "127.0.0.1:$port" --connect-timeout 60s "$@" \

@@ -10,22 +10,11 @@ cd "$(dirname "$0")/.."
 function=${1:-ReadAsset} concurrency=${2:-16} transactions=${3:-50000}
 assets=1000
 [ "$function" = GetAllAssets ] && assets=200
-cargo build --release --locked -p ccaas-testkit
-cargo build --locked -p ccaas-deploy
-binary=$(target/debug/ccaas-deploy build-static -p asset-transfer-basic --output json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])')
+. bench/lib.sh
+binary=$(build_ours)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
-# serve PORT COMMAND...: starts the chaincode server and waits for its listening socket.
-serve() {
-  local port=$1
-  shift
-  CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port CHAINCODE_ID=basic:1 RUST_LOG=warn "$@" 2> "$work/server.log" &
-  for _ in $(seq 150); do [ -n "$(ss -Hltn "sport = :$port")" ] && return; sleep 0.2; done
-  echo "the chaincode server did not listen on $port" >&2
-  exit 1
-}
 drive() {
   RUST_LOG=warn target/release/ccaas-peer --address "127.0.0.1:$1" --connect-timeout 60s bench --function "$function" \
     --concurrency "$concurrency" --transactions "$2" --assets "$assets" > /dev/null
@@ -34,7 +23,7 @@ drive() {
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 # Native: user and system time per transaction, after a warm-up.
-serve 17781 "$binary"
+serve 17781 "$work/native.log" "$binary"
 pid=$!
 drive 17781 2000
 read -r user0 system0 < <(ticks "$pid")
@@ -47,7 +36,7 @@ user_us=$(python3 -c "print(($user1 - $user0) * 1e6 / $hz / $transactions)")
 system_us=$(python3 -c "print(($system1 - $system0) * 1e6 / $hz / $transactions)")
 
 # callgrind: instructions of a tenth as many transactions, counted after the same warm-up.
-serve 17782 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out" "$binary"
+serve 17782 "$work/callgrind.log" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out" "$binary"
 pid=$!
 drive 17782 2000
 callgrind_control --instr=on "$pid" > /dev/null

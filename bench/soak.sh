@@ -9,16 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 transactions=${1:-1000000}
-cargo build --release --locked -p ccaas-testkit
-cargo build --locked -p ccaas-deploy
-binary=$(target/debug/ccaas-deploy build-static -p asset-transfer-basic --output json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])')
+. bench/lib.sh
+binary=$(build_ours)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 port=17791
-CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port CHAINCODE_ID=basic:1 RUST_LOG=warn "$binary" &
+serve "$port" "$work/server.log" "$binary"
 pid=$!
-for _ in $(seq 150); do [ -n "$(ss -Hltn "sport = :$port")" ] && break; sleep 0.2; done
 for function in ReadAsset CreateAsset; do
   echo "$function $transactions transactions at concurrency 16" >&2
   ( while sleep 1; do awk -v f="$function" '/^VmRSS/ {print f, $2}' "/proc/$pid/status"; done ) > "$work/$function.rss" &
@@ -36,6 +33,8 @@ print("|---|---|---|---|---|---|---|")
 for function in ("ReadAsset", "CreateAsset"):
     level = json.load(open(f"{work}/{function}.json"))["levels"][0]
     rss = [int(line.split()[1]) for line in open(f"{work}/{function}.rss")]
+    if not rss:
+        sys.exit(f"{function} ended within a second, before its RSS was sampled: run more transactions")
     half = rss[len(rss) // 2:]
     mib = lambda kib: f"{kib / 1024:.2f} MiB"
     print(f"| {function}, {level['transactions']:,} at concurrency 16 | {level['tps']:,.0f} | {level['errors']} | "
