@@ -146,20 +146,22 @@ pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
 }
 
 pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
+    // Each default unless RUSTFLAGS already sets it.
+    let defaults = [
+        ("crt-static", "-C target-feature=+crt-static"),
+        // Not position-independent, as Go links its binaries: nothing to relocate at start-up,
+        // which keeps 0.3 MiB of relocations and relocated tables out of every instance's memory
+        // (docs/benchmarks.md). RUSTFLAGS with `-C relocation-model=pie` keeps the binary's ASLR.
+        ("relocation-model", "-C relocation-model=static"),
+        // Symbol names that spell out generic arguments, so the hot-function list names exactly
+        // the instantiations a server runs (legacy names give every instantiation the same name).
+        ("symbol-mangling-version", "-C symbol-mangling-version=v0"),
+    ];
     let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    if !flags.contains("crt-static") {
-        flags = format!("{flags} -C target-feature=+crt-static").trim().to_string();
-    }
-    // Not position-independent, as Go links its binaries: nothing to relocate at start-up, which
-    // keeps 0.3 MiB of relocations and relocated tables out of every instance's memory
-    // (docs/benchmarks.md). RUSTFLAGS with `-C relocation-model=pie` keeps the binary's ASLR.
-    if !flags.contains("relocation-model") {
-        flags = format!("{flags} -C relocation-model=static");
-    }
-    // Symbol names that spell out generic arguments, so the hot-function list names exactly the
-    // instantiations a server runs (legacy names give every instantiation the same name).
-    if !flags.contains("symbol-mangling-version") {
-        flags = format!("{flags} -C symbol-mangling-version=v0");
+    for (setting, flag) in defaults {
+        if !flags.contains(setting) {
+            flags = format!("{flags} {flag}").trim().to_string();
+        }
     }
     let hot_functions = match &a.hot_functions {
         Some(path) => std::fs::read_to_string(path)
