@@ -278,7 +278,12 @@ pub fn elf_interpreter(bytes: &[u8], path: &Path) -> Result<Option<String>, Erro
 /// The shared libraries a dynamically linked binary loads, as `ldd` resolves them on this
 /// machine (absolute paths, the interpreter included).
 fn linked_libraries(binary: &Path) -> Result<Vec<PathBuf>, Error> {
-    let out = Command::new("ldd").arg(binary).output().map_err(|e| {
+    // ldd runs the binary's loader: the registry credentials stay out of its environment.
+    let mut ldd = Command::new("ldd");
+    for var in crate::registry_auth::SECRET_VARS {
+        ldd.env_remove(var);
+    }
+    let out = ldd.arg(binary).output().map_err(|e| {
         Error::Config(format!(
             "{} is dynamically linked and `ldd` cannot run ({e}) to find its libraries: build it static \
              (ccaas-deploy build-static) or install ldd (libc-bin)",

@@ -109,7 +109,7 @@ pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     let mut pushed = None;
     if let Some(r) = &a.push.push {
         let reference: Reference = r.parse()?;
-        let opts = a.push.options()?;
+        let opts = a.push.options(&reference)?;
         out.progress(&format!("pushing {} to {reference}", img.digest()));
         let mut progress = |l: &str| out.progress(l);
         pushed = Some(registry::push(&img, &reference, opts, &mut progress).await?);
