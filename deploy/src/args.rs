@@ -527,6 +527,8 @@ pub struct UpArgs {
     pub namespace: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub token_hosts: TokenHostArgs,
 }
 
 impl UpArgs {
@@ -639,7 +641,9 @@ pub struct PushArgs {
     #[arg(long, requires = "push")]
     pub insecure: bool,
     /// Registry user (Basic, or to get a Bearer token); the password comes from
-    /// CCAAS_REGISTRY_PASSWORD or --registry-password-stdin.
+    /// CCAAS_REGISTRY_PASSWORD or --registry-password-stdin. Sent only to the --push registry
+    /// (and CCAAS_REGISTRY_HOST, when set, must be that registry). Without it, the entry of
+    /// `podman login`/`docker login`'s auth file for the registry's host is used.
     #[arg(long, env = "CCAAS_REGISTRY_USER", value_name = "USER")]
     pub registry_user: Option<String>,
     /// Read the registry password from the first line of stdin.
@@ -648,31 +652,90 @@ pub struct PushArgs {
     /// An extra CA (PEM) to verify an HTTPS registry with, besides the system's.
     #[arg(long, value_name = "FILE")]
     pub registry_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub token_hosts: TokenHostArgs,
+}
+
+/// Token services on other hosts.
+#[derive(Args, Debug)]
+pub struct TokenHostArgs {
+    /// A token service on another host than the registry's that may get the registry
+    /// credentials to issue a Bearer token: the host of the registry challenge's realm, e.g.
+    /// gitlab.example.com for a self-hosted GitLab's registry.example.com; repeatable. Docker
+    /// Hub's and GitLab.com's need none.
+    #[arg(
+        long = "registry-token-host",
+        env = "CCAAS_REGISTRY_TOKEN_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST[:PORT]"
+    )]
+    pub registry_token_hosts: Vec<String>,
+}
+
+/// The registry password from CCAAS_REGISTRY_PASSWORD, or stdin's first line.
+fn registry_password(user: &str, stdin: bool) -> Result<String, Error> {
+    use ccaas_deploy::registry_auth::PASSWORD_VAR;
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Error::Config(format!("cannot read the registry password from stdin: {e}")))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    std::env::var(PASSWORD_VAR).map_err(|_| {
+        Error::Config(format!(
+            "registry user {user} has no password: set {PASSWORD_VAR} (image --push also reads it from stdin \
+             with --registry-password-stdin)"
+        ))
+    })
+}
+
+/// The credentials for pushing to `reference`: the given user (`--registry-user` or
+/// CCAAS_REGISTRY_USER) bound by CCAAS_REGISTRY_HOST or, without it, to a reference given on
+/// the command line; else the auth files' entry for its host (see ccaas_deploy::registry_auth).
+pub fn push_options(
+    reference: &ccaas_deploy::registry::Reference,
+    user: Option<&str>,
+    password_stdin: bool,
+    reference_on_command_line: bool,
+    insecure: bool,
+    ca: Option<PathBuf>,
+    token_hosts: &TokenHostArgs,
+) -> Result<ccaas_deploy::registry::PushOptions, Error> {
+    use ccaas_deploy::registry::Credentials;
+    use ccaas_deploy::registry_auth::{self, Given, HOST_VAR};
+    let given = match user.filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => Some(Given {
+            credentials: Credentials { user: u.to_string(), password: registry_password(u, password_stdin)? },
+            host: std::env::var(HOST_VAR).ok(),
+            reference_on_command_line,
+        }),
+    };
+    let credentials = registry_auth::resolve(reference, given, &registry_auth::auth_files())?;
+    Ok(ccaas_deploy::registry::PushOptions {
+        insecure,
+        credentials,
+        ca,
+        token_hosts: token_hosts.registry_token_hosts.clone(),
+    })
 }
 
 impl PushArgs {
-    pub fn options(&self) -> Result<ccaas_deploy::registry::PushOptions, Error> {
-        let credentials = match &self.registry_user {
-            None => None,
-            Some(u) => {
-                let password = if self.registry_password_stdin {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .map_err(|e| Error::Config(format!("cannot read the registry password from stdin: {e}")))?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                } else {
-                    std::env::var("CCAAS_REGISTRY_PASSWORD").map_err(|_| {
-                        Error::Config(format!(
-                            "registry user {u} has no password: set CCAAS_REGISTRY_PASSWORD or pass \
-                             --registry-password-stdin"
-                        ))
-                    })?
-                };
-                Some((u.clone(), password))
-            }
-        };
-        Ok(ccaas_deploy::registry::PushOptions { insecure: self.insecure, credentials, ca: self.registry_ca.clone() })
+    /// The options for pushing to `reference` (the --push reference).
+    pub fn options(
+        &self,
+        reference: &ccaas_deploy::registry::Reference,
+    ) -> Result<ccaas_deploy::registry::PushOptions, Error> {
+        push_options(
+            reference,
+            self.registry_user.as_deref(),
+            self.registry_password_stdin,
+            true,
+            self.insecure,
+            self.registry_ca.clone(),
+            &self.token_hosts,
+        )
     }
 }
 

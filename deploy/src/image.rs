@@ -12,7 +12,6 @@
 //! `podman load` / `docker load`.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -140,7 +139,7 @@ impl Image {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| write_error(parent, e))?;
             }
-            std::fs::write(&path, bytes).map_err(|e| write_error(&path, e))?;
+            write_file(&path, &bytes)?;
         }
         Ok(())
     }
@@ -278,7 +277,12 @@ pub fn elf_interpreter(bytes: &[u8], path: &Path) -> Result<Option<String>, Erro
 /// The shared libraries a dynamically linked binary loads, as `ldd` resolves them on this
 /// machine (absolute paths, the interpreter included).
 fn linked_libraries(binary: &Path) -> Result<Vec<PathBuf>, Error> {
-    let out = Command::new("ldd").arg(binary).output().map_err(|e| {
+    // ldd runs the binary's loader: the registry credentials stay out of its environment.
+    let mut ldd = Command::new("ldd");
+    for var in crate::registry_auth::SECRET_VARS {
+        ldd.env_remove(var);
+    }
+    let out = ldd.arg(binary).output().map_err(|e| {
         Error::Config(format!(
             "{} is dynamically linked and `ldd` cannot run ({e}) to find its libraries: build it static \
              (ccaas-deploy build-static) or install ldd (libc-bin)",
@@ -403,10 +407,12 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     Ok(Image { layer, diff_id, layer_tar, config, manifest, files: listed, static_binary: interpreter.is_none() })
 }
 
-/// Writes `bytes` to `path` atomically enough for a CLI (a temporary file renamed).
+/// Writes `bytes` to `path` atomically, as the packager writes packages: a new temporary file
+/// beside it (created exclusively, so nothing planted at its name is followed), synced, then
+/// renamed over `path` (a symlink at `path` is replaced, not followed).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("partial");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| write_error(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| write_error(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| write_error(path, e))
+    ccaas_package::write_file_atomically(path, bytes, ccaas_package::write::MODE_PUBLIC).map_err(|e| match e {
+        ccaas_package::Error::Io { path, error } => write_error(&path, error),
+        e => e.into(),
+    })
 }

@@ -28,6 +28,7 @@ pub mod plan;
 pub mod policy;
 pub mod proposal;
 pub mod registry;
+pub mod registry_auth;
 pub mod render;
 pub mod rollout;
 pub mod up;

@@ -106,6 +106,11 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Up(a) => Some(a.config()?),
         _ => None,
     };
+    // `up`'s registry credentials are checked before anything is done.
+    let up_push = match (&cli.command, &up_config) {
+        (Command::Up(a), Some(c)) => up::registry_options(a, c)?,
+        _ => None,
+    };
     let has_config = cli.connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
     let mut sources = cli.connection.sources(if has_config { from_env } else { &[] });
     if let Some(c) = &up_config {
@@ -135,7 +140,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     ));
     let session = Session::connect(&target).await?;
     if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
-        return up::up(&out, a, c, &session, via).await;
+        return up::up(&out, a, c, up_push, &session, via).await;
     }
     match cli.command {
         Command::Install(a) => {

@@ -109,7 +109,7 @@ pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     let mut pushed = None;
     if let Some(r) = &a.push.push {
         let reference: Reference = r.parse()?;
-        let opts = a.push.options()?;
+        let opts = a.push.options(&reference)?;
         out.progress(&format!("pushing {} to {reference}", img.digest()));
         let mut progress = |l: &str| out.progress(l);
         pushed = Some(registry::push(&img, &reference, opts, &mut progress).await?);
@@ -169,7 +169,7 @@ pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
         None => layout::HOT_FUNCTIONS.to_string(),
     };
     out.progress(&format!(
-        "building {} static: RUSTFLAGS='{flags}' cargo build --release --target {STATIC_TARGET} -p {} \
+        "building {} static: RUSTFLAGS='{flags}' cargo build --release --target {STATIC_TARGET} --package={} \
          (cargo's progress follows)",
         a.package, a.package
     ));
@@ -198,11 +198,18 @@ pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
 
 const STATIC_TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// `cargo SUBCOMMAND --release --target .. -p PACKAGE` with `flags` as RUSTFLAGS.
+/// `cargo SUBCOMMAND --release --target .. --package=PACKAGE` with `flags` as RUSTFLAGS, and
+/// without the tool's secrets (the registry credentials) in its environment: cargo runs build
+/// scripts and proc macros of every dependency.
 fn cargo(a: &BuildStatic, flags: &str, subcommand: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.args(subcommand);
-    cmd.args(["--release", "--target", STATIC_TARGET, "-p", &a.package, "--message-format=json-render-diagnostics"]);
+    cmd.args(["--release", "--target", STATIC_TARGET, "--message-format=json-render-diagnostics"]);
+    // One argument: a package name starting with '-' cannot be taken for a flag.
+    cmd.arg(format!("--package={}", a.package));
+    for var in ccaas_deploy::registry_auth::SECRET_VARS {
+        cmd.env_remove(var);
+    }
     if let Some(m) = &a.manifest_path {
         cmd.arg("--manifest-path").arg(m);
     }

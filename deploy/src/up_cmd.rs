@@ -24,27 +24,43 @@ fn definition(c: &UpConfig) -> Result<Definition, Error> {
     Ok(d)
 }
 
-fn registry_options(c: &UpConfig) -> Result<PushOptions, Error> {
-    let credentials = match std::env::var("CCAAS_REGISTRY_USER") {
-        Ok(u) => Some((
-            u.clone(),
-            std::env::var("CCAAS_REGISTRY_PASSWORD").map_err(|_| {
-                Error::Config(format!("CCAAS_REGISTRY_USER={u} is set but CCAAS_REGISTRY_PASSWORD is not"))
-            })?,
-        )),
-        Err(_) => None,
-    };
-    Ok(PushOptions { insecure: c.image.insecure, credentials, ca: None })
+/// The push options of `up` (`None` without `image.binary`: nothing to push), resolved before
+/// anything else is done: CCAAS_REGISTRY_USER and CCAAS_REGISTRY_PASSWORD go to the image's
+/// registry only if CCAAS_REGISTRY_HOST names it, or if `--image` gave the reference on the
+/// command line; otherwise `up` refuses them (the config file could name any registry).
+pub fn registry_options(a: &UpArgs, c: &UpConfig) -> Result<Option<PushOptions>, Error> {
+    if c.image.binary.is_none() {
+        return Ok(None);
+    }
+    let reference: Reference = c.image.reference.parse()?;
+    let user = std::env::var(ccaas_deploy::registry_auth::USER_VAR).ok();
+    crate::args::push_options(
+        &reference,
+        user.as_deref(),
+        false,
+        a.image.is_some(),
+        c.image.insecure,
+        None,
+        &a.token_hosts,
+    )
+    .map(Some)
 }
 
-pub async fn up(out: &Printer, a: &UpArgs, c: UpConfig, session: &Session, via: Via) -> anyhow::Result<u8> {
+pub async fn up(
+    out: &Printer,
+    a: &UpArgs,
+    c: UpConfig,
+    push: Option<PushOptions>,
+    session: &Session,
+    via: Via,
+) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut changed = Vec::<String>::new();
 
     // 1. Image.
     let mut digest = None;
     let mut image_json = json!({"reference": c.image.reference, "digest": c.image.digest});
-    if let Some(binary) = &c.image.binary {
+    if let (Some(binary), Some(push)) = (&c.image.binary, push) {
         let t = Instant::now();
         out.progress(&format!("image: assembling from {}", binary.display()));
         let img = image::build(&ImageSpec::new(binary))?;
@@ -55,7 +71,7 @@ pub async fn up(out: &Printer, a: &UpArgs, c: UpConfig, session: &Session, via: 
             img.compressed_size()
         ));
         let mut progress = |l: &str| out.progress(&format!("image: {l}"));
-        let pushed = registry::push(&img, &reference, registry_options(&c)?, &mut progress).await?;
+        let pushed = registry::push(&img, &reference, push, &mut progress).await?;
         if !pushed.uploaded.is_empty() {
             changed.push(format!("pushed image {}", pushed.pinned));
         }

@@ -160,3 +160,36 @@ fn archives_carry_the_same_image() {
 fn which(tool: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(tool)).find(|p| p.is_file())
 }
+
+/// Symlinks planted at the names an archive is staged under (the old fixed `<out>.partial`, and
+/// the names the packager's staging would try first in this process) are not followed: their
+/// target is untouched, and the archive lands at its path. A symlink at the path itself is
+/// replaced, not written through.
+#[test]
+fn archive_writes_follow_no_planted_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let precious = tmp.path().join("precious");
+    std::fs::write(&precious, b"keep me").unwrap();
+    let out = tmp.path().join("asset.tar");
+    let mut planted = vec![out.with_extension("partial")];
+    planted.extend((0..64).map(|n| tmp.path().join(format!("asset.tar.tmp.{}.{n}", std::process::id()))));
+    for link in &planted {
+        std::os::unix::fs::symlink(&precious, link).unwrap();
+    }
+    ccaas_deploy::image::write_file(&out, b"archive").unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"archive");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me", "a planted symlink was followed");
+    assert!(planted.iter().all(|l| l.symlink_metadata().unwrap().file_type().is_symlink()));
+
+    let linked = tmp.path().join("linked.tar");
+    std::os::unix::fs::symlink(&precious, &linked).unwrap();
+    ccaas_deploy::image::write_file(&linked, b"archive").unwrap();
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me", "the symlink at the path was written through");
+    assert!(linked.symlink_metadata().unwrap().file_type().is_file());
+    // And through the command: the old `.partial` name of its output.
+    let out = tmp.path().join("docker.tar");
+    std::os::unix::fs::symlink(&precious, out.with_extension("partial")).unwrap();
+    image(&["--docker-archive", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    assert!(tar::Archive::new(std::fs::File::open(&out).unwrap()).entries().unwrap().count() > 0);
+}

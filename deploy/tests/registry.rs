@@ -100,8 +100,12 @@ impl Drop for Registry {
 }
 
 fn push(reference: &str, creds: bool) -> Output {
+    push_with(reference, creds, &[])
+}
+
+fn push_with(reference: &str, creds: bool, extra: &[&str]) -> Output {
     let mut c = Command::new(DEPLOY);
-    c.env_clear().args(["image", BINARY, "--insecure", "--output", "json", "--push", reference]);
+    c.env_clear().args(["image", BINARY, "--insecure", "--output", "json", "--push", reference]).args(extra);
     if creds {
         c.args(["--registry-user", USER]).env("CCAAS_REGISTRY_PASSWORD", PASSWORD);
     }
@@ -285,11 +289,17 @@ fn bearer_token_push() {
     );
     let reg = Registry::start(&registry, &auth, &[("token.pem", tokens.cert_pem.as_bytes())]);
     let reference = reg.reference("chaincode/true:bearer");
-    let out = push(&reference, false);
+    // The token service is on another port: the credentials go there only when it is allowed.
+    let out = push(&reference, true);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--registry-token-host"));
+    let token_host = format!("127.0.0.1:{}", tokens.port);
+    let allow = ["--registry-token-host", token_host.as_str()];
+    let out = push_with(&reference, false, &allow);
     assert_eq!(out.status.code(), Some(2), "a token without credentials must be refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused a push token"));
-    let v = pushed(&push(&reference, true));
-    let out = push(&reference, true);
+    let v = pushed(&push_with(&reference, true, &allow));
+    let out = push_with(&reference, true, &allow);
     assert_eq!(pushed(&out)["pushed"]["uploaded"], json!([]), "{}", reg.log());
     assert_eq!(inspect(&skopeo, &reference, true).0, v["digest"].as_str().unwrap());
 }
