@@ -13,10 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// `lifecycle` to do only what is missing; build the server's image, render and apply its
 /// Kubernetes manifests, or `up` to do all of it from one config file.
 ///
-/// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, or an invalid
-/// transaction; 2 usage or configuration error (also a registry or Kubernetes API refusal);
-/// 3 other organizations must approve first; 4 a peer or orderer cannot be reached (network or
-/// TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out.
+/// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, an error answered by
+/// the chaincode (invoke, query), or an invalid transaction; 2 usage or configuration error (also
+/// a registry or Kubernetes API refusal); 3 other organizations must approve first; 4 a peer or
+/// orderer cannot be reached (network or TLS); 5 build-static: cargo failed; 6 apply/up: the
+/// rollout failed or timed out.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
@@ -60,6 +61,17 @@ pub enum Command {
     Commit(WithSequence),
     /// Do what is missing: install, approve (at the right sequence) and commit.
     Lifecycle(Lifecycle),
+    /// Submit a transaction: the chaincode runs on the endorsers the policy needs (the first
+    /// peer's Gateway finds them), the orderer orders it, and this waits until it is committed.
+    /// Prints the chaincode's answer; exits 1 when the chaincode answers an error (its status and
+    /// message are printed) or the transaction is committed as invalid (its validation code is
+    /// printed).
+    #[command(after_help = CALL_EXAMPLES)]
+    Invoke(CallArgs),
+    /// Evaluate a chaincode function on one peer (through the first peer's Gateway) and print its
+    /// answer; nothing is committed. Exits 1 when the chaincode answers an error.
+    #[command(after_help = CALL_EXAMPLES)]
+    Query(CallArgs),
     /// Print the chaincode server's Kubernetes manifests as YAML, without a cluster
     /// (Deployment, Service and TLS Secret, or an hlf-operator FabricChaincode).
     Render(Box<Render>),
@@ -361,6 +373,71 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+}
+
+const CALL_EXAMPLES: &str = r#"Examples:
+  ccaas-deploy query -n basic ReadAsset asset1
+  ccaas-deploy query -n basic -c '{"Args":["ReadAsset","asset1"]}' --output json
+  ccaas-deploy invoke -n basic CreateAsset asset7 blue 5 Tom 300
+  ccaas-deploy invoke -n private -c '{"function":"CreateAsset","Args":[]}' \
+      --transient 'asset_properties={"objectType":"asset","assetID":"a1","color":"blue","size":5,"appraisedValue":300}'
+
+Output: the chaincode's answer as it is (a newline is added only on a terminal), or with --output json
+{"tx_id", "payload", "payload_encoding": "utf-8"|"base64"} and, for invoke, "block" and "status" (the
+validation code, e.g. VALID or MVCC_READ_CONFLICT)."#;
+
+/// A chaincode call (`invoke`, `query`).
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    /// Chaincode name.
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// The function and its arguments in the peer CLI's JSON: '{"Args":["ReadAsset","asset1"]}' or
+    /// '{"function":"ReadAsset","Args":["asset1"]}'.
+    #[arg(long, short = 'c', value_name = "JSON", conflicts_with = "args")]
+    pub ctor: Option<String>,
+    /// The function, then its arguments (instead of -c); put them after `--` if one starts with '-'.
+    #[arg(value_name = "FUNCTION [ARG]", allow_negative_numbers = true)]
+    pub args: Vec<String>,
+    /// Transient data (repeatable), given to the endorsing chaincode and never stored on the
+    /// ledger: KEY=VALUE (the value as it is), or the peer CLI's JSON of base64 values,
+    /// '{"KEY":"BASE64",...}'.
+    #[arg(long, value_name = "KEY=VALUE|JSON")]
+    pub transient: Vec<String>,
+    /// An organization whose peers endorse (invoke) or may answer (query); repeatable. Without it
+    /// the Gateway chooses, except that with --peer naming peers of several organizations, those
+    /// organizations endorse (as the peer CLI's --peerAddresses).
+    #[arg(long = "endorsing-org", value_name = "MSPID")]
+    pub endorsing_orgs: Vec<String>,
+    /// The call is the chaincode's Init (invoke, for a definition with --init-required).
+    #[arg(long, short = 'I', visible_alias = "isInit")]
+    pub is_init: bool,
+}
+
+impl CallArgs {
+    /// The call, checked before anything is dialled.
+    pub fn call(&self) -> Result<ccaas_deploy::invoke::Call, Error> {
+        let args = match &self.ctor {
+            Some(json) => ccaas_deploy::invoke::parse_ctor(json)?,
+            None if self.args.is_empty() => {
+                return Err(Error::Config(format!(
+                    "no function: give it and its arguments after the flags (-n {} ReadAsset asset1), or as the \
+                     peer CLI does (-c '{{\"Args\":[\"ReadAsset\",\"asset1\"]}}')",
+                    self.name
+                )))
+            }
+            None => self.args.iter().map(|a| a.clone().into_bytes()).collect(),
+        };
+        Ok(ccaas_deploy::invoke::Call {
+            chaincode: self.name.clone(),
+            invocation: ccaas_deploy::proposal::Invocation {
+                args,
+                transient: ccaas_deploy::invoke::parse_transient(&self.transient)?,
+                is_init: self.is_init,
+            },
+            orgs: self.endorsing_orgs.clone(),
+        })
+    }
 }
 
 /// `KEY=VALUE`.

@@ -8,11 +8,12 @@ use std::time::Duration;
 use ccaas_protos::common::Envelope;
 use ccaas_protos::gateway::gateway_client::GatewayClient;
 use ccaas_protos::gateway::{
-    CommitStatusRequest, CommitStatusResponse, EndorseRequest, SignedCommitStatusRequest, SubmitRequest,
+    CommitStatusRequest, CommitStatusResponse, EndorseRequest, ErrorDetail, EvaluateRequest, SignedCommitStatusRequest,
+    SubmitRequest,
 };
 use ccaas_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use ccaas_protos::protos::endorser_client::EndorserClient;
-use ccaas_protos::protos::{ProposalResponse, SignedProposal};
+use ccaas_protos::protos::{ProposalResponse, Response, SignedProposal};
 use prost::Message;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity as TlsIdentity};
 
@@ -92,15 +93,46 @@ impl Node {
 
     /// Gateway `Endorse`: returns the prepared (unsigned) transaction envelope.
     pub async fn endorse(&self, request: EndorseRequest, action: &str) -> Result<Envelope> {
+        self.gateway_endorse(request, action, Node::status_error).await
+    }
+
+    /// Gateway `Endorse` of a chaincode's transaction function: as [`Node::endorse`], but an error
+    /// status from the chaincode is [`Error::Chaincode`].
+    pub async fn endorse_chaincode(&self, request: EndorseRequest, action: &str) -> Result<Envelope> {
+        self.gateway_endorse(request, action, Node::chaincode_error).await
+    }
+
+    async fn gateway_endorse(
+        &self,
+        request: EndorseRequest,
+        action: &str,
+        error: fn(&Node, &str, &tonic::Status) -> Error,
+    ) -> Result<Envelope> {
         let client = GatewayClient::new(self.channel.clone());
         let resp = self
-            .retry(action, || {
+            .call(|| {
                 let mut c = client.clone();
                 let r = request.clone();
                 async move { c.endorse(r).await }
             })
-            .await?;
+            .await
+            .map_err(|s| error(self, action, &s))?;
         resp.prepared_transaction.ok_or_else(|| self.refused(action, "the gateway returned no transaction".into()))
+    }
+
+    /// Gateway `Evaluate`: the chaincode's response, from one endorser, committing nothing. An
+    /// error status from the chaincode is [`Error::Chaincode`].
+    pub async fn evaluate(&self, request: EvaluateRequest, action: &str) -> Result<Response> {
+        let client = GatewayClient::new(self.channel.clone());
+        let resp = self
+            .call(|| {
+                let mut c = client.clone();
+                let r = request.clone();
+                async move { c.evaluate(r).await }
+            })
+            .await
+            .map_err(|s| self.chaincode_error(action, &s))?;
+        resp.result.ok_or_else(|| self.refused(action, "the gateway returned no result".into()))
     }
 
     /// Gateway `Submit`.
@@ -161,7 +193,16 @@ impl Node {
         Ok(())
     }
 
-    async fn retry<T, F, Fut>(&self, action: &str, mut call: F) -> Result<T>
+    async fn retry<T, F, Fut>(&self, action: &str, call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.call(call).await.map_err(|s| self.status_error(action, &s))
+    }
+
+    /// Makes the request, again while the node answers UNAVAILABLE.
+    async fn call<T, F, Fut>(&self, mut call: F) -> std::result::Result<T, tonic::Status>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
@@ -176,7 +217,7 @@ impl Node {
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                Err(s) => return Err(self.status_error(action, &s)),
+                Err(s) => return Err(s),
             }
         }
         unreachable!("the loop returns")
@@ -216,6 +257,7 @@ impl Node {
         let mut message = status.message().to_string();
         // The Gateway puts each endorser's own error in the details.
         for d in gateway_details(status) {
+            let d = format!("{} ({}): {}", d.address, d.msp_id, d.message);
             if !message.contains(&d) {
                 message.push_str("; ");
                 message.push_str(&d);
@@ -223,9 +265,32 @@ impl Node {
         }
         self.refused(action, message)
     }
+
+    /// [`Node::status_error`], except that an endorser's "chaincode response STATUS, MESSAGE" (the
+    /// Gateway's words for a chaincode that answered 400 or more) is [`Error::Chaincode`].
+    fn chaincode_error(&self, action: &str, status: &tonic::Status) -> Error {
+        for d in gateway_details(status) {
+            if let Some((code, message)) = chaincode_response(&d.message) {
+                return Error::Chaincode {
+                    action: action.into(),
+                    status: code,
+                    message: message.into(),
+                    peer: d.address,
+                    org: d.msp_id,
+                };
+            }
+        }
+        self.status_error(action, status)
+    }
 }
 
-fn gateway_details(status: &tonic::Status) -> Vec<String> {
+/// The status and message of the Gateway's "chaincode response 500, the asset x does not exist".
+fn chaincode_response(message: &str) -> Option<(i32, &str)> {
+    let (code, message) = message.strip_prefix("chaincode response ")?.split_once(", ")?;
+    Some((code.parse().ok()?, message))
+}
+
+fn gateway_details(status: &tonic::Status) -> Vec<ErrorDetail> {
     #[derive(Clone, PartialEq, prost::Message)]
     struct RpcStatus {
         #[prost(int32, tag = "1")]
@@ -236,11 +301,7 @@ fn gateway_details(status: &tonic::Status) -> Vec<String> {
         details: Vec<prost_types::Any>,
     }
     let Ok(s) = RpcStatus::decode(status.details()) else { return Vec::new() };
-    s.details
-        .iter()
-        .filter_map(|any| ccaas_protos::gateway::ErrorDetail::decode(any.value.as_slice()).ok())
-        .map(|d| format!("{} ({}): {}", d.address, d.msp_id, d.message))
-        .collect()
+    s.details.iter().filter_map(|any| ErrorDetail::decode(any.value.as_slice()).ok()).collect()
 }
 
 fn host_of(address: &str) -> String {
@@ -284,5 +345,20 @@ fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint)
         )
     } else {
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chaincode_response_in_the_gateways_words() {
+        use super::chaincode_response;
+        assert_eq!(
+            chaincode_response("chaincode response 500, the asset a, b does not exist"),
+            Some((500, "the asset a, b does not exist"))
+        );
+        assert_eq!(chaincode_response("chaincode response 404, "), Some((404, "")));
+        assert_eq!(chaincode_response("make sure the chaincode basic has been successfully defined"), None);
+        assert_eq!(chaincode_response("chaincode response x, y"), None);
     }
 }

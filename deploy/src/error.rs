@@ -78,7 +78,7 @@ pub enum Error {
     },
 
     /// A transaction was ordered but the peers marked it invalid.
-    #[error("transaction {tx_id} ({action}) was committed as invalid: {code}")]
+    #[error("transaction {tx_id} ({action}) was committed as invalid: {code}{}", crate::hints::invalid(code))]
     Invalid {
         /// The transaction ID.
         tx_id: String,
@@ -86,6 +86,21 @@ pub enum Error {
         action: String,
         /// The validation code, e.g. `ENDORSEMENT_POLICY_FAILURE`.
         code: String,
+    },
+
+    /// The chaincode answered with an error status (400 or more: the shim's errors are 500).
+    #[error("{action}: the chaincode answered status {status} on {peer} ({org}): {message}")]
+    Chaincode {
+        /// What was called ("query ReadAsset on basic").
+        action: String,
+        /// The chaincode's status, e.g. 500.
+        status: i32,
+        /// The chaincode's message.
+        message: String,
+        /// The peer that ran it, as the Gateway names it (`host:port`).
+        peer: String,
+        /// Its organization (MSP ID).
+        org: String,
     },
 
     /// A definition cannot be committed yet: organizations have not approved it.

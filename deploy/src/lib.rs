@@ -9,6 +9,7 @@
 //!   environment, resolved once.
 //! * [`identity::Identity`] signs as Fabric expects (ECDSA P-256, SHA-256, DER, low-S);
 //!   [`proposal`] builds proposals and transactions exactly as the `peer` CLI does.
+//! * [`invoke`] calls a chaincode through a peer's Gateway (`query`, `invoke`).
 //! * [`lifecycle::Session`] makes the `_lifecycle` calls; [`plan`] compares what is wanted with
 //!   what the channel has and does only what is missing.
 //! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
@@ -21,6 +22,7 @@ mod error;
 mod hints;
 pub mod identity;
 pub mod image;
+pub mod invoke;
 pub mod layout;
 pub mod lifecycle;
 pub mod network_config;

@@ -3,7 +3,8 @@
 //!
 //! Exit codes (stable):
 //! * 0: success (including "nothing to do");
-//! * 1: a peer, the gateway or the orderer refused, or a transaction was invalid;
+//! * 1: a peer, the gateway or the orderer refused, a chaincode answered an error (`invoke`,
+//!   `query`), or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy);
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
 //! * 4: a peer or orderer could not be reached (network, TLS);
@@ -15,6 +16,8 @@
 #![forbid(unsafe_code)]
 
 mod args;
+#[path = "invoke_cmd.rs"]
+mod invoke;
 mod offline;
 #[path = "up_cmd.rs"]
 mod up;
@@ -64,7 +67,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(Error::Connect { .. }) => 4,
         Some(Error::ApprovalsMissing { .. }) => EXIT_WAITING,
-        Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) => 1,
+        Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) | Some(Error::Chaincode { .. }) => 1,
         Some(_) => 2,
         None => 2,
     }
@@ -102,6 +105,16 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::HotFunctions(a) => return offline::hot_functions(a),
         _ => {}
     }
+    // A chaincode call's arguments are checked before anything is read or dialled.
+    let call = match &cli.command {
+        Command::Invoke(a) | Command::Query(a) => Some(a.call()?),
+        _ => None,
+    };
+    if call.is_some() && cli.via_orderer {
+        anyhow::bail!(Error::Config(
+            "--via-orderer is for approve and commit; invoke and query go through the peer's Gateway".into()
+        ));
+    }
     let up_config = match &cli.command {
         Command::Up(a) => Some(a.config()?),
         _ => None,
@@ -131,6 +144,9 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         }
     }
     let target = sources.resolve()?;
+    if let Some(call) = call {
+        return invoke::run(cli.output, matches!(cli.command, Command::Invoke(_)), call, &target).await;
+    }
     let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",
@@ -261,7 +277,9 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::Up(_)
         | Command::Image(_)
         | Command::BuildStatic(_)
-        | Command::HotFunctions(_) => {
+        | Command::HotFunctions(_)
+        | Command::Invoke(_)
+        | Command::Query(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {

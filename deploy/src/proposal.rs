@@ -3,6 +3,8 @@
 //! `ENDORSER_TRANSACTION` channel header whose TxID is `hex(sha256(nonce ‖ creator))`, and the
 //! creator's signature over the proposal bytes.
 
+use std::collections::BTreeMap;
+
 use ccaas_protos::common::{ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader};
 use ccaas_protos::protos::{
     ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput,
@@ -28,7 +30,8 @@ pub struct Proposal {
     pub header: Vec<u8>,
     /// The marshalled `common.SignatureHeader`.
     pub signature_header: Vec<u8>,
-    /// The marshalled `protos.ChaincodeProposalPayload`.
+    /// The marshalled `protos.ChaincodeProposalPayload` as a transaction carries it: without the
+    /// transient map, which only the endorsers see.
     pub payload: Vec<u8>,
     /// The marshalled `protos.Proposal`: what is signed.
     pub bytes: Vec<u8>,
@@ -54,6 +57,17 @@ pub fn now() -> prost_types::Timestamp {
     prost_types::Timestamp::from(std::time::SystemTime::now())
 }
 
+/// What a proposal asks of a chaincode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// The arguments; the first is the function name.
+    pub args: Vec<Vec<u8>>,
+    /// Transient data: given to the endorsing chaincode, never written to the ledger.
+    pub transient: BTreeMap<String, Vec<u8>>,
+    /// The call is the chaincode's `Init` (the peer CLI's `--isInit`).
+    pub is_init: bool,
+}
+
 /// Builds the proposal for calling `chaincode` with `args` (the first is the function name) on
 /// `channel`, from `creator` (a marshalled `SerializedIdentity`), a nonce and a timestamp.
 pub fn build(
@@ -64,15 +78,37 @@ pub fn build(
     chaincode: &str,
     args: Vec<Vec<u8>>,
 ) -> Proposal {
+    build_invocation(creator, nonce, timestamp, channel, chaincode, &Invocation { args, ..Default::default() })
+}
+
+/// [`build`] with transient data and the `Init` flag.
+pub fn build_invocation(
+    creator: &[u8],
+    nonce: &[u8],
+    timestamp: prost_types::Timestamp,
+    channel: &str,
+    chaincode: &str,
+    invocation: &Invocation,
+) -> Proposal {
     let chaincode_id = ChaincodeId { name: chaincode.into(), ..Default::default() };
     let spec = ChaincodeInvocationSpec {
         chaincode_spec: Some(ChaincodeSpec {
             chaincode_id: Some(chaincode_id.clone()),
-            input: Some(ChaincodeInput { args: args.into_iter().map(Into::into).collect(), ..Default::default() }),
+            input: Some(ChaincodeInput {
+                args: invocation.args.iter().map(|a| a.clone().into()).collect(),
+                is_init: invocation.is_init,
+                ..Default::default()
+            }),
             ..Default::default()
         }),
     };
-    let payload = ChaincodeProposalPayload { input: spec.encode_to_vec().into(), ..Default::default() }.encode_to_vec();
+    let payload = ChaincodeProposalPayload { input: spec.encode_to_vec().into(), ..Default::default() };
+    let with_transient = ChaincodeProposalPayload {
+        transient_map: invocation.transient.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect(),
+        ..payload.clone()
+    }
+    .encode_to_vec();
+    let payload = payload.encode_to_vec();
     let tx_id = tx_id(nonce, creator);
     let channel_header = ChannelHeader {
         r#type: HeaderType::EndorserTransaction as i32,
@@ -91,7 +127,7 @@ pub fn build(
     .encode_to_vec();
     let bytes = ccaas_protos::protos::Proposal {
         header: header.clone().into(),
-        payload: payload.clone().into(),
+        payload: with_transient.into(),
         ..Default::default()
     }
     .encode_to_vec();
@@ -101,6 +137,11 @@ pub fn build(
 /// A proposal for `identity` with a fresh nonce and the current time.
 pub fn for_identity(identity: &Identity, channel: &str, chaincode: &str, args: Vec<Vec<u8>>) -> Proposal {
     build(&identity.serialized(), &new_nonce(), now(), channel, chaincode, args)
+}
+
+/// A proposal of `invocation` for `identity` with a fresh nonce and the current time.
+pub fn for_invocation(identity: &Identity, channel: &str, chaincode: &str, invocation: &Invocation) -> Proposal {
+    build_invocation(&identity.serialized(), &new_nonce(), now(), channel, chaincode, invocation)
 }
 
 /// Signs a proposal.

@@ -108,11 +108,18 @@ impl Testbed {
     /// Starts the asset-transfer-basic example as a chaincode server on `port` with
     /// `package_id`, registers its pid for `down`, and waits until it listens.
     pub fn start_chaincode(&mut self, port: u16, package_id: &str) {
+        self.start_example("asset-transfer-basic", port, package_id, &[])
+    }
+
+    /// Starts an example that `bin_dir` builds as a chaincode server, as `start_chaincode` does,
+    /// with `env` added to its environment.
+    pub fn start_example(&mut self, example: &str, port: u16, package_id: &str, env: &[(&str, &str)]) {
         let log = std::fs::File::create(self.state.join(format!("logs/asset-{port}.log"))).unwrap();
-        let child = Command::new(bin_dir().join("asset-transfer-basic"))
+        let child = Command::new(bin_dir().join(example))
             .env_clear()
             .env("CHAINCODE_SERVER_ADDRESS", format!("127.0.0.1:{port}"))
             .env("CHAINCODE_ID", package_id)
+            .envs(env.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -186,8 +193,9 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The directory of the workspace's binaries; builds `asset-transfer-basic` and
-/// `ccaas-package` there once per test process (a no-op when they are up to date).
+/// The directory of the workspace's binaries; builds `asset-transfer-basic`,
+/// `asset-transfer-private-data` and `ccaas-package` there once per test process (a no-op when
+/// they are up to date).
 pub fn bin_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -215,7 +223,8 @@ pub fn bin_dir() -> PathBuf {
                 }
             }
             let out = build
-                .args(["build", "--locked", "-p", "asset-transfer-basic", "-p", "ccaas-package"])
+                .args(["build", "--locked", "-p", "asset-transfer-basic", "-p", "asset-transfer-private-data"])
+                .args(["-p", "ccaas-package"])
                 .args(release.then_some("--release"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .output()
