@@ -8,12 +8,11 @@ use std::time::Duration;
 use ccaas_protos::common::Envelope;
 use ccaas_protos::gateway::gateway_client::GatewayClient;
 use ccaas_protos::gateway::{
-    CommitStatusRequest, CommitStatusResponse, EndorseRequest, ErrorDetail, EvaluateRequest, SignedCommitStatusRequest,
-    SubmitRequest,
+    CommitStatusRequest, EndorseRequest, ErrorDetail, EvaluateRequest, SignedCommitStatusRequest, SubmitRequest,
 };
 use ccaas_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use ccaas_protos::protos::endorser_client::EndorserClient;
-use ccaas_protos::protos::{ProposalResponse, Response, SignedProposal};
+use ccaas_protos::protos::{ProposalResponse, Response, SignedProposal, TxValidationCode};
 use prost::Message;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity as TlsIdentity};
 
@@ -27,6 +26,18 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts for a request that fails with UNAVAILABLE (backoff 250 ms, 500 ms, 1 s, ...).
 pub const ATTEMPTS: u32 = 4;
+
+/// Where and how a transaction was committed (Gateway `CommitStatus`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Whether the peers marked it VALID.
+    pub valid: bool,
+    /// Its validation code's name (`VALID`, `MVCC_READ_CONFLICT`, ...), or the number of a code
+    /// this build does not know.
+    pub code: String,
+    /// The block it is in.
+    pub block: u64,
+}
 
 /// A connection to one peer or orderer.
 #[derive(Clone, Debug)]
@@ -135,8 +146,21 @@ impl Node {
         resp.result.ok_or_else(|| self.refused(action, "the gateway returned no result".into()))
     }
 
-    /// Gateway `Submit`.
-    pub async fn submit(&self, request: SubmitRequest, action: &str) -> Result<()> {
+    /// Gateway `Submit` of `prepared` (what [`Node::endorse`] returned), signed by `identity`.
+    pub async fn submit(
+        &self,
+        identity: &Identity,
+        channel: &str,
+        tx_id: &str,
+        prepared: Envelope,
+        action: &str,
+    ) -> Result<()> {
+        let envelope = Envelope { signature: identity.sign(&prepared.payload).into(), payload: prepared.payload };
+        let request = SubmitRequest {
+            transaction_id: tx_id.into(),
+            channel_id: channel.into(),
+            prepared_transaction: Some(envelope),
+        };
         let client = GatewayClient::new(self.channel.clone());
         self.retry(action, || {
             let mut c = client.clone();
@@ -154,7 +178,7 @@ impl Node {
         channel: &str,
         tx_id: &str,
         action: &str,
-    ) -> Result<CommitStatusResponse> {
+    ) -> Result<Committed> {
         let request = CommitStatusRequest {
             transaction_id: tx_id.into(),
             channel_id: channel.into(),
@@ -163,12 +187,17 @@ impl Node {
         .encode_to_vec();
         let signed = SignedCommitStatusRequest { signature: identity.sign(&request).into(), request: request.into() };
         let client = GatewayClient::new(self.channel.clone());
-        self.retry(action, || {
-            let mut c = client.clone();
-            let r = signed.clone();
-            async move { c.commit_status(r).await }
-        })
-        .await
+        let status = self
+            .retry(action, || {
+                let mut c = client.clone();
+                let r = signed.clone();
+                async move { c.commit_status(r).await }
+            })
+            .await?;
+        let code = TxValidationCode::try_from(status.result)
+            .map(|c| c.as_str_name().to_string())
+            .unwrap_or_else(|_| status.result.to_string());
+        Ok(Committed { valid: status.result == TxValidationCode::Valid as i32, code, block: status.block_number })
     }
 
     /// Orderer `Broadcast` of one envelope; fails unless the orderer answers SUCCESS.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use ccaas_protos::common::{Envelope, Payload};
-use ccaas_protos::gateway::{EndorseRequest, EvaluateRequest, SubmitRequest};
+use ccaas_protos::gateway::{EndorseRequest, EvaluateRequest};
 use ccaas_protos::protos::{
     ChaincodeAction, ChaincodeActionPayload, ProposalResponsePayload, Transaction, TxValidationCode,
 };
@@ -113,19 +113,10 @@ pub async fn invoke(gateway: &Node, identity: &Identity, channel: &str, call: &C
     let prepared = gateway.endorse_chaincode(request, &action).await?;
     let payload = transaction_result(&prepared)
         .map_err(|e| gateway.refused(&action, format!("the gateway's transaction is unreadable: {e}")))?;
-    let envelope = Envelope { signature: identity.sign(&prepared.payload).into(), payload: prepared.payload };
-    let submit = SubmitRequest {
-        transaction_id: p.tx_id.clone(),
-        channel_id: channel.into(),
-        prepared_transaction: Some(envelope),
-    };
-    gateway.submit(submit, &action).await?;
+    gateway.submit(identity, channel, &p.tx_id, prepared, &action).await?;
     tracing::info!(tx_id = %p.tx_id, %action, "submitted; waiting for the commit status");
-    let status = gateway.commit_status(identity, channel, &p.tx_id, &action).await?;
-    let code = TxValidationCode::try_from(status.result)
-        .map(|c| c.as_str_name().to_string())
-        .unwrap_or_else(|_| status.result.to_string());
-    Ok(Outcome { tx_id: p.tx_id, payload, commit: Some(Commit { block: status.block_number, status: code }) })
+    let committed = gateway.commit_status(identity, channel, &p.tx_id, &action).await?;
+    Ok(Outcome { tx_id: p.tx_id, payload, commit: Some(Commit { block: committed.block, status: committed.code }) })
 }
 
 /// The chaincode's response payload in a prepared transaction (its first action's

@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use ccaas_protos::common::Envelope;
-use ccaas_protos::gateway::{EndorseRequest, SubmitRequest};
+use ccaas_protos::gateway::EndorseRequest;
 use ccaas_protos::lifecycle as lc;
-use ccaas_protos::protos::TxValidationCode;
 use prost::Message;
 use serde::Serialize;
 
@@ -384,26 +382,16 @@ impl Session {
                     endorsing_organizations: endorsing_orgs,
                 };
                 let prepared = gateway.endorse(request, action).await?;
-                let envelope =
-                    Envelope { signature: self.identity.sign(&prepared.payload).into(), payload: prepared.payload };
-                let submit = SubmitRequest {
-                    transaction_id: p.tx_id.clone(),
-                    channel_id: self.channel.clone(),
-                    prepared_transaction: Some(envelope),
-                };
-                gateway.submit(submit, action).await?;
+                gateway.submit(&self.identity, &self.channel, &p.tx_id, prepared, action).await?;
             }
             Via::Orderer => self.broadcast(&p, endorsers, action).await?,
         }
         tracing::info!(tx_id = %p.tx_id, ?via, %action, "submitted; waiting for the commit status");
-        let status = gateway.commit_status(&self.identity, &self.channel, &p.tx_id, action).await?;
-        if status.result != TxValidationCode::Valid as i32 {
-            let code = TxValidationCode::try_from(status.result)
-                .map(|c| c.as_str_name().to_string())
-                .unwrap_or_else(|_| status.result.to_string());
-            return Err(Error::Invalid { tx_id: p.tx_id, action: action.into(), code });
+        let committed = gateway.commit_status(&self.identity, &self.channel, &p.tx_id, action).await?;
+        if !committed.valid {
+            return Err(Error::Invalid { tx_id: p.tx_id, action: action.into(), code: committed.code });
         }
-        Ok(TxOutcome { tx_id: p.tx_id, block: status.block_number })
+        Ok(TxOutcome { tx_id: p.tx_id, block: committed.block })
     }
 
     async fn broadcast(&self, p: &Proposal, endorsers: &[&Node], action: &str) -> Result<()> {
