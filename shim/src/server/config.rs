@@ -63,17 +63,21 @@ const CLIENT_CA_VARIABLES: [(&str, Encoding); 4] = [
     (CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH, Encoding::Base64Pem),
 ];
 
-/// The TLS file variables of the families that need a switch: set while no family is on, they
-/// are reported (the server serves plaintext, as the other shims do).
-const SWITCHED_TLS_FILE_VARIABLES: [&str; 8] = [
-    CHAINCODE_TLS_KEY,
-    CHAINCODE_TLS_CERT,
-    CHAINCODE_CLIENT_CA_CERT,
-    CORE_TLS_CLIENT_KEY_FILE,
-    CORE_TLS_CLIENT_KEY_PATH,
-    CORE_TLS_CLIENT_CERT_FILE,
-    CORE_TLS_CLIENT_CERT_PATH,
-    CORE_PEER_TLS_ROOTCERT_FILE,
+/// The families that need a switch: the switch, and the file variables that name TLS files. Set
+/// while their switch is unset (not explicitly off) and no family is on, they are reported (the
+/// server serves plaintext, as the other shims do).
+const SWITCHED_FAMILIES: [(&str, &[&str]); 2] = [
+    (CHAINCODE_TLS_DISABLED, &[CHAINCODE_TLS_KEY, CHAINCODE_TLS_CERT, CHAINCODE_CLIENT_CA_CERT]),
+    (
+        CORE_PEER_TLS_ENABLED,
+        &[
+            CORE_TLS_CLIENT_KEY_FILE,
+            CORE_TLS_CLIENT_KEY_PATH,
+            CORE_TLS_CLIENT_CERT_FILE,
+            CORE_TLS_CLIENT_CERT_PATH,
+            CORE_PEER_TLS_ROOTCERT_FILE,
+        ],
+    ),
 ];
 
 /// Everything the chaincode server needs, as typed values.
@@ -519,15 +523,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             [self.samples_family()?, self.contract_api_family()?, self.node_family()].into_iter().flatten().collect();
         let mut families = families.into_iter();
         let Some(chosen) = families.next() else {
-            let stray: Vec<&str> =
-                SWITCHED_TLS_FILE_VARIABLES.into_iter().filter(|name| self.get(name).is_some()).collect();
+            let stray: Vec<&str> = SWITCHED_FAMILIES
+                .iter()
+                .filter(|(switch, _)| self.get(switch).is_none())
+                .flat_map(|(_, files)| files.iter().copied())
+                .filter(|name| self.get(name).is_some())
+                .collect();
             if stray.is_empty() {
                 debug!("no TLS variables switch TLS on; serving plaintext");
             } else {
                 warn!(
                     set = ?stray,
-                    "TLS files are named but no TLS switch is on (CHAINCODE_TLS_DISABLED=false or \
-                     CORE_PEER_TLS_ENABLED=true); serving plaintext"
+                    "TLS files are named but their family's switch is unset (CHAINCODE_TLS_DISABLED=false \
+                     or CORE_PEER_TLS_ENABLED=true turns TLS on); serving plaintext"
                 );
             }
             return Ok(None);

@@ -98,8 +98,8 @@
 //! from the family in effect (another family's key or certificate is ignored with a warning; a
 //! wrong certificate makes the peer's handshake fail, never succeed without checks), and a
 //! `*_FILE` key or certificate wins over its `*_PATH` twin with a warning. With no family on the
-//! server is plaintext, as in the other shims; if TLS files of the switched families are named
-//! then, a warning says that no switch is on (a peer that dials with TLS fails loudly).
+//! server is plaintext, as in the other shims; if files of a family whose switch is unset (not
+//! explicitly off) are named then, a warning says so (a peer that dials with TLS fails loudly).
 //!
 //! Startup fails, with a [`ConfigError`] naming the variable and the file, when the chosen
 //! family lacks its key or certificate variable, a file cannot be read, a file holds no

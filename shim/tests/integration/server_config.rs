@@ -469,13 +469,48 @@ fn a_stronger_family_in_effect_and_plaintext_stay_as_they_were() {
     let tls = config(&vars).unwrap().tls.expect("TLS");
     assert_eq!(tls.cert_chain(), [files.server_cert_der()]);
     assert_eq!(tls.client_ca_certs().unwrap(), [files.peer_ca_der()]);
-    // No family on: plaintext, whatever file variables are set (a warning names them).
+    // No family on: plaintext, whatever file variables are set; a warning names those of a family
+    // whose switch is unset, none when the switches say off (a peer CLI shell running a
+    // plaintext server).
     let vars = with_id(&[
         ("CHAINCODE_TLS_KEY", files.path("server.key")),
         ("CHAINCODE_TLS_CERT", files.path("server.crt")),
         ("CORE_PEER_TLS_ROOTCERT_FILE", files.path("peer-ca.crt")),
     ]);
     assert!(config(&vars).unwrap().tls.is_none());
+    let logged = warnings(&vars);
+    assert!(logged.contains("serving plaintext") && logged.contains("CHAINCODE_TLS_KEY"), "{logged}");
+    let mut off = vars.clone();
+    off.extend([("CHAINCODE_TLS_DISABLED", s("true")), ("CORE_PEER_TLS_ENABLED", s("false"))]);
+    assert!(config(&off).unwrap().tls.is_none());
+    assert_eq!(warnings(&off), "");
+}
+
+/// The warnings `config(vars)` logs.
+fn warnings(vars: &[(&'static str, String)]) -> String {
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let _ = config(vars);
+    });
+    let bytes = capture.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
