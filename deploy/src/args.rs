@@ -15,9 +15,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, an error answered by
 /// the chaincode (invoke, query), or an invalid transaction; 2 usage or configuration error (also
-/// a registry or Kubernetes API refusal); 3 other organizations must approve first; 4 a peer or
-/// orderer cannot be reached (network or TLS); 5 build-static: cargo failed; 6 apply/up: the
-/// rollout failed or timed out.
+/// a registry or Kubernetes API refusal, or a Kubernetes object of another owner in the way: see
+/// apply --force-conflicts); 3 other organizations must approve first; 4 a peer or orderer cannot
+/// be reached (network or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or
+/// timed out.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
@@ -78,11 +79,13 @@ pub enum Command {
     /// Image → package → install → approve → commit → rollout from one config file
     /// (ccaas-deploy.yaml), doing only what changed; see the README for the format.
     Up(Box<UpArgs>),
-    /// Delete what `up` rolled out (Deployments, Services, TLS Secrets); the channel's chaincode
-    /// definition is not touched.
+    /// Delete what `up` rolled out (Deployments, Services, TLS Secrets labelled
+    /// app.kubernetes.io/managed-by: ccaas-deploy; others of the same name are left and named,
+    /// see --force-conflicts); the channel's chaincode definition is not touched.
     Down(Box<DownArgs>),
     /// Server-side apply the manifests (field manager ccaas-deploy) and wait for the rollout as
-    /// `kubectl rollout status` does; --dry-run prints them instead.
+    /// `kubectl rollout status` does; --dry-run prints them instead. Objects of the same name
+    /// that ccaas-deploy did not make are refused (see --force-conflicts).
     Apply(Box<Apply>),
     /// Assemble the chaincode server's OCI image from a built binary (reproducible: the same
     /// binary gives the same digest) and write it as an OCI layout or a docker archive.
@@ -645,6 +648,12 @@ pub struct DownArgs {
     /// kubeconfig file.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// Also delete objects of the same name that ccaas-deploy did not make (not labelled
+    /// app.kubernetes.io/managed-by: ccaas-deploy). Without it they are left in place, each named
+    /// in a warning and in the result ("left" with --output json), and the exit code is 0:
+    /// nothing of ccaas-deploy's remains.
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 #[derive(Args, Debug)]
@@ -673,6 +682,12 @@ pub struct ClusterArgs {
     /// Give up waiting after this many seconds [default: the progress deadline plus 10].
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Take over objects of the same name that ccaas-deploy did not make (not labelled
+    /// app.kubernetes.io/managed-by: ccaas-deploy), e.g. a <name>-tls Secret of cert-manager.
+    /// Without it, if one exists, the command changes nothing (up: not even the image or Fabric)
+    /// and its error names each object, its owner and what to do (exit 2).
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 #[derive(Args, Debug)]

@@ -5,7 +5,8 @@
 //! * 0: success (including "nothing to do");
 //! * 1: a peer, the gateway or the orderer refused, a chaincode answered an error (`invoke`,
 //!   `query`), or a transaction was invalid;
-//! * 2: usage or configuration error (flags, files, unknown user, bad policy);
+//! * 2: usage or configuration error (flags, files, unknown user, bad policy), or, for `apply`
+//!   and `up`, a Kubernetes object of another owner in the way (see `--force-conflicts`);
 //! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
 //! * 4: a peer or orderer could not be reached (network, TLS);
 //! * 5: `build-static`: cargo failed to build the binary;

@@ -52,7 +52,7 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let started = Instant::now();
     let client = rollout::client(a.cluster.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
-    let applied = rollout::apply(&client, &manifests, &mut progress).await?;
+    let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     let names = w.server_names()?;
     if !a.no_wait {
         let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));

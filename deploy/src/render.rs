@@ -24,8 +24,11 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
-/// The field manager and `app.kubernetes.io/managed-by` value.
+/// The field manager and [`MANAGED_BY_LABEL`] value.
 pub const MANAGER: &str = "ccaas-deploy";
+/// The label that marks every object [`render`] makes as ccaas-deploy's: `apply`, `up` and `down`
+/// change or delete only objects that carry it with the value [`MANAGER`].
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Pod-template annotation holding the package ID the servers run.
 pub const PACKAGE_ID_ANNOTATION: &str = "fabric-ccaas/package-id";
 /// Pod-template annotation holding the SHA-256 of the TLS files (with [`Tls::Files`]).
@@ -448,7 +451,7 @@ fn labels(w: &Workload, server: &str) -> Value {
         "app.kubernetes.io/instance": server,
         "app.kubernetes.io/component": "chaincode",
         "app.kubernetes.io/part-of": "hyperledger-fabric",
-        "app.kubernetes.io/managed-by": MANAGER,
+        MANAGED_BY_LABEL: MANAGER,
     })
 }
 

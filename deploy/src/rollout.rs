@@ -1,26 +1,34 @@
 //! Applying rendered manifests to a cluster and waiting for the rollout, as `kubectl apply
 //! --server-side` and `kubectl rollout status` do.
 //!
-//! [`apply`] sends each manifest as a server-side apply with field manager `ccaas-deploy`
-//! (forcing ownership of the fields it sets). [`wait`] follows each Deployment until its
+//! ccaas-deploy changes and deletes only its own objects: those labelled
+//! `app.kubernetes.io/managed-by: ccaas-deploy` (every object [`crate::render`] makes carries the
+//! label). [`apply`] first reads every object it is about to write; if one exists without the
+//! label (a `<name>-tls` Secret made by cert-manager, another team's Service of the same name) it
+//! changes nothing and fails with [`RolloutError::NotOurs`], which names each object, who seems
+//! to own it and what to do. Otherwise it sends each manifest as a server-side apply with field
+//! manager `ccaas-deploy`, forcing ownership of the fields it sets on its own objects. [`delete`]
+//! deletes only its own objects (with the object's UID as a precondition, so an object replaced
+//! meanwhile is not deleted) and reports the others it left. With `force_conflicts` both take
+//! over, or delete, objects that are not theirs as well. [`wait`] follows each Deployment until its
 //! controller has observed the new generation and every replica is updated and available, and
 //! fails when the Deployment's progress deadline passes (its `Progressing` condition says
 //! `ProgressDeadlineExceeded`) or the caller's deadline does; a failure names each pod's reason
 //! (unschedulable, image pull, crash loop, readiness failing) from its status and events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
 use serde_json::Value;
 
-use crate::render::MANAGER;
+use crate::render::{MANAGED_BY_LABEL, MANAGER};
 
 /// A failure to apply or to roll out.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +45,9 @@ pub enum RolloutError {
         /// The API server's answer.
         cause: String,
     },
+    /// Objects that [`apply`] would change exist and are not ccaas-deploy's; nothing was applied.
+    #[error("{}", not_ours_text(.0))]
+    NotOurs(Vec<Foreign>),
     /// The rollout did not complete.
     #[error("deployment {namespace}/{name} did not roll out: {why}{}", pods_text(.pods))]
     Failed {
@@ -56,6 +67,72 @@ fn pods_text(pods: &BTreeMap<String, String>) -> String {
         return "; no pods were created (check the ReplicaSet's events: quota, admission, service account)".into();
     }
     pods.iter().map(|(p, r)| format!("\n  pod {p}: {r}")).collect()
+}
+
+/// An object with the kind and name of one ccaas-deploy renders, that ccaas-deploy did not make:
+/// its `app.kubernetes.io/managed-by` label is not `ccaas-deploy`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Foreign {
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Who seems to own it: its managed-by label, else the field managers that wrote it.
+    pub owner: String,
+}
+
+impl std::fmt::Display for Foreign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{} ({})", self.kind, self.namespace, self.name, self.owner)
+    }
+}
+
+fn not_ours_text(objects: &[Foreign]) -> String {
+    let mut s = format!(
+        "nothing applied: ccaas-deploy changes only objects labelled {MANAGED_BY_LABEL}: {MANAGER}, and these \
+         exist without that label:"
+    );
+    let mut by_namespace = BTreeMap::<&str, Vec<String>>::new();
+    for o in objects {
+        s.push_str(&format!("\n  {o}"));
+        by_namespace.entry(&o.namespace).or_default().push(format!("{}/{}", o.kind.to_lowercase(), o.name));
+    }
+    let commands: Vec<String> =
+        by_namespace.iter().map(|(ns, objs)| format!("kubectl delete -n {ns} {}", objs.join(" "))).collect();
+    s.push_str(&format!(
+        "\nrename ours (another --name, or chaincode.name in the up file), delete theirs if nothing needs them \
+         ({}), or pass --force-conflicts to take them over",
+        commands.join("; ")
+    ));
+    if objects.iter().any(|o| o.kind == "Secret") {
+        s.push_str(
+            "; to serve with a TLS Secret another tool keeps (e.g. cert-manager's), name it with --tls-secret \
+             (kubernetes.tls.secret in the up file) instead of giving TLS files",
+        );
+    }
+    s
+}
+
+/// Who owns `o` if not ccaas-deploy: `None` when it is labelled ours.
+fn foreign_owner(o: &DynamicObject) -> Option<String> {
+    match o.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_BY_LABEL)) {
+        Some(v) if v == MANAGER => None,
+        Some(v) => Some(format!("labelled {MANAGED_BY_LABEL}: {v}")),
+        None => {
+            let managers: BTreeSet<&str> =
+                o.metadata.managed_fields.iter().flatten().filter_map(|f| f.manager.as_deref()).collect();
+            Some(if managers.is_empty() {
+                format!("no {MANAGED_BY_LABEL} label, no field manager recorded")
+            } else {
+                format!(
+                    "no {MANAGED_BY_LABEL} label; written by field manager {}",
+                    managers.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            })
+        }
+    }
 }
 
 fn api_error(what: impl Into<String>, e: kube::Error) -> RolloutError {
@@ -113,72 +190,138 @@ pub struct Applied {
     pub generation: Option<i64>,
 }
 
-/// Server-side applies `manifests` in order (field manager `ccaas-deploy`, forced).
+/// An object [`apply`] is about to write, as read before.
+struct Target<'a> {
+    manifest: &'a Value,
+    kind: String,
+    namespace: String,
+    name: String,
+    api: Api<DynamicObject>,
+    before: Option<DynamicObject>,
+}
+
+/// Reads every object `manifests` name; fails with [`RolloutError::NotOurs`] if any exists
+/// without ccaas-deploy's label, unless `force_conflicts`.
+async fn read_targets<'a>(
+    client: &Client,
+    manifests: &'a [Value],
+    force_conflicts: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Target<'a>>, RolloutError> {
+    let mut targets = Vec::new();
+    let mut foreign = Vec::new();
+    for m in manifests {
+        let ar = resource(m)?;
+        let namespace = m["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+        let name = m["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &ar);
+        let before =
+            api.get_opt(&name).await.map_err(|e| api_error(format!("reading {} {namespace}/{name}", ar.kind), e))?;
+        if let Some(owner) = before.as_ref().and_then(foreign_owner) {
+            let f = Foreign { kind: ar.kind.clone(), namespace: namespace.clone(), name: name.clone(), owner };
+            if force_conflicts {
+                progress(&format!("taking over {f}: --force-conflicts"));
+            } else {
+                foreign.push(f);
+            }
+        }
+        targets.push(Target { manifest: m, kind: ar.kind, namespace, name, api, before });
+    }
+    if !foreign.is_empty() {
+        return Err(RolloutError::NotOurs(foreign));
+    }
+    Ok(targets)
+}
+
+/// Checks, changing nothing, that [`apply`] would not fail with [`RolloutError::NotOurs`]:
+/// `up` calls it before its first step, so such a conflict stops it before anything changed.
+pub async fn check_ours(client: &Client, manifests: &[Value], force_conflicts: bool) -> Result<(), RolloutError> {
+    read_targets(client, manifests, force_conflicts, &mut |_| {}).await.map(|_| ())
+}
+
+/// Server-side applies `manifests` in order (field manager `ccaas-deploy`), after checking that
+/// every object that already exists is labelled ccaas-deploy's (nothing is written otherwise);
+/// with `force_conflicts`, objects that are not are taken over too (their conflicting fields and
+/// the label become ccaas-deploy's).
 pub async fn apply(
     client: &Client,
     manifests: &[Value],
+    force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Applied>, RolloutError> {
     let mut out = Vec::new();
-    for m in manifests {
-        let ar = resource(m)?;
-        let ns = m["metadata"]["namespace"].as_str().unwrap_or("default");
-        let name = m["metadata"]["name"].as_str().unwrap_or_default();
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        let what = format!("applying {} {ns}/{name}", ar.kind);
-        let before = api.get_opt(name).await.map_err(|e| api_error(what.clone(), e))?;
-        let after = api
-            .patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(m))
+    for t in read_targets(client, manifests, force_conflicts, progress).await? {
+        let (kind, ns, name) = (t.kind, t.namespace, t.name);
+        // Forced only over an object read as ours (or forced): one created meanwhile by someone
+        // else makes the apply conflict instead of being taken over.
+        let params = if t.before.is_some() { PatchParams::apply(MANAGER).force() } else { PatchParams::apply(MANAGER) };
+        let after = t
+            .api
+            .patch(&name, &params, &Patch::Apply(t.manifest))
             .await
-            .map_err(|e| api_error(what.clone(), e))?;
-        let changed = before.as_ref().and_then(|b| b.metadata.resource_version.clone())
+            .map_err(|e| api_error(format!("applying {kind} {ns}/{name}"), e))?;
+        let changed = t.before.as_ref().and_then(|b| b.metadata.resource_version.clone())
             != after.metadata.resource_version.clone();
-        progress(&format!(
-            "{} {} {ns}/{name}",
-            if before.is_none() {
-                "created"
-            } else if changed {
-                "updated"
-            } else {
-                "unchanged"
-            },
-            ar.kind
-        ));
-        out.push(Applied {
-            kind: ar.kind.clone(),
-            namespace: ns.into(),
-            name: name.into(),
-            changed,
-            generation: after.metadata.generation,
-        });
+        let verb = match (&t.before, changed) {
+            (None, _) => "created",
+            (Some(_), true) => "updated",
+            (Some(_), false) => "unchanged",
+        };
+        progress(&format!("{verb} {kind} {ns}/{name}"));
+        out.push(Applied { kind, namespace: ns, name, changed, generation: after.metadata.generation });
     }
     Ok(out)
 }
 
-/// Deletes what `manifests` name and waits until each is gone (absent objects are fine);
-/// returns what was deleted.
+/// What [`delete`] did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Deleted {
+    /// The objects deleted, as `Kind namespace/name`.
+    pub deleted: Vec<String>,
+    /// The objects of the same kind and name that are not ccaas-deploy's, left in place.
+    pub left: Vec<Foreign>,
+}
+
+/// Deletes the objects `manifests` name that are labelled ccaas-deploy's (all of them with
+/// `force_conflicts`) and waits until each is gone; absent objects are fine, and objects that
+/// are not ccaas-deploy's are left and returned in [`Deleted::left`].
 pub async fn delete(
     client: &Client,
     manifests: &[Value],
+    force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
-) -> Result<Vec<String>, RolloutError> {
-    let mut out = Vec::new();
+) -> Result<Deleted, RolloutError> {
+    let mut out = Deleted::default();
     for m in manifests.iter().rev() {
         let ar = resource(m)?;
         let ns = m["metadata"]["namespace"].as_str().unwrap_or("default");
         let name = m["metadata"]["name"].as_str().unwrap_or_default();
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        match api.delete(name, &DeleteParams::foreground()).await {
+        let read = |e: kube::Error| api_error(format!("reading {} {ns}/{name}", ar.kind), e);
+        let Some(existing) = api.get_opt(name).await.map_err(read)? else {
+            progress(&format!("{} {ns}/{name} was not there", ar.kind));
+            continue;
+        };
+        if let Some(owner) = foreign_owner(&existing) {
+            let f = Foreign { kind: ar.kind.clone(), namespace: ns.into(), name: name.into(), owner };
+            if !force_conflicts {
+                out.left.push(f);
+                continue;
+            }
+            progress(&format!("deleting {f}: --force-conflicts"));
+        }
+        // The UID read above as a precondition: an object replaced meanwhile is not deleted.
+        let uid = existing.metadata.uid.clone();
+        let params = DeleteParams {
+            preconditions: Some(Preconditions { uid: uid.clone(), resource_version: None }),
+            ..DeleteParams::foreground()
+        };
+        match api.delete(name, &params).await {
             Ok(_) => {
                 // Foreground deletion: the object goes once its pods (or other dependents) have.
                 let deadline = Instant::now() + Duration::from_secs(120);
                 let mut said = false;
-                while api
-                    .get_opt(name)
-                    .await
-                    .map_err(|e| api_error(format!("reading {} {ns}/{name}", ar.kind), e))?
-                    .is_some()
-                {
+                while api.get_opt(name).await.map_err(read)?.is_some_and(|o| o.metadata.uid == uid) {
                     if Instant::now() > deadline {
                         return Err(RolloutError::Api {
                             what: format!("deleting {} {ns}/{name}", ar.kind),
@@ -193,9 +336,15 @@ pub async fn delete(
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 progress(&format!("deleted {} {ns}/{name}", ar.kind));
-                out.push(format!("{} {ns}/{name}", ar.kind));
+                out.deleted.push(format!("{} {ns}/{name}", ar.kind));
             }
             Err(kube::Error::Api(s)) if s.code == 404 => progress(&format!("{} {ns}/{name} was not there", ar.kind)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                return Err(RolloutError::Api {
+                    what: format!("deleting {} {ns}/{name}", ar.kind),
+                    cause: format!("it was replaced after it was read ({}); run the command again", s.message),
+                })
+            }
             Err(e) => return Err(api_error(format!("deleting {} {ns}/{name}", ar.kind), e)),
         }
     }

@@ -1,7 +1,8 @@
 //! The `ccaas-deploy up` description: one YAML file, checked into the chaincode's repository,
 //! that says which chaincode (definition and package), which image, and how it runs on
 //! Kubernetes. `up` goes image → package → install → approve → commit → rollout and does only
-//! what changed; `down` removes what `up` rolled out.
+//! what changed; `down` removes what `up` rolled out. Both change or delete only Kubernetes
+//! objects labelled `app.kubernetes.io/managed-by: ccaas-deploy` (see [`crate::rollout`]).
 //!
 //! ```yaml
 //! chaincode:

@@ -57,6 +57,11 @@ pub async fn up(
     let started = Instant::now();
     let mut changed = Vec::<String>::new();
 
+    // 0. The cluster, and no object of another owner in the way: checked before anything changes.
+    let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
+    let planned = render::render(&c.workload(&c.package()?.package_id, None), RenderTarget::Kubernetes)?;
+    rollout::check_ours(&client, &planned, a.cluster.force_conflicts).await?;
+
     // 1. Image.
     let mut digest = None;
     let mut image_json = json!({"reference": c.image.reference, "digest": c.image.digest});
@@ -105,9 +110,8 @@ pub async fn up(
     // 6. Rollout.
     let w = c.workload(&pkg.package_id, digest);
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
-    let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(&format!("kubernetes: {l}"));
-    let applied = rollout::apply(&client, &manifests, &mut progress).await?;
+    let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     for x in applied.iter().filter(|x| x.changed) {
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
@@ -183,17 +187,29 @@ pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
-    let deleted = rollout::delete(&client, &manifests, &mut progress).await?;
+    let done = rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?;
     let note = format!(
         "the chaincode definition of {} on the channel is not touched (committed definitions cannot be removed); \
          invoking it fails until a server runs again",
         c.chaincode.name
     );
-    let text = if deleted.is_empty() {
-        vec![format!("nothing to delete in namespace {}", w.namespace), note.clone()]
+    let mut text = vec![if done.deleted.is_empty() {
+        format!("nothing to delete in namespace {}", w.namespace)
     } else {
-        vec![format!("deleted {}", deleted.join(", ")), note.clone()]
-    };
-    out.result(&text, json!({"deleted": deleted, "note": note}));
+        format!("deleted {}", done.deleted.join(", "))
+    }];
+    for f in &done.left {
+        eprintln!(
+            "warning: left {f}: not ccaas-deploy's, so down does not delete it (it deletes only objects labelled \
+             app.kubernetes.io/managed-by: ccaas-deploy); if nothing needs it, delete it with `kubectl delete -n {} \
+             {}/{}`, or run down --force-conflicts",
+            f.namespace,
+            f.kind.to_lowercase(),
+            f.name
+        );
+        text.push(format!("left {f}: not ccaas-deploy's"));
+    }
+    text.push(note.clone());
+    out.result(&text, json!({"deleted": done.deleted, "left": done.left, "note": note}));
     Ok(0)
 }

@@ -224,6 +224,48 @@ fn hlf_operator_fabric_chaincode() {
     }
 }
 
+#[test]
+fn every_object_carries_the_managed_by_label_apply_and_down_go_by() {
+    let tls = [
+        "--name",
+        "asset",
+        "--image",
+        "r/asset:1",
+        "--package-id",
+        "asset:1",
+        "--tls-cert",
+        "admin-cert.pem",
+        "--tls-key",
+        "admin-key.pem",
+    ];
+    let hlf = ["--target", "hlf-operator", "--name", "asset", "--image", "r/asset:1", "--package-id", "asset:1"];
+    let per_peer = [
+        "--name",
+        "asset",
+        "--image",
+        "r/asset:1",
+        "--label",
+        "asset_1.0",
+        "--address",
+        "{{.peername}}-asset:7052",
+        "--per-peer",
+        "peer0org1,peer1org1",
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for args in [PLAIN, &tls[..], &hlf[..], &per_peer[..]] {
+        for d in docs(args) {
+            let what = format!("{} {}", d["kind"], d["metadata"]["name"]);
+            assert_eq!(
+                d["metadata"]["labels"][ccaas_deploy::render::MANAGED_BY_LABEL],
+                ccaas_deploy::render::MANAGER,
+                "{what}"
+            );
+            kinds.insert(d["kind"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["Deployment", "FabricChaincode", "Secret", "Service"]);
+}
+
 fn refused(args: &[&str], says: &str) {
     let out = run(args);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -2,10 +2,12 @@
 //! of `CCAAS_K8S_KUBECONFIG`) with the node simulator of `nodesim.rs` playing the kubelet:
 //! a rollout completes, a second apply changes nothing, an image change rolls out, and a pod
 //! that never becomes ready, crash-loops, cannot pull its image or cannot be scheduled makes the
-//! command fail with that pod's reason within the deadline.
+//! command fail with that pod's reason within the deadline. `ownership.rs`: objects that are not
+//! ccaas-deploy's survive `apply`, `up` and `down` unless `--force-conflicts` is given.
 
 mod e2e;
 mod nodesim;
+mod ownership;
 mod support;
 mod up;
 

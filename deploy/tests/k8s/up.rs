@@ -2,8 +2,10 @@
 //! fabric-testbed (lifecycle) and the k8s-testbed with the node simulator (rollout), with the
 //! image pushed to Debian's docker-registry on loopback. A first `up` does everything; a second
 //! does nothing and says so; a new image only rolls out; a new address makes a new package,
-//! re-approved at the same sequence; a new version goes to the next sequence; `down` deletes the
-//! Deployment and Service and says the channel definition stays.
+//! re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
+//! Secret of cert-manager in the way stops `up` before it changes anything, and
+//! `--force-conflicts` takes it over; `down` deletes the Deployment, Service and Secret and says
+//! the channel definition stays.
 
 use std::path::Path;
 use std::process::{Child, Command, Output};
@@ -15,6 +17,7 @@ use serde_json::Value;
 #[allow(dead_code)]
 pub mod fabric;
 
+use crate::ownership::{foreign_secret, secret, tls_files};
 use crate::support::{Cluster, DEPLOY};
 use crate::{namespace, nodesim};
 
@@ -110,7 +113,7 @@ fabric:
         t.var("ORG1_NETWORK_CONFIG"),
         label = nodesim::LABEL
     );
-    std::fs::write(dir.path().join("ccaas-deploy.yaml"), config).unwrap();
+    std::fs::write(dir.path().join("ccaas-deploy.yaml"), &config).unwrap();
 
     // 1. Everything, with progress for each step.
     let (out, took) = run(&cluster, dir.path(), &["up", "--output", "json"]);
@@ -158,11 +161,47 @@ fabric:
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["plan"]["sequence"], 2);
 
-    // 6. down: the Deployment and Service go, the definition stays.
-    let (out, _) = run(&cluster, dir.path(), &["down"]);
+    // 6. Server TLS files, but cert-manager's Secret asset-tls is in the way: up stops before it
+    //    changes anything (no image, no Fabric step), naming the Secret; --force-conflicts takes it
+    //    over, and only Kubernetes changes.
+    tls_files(dir.path());
+    let with_tls = config.replace("kubernetes:\n", "kubernetes:\n  tls: {cert: tls.crt, key: tls.key}\n");
+    std::fs::write(dir.path().join("tls.yaml"), with_tls).unwrap();
+    let theirs = foreign_secret(&cluster, "ccaas-up", "asset-tls", Some("cert-manager"));
+    let same = ["--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1"];
+    let (out, _) = run(&cluster, dir.path(), &[&["up", "-f", "tls.yaml"], &same[..]].concat());
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
+    assert!(
+        err.contains("Secret ccaas-up/asset-tls (labelled app.kubernetes.io/managed-by: cert-manager)")
+            && err.contains("--force-conflicts")
+            && err.contains("--tls-secret"),
+        "{err}"
+    );
+    assert!(
+        !stdout.contains("image: ") && !stdout.contains("fabric: "),
+        "up changed things before refusing:\n{stdout}"
+    );
+    assert_eq!(secret(&cluster, "ccaas-up", "asset-tls").unwrap().1, theirs);
+    let (out, _) = run(
+        &cluster,
+        dir.path(),
+        &[&["up", "-f", "tls.yaml", "--force-conflicts", "--output", "json"], &same[..]].concat(),
+    );
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let changed: Vec<&str> = v["changed"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(changed.contains(&"kubernetes: Secret ccaas-up/asset-tls"), "{changed:?}");
+    assert!(changed.iter().all(|c| c.starts_with("kubernetes: ")), "{changed:?}");
+    assert_eq!(secret(&cluster, "ccaas-up", "asset-tls").unwrap().0["app.kubernetes.io/managed-by"], "ccaas-deploy");
+
+    // 7. down: the Deployment, Service and Secret go, the definition stays.
+    let (out, _) = run(&cluster, dir.path(), &["down", "-f", "tls.yaml"]);
     let text = ok(&out);
-    assert!(text.contains("deleted Deployment ccaas-up/asset") || text.contains("Deployment ccaas-up/asset"), "{text}");
+    for gone in ["Deployment ccaas-up/asset", "Service ccaas-up/asset", "Secret ccaas-up/asset-tls"] {
+        assert!(text.contains(&format!("deleted {gone}")) || text.contains(&format!(", {gone}")), "{text}");
+    }
     assert!(text.contains("not touched"), "{text}");
+    assert!(secret(&cluster, "ccaas-up", "asset-tls").is_none());
     let (out, _) = run(&cluster, dir.path(), &["down"]);
     assert!(ok(&out).contains("nothing to delete"));
 }

@@ -55,6 +55,31 @@ const CORE_CHAINCODE_TLS_KEY_PATH: &str = "CORE_CHAINCODE_TLS_KEY_PATH";
 const CORE_CHAINCODE_TLS_CERT_PATH: &str = "CORE_CHAINCODE_TLS_CERT_PATH";
 const CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH: &str = "CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH";
 
+/// Every family's client-CA variables (each form), checked against the client CA in effect.
+const CLIENT_CA_VARIABLES: [(&str, Encoding); 4] = [
+    (CHAINCODE_CLIENT_CA_CERT, Encoding::Pem),
+    (CORE_PEER_TLS_ROOTCERT_FILE, Encoding::Pem),
+    (CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE, Encoding::Pem),
+    (CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH, Encoding::Base64Pem),
+];
+
+/// The families that need a switch: the switch, and the file variables that name TLS files. Set
+/// while their switch is unset (not explicitly off) and no family is on, they are reported (the
+/// server serves plaintext, as the other shims do).
+const SWITCHED_FAMILIES: [(&str, &[&str]); 2] = [
+    (CHAINCODE_TLS_DISABLED, &[CHAINCODE_TLS_KEY, CHAINCODE_TLS_CERT, CHAINCODE_CLIENT_CA_CERT]),
+    (
+        CORE_PEER_TLS_ENABLED,
+        &[
+            CORE_TLS_CLIENT_KEY_FILE,
+            CORE_TLS_CLIENT_KEY_PATH,
+            CORE_TLS_CLIENT_CERT_FILE,
+            CORE_TLS_CLIENT_CERT_PATH,
+            CORE_PEER_TLS_ROOTCERT_FILE,
+        ],
+    ),
+];
+
 /// Everything the chaincode server needs, as typed values.
 ///
 /// Build it in code ([`ServerConfig::new`] and the public fields, or
@@ -175,6 +200,49 @@ pub enum ConfigError {
         /// The certificate file.
         cert_path: PathBuf,
     },
+    /// TLS is on without a client CA while a client-CA variable of another family (or the
+    /// other form of the family's own) is set: mutual TLS would be silently off.
+    #[error(
+        "{ignored} ({}) names a client CA, but TLS comes from the {family} family ({enabled_by}), whose client CA \
+         variable {in_effect} is not set, so {ignored} would be ignored and mutual TLS would be off (any client \
+         could connect without a certificate); set {in_effect} to the CA of the peers' client certificates, or \
+         unset {ignored} to serve TLS without client authentication",
+        .ignored_path.display()
+    )]
+    ClientCaIgnored {
+        /// The client-CA variable that is set but not in effect.
+        ignored: &'static str,
+        /// The file it names.
+        ignored_path: PathBuf,
+        /// The family in effect (`fabric-samples`, `contract-api`, `Node`).
+        family: &'static str,
+        /// What switched that family on, e.g. `CHAINCODE_TLS_DISABLED=false`.
+        enabled_by: String,
+        /// The family's client-CA variable, which is unset.
+        in_effect: &'static str,
+    },
+    /// Two client-CA variables name different CA certificates.
+    #[error(
+        "{ignored} ({}) names other CA certificates than {in_effect} ({}), the client CA in effect (the {family} \
+         family, {enabled_by}), so which CA the peers' certificates must chain to is ambiguous; point both \
+         variables at the same CA file, or unset {ignored}",
+        .ignored_path.display(),
+        .in_effect_path.display()
+    )]
+    ClientCaDiffers {
+        /// The client-CA variable that is set but not in effect.
+        ignored: &'static str,
+        /// The file it names.
+        ignored_path: PathBuf,
+        /// The family in effect.
+        family: &'static str,
+        /// What switched that family on.
+        enabled_by: String,
+        /// The client-CA variable in effect.
+        in_effect: &'static str,
+        /// The file it names.
+        in_effect_path: PathBuf,
+    },
     /// TLS material given in code is unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -196,6 +264,11 @@ impl ServerConfig {
 
     /// Reads the configuration from the process environment (see the
     /// [module documentation](super#environment-variables)), reading and checking every TLS file.
+    ///
+    /// Mixed TLS variable families never weaken TLS silently: with TLS on, every client-CA
+    /// variable that is set, in any family, must agree with the client CA in effect, else this
+    /// fails with [`ConfigError::ClientCaIgnored`] (mutual TLS would be off) or
+    /// [`ConfigError::ClientCaDiffers`] (see the [TLS rules](super#tls)).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned()))
     }
@@ -297,6 +370,8 @@ struct Family {
     key: Result<FileVar, String>,
     cert: Result<FileVar, String>,
     client_ca: Option<FileVar>,
+    /// The family's (PEM) client-CA variable, named when it is missing.
+    client_ca_variable: &'static str,
 }
 
 struct Env<F>(F);
@@ -402,6 +477,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             key: self.required(CHAINCODE_TLS_KEY, None),
             cert: self.required(CHAINCODE_TLS_CERT, None),
             client_ca: self.file(CHAINCODE_CLIENT_CA_CERT, None),
+            client_ca_variable: CHAINCODE_CLIENT_CA_CERT,
         }))
     }
 
@@ -416,6 +492,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             key: self.required(CORE_TLS_CLIENT_KEY_FILE, Some(CORE_TLS_CLIENT_KEY_PATH)),
             cert: self.required(CORE_TLS_CLIENT_CERT_FILE, Some(CORE_TLS_CLIENT_CERT_PATH)),
             client_ca: self.file(CORE_PEER_TLS_ROOTCERT_FILE, None),
+            client_ca_variable: CORE_PEER_TLS_ROOTCERT_FILE,
         }))
     }
 
@@ -435,6 +512,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             key: self.required(CORE_CHAINCODE_TLS_KEY_FILE, Some(CORE_CHAINCODE_TLS_KEY_PATH)),
             cert: self.required(CORE_CHAINCODE_TLS_CERT_FILE, Some(CORE_CHAINCODE_TLS_CERT_PATH)),
             client_ca: self.file(CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE, Some(CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH)),
+            client_ca_variable: CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE,
         })
     }
 
@@ -445,7 +523,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             [self.samples_family()?, self.contract_api_family()?, self.node_family()].into_iter().flatten().collect();
         let mut families = families.into_iter();
         let Some(chosen) = families.next() else {
-            debug!("no TLS variables switch TLS on; serving plaintext");
+            let stray: Vec<&str> = SWITCHED_FAMILIES
+                .iter()
+                .filter(|(switch, _)| self.get(switch).is_none())
+                .flat_map(|(_, files)| files.iter().copied())
+                .filter(|name| self.get(name).is_some())
+                .collect();
+            if stray.is_empty() {
+                debug!("no TLS variables switch TLS on; serving plaintext");
+            } else {
+                warn!(
+                    set = ?stray,
+                    "TLS files are named but their family's switch is unset (CHAINCODE_TLS_DISABLED=false \
+                     or CORE_PEER_TLS_ENABLED=true turns TLS on); serving plaintext"
+                );
+            }
             return Ok(None);
         };
         for ignored in families {
@@ -481,6 +573,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 Some((roots, verifier))
             }
         };
+        self.check_client_cas(&chosen, client_ca.as_ref().map(|(roots, _)| roots.as_slice()))?;
         info!(
             family = chosen.name,
             switch = %chosen.enabled_by,
@@ -491,6 +584,52 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         );
         Ok(Some(tls::assemble(cert_chain, key, client_ca)))
     }
+
+    /// Every client-CA variable that is set, in any family and either form, must agree with the
+    /// client CA in effect (`roots`, from `chosen`): refused when there is none (mutual TLS would
+    /// be silently off) or when it names other certificates.
+    fn check_client_cas(&self, chosen: &Family, roots: Option<&[CertificateDer<'static>]>) -> Result<(), ConfigError> {
+        for (variable, encoding) in CLIENT_CA_VARIABLES {
+            let Some(path) = self.get(variable) else { continue };
+            let other = FileVar { variable, path: PathBuf::from(path), encoding };
+            match (&chosen.client_ca, roots) {
+                (Some(ca), _) if ca.variable == variable => {}
+                (Some(ca), Some(roots)) => {
+                    if ca.path != other.path && !same_certificates(&load_certificates(&other)?, roots) {
+                        return Err(ConfigError::ClientCaDiffers {
+                            ignored: variable,
+                            ignored_path: other.path,
+                            family: chosen.name,
+                            enabled_by: chosen.enabled_by.clone(),
+                            in_effect: ca.variable,
+                            in_effect_path: ca.path.clone(),
+                        });
+                    }
+                }
+                _ => {
+                    return Err(ConfigError::ClientCaIgnored {
+                        ignored: variable,
+                        ignored_path: other.path,
+                        family: chosen.name,
+                        enabled_by: chosen.enabled_by.clone(),
+                        in_effect: chosen.client_ca_variable,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether two CA lists hold the same certificates, in any order.
+fn same_certificates(a: &[CertificateDer<'static>], b: &[CertificateDer<'static>]) -> bool {
+    fn sorted<'a>(list: &'a [CertificateDer<'static>]) -> Vec<&'a [u8]> {
+        let mut v: Vec<&[u8]> = list.iter().map(|c| c.as_ref()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+    sorted(a) == sorted(b)
 }
 
 fn tls_file_error(file: &FileVar, error: TlsError) -> ConfigError {

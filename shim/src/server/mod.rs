@@ -80,6 +80,27 @@
 //! `*_FILE` one wins with a warning. The certificate file may hold a chain (server certificate
 //! first); the client CA file may hold several CA certificates.
 //!
+//! Mixing the families never weakens TLS silently. The rule: with TLS on, **every client-CA
+//! variable that is set** (`CHAINCODE_CLIENT_CA_CERT`, `CORE_PEER_TLS_ROOTCERT_FILE`,
+//! `CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE`, `CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH`), whether its
+//! family is on, off or ignored, **must agree with the client CA in effect**:
+//!
+//! * if the family in effect has no client CA while another client-CA variable is set, startup
+//!   fails ([`ConfigError::ClientCaIgnored`]) instead of serving without client authentication:
+//!   e.g. key and certificate in `CHAINCODE_TLS_*` with the CA only in
+//!   `CORE_PEER_TLS_ROOTCERT_FILE`, or the CA only in a lower family that is ignored. The error
+//!   names both variables: set the family's own client-CA variable, or unset the other;
+//! * if both name a CA, they must hold the same certificates (the same file, or files with the
+//!   same certificates in either encoding), else startup fails ([`ConfigError::ClientCaDiffers`]);
+//!   this also covers `*_CACERT_FILE` and `*_CACERT_PATH` set together.
+//!
+//! What stays as it is, because it cannot weaken TLS: the server key and certificate come only
+//! from the family in effect (another family's key or certificate is ignored with a warning; a
+//! wrong certificate makes the peer's handshake fail, never succeed without checks), and a
+//! `*_FILE` key or certificate wins over its `*_PATH` twin with a warning. With no family on the
+//! server is plaintext, as in the other shims; if files of a family whose switch is unset (not
+//! explicitly off) are named then, a warning says so (a peer that dials with TLS fails loudly).
+//!
 //! Startup fails, with a [`ConfigError`] naming the variable and the file, when the chosen
 //! family lacks its key or certificate variable, a file cannot be read, a file holds no
 //! certificate or no private key (or malformed PEM or base64), the private key does not belong

@@ -324,6 +324,196 @@ fn the_chosen_family_is_complete_even_if_a_later_one_is_not() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mixed families never weaken TLS: every client-CA variable that is set must agree with the
+// client CA in effect.
+
+fn contract_api(key: String, cert: String) -> Vec<(&'static str, String)> {
+    with_id(&[
+        ("CORE_PEER_TLS_ENABLED", s("true")),
+        ("CORE_TLS_CLIENT_KEY_FILE", key),
+        ("CORE_TLS_CLIENT_CERT_FILE", cert),
+    ])
+}
+
+fn ignored_ca(vars: &[(&'static str, String)], in_effect: &str, ignored: &str) -> ConfigError {
+    let error = config(vars).expect_err("mutual TLS silently off must not start");
+    assert!(
+        matches!(&error, ConfigError::ClientCaIgnored { ignored: i, in_effect: e, .. } if *i == ignored && *e == in_effect),
+        "{error:?}"
+    );
+    assert_names(&error, &[ignored, in_effect, "mutual TLS would be off", "set", "unset"]);
+    error
+}
+
+#[test]
+fn a_client_ca_only_in_an_ignored_family_is_refused() {
+    let files = Files::new();
+    let key_cert = samples(files.path("server.key"), files.path("server.crt"), None);
+    // fabric-samples in effect; contract-api also on with its CA (a test-network shell's CORE_PEER_*).
+    let mut vars = key_cert.clone();
+    vars.extend([("CORE_PEER_TLS_ENABLED", s("true")), ("CORE_PEER_TLS_ROOTCERT_FILE", files.path("peer-ca.crt"))]);
+    let error = ignored_ca(&vars, "CHAINCODE_CLIENT_CA_CERT", "CORE_PEER_TLS_ROOTCERT_FILE");
+    assert_names(&error, &["fabric-samples", "CHAINCODE_TLS_DISABLED=false", &files.path("peer-ca.crt")]);
+
+    // The CA in the Node family (on only because of it), in either form.
+    for (variable, file) in [
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE", "peer-ca.crt"),
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH", "peer-ca.crt.b64"),
+    ] {
+        let mut vars = key_cert.clone();
+        vars.push((variable, files.path(file)));
+        ignored_ca(&vars, "CHAINCODE_CLIENT_CA_CERT", variable);
+    }
+
+    // contract-api in effect, the CA only in the lower Node family.
+    let mut vars = contract_api(files.path("server.key"), files.path("server.crt"));
+    vars.push(("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE", files.path("peer-ca.crt")));
+    let error = ignored_ca(&vars, "CORE_PEER_TLS_ROOTCERT_FILE", "CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE");
+    assert_names(&error, &["contract-api", "CORE_PEER_TLS_ENABLED=true"]);
+}
+
+#[test]
+fn a_client_ca_of_a_family_that_is_off_is_refused_too() {
+    let files = Files::new();
+    // Key and certificate from one family, the CA from another whose switch is unset or off.
+    for switch in [None, Some("false")] {
+        let mut vars = samples(files.path("server.key"), files.path("server.crt"), None);
+        vars.push(("CORE_PEER_TLS_ROOTCERT_FILE", files.path("peer-ca.crt")));
+        if let Some(value) = switch {
+            vars.push(("CORE_PEER_TLS_ENABLED", s(value)));
+        }
+        ignored_ca(&vars, "CHAINCODE_CLIENT_CA_CERT", "CORE_PEER_TLS_ROOTCERT_FILE");
+    }
+    let mut vars = contract_api(files.path("server.key"), files.path("server.crt"));
+    vars.extend([("CHAINCODE_TLS_DISABLED", s("true")), ("CHAINCODE_CLIENT_CA_CERT", files.path("peer-ca.crt"))]);
+    ignored_ca(&vars, "CORE_PEER_TLS_ROOTCERT_FILE", "CHAINCODE_CLIENT_CA_CERT");
+}
+
+#[test]
+fn client_cas_that_agree_are_mutual_tls_with_that_ca() {
+    let files = Files::new();
+    let copy = files.write("copy-of-peer-ca.crt", files.peer_ca.cert_pem().as_bytes());
+    // What ccaas-deploy renders: every family pointing at the same files.
+    let mut vars = samples(files.path("server.key"), files.path("server.crt"), Some(files.path("peer-ca.crt")));
+    vars.extend([
+        ("CORE_PEER_TLS_ENABLED", s("true")),
+        ("CORE_TLS_CLIENT_KEY_FILE", files.path("server.key")),
+        ("CORE_TLS_CLIENT_CERT_FILE", files.path("server.crt")),
+        ("CORE_PEER_TLS_ROOTCERT_FILE", files.path("peer-ca.crt")),
+        ("CORE_CHAINCODE_TLS_KEY_FILE", files.path("server.key")),
+        ("CORE_CHAINCODE_TLS_CERT_FILE", files.path("server.crt")),
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE", copy),
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH", files.path("peer-ca.crt.b64")),
+    ]);
+    let tls = config(&vars).unwrap().tls.expect("TLS");
+    assert_eq!(tls.client_ca_certs().unwrap(), [files.peer_ca_der()]);
+}
+
+#[test]
+fn client_cas_that_differ_are_refused() {
+    let files = Files::new();
+    let other_ca = files.write("other-ca.crt", Ca::new("other-peer-ca").cert_pem().as_bytes());
+    let mut vars = samples(files.path("server.key"), files.path("server.crt"), Some(files.path("peer-ca.crt")));
+    vars.push(("CORE_PEER_TLS_ROOTCERT_FILE", other_ca.clone()));
+    let error = config(&vars).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            ConfigError::ClientCaDiffers {
+                ignored: "CORE_PEER_TLS_ROOTCERT_FILE",
+                in_effect: "CHAINCODE_CLIENT_CA_CERT",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_names(
+        &error,
+        &[
+            "CORE_PEER_TLS_ROOTCERT_FILE",
+            &other_ca,
+            "CHAINCODE_CLIENT_CA_CERT",
+            &files.path("peer-ca.crt"),
+            "same CA file",
+        ],
+    );
+
+    // The Node family's two forms of its own CA.
+    let vars = with_id(&[
+        ("CORE_CHAINCODE_TLS_KEY_FILE", files.path("server.key")),
+        ("CORE_CHAINCODE_TLS_CERT_FILE", files.path("server.crt")),
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE", files.path("peer-ca.crt")),
+        ("CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH", other_ca.clone()),
+    ]);
+    let error = config(&vars).unwrap_err();
+    assert!(matches!(&error, ConfigError::ClientCaDiffers { ignored: "CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH", .. }));
+
+    // An unreadable ignored CA is an error naming it, not a reason to skip the check.
+    let mut vars = samples(files.path("server.key"), files.path("server.crt"), Some(files.path("peer-ca.crt")));
+    vars.push(("CORE_PEER_TLS_ROOTCERT_FILE", files.path("nope.crt")));
+    let error = config(&vars).unwrap_err();
+    assert!(matches!(&error, ConfigError::ReadFile { variable: "CORE_PEER_TLS_ROOTCERT_FILE", .. }), "{error:?}");
+}
+
+#[test]
+fn a_stronger_family_in_effect_and_plaintext_stay_as_they_were() {
+    let files = Files::new();
+    // The family in effect has mutual TLS; an ignored family has TLS without a CA: mutual TLS.
+    let (cert2, key2) = files.other_server("contract");
+    let mut vars = samples(files.path("server.key"), files.path("server.crt"), Some(files.path("peer-ca.crt")));
+    vars.extend([
+        ("CORE_PEER_TLS_ENABLED", s("true")),
+        ("CORE_TLS_CLIENT_KEY_FILE", key2),
+        ("CORE_TLS_CLIENT_CERT_FILE", cert2),
+    ]);
+    let tls = config(&vars).unwrap().tls.expect("TLS");
+    assert_eq!(tls.cert_chain(), [files.server_cert_der()]);
+    assert_eq!(tls.client_ca_certs().unwrap(), [files.peer_ca_der()]);
+    // No family on: plaintext, whatever file variables are set; a warning names those of a family
+    // whose switch is unset, none when the switches say off (a peer CLI shell running a
+    // plaintext server).
+    let vars = with_id(&[
+        ("CHAINCODE_TLS_KEY", files.path("server.key")),
+        ("CHAINCODE_TLS_CERT", files.path("server.crt")),
+        ("CORE_PEER_TLS_ROOTCERT_FILE", files.path("peer-ca.crt")),
+    ]);
+    assert!(config(&vars).unwrap().tls.is_none());
+    let logged = warnings(&vars);
+    assert!(logged.contains("serving plaintext") && logged.contains("CHAINCODE_TLS_KEY"), "{logged}");
+    let mut off = vars.clone();
+    off.extend([("CHAINCODE_TLS_DISABLED", s("true")), ("CORE_PEER_TLS_ENABLED", s("false"))]);
+    assert!(config(&off).unwrap().tls.is_none());
+    assert_eq!(warnings(&off), "");
+}
+
+/// The warnings `config(vars)` logs.
+fn warnings(vars: &[(&'static str, String)]) -> String {
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let _ = config(vars);
+    });
+    let bytes = capture.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors, each naming its variable (and file).
 
 #[test]
