@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod new;
 mod offline;
 #[path = "up_cmd.rs"]
 mod up;
@@ -100,6 +101,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
+        Command::New(a) => return new::new(&out, a),
         _ => {}
     }
     let up_config = match &cli.command {
@@ -256,7 +258,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::Up(_)
         | Command::Image(_)
         | Command::BuildStatic(_)
-        | Command::HotFunctions(_) => {
+        | Command::HotFunctions(_)
+        | Command::New(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {
