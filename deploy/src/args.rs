@@ -94,6 +94,10 @@ pub enum Command {
     /// for an image, and print its path. Its hot code is laid out together (less memory per
     /// running instance); --no-layout skips that.
     BuildStatic(BuildStatic),
+    /// Make a new chaincode crate that builds, tests and serves as it is: a contract, its server,
+    /// its tests with the test kit, a ccaas-deploy.yaml for `up`, and a Cargo.lock from
+    /// fabric-ccaas's.
+    New(New),
     /// Print the functions a callgrind profile (`valgrind --tool=callgrind --demangle=no`) saw
     /// run, as build-static's hot-code list spells them (bench/hot-functions.sh uses it).
     #[command(hide = true)]
@@ -854,4 +858,28 @@ pub struct HotFunctions {
     /// so the code every server runs comes first (e.g. plaintext, then TLS).
     #[arg(required = true, value_name = "CALLGRIND_OUT")]
     pub profiles: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct New {
+    /// The crate's name (lower-case ASCII letters, digits, '-' and '_'); its chaincode name is the
+    /// same with '-' for '_'.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The directory to create (new or empty) [default: ./NAME].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Depend on the shim and the test kit of this fabric-ccaas checkout [default: the one this
+    /// ccaas-deploy was built from].
+    #[arg(long, value_name = "CHECKOUT", conflicts_with = "git")]
+    pub path: Option<PathBuf>,
+    /// Depend on them by git URL instead, at --tag or --rev.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The git tag (with --git).
+    #[arg(long, requires = "git", conflicts_with = "rev")]
+    pub tag: Option<String>,
+    /// The git revision (with --git).
+    #[arg(long, requires = "git")]
+    pub rev: Option<String>,
 }

@@ -19,6 +19,7 @@
 mod args;
 #[path = "invoke_cmd.rs"]
 mod invoke;
+mod new;
 mod offline;
 #[path = "up_cmd.rs"]
 mod up;
@@ -104,6 +105,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
+        Command::New(a) => return new::new(&out, a),
         _ => {}
     }
     // A chaincode call's arguments are checked before anything is read or dialled.
@@ -280,7 +282,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::BuildStatic(_)
         | Command::HotFunctions(_)
         | Command::Invoke(_)
-        | Command::Query(_) => {
+        | Command::Query(_)
+        | Command::New(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {
