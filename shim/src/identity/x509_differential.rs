@@ -35,7 +35,8 @@ fn new(der: &[u8]) -> Outcome {
 struct Tally {
     accepted: usize,
     rejected: usize,
-    /// "only Go rejects: <our error>" or "only x509-parser rejects: <its error>", with a count.
+    /// "only Go rejects: <our error>", "only x509-parser rejects: <its error>" or "both
+    /// accept; …", with a count and the first example.
     differences: BTreeMap<String, (usize, String)>,
 }
 
@@ -56,7 +57,8 @@ impl Tally {
                 let after_key =
                     cert.public_key().raw.as_ptr() as usize - der.as_ptr() as usize + cert.public_key().raw.len();
                 let mut tail = super::der::Reader::new(&der[after_key..]);
-                let (_, _) = (tail.read_optional(0x81), tail.read_optional(0x82));
+                let _ = tail.read_optional(0x81);
+                let _ = tail.read_optional(0x82);
                 let wrapper_is_a3 = tail.peek(0xa3);
                 assert!(
                     new.2.is_none() && (cert.version() != x509_parser::x509::X509Version::V3 || !wrapper_is_a3),
@@ -93,8 +95,8 @@ fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
             if let Some(b64) = body.take() {
                 found.push(BASE64_STANDARD.decode(b64).expect("fixture base64"));
             }
-        } else if let Some(b64) = &mut body {
-            b64.push_str(line.trim());
+        } else if let Some(b64) = body.as_mut().filter(|_| !line.contains(':')) {
+            b64.push_str(line.trim()); // (a line with a colon is an RFC 1421 header)
         }
     }
     found
@@ -389,6 +391,15 @@ fn every_certificate_of_the_repository_reads_the_same() {
     assert!(tally.differences.is_empty(), "{tally:?}");
     // connection-org1.yaml has one empty PEM block; everything else is a certificate.
     assert_eq!(tally.rejected, 1, "{tally:?}");
+
+    // The identity seeds of the fuzz corpus are valid inputs: creators or a DER certificate.
+    let corpus = repo_root().join("fuzz/corpus/identity");
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let creator = super::ClientIdentity::from_creator(&data);
+        assert!(creator.is_ok() || super::Certificate::from_der(&data).is_ok(), "{}: {creator:?}", path.display());
+    }
 }
 
 #[test]
@@ -437,8 +448,10 @@ fn damaged_certificates_are_judged_the_same() {
     eprintln!("{tally:#?}");
     assert!(tally.accepted > 10_000 && tally.rejected > 10_000, "{tally:?}");
     for (difference, (count, example)) in &tally.differences {
-        // x509-parser rejects data that Go ignores after the last field it reads inside the
-        // TBSCertificate or the [3] around the extensions (see go_and_x509_parser_differ).
+        // x509-parser rejects data that Go ignores: whatever follows the last field Go reads in
+        // the TBSCertificate (for Go, extensions are only an element tagged exactly A3, so a
+        // damaged A3 or a key that swallows it leaves the rest unread), and whatever follows
+        // the SEQUENCE inside [3] (see go_and_x509_parser_differ).
         let go_ignores_trailing_data = [
             "only x509-parser rejects: Parsing Error: InvalidExtensions",
             "only x509-parser rejects: Parsing Error: NomError(Eof)",
