@@ -76,6 +76,12 @@ write("identity", "creator", field(1, b"Org1MSP") + field(2, cert))
 pem_body = b"".join(l for l in cert.splitlines() if not l.startswith(b"-----"))
 import base64
 write("identity", "certificate_der", base64.b64decode(pem_body))
+# The same certificate with text before it, RFC 1421 headers and CRLF line ends (Go's pem.Decode
+# reads them all), and an idemix identity (SerializedIdemixIdentity: ou 3, role 4).
+crlf = b"\r\n".join(cert.splitlines())
+crlf = crlf.replace(b"-----\r\n", b"-----\r\nProc-Type: 4,TEST\r\n\r\n", 1)
+write("identity", "creator_pem_headers", field(1, b"Org1MSP") + field(2, b"Bag Attributes\r\n" + crlf))
+write("identity", "creator_idemix", field(1, b"idemixMSP") + field(2, field(3, field(1, b"org1.department1")) + field(4, field(1, b"idemixMSP") + field(2, 2))))
 
 # package_inspect
 if len(sys.argv) > 1:

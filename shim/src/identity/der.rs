@@ -1,6 +1,17 @@
-//! A minimal DER reader: just enough to walk an X.509 `Name` the way Go's `crypto/x509`
-//! (`parser.go`, built on `golang.org/x/crypto/cryptobyte`) does, keeping each element's exact
-//! tag and bytes.
+//! A minimal DER reader: just enough to walk an X.509 certificate and its names the way Go's
+//! `crypto/x509` (`parser.go`, built on `golang.org/x/crypto/cryptobyte`) does, keeping each
+//! element's exact tag and bytes.
+
+pub(crate) const TAG_BOOLEAN: u8 = 0x01;
+pub(crate) const TAG_INTEGER: u8 = 0x02;
+pub(crate) const TAG_BIT_STRING: u8 = 0x03;
+pub(crate) const TAG_OCTET_STRING: u8 = 0x04;
+pub(crate) const TAG_NULL: u8 = 0x05;
+pub(crate) const TAG_OID: u8 = 0x06;
+pub(crate) const TAG_UTC_TIME: u8 = 0x17;
+pub(crate) const TAG_GENERALIZED_TIME: u8 = 0x18;
+pub(crate) const TAG_SEQUENCE: u8 = 0x30;
+pub(crate) const TAG_SET: u8 = 0x31;
 
 /// One DER element: its identifier octet, its content and the whole encoding.
 #[derive(Debug, Clone, Copy)]
@@ -65,14 +76,53 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and checks that its identifier is the single byte `tag`.
-    pub(crate) fn read(&mut self, tag: u8) -> Option<&'a [u8]> {
+    pub(crate) fn read_element(&mut self, tag: u8) -> Option<Element<'a>> {
         let mut probe = Reader { data: self.data };
         let element = probe.read_any()?;
         if element.tag != tag {
             return None;
         }
         self.data = probe.data;
-        Some(element.content)
+        Some(element)
+    }
+
+    /// [`read_element`](Self::read_element), giving the content octets.
+    pub(crate) fn read(&mut self, tag: u8) -> Option<&'a [u8]> {
+        self.read_element(tag).map(|element| element.content)
+    }
+
+    /// Whether the next identifier octet is `tag` (cryptobyte's `PeekASN1Tag`).
+    pub(crate) fn peek(&self, tag: u8) -> bool {
+        self.data.first() == Some(&tag)
+    }
+
+    /// cryptobyte's `ReadOptionalASN1`: `Ok(None)` when the next element is not tagged `tag`,
+    /// `Err(())` when it is but is malformed.
+    pub(crate) fn read_optional(&mut self, tag: u8) -> Result<Option<&'a [u8]>, ()> {
+        if !self.peek(tag) {
+            return Ok(None);
+        }
+        self.read(tag).map(Some).ok_or(())
+    }
+}
+
+/// cryptobyte's `checkASN1Integer`: an INTEGER's content is at least one byte, in the shortest
+/// two's complement form.
+pub(crate) fn integer_ok(content: &[u8]) -> bool {
+    match content {
+        [] => false,
+        [first, second, ..] => !((*first == 0 && second & 0x80 == 0) || (*first == 0xff && second & 0x80 == 0x80)),
+        [_] => true,
+    }
+}
+
+/// cryptobyte's `ReadASN1BitString` rules: a padding count 0..=7, no padding without bits,
+/// and padding bits that are zero.
+pub(crate) fn bit_string_ok(content: &[u8]) -> bool {
+    match content {
+        [] => false,
+        [padding] => *padding == 0,
+        [padding, .., last] => *padding <= 7 && last & ((1u8 << padding) - 1) == 0,
     }
 }
 

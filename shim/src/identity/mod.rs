@@ -29,6 +29,10 @@
 
 mod der;
 mod name;
+mod pem;
+mod x509;
+#[cfg(test)]
+mod x509_differential;
 
 pub use name::DistinguishedName;
 
@@ -54,7 +58,9 @@ pub enum IdentityError {
     /// The creator is not a serialized `msp.SerializedIdentity`.
     #[error("failed to unmarshal transaction invoker's identity: {0}")]
     Creator(String),
-    /// The identity bytes hold a PEM block that is not a certificate Go would accept.
+    /// The identity bytes hold a PEM block that is not an X.509 certificate, read with the rules
+    /// of Go's `x509.ParseCertificate` (the public key and the standard extensions are not
+    /// decoded: the peer has already checked them).
     #[error("failed to parse certificate: {0}")]
     Certificate(String),
     /// The identity bytes are neither a PEM certificate nor an idemix identity.
@@ -115,8 +121,10 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// Parses a DER-encoded certificate. The signature is not verified: the peer has already
-    /// validated the creator against the channel's MSPs before the chaincode sees it.
+    /// Parses a DER-encoded certificate with the rules of Go's `x509.ParseCertificate`, except
+    /// that the public key and the standard extensions are not decoded. The signature is not
+    /// verified: the peer has already validated the creator against the channel's MSPs (with
+    /// Go's full parser) before the chaincode sees it.
     ///
     /// ```
     /// use ccaas_shim::identity::Certificate;
@@ -175,19 +183,11 @@ impl Certificate {
     }
 }
 
-/// Parses a certificate; also returns the value of its first Fabric CA attribute extension.
+/// Parses a certificate; also returns the value of its Fabric CA attribute extension.
 fn parse_certificate(der: &[u8]) -> Result<(Certificate, Option<Vec<u8>>), IdentityError> {
-    let (rest, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| IdentityError::Certificate(format!("x509: {e}")))?;
-    if !rest.is_empty() {
-        return Err(IdentityError::Certificate("x509: trailing data".into()));
-    }
-    let subject = DistinguishedName::from_der(cert.subject().as_raw())?;
-    let issuer = DistinguishedName::from_der(cert.issuer().as_raw())?;
-    // attrmgr: the first extension with the attribute OID.
-    let attributes =
-        cert.extensions().iter().find(|ext| ext.oid.to_id_string() == ATTRIBUTES_OID).map(|ext| ext.value.to_vec());
-    Ok((Certificate { der: der.to_vec(), subject, issuer }, attributes))
+    let parsed = x509::parse(der).map_err(IdentityError::Certificate)?;
+    let cert = Certificate { der: der.to_vec(), subject: parsed.subject, issuer: parsed.issuer };
+    Ok((cert, parsed.attributes))
 }
 
 /// The identity that submitted a transaction (Go's `cid.ClientID`).
@@ -234,9 +234,9 @@ impl ClientIdentity {
             return Err(IdentityError::EmptyCreator);
         }
         let sid = SerializedIdentity::decode(creator).map_err(|e| IdentityError::Creator(e.to_string()))?;
-        let (certificate, attributes) = match x509_parser::pem::parse_x509_pem(&sid.id_bytes) {
-            Ok((_, pem)) => {
-                let (cert, ext) = parse_certificate(&pem.contents)?;
+        let (certificate, attributes) = match pem::decode(&sid.id_bytes) {
+            Ok(der) => {
+                let (cert, ext) = parse_certificate(&der)?;
                 let attributes = match ext {
                     Some(json) => parse_attributes(&json).map_err(IdentityError::Attributes)?,
                     None => BTreeMap::new(),
@@ -244,15 +244,10 @@ impl ClientIdentity {
                 (Some(cert), attributes)
             }
             Err(pem_error) => {
-                let attributes = idemix_attributes(&sid.id_bytes).map_err(|e| {
-                    // Go says only the second half; the PEM reason helps with a damaged block.
-                    let missing =
-                        matches!(pem_error, x509_parser::nom::Err::Error(x509_parser::error::PEMError::MissingHeader));
-                    if missing {
-                        IdentityError::NotX509OrIdemix(e)
-                    } else {
-                        IdentityError::NotX509OrIdemix(format!("{e} (PEM: {pem_error})"))
-                    }
+                let attributes = idemix_attributes(&sid.id_bytes).map_err(|e| match pem_error {
+                    // Go says only this; the PEM reason helps with a damaged block.
+                    None => IdentityError::NotX509OrIdemix(e),
+                    Some(reason) => IdentityError::NotX509OrIdemix(format!("{e} (PEM: {reason})")),
                 })?;
                 (None, attributes)
             }

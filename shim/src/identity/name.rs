@@ -1,22 +1,18 @@
 //! X.509 distinguished names, formatted exactly as Go formats them (rules on
 //! [`DistinguishedName`]).
 
-use super::der::{encode_length, parse_oid, Reader};
+use super::der::{
+    bit_string_ok, encode_length, integer_ok, parse_oid, Reader, TAG_BIT_STRING, TAG_BOOLEAN, TAG_INTEGER, TAG_NULL,
+    TAG_OID, TAG_SEQUENCE, TAG_SET,
+};
 use std::fmt;
 
-const TAG_BOOLEAN: u8 = 0x01;
-const TAG_INTEGER: u8 = 0x02;
-const TAG_BIT_STRING: u8 = 0x03;
-const TAG_NULL: u8 = 0x05;
-const TAG_OID: u8 = 0x06;
 const TAG_UTF8_STRING: u8 = 0x0c;
 const TAG_NUMERIC_STRING: u8 = 0x12;
 const TAG_PRINTABLE_STRING: u8 = 0x13;
 const TAG_T61_STRING: u8 = 0x14;
 const TAG_IA5_STRING: u8 = 0x16;
 const TAG_BMP_STRING: u8 = 0x1e;
-const TAG_SEQUENCE: u8 = 0x30;
-const TAG_SET: u8 = 0x31;
 
 /// The nine attribute types Go knows by name (`attributeTypeNames` in `pkix.go`), by the last
 /// arc of `2.5.4.x`.
@@ -348,7 +344,7 @@ fn push_hex(bytes: &[u8], out: &mut String) {
 }
 
 /// Go's `parseName`: SEQUENCE OF SET OF SEQUENCE { OID, ANY }.
-fn parse(der: &[u8]) -> Result<DistinguishedName, String> {
+pub(super) fn parse(der: &[u8]) -> Result<DistinguishedName, String> {
     const INVALID: &str = "x509: invalid RDNSequence";
     let mut seq = Reader::new(der);
     let mut rdns = Reader::new(seq.read(TAG_SEQUENCE).ok_or(INVALID)?);
@@ -375,19 +371,8 @@ fn read_value(atv: &mut Reader<'_>) -> Result<Value, String> {
         | TAG_NUMERIC_STRING => return parse_asn1_string(element.tag, content).map(Value::Text),
         TAG_NULL => return Ok(Value::Null),
         // cryptobyte's ReadASN1Integer into an int64: minimal two's complement, at most 8 bytes.
-        TAG_INTEGER => {
-            !content.is_empty()
-                && content.len() <= 8
-                && !(content.len() > 1
-                    && ((content[0] == 0 && content[1] & 0x80 == 0)
-                        || (content[0] == 0xff && content[1] & 0x80 == 0x80)))
-        }
-        // ReadASN1BitString: a padding count 0..=7 whose bits are zero.
-        TAG_BIT_STRING => match content {
-            [] => false,
-            [padding] => *padding == 0,
-            [padding, .., last] => *padding <= 7 && last & ((1u8 << padding) - 1) == 0,
-        },
+        TAG_INTEGER => integer_ok(content) && content.len() <= 8,
+        TAG_BIT_STRING => bit_string_ok(content),
         TAG_OID => parse_oid(content).is_some(),
         TAG_BOOLEAN => matches!(content, [0x00] | [0xff]),
         _ => true,
