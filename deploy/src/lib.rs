@@ -11,11 +11,13 @@
 //!   [`proposal`] builds proposals and transactions exactly as the `peer` CLI does.
 //! * [`invoke`] calls a chaincode through a peer's Gateway (`query`, `invoke`).
 //! * [`lifecycle::Session`] makes the `_lifecycle` calls; [`plan`] compares what is wanted with
-//!   what the channel has and does only what is missing.
+//!   what the channel has and does only what is missing, committing as soon as the channel's
+//!   `LifecycleEndorsement` policy is met ([`commit_policy`]).
 //! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
 //!   hlf-operator `FabricChaincode`) of the chaincode server; [`image`] assembles its OCI image.
 
 pub mod client;
+pub mod commit_policy;
 pub mod config;
 pub mod definition;
 mod error;

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
-use ccaas_deploy::plan;
+use ccaas_deploy::{commit_policy, plan};
 use ccaas_deploy::Error;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
@@ -258,12 +258,18 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         }
         Command::Commit(a) => {
             let def = a.definition.definition()?;
-            let missing = session.readiness(&def, a.sequence).await?.missing();
-            if !missing.is_empty() {
-                anyhow::bail!(Error::ApprovalsMissing { name: def.name, sequence: a.sequence, orgs: missing });
+            let (rule, _) = commit_policy::read(&session).await?;
+            if let Some(w) = rule.warning() {
+                eprintln!("warning: {w}");
             }
             out.progress(&format!("committing {} sequence {}", def.name, a.sequence));
-            let tx = session.commit(&def, a.sequence, via).await?;
+            let tx = match plan::commit_if_met(&session, &def, a.sequence, via, &rule).await? {
+                Ok((check, tx)) => {
+                    out.progress(&format!("commit rule: {}", check.line()));
+                    tx
+                }
+                Err(check) => anyhow::bail!(check.waiting_error(&def.name, a.sequence)),
+            };
             out.result(
                 &[format!(
                     "committed {} version {} sequence {} (tx {}, block {})",
@@ -298,15 +304,20 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
             for line in p.done.iter() {
                 out.progress(&format!("already done: {line}"));
             }
+            if let Some(w) = &p.warning {
+                eprintln!("warning: {w}");
+            }
+            if let Some(c) = &p.commit_rule {
+                out.progress(&format!("commit rule: {}", c.line()));
+            }
             let mut progress = |l: &str| out.progress(l);
             let outcome = plan::execute(&session, &p, &def, &pkg.bytes, via, &mut progress).await?;
-            let waiting = !outcome.waiting_for.is_empty();
+            let waiting = !outcome.waiting_for.is_empty() || !outcome.needed.is_empty();
             let summary = if waiting {
                 format!(
-                    "waiting for {} to approve {} sequence {}; run this again (or let them run it) once they have",
-                    outcome.waiting_for.join(", "),
-                    def.name,
-                    p.sequence
+                    "waiting for approvals of {} sequence {}: it needs {}; run this again (or let them run it) once \
+                     they have",
+                    def.name, p.sequence, outcome.needed
                 )
             } else {
                 format!(
@@ -314,7 +325,10 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
                     def.name, def.version, p.sequence, pkg.package_id
                 )
             };
-            out.result(&[summary], json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for}));
+            out.result(
+                &[summary],
+                json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed}),
+            );
             if waiting {
                 return Ok(EXIT_WAITING);
             }
