@@ -15,6 +15,8 @@
 //!   `LifecycleEndorsement` policy is met ([`commit_policy`]).
 //! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
 //!   hlf-operator `FabricChaincode`) of the chaincode server; [`image`] assembles its OCI image.
+//! * [`status`] shows a chaincode for one org (definition, approvals, peers, servers) and what
+//!   drifted.
 
 pub mod client;
 pub mod commit_policy;
@@ -35,6 +37,7 @@ pub mod registry;
 pub mod registry_auth;
 pub mod render;
 pub mod rollout;
+pub mod status;
 pub mod up;
 
 pub use error::{Error, Result};

@@ -7,10 +7,13 @@
 //!   `query`), or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy), or, for `apply`
 //!   and `up`, a Kubernetes object of another owner in the way (see `--force-conflicts`);
-//! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
+//! * 3: `lifecycle` or `commit` cannot finish: the approvals do not meet the channel's
+//!   `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
 //! * 4: a peer or orderer could not be reached (network, TLS);
 //! * 5: `build-static`: cargo failed to build the binary;
-//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed).
+//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed);
+//! * 7: `status`: drift between the approvals, the peers and the servers (each finding is
+//!   printed with what to run).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
@@ -20,6 +23,8 @@ mod args;
 #[path = "invoke_cmd.rs"]
 mod invoke;
 mod offline;
+#[path = "status_cmd.rs"]
+mod status;
 #[path = "up_cmd.rs"]
 mod up;
 
@@ -118,6 +123,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     }
     let up_config = match &cli.command {
         Command::Up(a) => Some(a.config()?),
+        Command::Status(a) => a.file.as_deref().map(ccaas_deploy::up::UpConfig::load).transpose()?,
         _ => None,
     };
     // `up`'s registry credentials are checked before anything is done.
@@ -156,6 +162,9 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         target.channel
     ));
     let session = Session::connect(&target).await?;
+    if let Command::Status(a) = &cli.command {
+        return status::run(&out, a, up_config.as_ref(), &session).await;
+    }
     if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
         return up::up(&out, a, c, up_push, &session, via).await;
     }
@@ -286,7 +295,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::BuildStatic(_)
         | Command::HotFunctions(_)
         | Command::Invoke(_)
-        | Command::Query(_) => {
+        | Command::Query(_)
+        | Command::Status(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {

@@ -14,6 +14,7 @@ mod invoke;
 mod one_org;
 mod policy;
 mod readme;
+mod status;
 mod support;
 mod two_orgs;
 
