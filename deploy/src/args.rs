@@ -59,19 +59,24 @@ pub enum Command {
     Readiness(WithSequence),
     /// Approve a definition for the organization.
     Approve(Approve),
-    /// Commit a definition on the channel, once its approvals meet the channel's
-    /// LifecycleEndorsement policy (else exit 3, naming the orgs that could approve); the approving
-    /// orgs' peers endorse it.
+    /// Commit a definition on the channel.
+    ///
+    /// Only once its approvals meet the channel's LifecycleEndorsement policy (else exit 3, naming
+    /// what is missing and the orgs that could give it); the approving orgs' peers endorse it.
     Commit(WithSequence),
-    /// Do what is missing: install, approve (at the right sequence) and commit as soon as the
-    /// channel's LifecycleEndorsement policy is met (e.g. 2 of 3 orgs under MAJORITY); --plan
-    /// shows the steps and the rule that decides.
+    /// Do what is missing: install, approve (at the right sequence) and commit.
+    ///
+    /// The commit happens as soon as the approvals meet the channel's LifecycleEndorsement policy
+    /// (e.g. 2 of 3 orgs under MAJORITY Endorsement), endorsed by the approving orgs' peers;
+    /// until then it says what is missing and from whom, and exits 3. --plan shows the steps and
+    /// the rule that decides.
     Lifecycle(Lifecycle),
-    /// One view of a chaincode for the organization: the committed definition, every org's
-    /// approval at the committed and the next sequence, the packages on the org's peers and,
-    /// with Kubernetes settings (-f, --namespace or --kubeconfig), its Deployments, their ready
-    /// pods and the package they serve. Exits 0 when consistent, 7 on drift (each finding says
-    /// what to run).
+    /// Show a chaincode for the organization, and what drifted (exit 7).
+    ///
+    /// The committed definition, every org's approval at the committed and the next sequence, the
+    /// packages on the org's peers and, with Kubernetes settings (-f, --namespace or
+    /// --kubeconfig), its Deployments, their ready pods and the package they serve. Exits 0 when
+    /// consistent, 7 on drift (each finding says what to run).
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Submit a transaction: the chaincode runs on the endorsers the policy needs (the first

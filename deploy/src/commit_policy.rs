@@ -736,7 +736,10 @@ mod tests {
         assert_eq!(one.could_approve, vec!["Org2MSP", "Org3MSP"]);
         let two = rule.check(&approvals(3, &[1, 2]));
         assert!(two.met);
-        assert_eq!(two.line(), "LifecycleEndorsement: MAJORITY Endorsement: 2 of 3 orgs approved (Org1MSP, Org2MSP): met");
+        assert_eq!(
+            two.line(),
+            "LifecycleEndorsement: MAJORITY Endorsement: 2 of 3 orgs approved (Org1MSP, Org2MSP): met"
+        );
         assert!(two.missing.is_empty() && two.could_approve.is_empty(), "nothing is missing once met");
     }
 
@@ -783,7 +786,11 @@ mod tests {
         assert!(!check.met);
         assert_eq!(check.summary, "1 of 3 orgs approved (Org1MSP)");
         assert_eq!(check.could_approve, vec!["Org3MSP"], "only Org3's approval helps");
-        assert!(check.missing.contains("Org3MSP's Endorsement (AND('Org3MSP.member', 'Org1MSP.peer')"), "{}", check.missing);
+        assert!(
+            check.missing.contains("Org3MSP's Endorsement (AND('Org3MSP.member', 'Org1MSP.peer')"),
+            "{}",
+            check.missing
+        );
         assert!(check.missing.contains("Org2MSP's Endorsement (OR('Org2MSP.admin'): an approval that no org can give"));
         // Org3 alone does not meet its own policy without Org1.
         assert!(!rule.check(&approvals(3, &[3, 2])).met);
@@ -836,7 +843,10 @@ mod tests {
         assert_eq!(rule.text(), "MAJORITY Endorsement");
         let def = def.signature_policy("OR('Org1MSP.peer','Org2MSP.peer')").unwrap();
         let (name, rule) = c.endorsement(&def);
-        assert_eq!((name.as_str(), rule.text().as_str()), ("endorsement policy of basic", "OR('Org1MSP.peer', 'Org2MSP.peer')"));
+        assert_eq!(
+            (name.as_str(), rule.text().as_str()),
+            ("endorsement policy of basic", "OR('Org1MSP.peer', 'Org2MSP.peer')")
+        );
         assert!(rule.met(&set(&["Org2MSP"])));
     }
 

@@ -32,8 +32,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
-use ccaas_deploy::{commit_policy, plan};
 use ccaas_deploy::Error;
+use ccaas_deploy::{commit_policy, plan};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use serde_json::json;
@@ -319,6 +319,9 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
             }
             if let Some(c) = &p.commit_rule {
                 out.progress(&format!("commit rule: {}", c.line()));
+            }
+            if let Some(e) = p.endorsement.as_ref().filter(|e| !e.met).and(p.endorsement_line()) {
+                eprintln!("note: {e}");
             }
             let mut progress = |l: &str| out.progress(l);
             let outcome = plan::execute(&session, &p, &def, &pkg.bytes, via, &mut progress).await?;

@@ -105,11 +105,22 @@ impl Plan {
             Step::Commit { sequence } => {
                 format!("commit {} version {} at sequence {sequence} on {}", self.name, self.version, self.channel)
             }
-            Step::WaitForApprovals { sequence, needed, .. } => format!(
-                "then stop: {} sequence {sequence} needs {needed} before it can be committed",
-                self.name
-            ),
+            Step::WaitForApprovals { sequence, needed, .. } => {
+                format!("then stop: {} sequence {sequence} needs {needed} before it can be committed", self.name)
+            }
         }
+    }
+
+    /// What the chaincode's endorsement policy says of the approvals: whether the approving orgs
+    /// can endorse its transactions once it is committed.
+    pub fn endorsement_line(&self) -> Option<String> {
+        let e = self.endorsement.as_ref()?;
+        let then = if e.met {
+            "the approving orgs can endorse its transactions"
+        } else {
+            "its transactions cannot be endorsed until more orgs approve it with a package"
+        };
+        Some(format!("{}; once committed, {then}", e.line()))
     }
 
     /// The plan in plain words, one line each: what is done, the steps, and the rules that decide.
@@ -119,14 +130,7 @@ impl Plan {
         if let Some(c) = &self.commit_rule {
             out.push(format!("commit rule: {}", c.line()));
         }
-        if let Some(e) = &self.endorsement {
-            let then = if e.met {
-                "the approving orgs can endorse its transactions"
-            } else {
-                "its transactions cannot be endorsed until more orgs approve it with a package"
-            };
-            out.push(format!("{}; once committed, {then}", e.line()));
-        }
+        out.extend(self.endorsement_line());
         if self.steps.is_empty() {
             out.push(format!(
                 "nothing to do: {} version {} is committed at sequence {} and this organization's peers run {}",

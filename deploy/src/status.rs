@@ -357,7 +357,9 @@ impl Status {
             }
             let what = if *committed { format!("{name} sequence {seq}") } else { not_committed(*seq) };
             let install = match &up {
-                Some(up) => format!("run {up} (it installs the package it builds), or `ccaas-deploy install <package file>`"),
+                Some(up) => {
+                    format!("run {up} (it installs the package it builds), or `ccaas-deploy install <package file>`")
+                }
                 None => "install it: `ccaas-deploy install <package file>` (or `ccaas-deploy lifecycle`)".into(),
             };
             out.push(Drift {
@@ -375,7 +377,9 @@ impl Status {
         let ns = &k.namespace;
         let roll_out = |package: &str, image: &str| match &up {
             Some(up) => format!("run {up}"),
-            None => format!("run `ccaas-deploy apply -n {name} --namespace {ns} --image {image} --package-id {package}`"),
+            None => {
+                format!("run `ccaas-deploy apply -n {name} --namespace {ns} --image {image} --package-id {package}`")
+            }
         };
         for d in &k.deployments {
             let served: BTreeSet<&str> = std::iter::once(d.package_id.as_str())
@@ -410,7 +414,11 @@ impl Status {
                 let (why, fix) = match current {
                     Some((seq, a)) if !a.package_id.is_empty() => (
                         format!("it approved {} for sequence {seq}", a.package_id),
-                        format!("{} to serve {}, or approve {s} if it is the one to run", roll_out(&a.package_id, &d.image), a.package_id),
+                        format!(
+                            "{} to serve {}, or approve {s} if it is the one to run",
+                            roll_out(&a.package_id, &d.image),
+                            a.package_id
+                        ),
                     ),
                     Some((seq, _)) => (
                         format!("it approved no package for sequence {seq}, so its peers do not run {name}"),
@@ -461,7 +469,8 @@ impl Status {
                 continue;
             }
             let services: Vec<String> = k.services.iter().map(ServiceAddress::address).collect();
-            let example = k.services.first().map(|s| format!("{}:{}", s.name, s.port)).unwrap_or(format!("{name}:7052"));
+            let example =
+                k.services.first().map(|s| format!("{}:{}", s.name, s.port)).unwrap_or(format!("{name}:7052"));
             out.push(Drift {
                 kind: "address",
                 message: format!(
@@ -488,9 +497,14 @@ impl Status {
         let approval = |a: &Option<Approval>, seq: i64| match a {
             None => format!("{} has not approved sequence {seq}", self.org),
             Some(a) if a.package_id.is_empty() => {
-                format!("{} approved version {} at sequence {seq} with no package (its peers do not run it)", self.org, a.version)
+                format!(
+                    "{} approved version {} at sequence {seq} with no package (its peers do not run it)",
+                    self.org, a.version
+                )
             }
-            Some(a) => format!("{} approved version {} at sequence {seq} with package {}", self.org, a.version, a.package_id),
+            Some(a) => {
+                format!("{} approved version {} at sequence {seq} with package {}", self.org, a.version, a.package_id)
+            }
         };
         match &self.committed {
             None => out.push(format!("committed: nothing ({} is not defined on {})", self.name, self.channel)),
@@ -574,7 +588,11 @@ mod tests {
 
     fn installed(ids: &[&str]) -> Vec<Installed> {
         ids.iter()
-            .map(|id| Installed { package_id: id.to_string(), label: id.split(':').next().unwrap().into(), references: BTreeMap::new() })
+            .map(|id| Installed {
+                package_id: id.to_string(),
+                label: id.split(':').next().unwrap().into(),
+                references: BTreeMap::new(),
+            })
             .collect()
     }
 
@@ -656,9 +674,17 @@ mod tests {
         s.kubernetes = Some(cluster(P1, &[(P1, true)]));
         assert_eq!(s.drift(None), vec![], "{:?}", s.drift(None));
         let text = s.lines().join("\n");
-        assert!(text.contains("committed: version 1.0 sequence 1 (approvals: Org1MSP=approved, Org2MSP=approved)"), "{text}");
+        assert!(
+            text.contains("committed: version 1.0 sequence 1 (approvals: Org1MSP=approved, Org2MSP=approved)"),
+            "{text}"
+        );
         assert!(text.contains("Org1MSP approved version 1.0 at sequence 1 with package basic_1.0:1111"), "{text}");
-        assert!(text.contains("kubernetes: Deployment fabric/basic: 1 of 1 ready, serving basic_1.0:1111 (pods: basic-0 ready)"), "{text}");
+        assert!(
+            text.contains(
+                "kubernetes: Deployment fabric/basic: 1 of 1 ready, serving basic_1.0:1111 (pods: basic-0 ready)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("peer1: basic_1.0:1111 (address basic:7052), basic_2.0:2222"), "{text}");
     }
 
@@ -707,7 +733,9 @@ mod tests {
         s.kubernetes = Some(cluster(P2, &[(P2, true)]));
         let d = s.drift(Some(Path::new("ccaas-deploy.yaml")));
         assert_eq!(kinds(&d), vec!["not_installed", "not_committed"], "{d:?}");
-        assert!(d[0].message.contains("approved for basic sequence 2, which is not committed yet, is not installed on peer0"));
+        assert!(d[0]
+            .message
+            .contains("approved for basic sequence 2, which is not committed yet, is not installed on peer0"));
         assert!(
             d[1].message.starts_with(
                 "Deployment fabric/basic serves package basic_2.0:2222, which Org1MSP approved for basic sequence 2, \
@@ -757,7 +785,8 @@ mod tests {
         for ok in ["basic:7052", "basic.fabric:7052", "basic.fabric.svc:7052", "basic.fabric.svc.cluster.local:7052"] {
             assert!(dials_a_service(ok, &basic), "{ok}");
         }
-        for bad in ["basic:7053", "basic.other:7052", "asset:7052", "basic.fabric.svc.:7052", "basic", "127.0.0.1:7052"] {
+        for bad in ["basic:7053", "basic.other:7052", "asset:7052", "basic.fabric.svc.:7052", "basic", "127.0.0.1:7052"]
+        {
             assert!(!dials_a_service(bad, &basic), "{bad}");
         }
         let per_peer = [svc("peer0-basic"), svc("peer1-basic")];

@@ -101,6 +101,9 @@ pub async fn up(
     if let Some(c) = &p.commit_rule {
         out.progress(&format!("fabric: commit rule: {}", c.line()));
     }
+    if let Some(e) = p.endorsement.as_ref().filter(|e| !e.met).and(p.endorsement_line()) {
+        eprintln!("note: {e}");
+    }
     let mut waiting_for = Vec::new();
     let mut needed = String::new();
     let mut fabric_done = Vec::new();

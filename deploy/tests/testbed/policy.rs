@@ -34,10 +34,8 @@ fn as_org(t: &Testbed, n: u32) -> Command {
 fn committed_on(t: &Testbed, n: u32, seq: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let out = t.peer_cli(
-            n,
-            &["lifecycle", "chaincode", "querycommitted", "-C", "mychannel", "-n", "basic", "-O", "json"],
-        );
+        let out = t
+            .peer_cli(n, &["lifecycle", "chaincode", "querycommitted", "-C", "mychannel", "-n", "basic", "-O", "json"]);
         if out.status.success() {
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
             if v["sequence"].as_i64() == Some(seq) {
@@ -72,7 +70,9 @@ fn majority() {
         "{out}"
     );
     assert!(
-        out.contains("waiting for approvals of basic sequence 1: it needs 1 more approval, from any of Org2MSP, Org3MSP"),
+        out.contains(
+            "waiting for approvals of basic sequence 1: it needs 1 more approval, from any of Org2MSP, Org3MSP"
+        ),
         "{out}"
     );
 
@@ -88,7 +88,9 @@ fn majority() {
 
     let plan = ok(as_org(&t, 2).args(lifecycle).arg(&pkg).arg("--plan"));
     assert!(
-        plan.contains("commit rule: LifecycleEndorsement: MAJORITY Endorsement: 2 of 3 orgs approved (Org1MSP, Org2MSP): met"),
+        plan.contains(
+            "commit rule: LifecycleEndorsement: MAJORITY Endorsement: 2 of 3 orgs approved (Org1MSP, Org2MSP): met"
+        ),
         "{plan}"
     );
     assert!(plan.contains("commit basic version 1.0 at sequence 1 on mychannel"), "{plan}");
@@ -99,8 +101,8 @@ fn majority() {
         ),
         "{plan}"
     );
-    let json: Value = serde_json::from_str(&ok(as_org(&t, 2).args(lifecycle).arg(&pkg).args(["--output", "json"])))
-        .unwrap();
+    let json: Value =
+        serde_json::from_str(&ok(as_org(&t, 2).args(lifecycle).arg(&pkg).args(["--output", "json"]))).unwrap();
     assert_eq!(json["waiting_for"], json!([]));
     assert_eq!(json["plan"]["commit_rule"]["met"], json!(true));
     assert_eq!(json["plan"]["commit_rule"]["approved"], json!(["Org1MSP", "Org2MSP"]));
@@ -182,11 +184,23 @@ fn all() {
     );
     // Org3 approves by hand; then `commit` as Org1 finds the policy met.
     ok(as_org(&t, 3).arg("install").arg(&pkg));
-    ok(as_org(&t, 3).args(["approve", "-n", "basic", "-v", "1.0", "--sequence", "1", "--package-id", &built.package_id]));
+    ok(as_org(&t, 3).args([
+        "approve",
+        "-n",
+        "basic",
+        "-v",
+        "1.0",
+        "--sequence",
+        "1",
+        "--package-id",
+        &built.package_id,
+    ]));
     let out = ok(as_org(&t, 1).args(["commit", "-n", "basic", "-v", "1.0", "--sequence", "1"]));
     assert!(out.contains("committed basic version 1.0 sequence 1"), "{out}");
     assert!(
-        out.contains("commit rule: LifecycleEndorsement: ALL Endorsement: 3 of 3 orgs approved (Org1MSP, Org2MSP, Org3MSP): met"),
+        out.contains(
+            "commit rule: LifecycleEndorsement: ALL Endorsement: 3 of 3 orgs approved (Org1MSP, Org2MSP, Org3MSP): met"
+        ),
         "{out}"
     );
     assert_eq!(committed_on(&t, 1, 1)["approvals"], json!({"Org1MSP": true, "Org2MSP": true, "Org3MSP": true}));

@@ -41,7 +41,8 @@ fn one_org() {
     ] {
         assert!(out.lines().any(|l| l == line), "no line {line:?} in\n{out}");
     }
-    let json: Value = serde_json::from_str(&ok(as_org(&t, 1).args(["status", "-n", "basic", "--output", "json"]))).unwrap();
+    let json: Value =
+        serde_json::from_str(&ok(as_org(&t, 1).args(["status", "-n", "basic", "--output", "json"]))).unwrap();
     assert_eq!(json["consistent"], json!(true));
     assert_eq!(json["committed"]["approved"]["package_id"], json!(id));
     assert_eq!(json["addresses"][id], json!("127.0.0.1:19611"));
@@ -49,7 +50,17 @@ fn one_org() {
 
     // Org1 points its peers at a package it never installed: drift, exit 7, and what to do.
     let (_, other) = package(dir.path(), "basic-b.tgz", "basic_1.0b", 19612);
-    ok(as_org(&t, 1).args(["approve", "-n", "basic", "-v", "1.0", "--sequence", "1", "--package-id", &other.package_id]));
+    ok(as_org(&t, 1).args([
+        "approve",
+        "-n",
+        "basic",
+        "-v",
+        "1.0",
+        "--sequence",
+        "1",
+        "--package-id",
+        &other.package_id,
+    ]));
     let (code, out, err) = run(as_org(&t, 1).args(["status", "-n", "basic"]));
     assert_eq!(code, 7, "drift exits 7\n{out}\n{err}");
     let expected = format!(

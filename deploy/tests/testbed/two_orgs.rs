@@ -26,7 +26,10 @@ fn two_orgs_each_with_its_own_network_config() {
     assert_eq!(code, 3, "Org2's approval is missing: exit 3\n{out}\n{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["waiting_for"], serde_json::json!(["Org2MSP"]));
-    assert!(err.contains("then stop: basic sequence 1 needs the approval of Org2MSP before it can be committed"), "{err}");
+    assert!(
+        err.contains("then stop: basic sequence 1 needs the approval of Org2MSP before it can be committed"),
+        "{err}"
+    );
     assert!(
         err.contains(
             "commit rule: LifecycleEndorsement: MAJORITY Endorsement: 1 of 2 orgs approved (Org1MSP): not met: needs \
