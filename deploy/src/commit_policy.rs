@@ -750,6 +750,12 @@ mod tests {
         assert!(!check.met);
         assert_eq!(check.missing, "1 more approval, from any of Org2MSP, Org3MSP, Org5MSP");
         assert_eq!(check.could_approve, vec!["Org2MSP", "Org3MSP", "Org5MSP"]);
+        assert_eq!(
+            check.clone().waiting_error("basic", 4).to_string(),
+            "cannot commit basic sequence 4 yet: LifecycleEndorsement (MAJORITY Endorsement: 2 of 5 orgs approved \
+             (Org1MSP, Org4MSP)) needs 1 more approval, from any of Org2MSP, Org3MSP, Org5MSP; they approve with \
+             `ccaas-deploy approve` (or `ccaas-deploy lifecycle`) and the same definition"
+        );
         let none = c.commit_rule().check(&approvals(5, &[]));
         assert_eq!(none.missing, "3 more approvals, from any of Org1MSP, Org2MSP, Org3MSP, Org4MSP, Org5MSP");
         assert_eq!(none.summary, "0 of 5 orgs approved");
