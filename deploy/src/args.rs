@@ -16,9 +16,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, an error answered by
 /// the chaincode (invoke, query), or an invalid transaction; 2 usage or configuration error (also
 /// a registry or Kubernetes API refusal, or a Kubernetes object of another owner in the way: see
-/// apply --force-conflicts); 3 other organizations must approve first; 4 a peer or orderer cannot
-/// be reached (network or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or
-/// timed out.
+/// apply --force-conflicts); 3 the commit waits for more approvals (the channel's
+/// LifecycleEndorsement policy is not met yet); 4 a peer or orderer cannot be reached (network
+/// or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out; 7 status:
+/// drift between the approvals, the peers and the servers.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
@@ -59,9 +60,25 @@ pub enum Command {
     /// Approve a definition for the organization.
     Approve(Approve),
     /// Commit a definition on the channel.
+    ///
+    /// Only once its approvals meet the channel's LifecycleEndorsement policy (else exit 3, naming
+    /// what is missing and the orgs that could give it); the approving orgs' peers endorse it.
     Commit(WithSequence),
     /// Do what is missing: install, approve (at the right sequence) and commit.
+    ///
+    /// The commit happens as soon as the approvals meet the channel's LifecycleEndorsement policy
+    /// (e.g. 2 of 3 orgs under MAJORITY Endorsement), endorsed by the approving orgs' peers;
+    /// until then it says what is missing and from whom, and exits 3. --plan shows the steps and
+    /// the rule that decides.
     Lifecycle(Lifecycle),
+    /// Show a chaincode for the organization, and what drifted (exit 7).
+    ///
+    /// The committed definition, every org's approval at the committed and the next sequence, the
+    /// packages on the org's peers and, with Kubernetes settings (-f, --namespace or
+    /// --kubeconfig), its Deployments, their ready pods and the package they serve. Exits 0 when
+    /// consistent, 7 on drift (each finding says what to run).
+    #[command(after_help = STATUS_HELP)]
+    Status(StatusArgs),
     /// Submit a transaction: the chaincode runs on the endorsers the policy needs (the first
     /// peer's Gateway finds them), the orderer orders it, and this waits until it is committed.
     /// Prints the chaincode's answer; exits 1 when the chaincode answers an error (its status and
@@ -380,6 +397,41 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+}
+
+const STATUS_HELP: &str = "Drift (exit 7), each with what to run: a package the organization approved (at the committed
+or the next sequence) that one of its peers does not have; pods serving a package it does not
+approve at the committed sequence (or one approved at the next sequence, waiting for the commit);
+a Deployment with no ready pod, or none for the approved package; an approved package whose
+address (connection.json) is not a Service of the chaincode (name, name.namespace or
+name.namespace.svc[.domain], with the Service's port).
+
+Kubernetes: the Deployments, pods and Services labelled app.kubernetes.io/name=<name> and
+app.kubernetes.io/managed-by=ccaas-deploy in the namespace (--namespace, or kubernetes.namespace
+of -f, else default), read with --kubeconfig, kubernetes.kubeconfig of -f, $KUBECONFIG or
+~/.kube/config.
+
+Examples:
+  ccaas-deploy status -n basic
+  ccaas-deploy status -f ccaas-deploy.yaml --output json
+  ccaas-deploy status -n basic --namespace fabric";
+
+/// `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Chaincode name [default: chaincode.name of --file].
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// An up config file (ccaas-deploy.yaml): the chaincode's name, its Kubernetes settings and
+    /// the fabric section, as `up` reads them; turns on the Kubernetes view.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Namespace of the chaincode's servers; turns on the Kubernetes view.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// kubeconfig file; turns on the Kubernetes view.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 const CALL_EXAMPLES: &str = r#"Examples:

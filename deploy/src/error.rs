@@ -103,19 +103,25 @@ pub enum Error {
         org: String,
     },
 
-    /// A definition cannot be committed yet: organizations have not approved it.
+    /// A definition cannot be committed yet: the approvals do not meet the commit rule (the
+    /// channel's `LifecycleEndorsement` policy, or every org when it cannot be read).
     #[error(
-        "cannot commit {name} sequence {sequence} yet: {} not approved it; each must run \
-         `ccaas-deploy approve` (or `ccaas-deploy lifecycle`) with the same definition",
-        if orgs.len() == 1 { format!("{} has", orgs[0]) } else { format!("{} have", orgs.join(", ")) }
+        "cannot commit {name} sequence {sequence} yet: {rule} needs {needed}; {} with \
+         `ccaas-deploy approve` (or `ccaas-deploy lifecycle`) and the same definition",
+        if orgs.len() == 1 { format!("{} approves", orgs[0]) } else { "they approve".to_string() }
     )]
     ApprovalsMissing {
         /// The chaincode name.
         name: String,
         /// The sequence.
         sequence: i64,
-        /// The organizations (MSP IDs) whose approval is missing.
+        /// The organizations (MSP IDs) whose approval could meet the rule.
         orgs: Vec<String>,
+        /// The rule and how far the approvals go, e.g. `LifecycleEndorsement (MAJORITY
+        /// Endorsement: 1 of 3 orgs approved (Org1MSP))`.
+        rule: String,
+        /// What is missing, e.g. `1 more approval, from any of Org2MSP, Org3MSP`.
+        needed: String,
     },
 
     /// The package could not be built or read.

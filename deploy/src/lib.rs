@@ -11,11 +11,15 @@
 //!   [`proposal`] builds proposals and transactions exactly as the `peer` CLI does.
 //! * [`invoke`] calls a chaincode through a peer's Gateway (`query`, `invoke`).
 //! * [`lifecycle::Session`] makes the `_lifecycle` calls; [`plan`] compares what is wanted with
-//!   what the channel has and does only what is missing.
+//!   what the channel has and does only what is missing, committing as soon as the channel's
+//!   `LifecycleEndorsement` policy is met ([`commit_policy`]).
 //! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
 //!   hlf-operator `FabricChaincode`) of the chaincode server; [`image`] assembles its OCI image.
+//! * [`status`] shows a chaincode for one org (definition, approvals, peers, servers) and what
+//!   drifted.
 
 pub mod client;
+pub mod commit_policy;
 pub mod config;
 pub mod definition;
 mod error;
@@ -33,6 +37,7 @@ pub mod registry;
 pub mod registry_auth;
 pub mod render;
 pub mod rollout;
+pub mod status;
 pub mod up;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use prost::Message;
 use serde::Serialize;
 
 use crate::client::Node;
+use crate::commit_policy::ChannelConfig;
 use crate::config::Target;
 use crate::definition::Definition;
 use crate::error::{Error, Result};
@@ -344,8 +345,23 @@ impl Session {
         .await
     }
 
-    /// Commits `definition` at `sequence` on the channel.
+    /// Commits `definition` at `sequence` on the channel (endorsers: the Gateway's choice, or every
+    /// configured peer with [`Via::Orderer`]).
     pub async fn commit(&self, definition: &Definition, sequence: i64, via: Via) -> Result<TxOutcome> {
+        self.commit_endorsed_by(definition, sequence, via, &[]).await
+    }
+
+    /// Commits `definition` at `sequence`, endorsed by peers of `orgs` (MSP IDs; empty: as
+    /// [`Session::commit`]): through the Gateway, they are its endorsing organizations; with
+    /// [`Via::Orderer`], the configured peers of those orgs endorse. A peer endorses a commit only
+    /// if its org approved the definition, so `orgs` should be the orgs that approved it.
+    pub async fn commit_endorsed_by(
+        &self,
+        definition: &Definition,
+        sequence: i64,
+        via: Via,
+        orgs: &[String],
+    ) -> Result<TxOutcome> {
         let d = definition;
         let args = lc::CommitChaincodeDefinitionArgs {
             sequence,
@@ -358,8 +374,43 @@ impl Session {
             init_required: d.init_required,
         };
         let action = format!("commit {} version {} sequence {sequence}", d.name, d.version);
-        let all: Vec<&Node> = self.peers.iter().collect();
-        self.transact("CommitChaincodeDefinition", args.encode_to_vec(), Vec::new(), &all, via, &action).await
+        let endorsers: Vec<&Node> =
+            self.peers.iter().filter(|p| orgs.is_empty() || orgs.contains(&p.endpoint.org)).collect();
+        if via == Via::Orderer && endorsers.is_empty() {
+            return Err(Error::Config(format!(
+                "cannot {action} through the orderer: no configured peer belongs to an org that approved it ({}); \
+                 give a network config with their peers, or drop --via-orderer to let the Gateway find them",
+                orgs.join(", ")
+            )));
+        }
+        self.transact("CommitChaincodeDefinition", args.encode_to_vec(), orgs.to_vec(), &endorsers, via, &action).await
+    }
+
+    /// The channel's configuration, from the first peer (`cscc` `GetChannelConfig`, which the
+    /// channel's Readers may call).
+    pub async fn channel_config(&self) -> Result<ChannelConfig> {
+        let node = self.gateway();
+        let action = format!("read the configuration of channel {}", self.channel);
+        let args = vec![b"GetChannelConfig".to_vec(), self.channel.as_bytes().to_vec()];
+        let p = proposal::for_identity(&self.identity, "", "cscc", args);
+        let resp = node.process_proposal(&proposal::sign(&self.identity, &p), &action).await?;
+        let r = resp.response.unwrap_or_default();
+        if !(200..400).contains(&r.status) {
+            return Err(node.refused(&action, r.message));
+        }
+        ChannelConfig::decode(&r.payload).map_err(|m| node.refused(&action, m))
+    }
+
+    /// The package `package_id` as installed on `node` (`None`: not installed there).
+    pub async fn installed_package(&self, node: &Node, package_id: &str) -> Result<Option<Vec<u8>>> {
+        if !self.is_installed(node, package_id).await? {
+            return Ok(None);
+        }
+        let args = lc::GetInstalledChaincodePackageArgs { package_id: package_id.into() };
+        let action = format!("get installed package {package_id}");
+        let r: Option<lc::GetInstalledChaincodePackageResult> =
+            self.call(node, "", "GetInstalledChaincodePackage", &args, &action).await?;
+        Ok(r.map(|r| r.chaincode_install_package.to_vec()))
     }
 
     async fn transact(

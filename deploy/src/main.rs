@@ -7,10 +7,13 @@
 //!   `query`), or a transaction was invalid;
 //! * 2: usage or configuration error (flags, files, unknown user, bad policy), or, for `apply`
 //!   and `up`, a Kubernetes object of another owner in the way (see `--force-conflicts`);
-//! * 3: `lifecycle` or `commit` cannot finish: other organizations must approve first;
+//! * 3: `lifecycle` or `commit` cannot finish: the approvals do not meet the channel's
+//!   `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
 //! * 4: a peer or orderer could not be reached (network, TLS);
 //! * 5: `build-static`: cargo failed to build the binary;
-//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed).
+//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed);
+//! * 7: `status`: drift between the approvals, the peers and the servers (each finding is
+//!   printed with what to run).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
@@ -21,6 +24,8 @@ mod args;
 mod invoke;
 mod new;
 mod offline;
+#[path = "status_cmd.rs"]
+mod status;
 #[path = "up_cmd.rs"]
 mod up;
 
@@ -28,8 +33,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
-use ccaas_deploy::plan;
 use ccaas_deploy::Error;
+use ccaas_deploy::{commit_policy, plan};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use serde_json::json;
@@ -120,6 +125,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     }
     let up_config = match &cli.command {
         Command::Up(a) => Some(a.config()?),
+        Command::Status(a) => a.file.as_deref().map(ccaas_deploy::up::UpConfig::load).transpose()?,
         _ => None,
     };
     // `up`'s registry credentials are checked before anything is done.
@@ -158,6 +164,9 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         target.channel
     ));
     let session = Session::connect(&target).await?;
+    if let Command::Status(a) = &cli.command {
+        return status::run(&out, a, up_config.as_ref(), &session).await;
+    }
     if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
         return up::up(&out, a, c, up_push, &session, via).await;
     }
@@ -260,12 +269,18 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         }
         Command::Commit(a) => {
             let def = a.definition.definition()?;
-            let missing = session.readiness(&def, a.sequence).await?.missing();
-            if !missing.is_empty() {
-                anyhow::bail!(Error::ApprovalsMissing { name: def.name, sequence: a.sequence, orgs: missing });
+            let (rule, _) = commit_policy::read(&session).await?;
+            if let Some(w) = rule.warning() {
+                eprintln!("warning: {w}");
             }
             out.progress(&format!("committing {} sequence {}", def.name, a.sequence));
-            let tx = session.commit(&def, a.sequence, via).await?;
+            let tx = match plan::commit_if_met(&session, &def, a.sequence, via, &rule).await? {
+                Ok((check, tx)) => {
+                    out.progress(&format!("commit rule: {}", check.line()));
+                    tx
+                }
+                Err(check) => anyhow::bail!(check.waiting_error(&def.name, a.sequence)),
+            };
             out.result(
                 &[format!(
                     "committed {} version {} sequence {} (tx {}, block {})",
@@ -283,7 +298,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::HotFunctions(_)
         | Command::Invoke(_)
         | Command::Query(_)
-        | Command::New(_) => {
+        | Command::New(_)
+        | Command::Status(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {
@@ -301,15 +317,23 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
             for line in p.done.iter() {
                 out.progress(&format!("already done: {line}"));
             }
+            if let Some(w) = &p.warning {
+                eprintln!("warning: {w}");
+            }
+            if let Some(c) = &p.commit_rule {
+                out.progress(&format!("commit rule: {}", c.line()));
+            }
+            if let Some(e) = p.endorsement.as_ref().filter(|e| !e.met).and(p.endorsement_line()) {
+                eprintln!("note: {e}");
+            }
             let mut progress = |l: &str| out.progress(l);
             let outcome = plan::execute(&session, &p, &def, &pkg.bytes, via, &mut progress).await?;
-            let waiting = !outcome.waiting_for.is_empty();
+            let waiting = !outcome.waiting_for.is_empty() || !outcome.needed.is_empty();
             let summary = if waiting {
                 format!(
-                    "waiting for {} to approve {} sequence {}; run this again (or let them run it) once they have",
-                    outcome.waiting_for.join(", "),
-                    def.name,
-                    p.sequence
+                    "waiting for approvals of {} sequence {}: it needs {}; run this again (or let them run it) once \
+                     they have",
+                    def.name, p.sequence, outcome.needed
                 )
             } else {
                 format!(
@@ -317,7 +341,10 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
                     def.name, def.version, p.sequence, pkg.package_id
                 )
             };
-            out.result(&[summary], json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for}));
+            out.result(
+                &[summary],
+                json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed}),
+            );
             if waiting {
                 return Ok(EXIT_WAITING);
             }

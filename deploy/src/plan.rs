@@ -5,12 +5,18 @@
 //! * The definition is committed and unchanged, but this org's peers should run a new package
 //!   → install it and re-approve at the committed sequence (no other org is needed).
 //! * The definition changed (or nothing is committed) → approve the next sequence, then commit
-//!   once every org has approved; if some have not, say which and stop.
+//!   as soon as the approvals meet the channel's `LifecycleEndorsement` policy (see
+//!   [`crate::commit_policy`]: e.g. 2 of 3 orgs under the default `MAJORITY Endorsement`), endorsed
+//!   by the approving orgs' peers; if they do not, say what is missing and from whom, and stop.
+//!   When the channel configuration cannot be read, every org must approve (with a warning).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::commit_policy::{self, Check, CommitRule};
 use crate::definition::Definition;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::{Session, TxOutcome, Via};
 
 /// One step of a plan.
@@ -40,8 +46,10 @@ pub enum Step {
     WaitForApprovals {
         /// At which sequence.
         sequence: i64,
-        /// The organizations that have not approved.
+        /// The organizations whose approval could meet the commit rule.
         orgs: Vec<String>,
+        /// What is missing, e.g. `1 more approval, from any of Org2MSP, Org3MSP`.
+        needed: String,
     },
 }
 
@@ -64,6 +72,20 @@ pub struct Plan {
     pub done: Vec<String>,
     /// What is missing, in order.
     pub steps: Vec<Step>,
+    /// When the plan works at the next sequence: the rule that decides the commit, over the
+    /// approvals (this org's counted as given when the plan approves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_rule: Option<Check>,
+    /// The chaincode's endorsement policy over the same approvals: whether the orgs that approved
+    /// can endorse its transactions once it is committed (told, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endorsement: Option<Check>,
+    /// Why the commit waits for every org (the channel configuration could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// The compiled commit rule, for [`execute`]'s second look.
+    #[serde(skip)]
+    pub rule: Option<CommitRule>,
 }
 
 impl Plan {
@@ -72,26 +94,43 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The plan in plain words, one line each.
+    /// A step in plain words.
+    pub fn step_line(&self, step: &Step) -> String {
+        match step {
+            Step::Install { peer } => format!("install package {} on {peer}", self.package_id),
+            Step::Approve { org, sequence, reason } => format!(
+                "approve {} version {} at sequence {sequence} for {org} with package {} ({reason})",
+                self.name, self.version, self.package_id
+            ),
+            Step::Commit { sequence } => {
+                format!("commit {} version {} at sequence {sequence} on {}", self.name, self.version, self.channel)
+            }
+            Step::WaitForApprovals { sequence, needed, .. } => {
+                format!("then stop: {} sequence {sequence} needs {needed} before it can be committed", self.name)
+            }
+        }
+    }
+
+    /// What the chaincode's endorsement policy says of the approvals: whether the approving orgs
+    /// can endorse its transactions once it is committed.
+    pub fn endorsement_line(&self) -> Option<String> {
+        let e = self.endorsement.as_ref()?;
+        let then = if e.met {
+            "the approving orgs can endorse its transactions"
+        } else {
+            "its transactions cannot be endorsed until more orgs approve it with a package"
+        };
+        Some(format!("{}; once committed, {then}", e.line()))
+    }
+
+    /// The plan in plain words, one line each: what is done, the steps, and the rules that decide.
     pub fn lines(&self) -> Vec<String> {
         let mut out: Vec<String> = self.done.iter().map(|d| format!("already done: {d}")).collect();
-        for s in &self.steps {
-            out.push(match s {
-                Step::Install { peer } => format!("install package {} on {peer}", self.package_id),
-                Step::Approve { org, sequence, reason } => format!(
-                    "approve {} version {} at sequence {sequence} for {org} with package {} ({reason})",
-                    self.name, self.version, self.package_id
-                ),
-                Step::Commit { sequence } => {
-                    format!("commit {} version {} at sequence {sequence} on {}", self.name, self.version, self.channel)
-                }
-                Step::WaitForApprovals { sequence, orgs } => format!(
-                    "then stop: {} must approve {} sequence {sequence} before it can be committed",
-                    orgs.join(", "),
-                    self.name
-                ),
-            });
+        out.extend(self.steps.iter().map(|s| self.step_line(s)));
+        if let Some(c) = &self.commit_rule {
+            out.push(format!("commit rule: {}", c.line()));
         }
+        out.extend(self.endorsement_line());
         if self.steps.is_empty() {
             out.push(format!(
                 "nothing to do: {} version {} is committed at sequence {} and this organization's peers run {}",
@@ -107,6 +146,7 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
     let org = session.identity().msp_id().to_string();
     let mut done = Vec::new();
     let mut steps = Vec::new();
+    let mut decided = Decided::default();
     for node in session.own_peers() {
         if session.is_installed(node, package_id).await? {
             done.push(format!("package {package_id} is installed on {}", node.endpoint.name));
@@ -159,13 +199,26 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
                 };
                 steps.push(Step::Approve { org: org.clone(), sequence, reason });
             }
-            let readiness = session.readiness(definition, sequence).await?;
-            let missing: Vec<String> = readiness.missing().into_iter().filter(|o| *o != org).collect();
-            if missing.is_empty() {
+            let (rule, config) = commit_policy::read(session).await?;
+            let approvals = with_own(session.readiness(definition, sequence).await?.approvals, &org);
+            let check = rule.check(&approvals);
+            if check.met {
                 steps.push(Step::Commit { sequence });
             } else {
-                steps.push(Step::WaitForApprovals { sequence, orgs: missing });
+                steps.push(Step::WaitForApprovals {
+                    sequence,
+                    orgs: check.could_approve.clone(),
+                    needed: check.missing.clone(),
+                });
             }
+            if let Some(config) = config {
+                let (name, endorsement) = config.endorsement(definition);
+                let approved = approvals.iter().filter(|(_, a)| **a).map(|(o, _)| o.clone()).collect();
+                decided.endorsement = Some(endorsement.check(&name, &approved));
+            }
+            decided.warning = rule.warning();
+            decided.commit_rule = Some(check);
+            decided.rule = Some(rule);
         }
     }
     Ok(Plan {
@@ -177,7 +230,70 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
         sequence,
         done,
         steps,
+        commit_rule: decided.commit_rule,
+        endorsement: decided.endorsement,
+        warning: decided.warning,
+        rule: decided.rule,
     })
+}
+
+#[derive(Default)]
+struct Decided {
+    commit_rule: Option<Check>,
+    endorsement: Option<Check>,
+    warning: Option<String>,
+    rule: Option<CommitRule>,
+}
+
+/// The approvals with `org`'s counted as given (the plan approves before it commits).
+fn with_own(mut approvals: BTreeMap<String, bool>, org: &str) -> BTreeMap<String, bool> {
+    approvals.insert(org.to_string(), true);
+    approvals
+}
+
+/// Commits `definition` at `sequence` if `rule` is met by the approvals readiness reports now;
+/// `Ok(Err(check))` says what is missing when it is not. The commit is endorsed by the approving
+/// orgs' peers (a peer refuses to endorse a definition its org did not approve): through the
+/// Gateway they are its endorsing organizations; with [`Via::Orderer`], the configured peers of
+/// those orgs, which must be enough to meet the rule. With [`CommitRule::EveryOrg`] the
+/// endorsers are chosen as before the rule was known (the Gateway's choice, or every peer).
+pub async fn commit_if_met(
+    session: &Session,
+    definition: &Definition,
+    sequence: i64,
+    via: Via,
+    rule: &CommitRule,
+) -> Result<std::result::Result<(Check, TxOutcome), Check>> {
+    let approvals = session.readiness(definition, sequence).await?.approvals;
+    let check = rule.check(&approvals);
+    if !check.met {
+        return Ok(Err(check));
+    }
+    let orgs = match rule {
+        CommitRule::EveryOrg { .. } => Vec::new(),
+        CommitRule::Policy(_) => check.approved.clone(),
+    };
+    if via == Via::Orderer && !orgs.is_empty() {
+        let reachable: BTreeMap<String, bool> = approvals
+            .iter()
+            .map(|(o, a)| (o.clone(), *a && session.peers().iter().any(|p| &p.endpoint.org == o)))
+            .collect();
+        let with_peers = rule.check(&reachable);
+        if !with_peers.met {
+            return Err(Error::Config(format!(
+                "cannot commit {} sequence {sequence} through the orderer: {} approved it, but the configured peers \
+                 of approving orgs ({}) cannot endorse enough to meet {}: {}; give a network config with their peers \
+                 (--config with every org, --peer), or drop --via-orderer to let the Gateway find them",
+                definition.name,
+                check.approved.join(", "),
+                if with_peers.approved.is_empty() { "none".into() } else { with_peers.approved.join(", ") },
+                with_peers.policy,
+                with_peers.missing,
+            )));
+        }
+    }
+    let tx = session.commit_endorsed_by(definition, sequence, via, &orgs).await?;
+    Ok(Ok((check, tx)))
 }
 
 /// What a step did.
@@ -196,13 +312,16 @@ pub struct StepResult {
 pub struct Outcome {
     /// The steps done.
     pub done: Vec<StepResult>,
-    /// Organizations whose approval is still missing (empty when committed).
+    /// Organizations whose approval could meet the commit rule (empty when committed).
     pub waiting_for: Vec<String>,
+    /// What is missing when waiting, e.g. `1 more approval, from any of Org2MSP, Org3MSP`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub needed: String,
 }
 
 /// Does the plan's steps in order; `progress` hears about each before it starts. A
 /// `WaitForApprovals` step checks readiness once more (another org may have approved since the
-/// plan was made) and commits if it can.
+/// plan was made) and commits if the commit rule is met now.
 pub async fn execute(
     session: &Session,
     plan: &Plan,
@@ -213,8 +332,11 @@ pub async fn execute(
 ) -> Result<Outcome> {
     let mut done = Vec::new();
     let mut waiting_for = Vec::new();
-    for (step, line) in plan.steps.iter().zip(plan.lines().into_iter().skip(plan.done.len())) {
-        progress(&line);
+    let mut needed = String::new();
+    let every_org = CommitRule::EveryOrg { why: "the plan has no commit rule".into() };
+    let rule = plan.rule.as_ref().unwrap_or(&every_org);
+    for step in &plan.steps {
+        progress(&plan.step_line(step));
         let tx = match step {
             Step::Install { peer } => {
                 let node =
@@ -225,27 +347,23 @@ pub async fn execute(
             Step::Approve { sequence, .. } => {
                 Some(session.approve(definition, *sequence, Some(&plan.package_id), via).await?)
             }
-            Step::Commit { sequence } => Some(session.commit(definition, *sequence, via).await?),
-            Step::WaitForApprovals { sequence, .. } => {
-                let org = session.identity().msp_id();
-                let missing: Vec<String> = session
-                    .readiness(definition, *sequence)
-                    .await?
-                    .missing()
-                    .into_iter()
-                    .filter(|o| o != org)
-                    .collect();
-                if missing.is_empty() {
-                    progress(&format!("every organization has approved now: commit at sequence {sequence}"));
-                    let tx = session.commit(definition, *sequence, via).await?;
-                    done.push(StepResult { step: Step::Commit { sequence: *sequence }, tx: Some(tx) });
-                    continue;
+            Step::Commit { sequence } | Step::WaitForApprovals { sequence, .. } => {
+                match commit_if_met(session, definition, *sequence, via, rule).await? {
+                    Ok((check, tx)) => {
+                        if matches!(step, Step::WaitForApprovals { .. }) {
+                            progress(&format!("the approvals meet the commit rule now ({}): committed", check.line()));
+                        }
+                        done.push(StepResult { step: Step::Commit { sequence: *sequence }, tx: Some(tx) });
+                    }
+                    Err(check) => {
+                        waiting_for = check.could_approve;
+                        needed = check.missing;
+                    }
                 }
-                waiting_for = missing;
                 continue;
             }
         };
         done.push(StepResult { step: step.clone(), tx });
     }
-    Ok(Outcome { done, waiting_for })
+    Ok(Outcome { done, waiting_for, needed })
 }

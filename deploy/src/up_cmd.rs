@@ -95,12 +95,23 @@ pub async fn up(
     for line in &p.done {
         out.progress(&format!("fabric: already done: {line}"));
     }
+    if let Some(w) = &p.warning {
+        eprintln!("warning: {w}");
+    }
+    if let Some(c) = &p.commit_rule {
+        out.progress(&format!("fabric: commit rule: {}", c.line()));
+    }
+    if let Some(e) = p.endorsement.as_ref().filter(|e| !e.met).and(p.endorsement_line()) {
+        eprintln!("note: {e}");
+    }
     let mut waiting_for = Vec::new();
+    let mut needed = String::new();
     let mut fabric_done = Vec::new();
     if !p.is_noop() {
         let mut progress = |l: &str| out.progress(&format!("fabric: {l}"));
         let outcome = plan::execute(session, &p, &def, &pkg.bytes, via, &mut progress).await?;
         waiting_for = outcome.waiting_for;
+        needed = outcome.needed;
         for d in &outcome.done {
             changed.push(format!("fabric: {}", serde_json::to_value(&d.step).unwrap_or_default()));
         }
@@ -124,6 +135,7 @@ pub async fn up(
         "plan": p,
         "fabric_done": fabric_done,
         "waiting_for": waiting_for,
+        "needed": needed,
         "applied": applied,
         "rolled_out": rolled.is_ok(),
         "changed": changed,
@@ -162,12 +174,10 @@ pub async fn up(
         )
     };
     out.result(&[text], summary);
-    if !waiting_for.is_empty() {
+    if !needed.is_empty() {
         eprintln!(
-            "waiting for {} to approve {} sequence {}; run this again once they have",
-            waiting_for.join(", "),
-            def.name,
-            p.sequence
+            "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
+            def.name, p.sequence
         );
         return Ok(EXIT_WAITING);
     }

@@ -4,7 +4,8 @@
 //! does nothing and says so; a new image only rolls out; a new address makes a new package,
 //! re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
 //! Secret of cert-manager in the way stops `up` before it changes anything, and
-//! `--force-conflicts` takes it over; `down` deletes the Deployment, Service and Secret and says
+//! `--force-conflicts` takes it over; `status` with the same file finds the first rollout
+//! consistent and the new address's package dialling no Service; `down` deletes the Deployment, Service and Secret and says
 //! the channel definition stays.
 
 use std::path::Path;
@@ -128,6 +129,18 @@ fabric:
     let digest = v["image"]["digest"].as_str().unwrap().to_string();
     eprintln!("first up: {took:.1?}");
 
+    // `status` with the same file: the pods serve the approved package, consistent.
+    let (out, _) = run(&cluster, dir.path(), &["status", "-f", "ccaas-deploy.yaml", "--output", "json"]);
+    let s: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(s["consistent"], true, "{s}");
+    let server = &s["kubernetes"]["deployments"][0];
+    assert_eq!(server["package_id"], s["committed"]["approved"]["package_id"], "{s}");
+    assert_eq!((&server["ready"], &server["replicas"]), (&Value::from(1), &Value::from(1)), "{s}");
+    assert_eq!(
+        s["kubernetes"]["services"],
+        serde_json::json!([{"name": "asset", "namespace": "ccaas-up", "port": 7052}])
+    );
+
     // 2. Nothing changed: nothing done, and it says so.
     let (out, took) = run(&cluster, dir.path(), &["up"]);
     let text = ok(&out);
@@ -151,6 +164,18 @@ fabric:
     let actions: Vec<&str> =
         v["plan"]["steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["install", "approve"], "{v}");
+    // The new package dials asset:7053, but the Service up rendered listens on 7052: drift (exit 7).
+    let (out, _) = run(&cluster, dir.path(), &["status", "-f", "ccaas-deploy.yaml", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["drift"].as_array().unwrap().len(), 1, "{s}");
+    assert_eq!(s["drift"][0]["kind"], "address");
+    let message = s["drift"][0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("dials asset:7053, which is not a Service of asset in namespace ccaas-up (asset.ccaas-up:7052)"),
+        "{message}"
+    );
 
     // 5. A new version: the next sequence.
     let (out, _) = run(

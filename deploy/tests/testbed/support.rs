@@ -33,6 +33,12 @@ impl Testbed {
     /// Starts a testbed with `orgs` orgs at `port_base`, or returns `None` (after one line on
     /// stderr) when there is no testbed here and this is not CI.
     pub fn up(group: &str, orgs: u32, port_base: u16) -> Option<Testbed> {
+        Testbed::up_with(group, orgs, port_base, &[])
+    }
+
+    /// [`Testbed::up`] with more of the testbed's settings, e.g.
+    /// `("FABRIC_TESTBED_LIFECYCLE_POLICY", "ANY")`.
+    pub fn up_with(group: &str, orgs: u32, port_base: u16, settings: &[(&str, &str)]) -> Option<Testbed> {
         let dir = testbed_dir();
         if !dir.join("up").is_file() {
             if std::env::var("CI").as_deref() == Ok("true") {
@@ -51,6 +57,7 @@ impl Testbed {
         cmd.arg(&state)
             .env("FABRIC_TESTBED_PORT_BASE", port_base.to_string())
             .env("FABRIC_TESTBED_ORGS", orgs.to_string())
+            .envs(settings.iter().copied())
             .stderr(Stdio::piped());
         for v in ["FABRIC_TESTBED_BIN", "PATH", "HOME", "TMPDIR"] {
             if let Some(val) = std::env::var_os(v) {

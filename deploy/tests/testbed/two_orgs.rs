@@ -26,10 +26,20 @@ fn two_orgs_each_with_its_own_network_config() {
     assert_eq!(code, 3, "Org2's approval is missing: exit 3\n{out}\n{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["waiting_for"], serde_json::json!(["Org2MSP"]));
-    assert!(err.contains("then stop: Org2MSP must approve basic sequence 1 before it can be committed"), "{err}");
+    assert!(
+        err.contains("then stop: basic sequence 1 needs the approval of Org2MSP before it can be committed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "commit rule: LifecycleEndorsement: MAJORITY Endorsement: 1 of 2 orgs approved (Org1MSP): not met: needs \
+             the approval of Org2MSP"
+        ),
+        "{err}"
+    );
     let (code, out, _) = run(&mut as_org(1));
     assert_eq!(code, 3);
-    assert!(out.contains("waiting for Org2MSP to approve basic sequence 1"), "{out}");
+    assert!(out.contains("waiting for approvals of basic sequence 1: it needs the approval of Org2MSP"), "{out}");
 
     // Committing by hand before Org2 approved: refused up front, naming Org2.
     let mut commit = std::process::Command::new(crate::support::DEPLOY);
@@ -38,7 +48,10 @@ fn two_orgs_each_with_its_own_network_config() {
     let (code, out, err) = run(&mut commit);
     assert_eq!(code, 3, "{out}{err}");
     assert!(
-        err.contains("error: cannot commit basic sequence 1 yet: Org2MSP has not approved it; each must run"),
+        err.contains(
+            "error: cannot commit basic sequence 1 yet: LifecycleEndorsement (MAJORITY Endorsement: 1 of 2 orgs \
+             approved (Org1MSP)) needs the approval of Org2MSP; Org2MSP approves with `ccaas-deploy approve`"
+        ),
         "{err}"
     );
 
