@@ -300,8 +300,7 @@ impl DefinitionArgs {
             d = d.channel_config_policy(r);
         }
         if let Some(f) = &self.collections_config {
-            let json = std::fs::read(f)
-                .map_err(|e| Error::Config(format!("cannot read collections config {}: {e}", f.display())))?;
+            let json = ccaas_deploy::limits::read_config("collections config", f)?;
             d = d.collections_json(&json).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
         }
         d.init_required = self.init_required;

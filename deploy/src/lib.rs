@@ -23,6 +23,7 @@ pub mod identity;
 pub mod image;
 pub mod layout;
 pub mod lifecycle;
+pub mod limits;
 pub mod network_config;
 pub mod plan;
 pub mod policy;
