@@ -249,9 +249,8 @@ impl PackageArgs {
                 let bytes =
                     std::fs::read(f).map_err(|e| Error::Config(format!("cannot read package {}: {e}", f.display())))?;
                 // Parsed as the peer does; a gzip bomb is refused at ccaas_package::MAX_DECOMPRESSED.
-                let package_id = package_id(&bytes).map_err(|e| {
-                    Error::Config(format!("{} is not a usable chaincode package: {e}", f.display()))
-                })?;
+                let package_id = package_id(&bytes)
+                    .map_err(|e| Error::Config(format!("{} is not a usable chaincode package: {e}", f.display())))?;
                 Ok(LoadedPackage { bytes, package_id })
             }
             (None, Some(label), Some(address)) => {

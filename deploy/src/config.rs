@@ -74,10 +74,9 @@ pub struct Tls {
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let client = self
-            .client_identity
-            .as_ref()
-            .map(|(cert, key)| (format!("<certificate: {} bytes>", cert.len()), format!("<redacted: {} bytes>", key.len())));
+        let client = self.client_identity.as_ref().map(|(cert, key)| {
+            (format!("<certificate: {} bytes>", cert.len()), format!("<redacted: {} bytes>", key.len()))
+        });
         f.debug_struct("Tls")
             .field("ca_pem", &format_args!("<{} bytes>", self.ca_pem.len()))
             .field("ca_source", &self.ca_source)

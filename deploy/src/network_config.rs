@@ -113,7 +113,9 @@ impl Pem {
                 .into_iter()
                 .map(|i| match i {
                     Value::String(s) => Ok(s),
-                    other => Err(format!("`pem` is a list holding {} where PEM text is expected; {FORMS}", what(&other))),
+                    other => {
+                        Err(format!("`pem` is a list holding {} where PEM text is expected; {FORMS}", what(&other)))
+                    }
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map(|v| Some(v.join("\n"))),
@@ -233,4 +235,3 @@ impl Node {
             .map(str::to_string)
     }
 }
-

@@ -234,7 +234,14 @@ fn debug_output_shows_no_key_material() {
     assert!(tls.client_identity.is_some());
     let network = ccaas_deploy::network_config::NetworkConfig::load(&config).unwrap();
     let user = &network.organization("Org1MSP").unwrap().users["admin"];
-    let printed = [format!("{t:?}"), format!("{:?}", t.peers[0]), format!("{tls:?}"), format!("{network:?}"), format!("{user:?}"), format!("{:?}", user.key)];
+    let printed = [
+        format!("{t:?}"),
+        format!("{:?}", t.peers[0]),
+        format!("{tls:?}"),
+        format!("{network:?}"),
+        format!("{user:?}"),
+        format!("{:?}", user.key),
+    ];
     let keys = [admin_key(), std::fs::read_to_string(fixture("user1-key.pem")).unwrap()];
     for text in &printed {
         for line in keys.iter().flat_map(|k| secret_lines(k)) {

@@ -105,7 +105,9 @@ fn read_inner(code: &mut dyn Read, budget: &Budget) -> Result<Inner> {
     let mut inner = Inner { files: BTreeMap::new(), entries: Vec::new(), warnings: Vec::new() };
     let read = archive::read_layer(code, budget, |mut e| {
         if !valid_path(&e.name) {
-            return Err(Error::InvalidPackage(format!("tar contains the absolute or escaping path '{}'", e.name)).into());
+            return Err(
+                Error::InvalidPackage(format!("tar contains the absolute or escaping path '{}'", e.name)).into()
+            );
         }
         let kind = match e.typeflag {
             TYPE_REG => "file",

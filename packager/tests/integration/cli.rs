@@ -441,18 +441,8 @@ fn the_client_key_stays_private_in_files_and_output() {
     build(&["build", "--label", "cc", "--address", "cc:7052", "-o", "plain.tgz"].map(String::from));
     let tls = |f: &str| d.join(f).display().to_string();
     build(
-        &[
-            "build",
-            "--label",
-            "cc",
-            "--address",
-            "cc:7052",
-            "--tls-root-cert",
-            &tls("ca.pem"),
-            "-o",
-            "tls.tgz",
-        ]
-        .map(String::from),
+        &["build", "--label", "cc", "--address", "cc:7052", "--tls-root-cert", &tls("ca.pem"), "-o", "tls.tgz"]
+            .map(String::from),
     );
     #[cfg(unix)]
     {

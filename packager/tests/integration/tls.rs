@@ -210,7 +210,13 @@ fn debug_output_redacts_private_keys() {
     let json = spec.to_connection_json().unwrap();
     let package_spec = PackageSpec::ccaas("cc", spec.clone());
     let report = ccaas_package::inspect(&build_package(&package_spec).unwrap().bytes).unwrap();
-    let printed = [format!("{m:?}"), format!("{spec:?}"), format!("{json:?}"), format!("{package_spec:?}"), format!("{report:?}")];
+    let printed = [
+        format!("{m:?}"),
+        format!("{spec:?}"),
+        format!("{json:?}"),
+        format!("{package_spec:?}"),
+        format!("{report:?}"),
+    ];
     for text in &printed {
         for key in [&m.ca_key, &m.server_key, &m.client_key] {
             let body = key.lines().nth(1).unwrap();
