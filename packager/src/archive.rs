@@ -66,11 +66,12 @@ pub const MAX_DECOMPRESSED: u64 = 100 * 1024 * 1024;
 
 /// The decompressed bytes of one package read so far, every layer counted.
 ///
-/// Memory bound of a read: a [`Layer`] keeps nothing of its stream but the decompressor's
+/// Memory bound of a read: [`read_layer`] keeps nothing of its stream but the decompressor's
 /// window and one tar header; what the callers keep (metadata.json, connection.json,
-/// META-INF files, entry names) was decompressed first and so was counted here. A package read
-/// therefore holds at most [`MAX_DECOMPRESSED`] bytes of its contents, whatever its headers
-/// claim.
+/// META-INF files, entry names) was decompressed first and so was counted here, and
+/// [`TarEntry::read_all`] allocates an entry's buffer only when its size fits in what is left.
+/// A package read therefore holds at most [`MAX_DECOMPRESSED`] bytes of its contents, whatever
+/// its headers claim.
 #[derive(Debug)]
 pub(crate) struct Budget {
     used: Cell<u64>,
