@@ -284,7 +284,9 @@ impl PackageArgs {
             (Some(f), _, _) => {
                 let bytes =
                     std::fs::read(f).map_err(|e| Error::Config(format!("cannot read package {}: {e}", f.display())))?;
-                let package_id = package_id(&bytes)?;
+                // Parsed as the peer does; a gzip bomb is refused at ccaas_package::MAX_DECOMPRESSED.
+                let package_id = package_id(&bytes)
+                    .map_err(|e| Error::Config(format!("{} is not a usable chaincode package: {e}", f.display())))?;
                 Ok(LoadedPackage { bytes, package_id })
             }
             (None, Some(label), Some(address)) => {
@@ -333,8 +335,7 @@ impl DefinitionArgs {
             d = d.channel_config_policy(r);
         }
         if let Some(f) = &self.collections_config {
-            let json = std::fs::read(f)
-                .map_err(|e| Error::Config(format!("cannot read collections config {}: {e}", f.display())))?;
+            let json = ccaas_deploy::limits::read_config("collections config", f)?;
             d = d.collections_json(&json).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
         }
         d.init_required = self.init_required;

@@ -58,8 +58,9 @@ pub struct Sources {
     pub channel: Option<String>,
 }
 
-/// TLS settings for one endpoint.
-#[derive(Debug, Clone)]
+/// TLS settings for one endpoint. `Debug` shows the sizes of the PEM texts, not the texts (the
+/// client key is a private key).
+#[derive(Clone)]
 pub struct Tls {
     /// The CA certificates (PEM) that sign the server's certificate.
     pub ca_pem: Vec<u8>,
@@ -71,7 +72,21 @@ pub struct Tls {
     pub client_identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-/// A peer or orderer to dial.
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client = self.client_identity.as_ref().map(|(cert, key)| {
+            (format!("<certificate: {} bytes>", cert.len()), format!("<redacted: {} bytes>", key.len()))
+        });
+        f.debug_struct("Tls")
+            .field("ca_pem", &format_args!("<{} bytes>", self.ca_pem.len()))
+            .field("ca_source", &self.ca_source)
+            .field("server_name", &self.server_name)
+            .field("client_identity", &client)
+            .finish()
+    }
+}
+
+/// A peer or orderer to dial. `Debug` redacts its TLS client key.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// Its name (from the network config, else the address).
@@ -84,7 +99,8 @@ pub struct Endpoint {
     pub tls: Option<Tls>,
 }
 
-/// The resolved configuration: who signs, which peers and orderer, which channel.
+/// The resolved configuration: who signs, which peers and orderer, which channel. `Debug`
+/// redacts the signing key and the TLS client key.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// The signing identity.

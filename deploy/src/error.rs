@@ -135,3 +135,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn read_file(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|cause| Error::Read { what, path: path.to_path_buf(), cause })
 }
+
+/// A YAML parse error's message without the text of any string value it quotes: serde quotes
+/// the value of a mistyped field (`invalid type: string "...", expected ...`), and a config's
+/// values may be private keys or secrets. The field's place and line stay in the message.
+pub(crate) fn yaml_error(e: &serde_norway::Error) -> String {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at]);
+        out.push_str("a string (not shown)");
+        let quoted = &rest[at + "string \"".len()..];
+        let mut escaped = false;
+        let end = quoted
+            .char_indices()
+            .find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+            .map_or(quoted.len(), |(i, _)| i + 1);
+        rest = &quoted[end..];
+    }
+    out.push_str(rest);
+    out
+}

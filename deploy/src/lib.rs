@@ -29,6 +29,7 @@ pub mod image;
 pub mod invoke;
 pub mod layout;
 pub mod lifecycle;
+pub mod limits;
 pub mod network_config;
 pub mod plan;
 pub mod policy;

@@ -1,6 +1,6 @@
 //! Network config files: hlf-operator's (`kubectl hlf inspect` + `kubectl hlf utils adduser`) and
 //! the Fabric common connection profile (YAML or JSON) they derive from. Both name peers and
-//! orderers with a `url`, `tlsCACerts` (inline `pem` or a `path`) and `grpcOptions`
+//! orderers with a `url`, `tlsCACerts` (inline `pem`, a `path`, or the PEM text) and `grpcOptions`
 //! (`ssl-target-name-override` / `hostnameOverride`); hlf-operator's also carries users.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{read_file, Error, Result};
+use crate::error::{read_file, yaml_error, Error, Result};
+use crate::limits;
 
 /// A parsed network config file.
 #[derive(Debug, Deserialize)]
@@ -57,7 +58,7 @@ pub struct Organization {
     pub users: BTreeMap<String, User>,
 }
 
-/// A user's certificate and key, inline.
+/// A user's certificate and key. `Debug` shows their size, not their text.
 #[derive(Debug, Deserialize)]
 pub struct User {
     /// The certificate.
@@ -66,25 +67,78 @@ pub struct User {
     pub key: Pem,
 }
 
-/// Inline PEM, or a path to a PEM file.
-#[derive(Debug, Default, Deserialize)]
+/// PEM text, inline or in a file. A config may give it as the PEM text itself, as
+/// `{pem: TEXT}` (hlf-operator's form; TEXT may be a list of PEM texts, as some connection
+/// profiles write), or as `{path: FILE}` (relative to the config file). A value of another
+/// form is an error that says what the value is, never what it says (it may be a private key);
+/// `Debug` shows its size only.
+#[derive(Default)]
 pub struct Pem {
-    /// The PEM text.
-    #[serde(default)]
-    pub pem: Option<PemText>,
+    /// The PEM text (a list is joined with line breaks).
+    pub pem: Option<String>,
     /// A file holding it (relative to the config file).
-    #[serde(default)]
     pub path: Option<PathBuf>,
 }
 
-/// `pem:` is a string in hlf-operator's files and sometimes a list in connection profiles.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum PemText {
-    /// One PEM string.
-    One(String),
-    /// Several PEM strings (concatenated).
-    Many(Vec<String>),
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pem = self.pem.as_ref().map(|p| format!("<redacted: {} bytes>", p.len()));
+        f.debug_struct("Pem").field("pem", &pem).field("path", &self.path).finish()
+    }
+}
+
+impl<'de> Deserialize<'de> for Pem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Pem, D::Error> {
+        Pem::from_value(serde_norway::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Pem {
+    fn from_value(value: serde_norway::Value) -> std::result::Result<Pem, String> {
+        use serde_norway::Value;
+        const FORMS: &str = "give the PEM text itself, `pem: TEXT` or `path: FILE` (the value is not shown)";
+        let what = |v: &Value| match v {
+            Value::Null => "nothing",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "text",
+            Value::Sequence(_) => "a list",
+            Value::Mapping(_) => "a map",
+            Value::Tagged(_) => "a tagged value",
+        };
+        let text = |v: Value, field: &str| match v {
+            Value::String(s) => Ok(Some(s)),
+            Value::Null => Ok(None),
+            Value::Sequence(items) if field == "pem" => items
+                .into_iter()
+                .map(|i| match i {
+                    Value::String(s) => Ok(s),
+                    other => {
+                        Err(format!("`pem` is a list holding {} where PEM text is expected; {FORMS}", what(&other)))
+                    }
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(|v| Some(v.join("\n"))),
+            other => Err(format!("`{field}` is {} where text is expected; {FORMS}", what(&other))),
+        };
+        match value {
+            Value::String(s) if s.contains("-----BEGIN ") => Ok(Pem { pem: Some(s), path: None }),
+            Value::String(_) => Err(format!("text that is not PEM (no -----BEGIN line); {FORMS}")),
+            Value::Null => Ok(Pem::default()),
+            Value::Mapping(map) => {
+                let mut pem = Pem::default();
+                for (key, v) in map {
+                    match key.as_str() {
+                        Some("pem") => pem.pem = text(v, "pem")?,
+                        Some("path") => pem.path = text(v, "path")?.map(PathBuf::from),
+                        _ => {}
+                    }
+                }
+                Ok(pem)
+            }
+            other => Err(format!("{} where PEM is expected; {FORMS}", what(&other))),
+        }
+    }
 }
 
 /// A peer or orderer.
@@ -103,13 +157,17 @@ pub struct Node {
 impl NetworkConfig {
     /// Reads and parses a network config file.
     pub fn load(path: &Path) -> Result<NetworkConfig> {
-        Self::parse(&read_file("network config", path)?, path)
+        Self::parse(&limits::read_config("network config", path)?, path)
     }
 
-    /// Parses a network config's YAML text; `path` names it in errors.
+    /// Parses a network config's YAML text; `path` names it in errors. Text over
+    /// [`limits::MAX_CONFIG_SIZE`], or nesting `[...]`/`{...}` deeper than
+    /// [`limits::MAX_YAML_NESTING`], is refused before it is parsed.
     pub fn parse(text: &[u8], path: &Path) -> Result<NetworkConfig> {
+        limits::check_size("network config", path, text.len() as u64)?;
+        limits::check_yaml_nesting("network config", path, text)?;
         let mut config: NetworkConfig = serde_norway::from_slice(text)
-            .map_err(|e| Error::Config(format!("network config {}: {e}", path.display())))?;
+            .map_err(|e| Error::Config(format!("network config {}: {}", path.display(), yaml_error(&e))))?;
         config.path = path.to_path_buf();
         Ok(config)
     }
@@ -144,10 +202,7 @@ impl NetworkConfig {
     /// Reads a PEM value, inline or from a file relative to the config file.
     pub fn pem(&self, pem: &Pem, what: &'static str) -> Result<Option<Vec<u8>>> {
         if let Some(text) = &pem.pem {
-            return Ok(Some(match text {
-                PemText::One(s) => s.clone().into_bytes(),
-                PemText::Many(v) => v.join("\n").into_bytes(),
-            }));
+            return Ok(Some(text.clone().into_bytes()));
         }
         match &pem.path {
             Some(p) => {

@@ -8,10 +8,15 @@ use ccaas_protos::common::signature_policy::{NOutOf, Type};
 use ccaas_protos::common::{MspPrincipal, MspRole, SignaturePolicy, SignaturePolicyEnvelope};
 use prost::Message;
 
+/// Deepest nesting of `AND`/`OR`/`OutOf` accepted in a signature policy (real policies nest two
+/// or three levels; the bound keeps the recursive parser's stack small).
+pub const MAX_POLICY_NESTING: usize = 32;
+
 /// Compiles a signature policy such as `OR('Org1MSP.peer', AND('Org2MSP.admin', 'Org3MSP.member'))`.
 /// Principals are numbered in order of appearance, as Fabric's `policydsl.FromString` does.
+/// Functions nested deeper than [`MAX_POLICY_NESTING`] are refused.
 pub fn parse_signature_policy(text: &str) -> Result<SignaturePolicyEnvelope, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0, identities: Vec::new() };
+    let mut p = Parser { s: text.as_bytes(), i: 0, identities: Vec::new(), depth: 0 };
     let rule = p.expr()?;
     p.ws();
     if p.i != p.s.len() {
@@ -24,6 +29,8 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     identities: Vec<MspPrincipal>,
+    /// Functions open at `i`.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -58,6 +65,12 @@ impl Parser<'_> {
             Some(b'\'') | Some(b'"') => self.principal(),
             Some(_) => {
                 let at = self.i;
+                if self.depth == MAX_POLICY_NESTING {
+                    return Err(format!(
+                        "the policy nests AND/OR/OutOf more than {MAX_POLICY_NESTING} levels deep (at position \
+                         {at}), the limit: write it flatter (OutOf(n, ...) takes any number of principals)"
+                    ));
+                }
                 let func = self.word();
                 if !self.eat(b'(') {
                     return Err(format!("expected '(' after '{func}' at position {}", self.i));
@@ -75,6 +88,7 @@ impl Parser<'_> {
                     }
                     _ => return Err(format!("unknown function '{func}' at position {at}: use AND, OR or OutOf")),
                 };
+                self.depth += 1;
                 let mut rules = vec![self.expr()?];
                 while self.eat(b',') {
                     rules.push(self.expr()?);
@@ -82,6 +96,7 @@ impl Parser<'_> {
                 if !self.eat(b')') {
                     return Err(format!("expected ')' at position {}", self.i));
                 }
+                self.depth -= 1;
                 let n = *n.get_or_insert(rules.len() as i32);
                 Ok(SignaturePolicy { r#type: Some(Type::NOutOf(NOutOf { n, rules })) })
             }
@@ -149,5 +164,16 @@ mod tests {
         assert!(parse_signature_policy("XOR('A.peer')").unwrap_err().contains("unknown function 'XOR'"));
         assert!(parse_signature_policy("OR('A.boss')").unwrap_err().contains("unknown role 'boss'"));
         assert!(parse_signature_policy("OR('A.peer'").unwrap_err().contains("expected ')'"));
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("{}'A.peer'{}", "AND(".repeat(n), ")".repeat(n));
+        assert!(parse_signature_policy(&nested(MAX_POLICY_NESTING)).is_ok());
+        let e = parse_signature_policy(&nested(MAX_POLICY_NESTING + 1)).unwrap_err();
+        assert!(e.contains("nests AND/OR/OutOf more than 32 levels deep (at position 128), the limit"), "{e}");
+        // Deep enough to overflow the stack of a parser without the bound.
+        let e = parse_signature_policy(&nested(1_000_000)).unwrap_err();
+        assert!(e.contains("more than 32 levels"), "{e}");
     }
 }

@@ -193,12 +193,10 @@ pub struct FabricSection {
 impl UpConfig {
     /// Reads `path`, resolving relative paths against its directory.
     pub fn load(path: &Path) -> Result<UpConfig, Error> {
-        let text = std::fs::read_to_string(path).map_err(|cause| Error::Read {
-            what: "up config",
-            path: path.to_path_buf(),
-            cause,
-        })?;
-        let mut c: UpConfig = serde_norway::from_str(&text).map_err(|e| {
+        let text = crate::limits::read_config("up config", path)?;
+        crate::limits::check_yaml_nesting("up config", path, &text)?;
+        let mut c: UpConfig = serde_norway::from_slice(&text).map_err(|e| {
+            let e = crate::error::yaml_error(&e);
             Error::Config(format!("{}: {e} (see `ccaas-deploy up --help` for the format)", path.display()))
         })?;
         let base = path.parent().unwrap_or(Path::new("."));

@@ -144,3 +144,129 @@ fn core_peer_tls_enabled_switches_tls_as_for_the_peer_cli() {
     let err = on_without_ca.resolve().unwrap_err().to_string();
     assert!(err.starts_with("TLS is on (CORE_PEER_TLS_ENABLED=true) but no TLS CA is given"), "{err}");
 }
+
+/// The fixture network config with `organizations.Org1MSP.users.admin.key` replaced by `key`
+/// (or the whole user, with `whole_user`), written to a temporary file.
+fn config_with_key(dir: &std::path::Path, key: serde_norway::Value, whole_user: bool) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("network-org1.yaml")).unwrap();
+    let mut v: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let admin = &mut v["organizations"]["Org1MSP"]["users"]["admin"];
+    if whole_user {
+        *admin = key;
+    } else {
+        admin["key"] = key;
+    }
+    let path = dir.join("org1.yaml");
+    std::fs::write(&path, serde_norway::to_string(&v).unwrap()).unwrap();
+    path
+}
+
+fn admin_key() -> String {
+    std::fs::read_to_string(fixture("admin-key.pem")).unwrap()
+}
+
+/// The base64 lines of a PEM text: what must never be printed.
+fn secret_lines(pem: &str) -> Vec<String> {
+    pem.lines().filter(|l| !l.starts_with("-----") && !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+fn resolve(config: PathBuf) -> Result<ccaas_deploy::config::Target, Error> {
+    Sources { config: Some(config), user: Some("admin".into()), ..Default::default() }.resolve()
+}
+
+#[test]
+fn a_key_given_as_bare_pem_text_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = resolve(config_with_key(dir.path(), admin_key().into(), false)).unwrap();
+    assert_eq!(t.identity.msp_id(), "Org1MSP");
+    // The other forms still work: {pem: [..]} (a list) and {path: ..} (relative to the config).
+    std::fs::copy(fixture("admin-key.pem"), dir.path().join("admin.key")).unwrap();
+    let path_form = serde_norway::from_str("{path: admin.key}").unwrap();
+    resolve(config_with_key(dir.path(), path_form, false)).unwrap();
+    let list_form = serde_norway::Value::Mapping(
+        [("pem".into(), serde_norway::Value::Sequence(vec![admin_key().into()]))].into_iter().collect(),
+    );
+    resolve(config_with_key(dir.path(), list_form, false)).unwrap();
+}
+
+#[test]
+fn a_malformed_key_is_an_error_that_does_not_quote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = admin_key();
+    let secret = secret_lines(&key);
+    let not_pem = secret.join("");
+    let cases: Vec<(serde_norway::Value, bool, &str)> = vec![
+        (7.into(), false, "a number where PEM is expected"),
+        (serde_norway::Value::Sequence(vec![key.clone().into()]), false, "a list where PEM is expected"),
+        (serde_norway::from_str("{pem: 5}").unwrap(), false, "`pem` is a number where text is expected"),
+        (serde_norway::from_str(&format!("{{pem: [{not_pem:?}, 1]}}")).unwrap(), false, "holding a number"),
+        (serde_norway::from_str(&format!("{{path: [{not_pem:?}]}}")).unwrap(), false, "`path` is a list"),
+        (not_pem.clone().into(), false, "text that is not PEM (no -----BEGIN line)"),
+        // The key pasted in place of the whole user: serde's own "invalid type" error.
+        (key.clone().into(), true, "users.admin: invalid type: a string (not shown), expected struct User"),
+    ];
+    for (value, whole_user, expected) in cases {
+        let err = resolve(config_with_key(dir.path(), value, whole_user)).unwrap_err().to_string();
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(err.contains("org1.yaml"), "{err}");
+        for line in &secret {
+            assert!(!err.contains(line.as_str()), "key material in: {err}");
+        }
+        assert!(!err.contains(&not_pem[..20]), "the value is quoted in: {err}");
+    }
+}
+
+/// `Debug` of everything that holds the signing key or a TLS client key shows no key material.
+#[test]
+fn debug_output_shows_no_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_key(dir.path(), admin_key().into(), false);
+    let t = Sources {
+        config: Some(config.clone()),
+        user: Some("admin".into()),
+        tls_client_cert: Some(fixture("user1-cert.pem")),
+        tls_client_key: Some(fixture("user1-key.pem")),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let tls = t.peers[0].tls.as_ref().unwrap();
+    assert!(tls.client_identity.is_some());
+    let network = ccaas_deploy::network_config::NetworkConfig::load(&config).unwrap();
+    let user = &network.organization("Org1MSP").unwrap().users["admin"];
+    let printed = [
+        format!("{t:?}"),
+        format!("{:?}", t.peers[0]),
+        format!("{tls:?}"),
+        format!("{network:?}"),
+        format!("{user:?}"),
+        format!("{:?}", user.key),
+    ];
+    let keys = [admin_key(), std::fs::read_to_string(fixture("user1-key.pem")).unwrap()];
+    for text in &printed {
+        for line in keys.iter().flat_map(|k| secret_lines(k)) {
+            assert!(!text.contains(&line), "key material in {text}");
+        }
+        assert!(text.contains("redacted"), "{text}");
+    }
+}
+
+#[test]
+fn oversized_and_deeply_nested_network_configs_are_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, format!("name: x\n{}", "# padding\n".repeat(110_000))).unwrap();
+    let err = resolve(big).unwrap_err().to_string();
+    assert!(err.contains("big.yaml is 1100008 bytes or more, over the 1 MiB limit"), "{err}");
+
+    // 200 KB of nesting took the YAML parser 35 s; it is refused before parsing.
+    for (name, text) in [
+        ("seq.yaml", format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))),
+        ("map.yaml", format!("peers: {}1{}", "{a: ".repeat(40_000), "}".repeat(40_000))),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = resolve(path).unwrap_err().to_string();
+        assert!(err.contains(&format!("{name}: [...] or {{...}} nested more than 128 levels deep")), "{err}");
+    }
+}

@@ -135,3 +135,25 @@ fn the_file_is_checked() {
         Some(ccaas_deploy::render::Tls::Secret { name: "asset-certs".into(), client_auth: true })
     );
 }
+
+/// A file too big, nested too deep, or with a secret in a mistyped field: refused before or
+/// without quoting it.
+#[test]
+fn hostile_files_are_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let load = |yaml: &str| {
+        write(d, "ccaas-deploy.yaml", yaml);
+        UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap_err().to_string()
+    };
+    let e = load(&format!("{BASE}{}", "# padding\n".repeat(110_000)));
+    assert!(e.contains("up config "), "{e}");
+    let size = BASE.len() + 1_100_000;
+    assert!(e.contains(&format!("ccaas-deploy.yaml is {size} bytes or more, over the 1 MiB limit")), "{e}");
+    let e = load(&format!("{BASE}kubernetes:\n  env: {}1{}\n", "{a: ".repeat(40_000), "}".repeat(40_000)));
+    assert!(e.contains("ccaas-deploy.yaml: [...] or {...} nested more than 128 levels deep"), "{e}");
+    // An environment value is often a token: a mistyped `env` does not print it.
+    let e = load(&format!("{BASE}kubernetes:\n  env: \"API_TOKEN=s3cr3t-t0ken\"\n"));
+    assert!(e.contains("kubernetes.env: invalid type: a string (not shown), expected a map"), "{e}");
+    assert!(!e.contains("s3cr3t"), "{e}");
+}

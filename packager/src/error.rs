@@ -68,6 +68,20 @@ pub enum Error {
     #[error("{0}")]
     InvalidPackage(String),
 
+    /// An existing package decompresses to more than the reading limit (or one of its entries
+    /// claims to): most likely a gzip bomb, since real packages are a few KiB and the peer
+    /// takes at most 100 MiB.
+    #[error(
+        "the package decompresses to more than {} MiB, the limit (the peer takes packages of at \
+         most 100 MiB, and a chaincode package is a few KiB): refused without reading further, \
+         as a likely gzip bomb; check where the file came from, or rebuild it with `ccaas-package build`",
+        limit >> 20
+    )]
+    TooLarge {
+        /// The limit, in decompressed bytes ([`crate::MAX_DECOMPRESSED`]).
+        limit: u64,
+    },
+
     /// Reading or writing a file failed.
     #[error("{}: {error}", path.display())]
     Io {

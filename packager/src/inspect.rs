@@ -1,10 +1,11 @@
 //! Reading an existing package back, with every rule the peer and the builders apply.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use serde::Serialize;
 
-use crate::archive::{self, TYPE_DIR, TYPE_REG};
+use crate::archive::{self, Budget, LayerError, TYPE_DIR, TYPE_REG};
 use crate::connection::{validate_connection, ConnectionJson};
 use crate::error::{Error, Result};
 use crate::gojson::{self, GoKind};
@@ -90,20 +91,23 @@ fn valid_path(name: &str) -> bool {
 }
 
 struct Inner {
+    /// Regular files by cleaned path: the data of `connection.json`, `image.json` and
+    /// `META-INF/...` (the others are only named, so their data is skipped, not kept).
     files: BTreeMap<String, Vec<u8>>,
     entries: Vec<CodeEntry>,
     warnings: Vec<String>,
 }
 
-/// `code.tar.gz` as the peer (install) and the external builder (untar) read it.
-fn read_inner(code: &[u8]) -> Result<Inner> {
+/// `code.tar.gz` as the peer (install) and the external builder (untar) read it, streamed
+/// from the outer archive.
+fn read_inner(code: &mut dyn Read, budget: &Budget) -> Result<Inner> {
     let bad = |m: String| Error::InvalidPackage(format!("error retrieving DB artifacts from code package: {m}"));
-    let tar = archive::gunzip(code).map_err(|e| bad(e.to_string()))?;
-    let raw = archive::read_tar(&tar).map_err(bad)?;
     let mut inner = Inner { files: BTreeMap::new(), entries: Vec::new(), warnings: Vec::new() };
-    for e in raw {
+    let read = archive::read_layer(code, budget, |mut e| {
         if !valid_path(&e.name) {
-            return Err(Error::InvalidPackage(format!("tar contains the absolute or escaping path '{}'", e.name)));
+            return Err(
+                Error::InvalidPackage(format!("tar contains the absolute or escaping path '{}'", e.name)).into()
+            );
         }
         let kind = match e.typeflag {
             TYPE_REG => "file",
@@ -112,12 +116,14 @@ fn read_inner(code: &[u8]) -> Result<Inner> {
                 return Err(Error::InvalidPackage(format!(
                     "invalid file type '{other}' contained in archive for file '{}'",
                     e.name
-                )))
+                ))
+                .into())
             }
         };
-        inner.entries.push(CodeEntry { name: e.name.clone(), kind, size: e.data.len() });
+        let size = usize::try_from(e.size).unwrap_or(usize::MAX);
+        inner.entries.push(CodeEntry { name: e.name.clone(), kind, size: if kind == "dir" { 0 } else { size } });
         if kind == "dir" {
-            continue;
+            return Ok(());
         }
         let clean = go_clean(&e.name);
         if clean.starts_with("META-INF/statedb/") && !e.name.starts_with("META-INF/statedb/") {
@@ -127,13 +133,20 @@ fn read_inner(code: &[u8]) -> Result<Inner> {
                 e.name
             ));
         }
-        if inner.files.insert(clean, e.data).is_some() {
+        let keep = clean.starts_with("META-INF/") || clean == "connection.json" || clean == "image.json";
+        let data = if keep { e.read_all(budget)? } else { Vec::new() };
+        if inner.files.insert(clean, data).is_some() {
             inner
                 .warnings
                 .push(format!("code.tar.gz contains '{}' more than once; the builder keeps the last copy", e.name));
         }
+        Ok(())
+    });
+    match read {
+        Ok(()) => Ok(inner),
+        Err(LayerError::Package(e)) => Err(e),
+        Err(LayerError::Gzip(m) | LayerError::Tar(m)) => Err(bad(m)),
     }
-    Ok(inner)
 }
 
 const CONNECTION_FIELDS: &[(&str, GoKind)] = &[
@@ -206,7 +219,16 @@ fn read_image(bytes: &[u8]) -> Result<ImageJson> {
 /// assert_eq!(report.connection.unwrap().address, "cc:7052");
 /// ```
 pub fn inspect(bytes: &[u8]) -> Result<InspectReport> {
-    let outer = parse_outer(bytes)?;
+    let budget = Budget::new();
+    // The peer uses the last code.tar.gz; its errors come after those of the outer archive.
+    let mut code = None;
+    let outer = parse_outer(bytes, &budget, |entry| {
+        match read_inner(entry.data, &budget) {
+            Err(e @ Error::TooLarge { .. }) => return Err(e.into()),
+            read => code = Some(read),
+        }
+        Ok(())
+    })?;
     let mut warnings = outer.warnings;
     let kind = match outer.metadata.package_type.to_ascii_lowercase().as_str() {
         "ccaas" => PackageKind::Ccaas,
@@ -218,8 +240,9 @@ pub fn inspect(bytes: &[u8]) -> Result<InspectReport> {
             )))
         }
     };
-    let inner = read_inner(&outer.code)?;
+    let inner = code.expect("parse_outer fails without a code.tar.gz")?;
     warnings.extend(inner.warnings);
+    let mut files = inner.files;
     let (mut connection, mut image) = (None, None);
     let code_file = match kind {
         PackageKind::Ccaas => "connection.json",
@@ -228,29 +251,26 @@ pub fn inspect(bytes: &[u8]) -> Result<InspectReport> {
             "image.json"
         }
     };
-    let Some(code_bytes) = inner.files.get(code_file) else {
+    let Some(code_bytes) = files.remove(code_file) else {
         return Err(Error::InvalidPackage(format!(
             "{code_file} not found in code.tar.gz (the builder reads \
              <CHAINCODE_SOURCE_DIR>/{code_file})"
         )));
     };
     match kind {
-        PackageKind::Ccaas => connection = Some(read_connection(code_bytes, &mut warnings)?),
-        PackageKind::K8s => image = Some(read_image(code_bytes)?),
+        PackageKind::Ccaas => connection = Some(read_connection(&code_bytes, &mut warnings)?),
+        PackageKind::K8s => image = Some(read_image(&code_bytes)?),
     }
     let mut meta_inf = Vec::new();
-    for (path, data) in &inner.files {
-        if path == code_file {
-            continue;
-        }
+    for (path, data) in files {
         let Some(rel) = path.strip_prefix("META-INF/") else {
             warnings.push(format!("code.tar.gz: unexpected file '{path}' is ignored by the builder"));
             continue;
         };
-        if let Err(why) = check_index_path(rel).and_then(|()| check_index_json(data)) {
+        if let Err(why) = check_index_path(rel).and_then(|()| check_index_json(&data)) {
             warnings.push(format!("META-INF/{rel}: {why}"));
         }
-        meta_inf.push(MetaInfFile::new(rel, data.clone()));
+        meta_inf.push(MetaInfFile::new(rel, data));
     }
     Ok(InspectReport {
         package_id: format_package_id(&outer.metadata.label, bytes),

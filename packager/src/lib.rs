@@ -49,7 +49,7 @@ pub mod template;
 pub mod tls;
 pub mod write;
 
-pub use archive::gzip as deterministic_gzip;
+pub use archive::{gzip as deterministic_gzip, MAX_DECOMPRESSED};
 pub use connection::{ConnectionJson, ConnectionSpec, DEFAULT_DIAL_TIMEOUT};
 pub use error::{Error, Result};
 pub use inspect::{inspect, CodeEntry, InspectReport, PackageKind};

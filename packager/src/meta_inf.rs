@@ -13,6 +13,10 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+/// Largest index file [`read_meta_inf_dir`] reads: 1 MiB (a CouchDB index definition is a few
+/// hundred bytes).
+pub const MAX_INDEX_SIZE: u64 = 1024 * 1024;
+
 /// A file under `META-INF/`, with its path relative to `META-INF`
 /// (e.g. `statedb/couchdb/indexes/indexOwner.json`) and its exact bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -142,6 +146,16 @@ fn walk(dir: &Path, rel: &str, depth: usize, out: &mut Vec<MetaInfFile>) -> Resu
         } else {
             check_index_path(&rel_path)
                 .map_err(|reason| Error::MetaInf { path: format!("META-INF/{rel_path}"), reason })?;
+            if meta.len() > MAX_INDEX_SIZE {
+                return Err(Error::MetaInf {
+                    path: format!("META-INF/{rel_path}"),
+                    reason: format!(
+                        "{} bytes, over the {} MiB limit for an index definition (they are a few hundred bytes)",
+                        meta.len(),
+                        MAX_INDEX_SIZE >> 20
+                    ),
+                });
+            }
             let contents = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             out.push(MetaInfFile::new(rel_path, contents));
         }
@@ -167,6 +181,18 @@ mod tests {
         ] {
             assert!(check_index_path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn oversized_index_files_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = dir.path().join("statedb/couchdb/indexes");
+        std::fs::create_dir_all(&idx).unwrap();
+        let file = std::fs::File::create(idx.join("big.json")).unwrap();
+        file.set_len(MAX_INDEX_SIZE + 1).unwrap();
+        let e = read_meta_inf_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("META-INF/statedb/couchdb/indexes/big.json"), "{e}");
+        assert!(e.contains("1048577 bytes, over the 1 MiB limit"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::k8s::ImageJson;
 use crate::label::{validate_k8s_label, validate_label};
 use crate::meta_inf::{self, MetaInfFile};
 use crate::package_id::{format_package_id, sha256_hex};
-use crate::write::{write_file_atomically, MODE_PUBLIC};
+use crate::write::{write_file_atomically, MODE_PRIVATE, MODE_PUBLIC};
 
 /// What the code package contains.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,9 @@ pub struct BuiltPackage {
     pub sha256: String,
     /// Legal but noteworthy things about the input (e.g. `domain` being dropped).
     pub warnings: Vec<String>,
+    /// The package carries a private key (`client_key` of `connection.json`, for mutual TLS):
+    /// [`write_package_atomically`] then writes it readable by its owner only.
+    pub holds_private_key: bool,
 }
 
 #[derive(Serialize)]
@@ -107,11 +110,13 @@ fn json_file<T: Serialize>(value: &T) -> Vec<u8> {
 /// ```
 pub fn build_package(spec: &PackageSpec) -> Result<BuiltPackage> {
     let mut warnings = Vec::new();
+    let mut holds_private_key = false;
     let (code_name, code_file) = match &spec.code {
         CodeSpec::Ccaas(conn) => {
             validate_label(&spec.label)?;
             let json = conn.to_connection_json()?;
             warnings.extend(validate_connection(&json, conn.server_cert.as_deref())?);
+            holds_private_key = !json.client_key.is_empty();
             ("connection.json", json_file(&json))
         }
         CodeSpec::K8s(image) => {
@@ -137,11 +142,15 @@ pub fn build_package(spec: &PackageSpec) -> Result<BuiltPackage> {
         label: spec.label.clone(),
         bytes,
         warnings,
+        holds_private_key,
     })
 }
 
-/// Writes a built package to `path` atomically (mode 0644 before umask). On failure no
-/// file, and no temporary file, is left behind.
+/// Writes a built package to `path` atomically: mode 0644 before umask, or 0600 when the
+/// package holds the peer's TLS client key ([`BuiltPackage::holds_private_key`]); the mode is
+/// the new file's from its creation, never widened then narrowed. On failure no file, and no
+/// temporary file, is left behind.
 pub fn write_package_atomically(path: &std::path::Path, package: &BuiltPackage) -> Result<()> {
-    write_file_atomically(path, &package.bytes, MODE_PUBLIC)
+    let mode = if package.holds_private_key { MODE_PRIVATE } else { MODE_PUBLIC };
+    write_file_atomically(path, &package.bytes, mode)
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::archive::{self, TYPE_REG};
+use crate::archive::{self, Budget, LayerError, TarEntry, TYPE_REG};
 use crate::error::{Error, Result};
 use crate::gojson::{self, GoKind};
 use crate::label::validate_label;
@@ -39,31 +39,35 @@ pub fn format_package_id(label: &str, bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct Outer {
     pub metadata: PackageMetadata,
-    pub code: Vec<u8>,
     pub warnings: Vec<String>,
 }
 
 /// The peer's `ParseChaincodePackage`: gzip, tar entries that are all regular files,
 /// exact names `metadata.json` and `code.tar.gz`, a valid label. Error texts are the
-/// peer's.
-pub(crate) fn parse_outer(bytes: &[u8]) -> Result<Outer> {
+/// peer's. The archive is streamed, never held decompressed: `on_code` is handed each
+/// `code.tar.gz` entry to read (the peer uses the last one) or to leave (it is then skipped),
+/// and `budget` bounds what both layers decompress.
+pub(crate) fn parse_outer(
+    bytes: &[u8],
+    budget: &Budget,
+    mut on_code: impl FnMut(&mut TarEntry<'_>) -> Result<(), LayerError>,
+) -> Result<Outer> {
     let bad = |m: String| Error::InvalidPackage(m);
-    let tar = archive::gunzip(bytes).map_err(|e| bad(format!("error reading as gzip stream: {e}")))?;
-    let entries = archive::read_tar(&tar).map_err(bad)?;
     let mut metadata = None;
-    let mut code = None;
+    let mut code_seen = false;
     let mut warnings = Vec::new();
-    for entry in entries {
+    let read = archive::read_layer(bytes, budget, |mut entry| {
         if entry.typeflag != TYPE_REG {
-            return Err(bad(format!("tar entry {} is not a regular file, type {}", entry.name, entry.typeflag)));
+            return Err(bad(format!("tar entry {} is not a regular file, type {}", entry.name, entry.typeflag)).into());
         }
         match entry.name.as_str() {
             "metadata.json" => {
                 if metadata.is_some() {
                     warnings.push("metadata.json appears more than once; the last one is used".into());
                 }
+                let data = entry.read_all(budget)?;
                 let md = gojson::unmarshal(
-                    &entry.data,
+                    &data,
                     "persistence.ChaincodePackageMetadata",
                     &[("type", GoKind::String), ("path", GoKind::String), ("label", GoKind::String)],
                 )
@@ -75,18 +79,28 @@ pub(crate) fn parse_outer(bytes: &[u8]) -> Result<Outer> {
                 });
             }
             "code.tar.gz" => {
-                if code.is_some() {
+                if code_seen {
                     warnings.push("code.tar.gz appears more than once; the last one is used".into());
                 }
-                code = Some(entry.data);
+                code_seen = true;
+                on_code(&mut entry)?;
             }
             other => warnings.push(format!("Encountered unexpected file '{other}' in top level of chaincode package")),
         }
+        Ok(())
+    });
+    match read {
+        Ok(()) => {}
+        Err(LayerError::Package(e)) => return Err(e),
+        Err(LayerError::Gzip(m)) => return Err(bad(format!("error reading as gzip stream: {m}"))),
+        Err(LayerError::Tar(m)) => return Err(bad(m)),
     }
-    let code = code.ok_or_else(|| bad("did not find a code package inside the package".into()))?;
+    if !code_seen {
+        return Err(bad("did not find a code package inside the package".into()));
+    }
     let metadata = metadata.ok_or_else(|| bad("did not find any package metadata (missing metadata.json)".into()))?;
     validate_label(&metadata.label)?;
-    Ok(Outer { metadata, code, warnings })
+    Ok(Outer { metadata, warnings })
 }
 
 /// The package ID of an existing package file's bytes, like
@@ -100,6 +114,6 @@ pub(crate) fn parse_outer(bytes: &[u8]) -> Result<Outer> {
 /// assert!(package_id(b"not a package").is_err());
 /// ```
 pub fn package_id(bytes: &[u8]) -> Result<String> {
-    let outer = parse_outer(bytes)?;
+    let outer = parse_outer(bytes, &Budget::new(), |_| Ok(()))?;
     Ok(format_package_id(&outer.metadata.label, bytes))
 }

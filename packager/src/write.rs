@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Mode for files anyone may read (packages, certificates).
+/// Mode for files anyone may read (packages without a private key, certificates).
 pub const MODE_PUBLIC: u32 = 0o644;
-/// Mode for private keys.
+/// Mode for private keys, and for packages that hold one.
 pub const MODE_PRIVATE: u32 = 0o600;
 
 fn parent_of(path: &Path) -> &Path {

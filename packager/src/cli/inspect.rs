@@ -23,6 +23,10 @@ pub(super) struct InspectArgs {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    /// Print connection.json's client_key (the peer's TLS private key) instead of
+    /// "<redacted: N bytes; --show-secrets prints it>".
+    #[arg(long)]
+    show_secrets: bool,
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -44,13 +48,25 @@ pub(super) fn run_id(args: IdArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let report = inspect(&read(&args.file)?).map_err(not_a_package(&args.file))?;
+    let mut report = inspect(&read(&args.file)?).map_err(not_a_package(&args.file))?;
     print_warnings(&report.warnings);
+    if !args.show_secrets {
+        redact(&mut report);
+    }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => print_text(&report)?,
     }
     Ok(())
+}
+
+/// Replaces the peer's TLS client key (a private key, out of place in terminals and CI logs) by
+/// `<redacted: N bytes; --show-secrets prints it>`; an empty key stays empty. The field stays a
+/// string, so the JSON keeps its shape.
+fn redact(report: &mut InspectReport) {
+    if let Some(conn) = report.connection.as_mut().filter(|c| !c.client_key.is_empty()) {
+        conn.client_key = format!("<redacted: {} bytes; --show-secrets prints it>", conn.client_key.len());
+    }
 }
 
 fn print_text(r: &InspectReport) -> anyhow::Result<()> {

@@ -35,7 +35,9 @@ pub const DEFAULT_DIAL_TIMEOUT: &str = "10s";
 /// assert!(!c.client_auth_required);
 /// assert_eq!(c.root_cert, "");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// `Debug` shows `client_key` as `<redacted: N bytes>`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ConnectionJson {
     /// `host:port` the peer dials (may be a Go template).
     #[serde(default)]
@@ -73,7 +75,9 @@ pub struct ConnectionJson {
 /// assert_eq!(json.dial_timeout, "5s");
 /// assert!(!json.tls_required);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows `client_key` as `<redacted: N bytes>`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionSpec {
     /// `host:port` (may be a Go template such as `{{.peername}}_cc:9999`).
     pub address: String,
@@ -94,6 +98,42 @@ pub struct ConnectionSpec {
     /// Check only, never packaged: the chaincode server's certificate (chain), checked to
     /// chain to `root_cert` and to have SANs covering the address host.
     pub server_cert: Option<String>,
+}
+
+/// What `Debug` prints for a private key: its size, never its text.
+pub(crate) fn redacted(secret: &str) -> String {
+    format!("<redacted: {} bytes>", secret.len())
+}
+
+impl std::fmt::Debug for ConnectionJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionJson")
+            .field("address", &self.address)
+            .field("dial_timeout", &self.dial_timeout)
+            .field("tls_required", &self.tls_required)
+            .field("client_auth_required", &self.client_auth_required)
+            .field("root_cert", &self.root_cert)
+            .field("client_key", &redacted(&self.client_key))
+            .field("client_cert", &self.client_cert)
+            .field("domain", &self.domain)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ConnectionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSpec")
+            .field("address", &self.address)
+            .field("dial_timeout", &self.dial_timeout)
+            .field("tls_required", &self.tls_required)
+            .field("client_auth_required", &self.client_auth_required)
+            .field("root_cert", &self.root_cert)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key.as_deref().map(redacted))
+            .field("domain", &self.domain)
+            .field("server_cert", &self.server_cert)
+            .finish()
+    }
 }
 
 impl ConnectionSpec {

@@ -23,8 +23,9 @@ use crate::write::{Staged, MODE_PRIVATE, MODE_PUBLIC};
 /// | `client.pem` | client certificate (clientAuth) | `build --client-cert` |
 /// | `client.key` | client key | `build --client-key` |
 ///
-/// All keys are ECDSA P-256 in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// All keys are ECDSA P-256 in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). `Debug` shows
+/// the keys as `<redacted: N bytes>`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TlsMaterial {
     /// CA certificate PEM.
     pub ca_cert: String,
@@ -42,6 +43,20 @@ pub struct TlsMaterial {
 
 /// File names written by [`TlsMaterial::write_to_dir`], in order.
 pub const TLS_FILES: [&str; 6] = ["ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key"];
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::connection::redacted;
+        f.debug_struct("TlsMaterial")
+            .field("ca_cert", &self.ca_cert)
+            .field("ca_key", &redacted(&self.ca_key))
+            .field("server_cert", &self.server_cert)
+            .field("server_key", &redacted(&self.server_key))
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &redacted(&self.client_key))
+            .finish()
+    }
+}
 
 impl TlsMaterial {
     fn files(&self) -> [(&'static str, &str, u32); 6] {

@@ -4,6 +4,7 @@
 use crate::common;
 
 use std::path::Path;
+use std::process::Command;
 
 use common::*;
 
@@ -410,4 +411,79 @@ fn a_full_disk_leaves_no_partial_package() {
     assert!(out.stderr.contains("No space left on device"), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(listing(&mount_point), before, "files left behind on the full disk");
+}
+
+/// The lines of a PEM file between its BEGIN and END lines (the secret part of a key).
+fn pem_body(pem: &str) -> Vec<String> {
+    pem.lines().filter(|l| !l.starts_with("-----") && !l.is_empty()).map(str::to_string).collect()
+}
+
+/// A package holding the peer's TLS client key is written 0600 (one without stays 0644), and
+/// `inspect` prints the key only with --show-secrets, in text and JSON.
+#[test]
+fn the_client_key_stays_private_in_files_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_golden_inputs(d);
+    // A permissive umask, so the mode seen is the one the file was created with.
+    let build = |args: &[String]| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("umask 000; exec \"$0\" \"$@\"")
+            .arg(BIN)
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    build(&golden_cli_args(d, &d.join("mtls.tgz")));
+    build(&["build", "--label", "cc", "--address", "cc:7052", "-o", "plain.tgz"].map(String::from));
+    let tls = |f: &str| d.join(f).display().to_string();
+    build(
+        &["build", "--label", "cc", "--address", "cc:7052", "--tls-root-cert", &tls("ca.pem"), "-o", "tls.tgz"]
+            .map(String::from),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |f: &str| std::fs::metadata(d.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("mtls.tgz"), 0o600, "a package with client_key");
+        assert_eq!(mode("plain.tgz"), 0o644, "a package without a key");
+        assert_eq!(mode("tls.tgz"), 0o644, "TLS without client auth holds no key");
+        // Rebuilding over an existing public file gives a private one (a new file, renamed in).
+        std::fs::copy(d.join("plain.tgz"), d.join("over.tgz")).unwrap();
+        build(&golden_cli_args(d, &d.join("over.tgz")));
+        assert_eq!(mode("over.tgz"), 0o600);
+    }
+
+    let key = fixture("client-ec.key");
+    let body = pem_body(&key);
+    assert_eq!(body.len(), 3);
+    let placeholder = format!("<redacted: {} bytes; --show-secrets prints it>", key.len());
+    let shows_key = |out: &Out| body.iter().any(|l| out.stdout.contains(l.as_str()) || out.stderr.contains(l.as_str()));
+
+    let text = run_in(d, &["inspect", "mtls.tgz"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(!shows_key(&text), "{}", text.stdout);
+    assert!(text.stdout.contains(&format!("\"client_key\": \"{placeholder}\"")), "{}", text.stdout);
+    assert!(text.stdout.contains("BEGIN CERTIFICATE"), "certificates are not secret: {}", text.stdout);
+
+    let json = run_in(d, &["inspect", "mtls.tgz", "--output", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(!shows_key(&json), "{}", json.stdout);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["connection"]["client_key"], placeholder.as_str());
+    assert_eq!(v["connection"]["client_auth_required"], true);
+
+    let shown = run_in(d, &["inspect", "mtls.tgz", "--output", "json", "--show-secrets"]);
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(v["connection"]["client_key"], key.as_str());
+    let shown = run_in(d, &["inspect", "mtls.tgz", "--show-secrets"]);
+    assert!(shows_key(&shown), "{}", shown.stdout);
+
+    // Without a key there is nothing to redact: the field stays empty.
+    let plain = run_in(d, &["inspect", "plain.tgz", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&plain.stdout).unwrap();
+    assert_eq!(v["connection"]["client_key"], "");
 }

@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod determinism;
 mod golden;
+mod limits;
 mod peer_rules;
 mod roundtrip;
 mod tls;

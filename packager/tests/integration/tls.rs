@@ -201,3 +201,28 @@ fn write_to_dir_refuses_to_overwrite() {
     m.write_to_dir(dir.path(), true).unwrap();
     assert_eq!(std::fs::read_to_string(dir.path().join("client.key")).unwrap(), m.client_key);
 }
+
+/// `Debug` of everything that holds a private key shows its size, never its text.
+#[test]
+fn debug_output_redacts_private_keys() {
+    let m = material();
+    let spec = ConnectionSpec::new("cc:7052").tls(&m.ca_cert).client_auth(&m.client_cert, &m.client_key);
+    let json = spec.to_connection_json().unwrap();
+    let package_spec = PackageSpec::ccaas("cc", spec.clone());
+    let report = ccaas_package::inspect(&build_package(&package_spec).unwrap().bytes).unwrap();
+    let printed = [
+        format!("{m:?}"),
+        format!("{spec:?}"),
+        format!("{json:?}"),
+        format!("{package_spec:?}"),
+        format!("{report:?}"),
+    ];
+    for text in &printed {
+        for key in [&m.ca_key, &m.server_key, &m.client_key] {
+            let body = key.lines().nth(1).unwrap();
+            assert!(!text.contains(body), "key material in {text}");
+        }
+        assert!(text.contains(&format!("<redacted: {} bytes>", m.client_key.len())), "{text}");
+    }
+    assert!(printed[0].contains(m.ca_cert.lines().nth(1).unwrap()), "certificates are shown");
+}
