@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ccaas_protos::protos::{chaincode_server, ChaincodeMessage};
-use futures::Stream;
+use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;

@@ -124,6 +124,7 @@
 pub(crate) mod accept;
 mod config;
 mod limits;
+mod routes;
 mod run;
 mod signals;
 mod tls;
@@ -136,7 +137,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccaas_protos::protos::chaincode_server::ChaincodeServer;
-use futures::StreamExt;
+use futures_util::future::Either;
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -317,11 +319,10 @@ impl<C: Chaincode> Server<C> {
         health.set_service_status("", ServingStatus::Serving).await;
         health.set_service_status(service_name, ServingStatus::Serving).await;
 
-        let router = tonic::transport::Server::builder()
+        let grpc = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-            .add_service(health_service)
-            .add_service(chaincode_service);
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT));
+        let routes = routes::Routes { chaincode: chaincode_service, health: health_service };
 
         // `stop_accepting` ends the accept loop; `stop_grpc` starts tonic's graceful shutdown
         // (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future
@@ -342,13 +343,13 @@ impl<C: Chaincode> Server<C> {
         let serving = match tls {
             None => {
                 let incoming = accept::plaintext(listener, config.limits, stop_accepting.clone(), kill.clone());
-                let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Left(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
+                let incoming = ReceiverStream::new(incoming).chain(futures_util::stream::pending());
+                Either::Left(grpc.serve_with_incoming_shutdown(routes, incoming, grpc_stopped))
             }
             Some(tls) => {
                 let incoming = accept::tls(listener, tls, config.limits, stop_accepting.clone(), kill.clone());
-                let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Right(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
+                let incoming = ReceiverStream::new(incoming).chain(futures_util::stream::pending());
+                Either::Right(grpc.serve_with_incoming_shutdown(routes, incoming, grpc_stopped))
             }
         };
         let mut serving = pin!(serving);
