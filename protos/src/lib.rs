@@ -17,9 +17,12 @@
 //! CCAAS_REGENERATE_PROTOS=1 cargo test -p ccaas-protos --test generated
 //! ```
 //!
-//! Modules follow Fabric's proto packages:
+//! A new package (a `.proto` file added to the list in `tests/generated.rs`) gets its module here
+//! after that command wrote its file: the test builds this crate, so it must compile without it.
 //!
-//! | module | Fabric package | highlights |
+//! Modules follow the proto packages:
+//!
+//! | module | package | highlights |
 //! |---|---|---|
 //! | [`protos`] | `protos` (peer) | [`protos::ChaincodeMessage`], the `Chaincode` / `ChaincodeSupport` / `Endorser` services |
 //! | [`common`] | `common` | envelopes, headers, blocks, signature policies |
@@ -28,6 +31,7 @@
 //! | [`lifecycle`] | `lifecycle` | `_lifecycle` arguments and results |
 //! | [`gateway`] | `gateway` | the Gateway service |
 //! | [`orderer`] | `orderer` | atomic broadcast |
+//! | [`grpc::health::v1`] | `grpc.health.v1` (gRPC's, not Fabric's) | the `Health` service the chaincode server answers probes with |
 //!
 //! ```
 //! use ccaas_protos::protos::{chaincode_message::Type, ChaincodeMessage};
@@ -67,6 +71,16 @@ pub mod lifecycle {
 /// Fabric's `gateway` package.
 pub mod gateway {
     include!("generated/gateway.rs");
+}
+/// gRPC's standard packages.
+pub mod grpc {
+    /// gRPC's health checking protocol.
+    pub mod health {
+        /// `grpc.health.v1`: the `Health` service (`Check`, `Watch`) that probes call.
+        pub mod v1 {
+            include!("generated/grpc.health.v1.rs");
+        }
+    }
 }
 
 pub use prost;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// The command that rewrites `src/generated/`.
 const REGENERATE: &str = "CCAAS_REGENERATE_PROTOS=1 cargo test -p ccaas-protos --test generated";
 
-/// The compiled `.proto` files, in `proto/`. Each Fabric package becomes `src/generated/<package>.rs`.
+/// The compiled `.proto` files, in `proto/`. Each package becomes `src/generated/<package>.rs`.
 const FILES: &[&str] = &[
     "common.proto",
     "msp.proto",
@@ -26,6 +26,7 @@ const FILES: &[&str] = &[
     "peer.proto",
     "lifecycle.proto",
     "gateway.proto",
+    "health.proto",
 ];
 
 /// Compiles `proto/` into `out` and returns the generated files by name, each with a header that

@@ -14,6 +14,7 @@ use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::time::Duration;
 
+use ccaas_protos::grpc::health::v1::health_server::HealthServer;
 use ccaas_protos::protos::chaincode_server::ChaincodeServer;
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -24,12 +25,11 @@ use tokio::sync::watch;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::Status;
-use tonic_health::pb::health_server::HealthServer;
-use tonic_health::server::HealthService;
 use tower_service::Service;
 use tracing::debug;
 
 use super::accept::{Accepted, PeerConnection, ServerIo};
+use super::health::Health;
 use crate::{Chaincode, ChaincodeService};
 
 /// The server's HTTP/2 ping interval on idle connections (the Go shim's `Time`).
@@ -40,7 +40,7 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The two gRPC services of the chaincode's port.
 pub(crate) struct Services<C> {
     pub(crate) chaincode: ChaincodeServer<ChaincodeService<C>>,
-    pub(crate) health: HealthServer<HealthService>,
+    pub(crate) health: HealthServer<Health>,
 }
 
 impl<C> Clone for Services<C> {
@@ -147,7 +147,7 @@ impl<C: Chaincode> hyper::service::Service<Request<Incoming>> for Connection<C> 
         let service = path.strip_prefix('/').and_then(|path| path.split_once('/')).map(|(name, _)| name);
         if service == Some(ChaincodeServer::<ChaincodeService<C>>::NAME) {
             Box::pin(call(self.services.chaincode.clone(), request))
-        } else if service == Some(HealthServer::<HealthService>::NAME) {
+        } else if service == Some(HealthServer::<Health>::NAME) {
             Box::pin(call(self.services.health.clone(), request))
         } else {
             Box::pin(std::future::ready(Ok(Status::unimplemented("").into_http())))

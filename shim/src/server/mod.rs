@@ -123,6 +123,7 @@
 
 pub(crate) mod accept;
 mod config;
+mod health;
 mod http2;
 mod limits;
 mod run;
@@ -136,14 +137,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ccaas_protos::protos::chaincode_server::ChaincodeServer;
+use ccaas_protos::grpc::health::v1::health_check_response::ServingStatus;
 use futures_util::future::Either;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::server::NamedService;
-use tonic_health::pb::health_server::HealthServer;
-use tonic_health::server::{HealthReporter, HealthService};
-use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
@@ -306,14 +303,8 @@ impl<C: Chaincode> Server<C> {
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
-        let health = HealthReporter::new();
-        let services = http2::Services {
-            chaincode: service.into_server(),
-            health: HealthServer::new(HealthService::from_health_reporter(health.clone())),
-        };
-        let service_name = <ChaincodeServer<ChaincodeService<C>> as NamedService>::NAME;
-        health.set_service_status("", ServingStatus::Serving).await;
-        health.set_service_status(service_name, ServingStatus::Serving).await;
+        let (health, health_service) = health::Health::serving();
+        let services = http2::Services { chaincode: service.into_server(), health: health_service };
 
         // `stop_accepting` ends the accept loop; `stop_grpc` starts the HTTP/2 server's graceful
         // shutdown (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future
@@ -358,8 +349,7 @@ impl<C: Chaincode> Server<C> {
 
         // 1. No new transactions, not serving, no new connections.
         drain.begin();
-        health.set_service_status("", ServingStatus::NotServing).await;
-        health.set_service_status(service_name, ServingStatus::NotServing).await;
+        health.send_replace(ServingStatus::NotServing);
         stop_accepting.cancel();
         info!(
             in_flight = drain.in_flight(),
