@@ -1,13 +1,28 @@
 //! Hyperledger Fabric's wire messages for fabric-ccaas.
 //!
 //! Package names and field numbers match upstream Fabric exactly, so these types interoperate with
-//! real peers, orderers and gateways. The `.proto` sources live in `proto/` and are compiled at
-//! build time by `protox`: no `protoc` is needed on any machine. Every `bytes` field is a
-//! [`bytes::Bytes`], so payloads are shared rather than copied.
+//! real peers, orderers and gateways. Every `bytes` field is a [`bytes::Bytes`], so payloads are
+//! shared rather than copied.
 //!
-//! Modules follow Fabric's proto packages:
+//! # Generated code
 //!
-//! | module | Fabric package | highlights |
+//! The `.proto` sources live in `proto/`; the Rust code generated from them (prost messages,
+//! tonic clients and servers) is committed in `src/generated/`, so building this crate runs no
+//! protobuf compiler (neither `protoc` nor a build script). The generator, `protox` and
+//! `tonic-prost-build` at exact versions, is a dev-dependency: the test `tests/generated.rs`
+//! regenerates the code and fails if it differs from the committed files. After changing a
+//! `.proto` file, or the generator's version, rewrite them with:
+//!
+//! ```text
+//! CCAAS_REGENERATE_PROTOS=1 cargo test -p ccaas-protos --test generated
+//! ```
+//!
+//! A new package (a `.proto` file added to the list in `tests/generated.rs`) gets its module here
+//! after that command wrote its file: the test builds this crate, so it must compile without it.
+//!
+//! Modules follow the proto packages:
+//!
+//! | module | package | highlights |
 //! |---|---|---|
 //! | [`protos`] | `protos` (peer) | [`protos::ChaincodeMessage`], the `Chaincode` / `ChaincodeSupport` / `Endorser` services |
 //! | [`common`] | `common` | envelopes, headers, blocks, signature policies |
@@ -16,6 +31,7 @@
 //! | [`lifecycle`] | `lifecycle` | `_lifecycle` arguments and results |
 //! | [`gateway`] | `gateway` | the Gateway service |
 //! | [`orderer`] | `orderer` | atomic broadcast |
+//! | [`grpc::health::v1`] | `grpc.health.v1` (gRPC's, not Fabric's) | the `Health` service the chaincode server answers probes with |
 //!
 //! ```
 //! use ccaas_protos::protos::{chaincode_message::Type, ChaincodeMessage};
@@ -30,31 +46,41 @@
 
 /// Fabric's `common` package.
 pub mod common {
-    tonic::include_proto!("common");
+    include!("generated/common.rs");
 }
 /// Fabric's `msp` package.
 pub mod msp {
-    tonic::include_proto!("msp");
+    include!("generated/msp.rs");
 }
 /// Fabric's `queryresult` package.
 pub mod queryresult {
-    tonic::include_proto!("queryresult");
+    include!("generated/queryresult.rs");
 }
 /// Fabric's `orderer` package.
 pub mod orderer {
-    tonic::include_proto!("orderer");
+    include!("generated/orderer.rs");
 }
 /// Fabric's `protos` package: the peer and the chaincode shim protocol.
 pub mod protos {
-    tonic::include_proto!("protos");
+    include!("generated/protos.rs");
 }
 /// Fabric's `lifecycle` package.
 pub mod lifecycle {
-    tonic::include_proto!("lifecycle");
+    include!("generated/lifecycle.rs");
 }
 /// Fabric's `gateway` package.
 pub mod gateway {
-    tonic::include_proto!("gateway");
+    include!("generated/gateway.rs");
+}
+/// gRPC's standard packages.
+pub mod grpc {
+    /// gRPC's health checking protocol.
+    pub mod health {
+        /// `grpc.health.v1`: the `Health` service (`Check`, `Watch`) that probes call.
+        pub mod v1 {
+            include!("generated/grpc.health.v1.rs");
+        }
+    }
 }
 
 pub use prost;

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ccaas_protos::protos::{chaincode_server, ChaincodeMessage};
-use futures::Stream;
+use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
@@ -83,7 +83,8 @@ impl<C: Chaincode> ChaincodeService<C> {
         self
     }
 
-    /// Wraps the service for a tonic router, with Fabric's 100 MiB message limits.
+    /// Wraps the service as a tonic gRPC service (for a tonic router, say), with Fabric's 100 MiB
+    /// message limits.
     pub fn into_server(self) -> chaincode_server::ChaincodeServer<Self> {
         chaincode_server::ChaincodeServer::new(self)
             .max_decoding_message_size(crate::MAX_MESSAGE_SIZE)
@@ -141,7 +142,7 @@ impl<C: Chaincode> chaincode_server::Chaincode for ChaincodeService<C> {
     ) -> Result<Response<Self::ConnectStream>, Status> {
         // Set by the server's accept loop; absent when the service runs under another server.
         let connection = request.extensions().get::<PeerConnection>().cloned();
-        let remote = connection.as_ref().map(|c| c.remote).or_else(|| request.remote_addr());
+        let remote = connection.as_ref().map(|c| c.remote);
         info!(peer = ?remote, "peer connected");
         let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
         self.spawn_connection(request.into_inner(), outbound, connection.map(|c| c.ready));

@@ -180,7 +180,7 @@ pub use metadata::{
 pub use schema::{Components, ObjectSchema, Schema, COMPONENTS_PREFIX};
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures_util::future::BoxFuture;
 
 use crate::ChaincodeStub;
 
@@ -219,7 +219,7 @@ pub mod __private {
     use std::marker::PhantomData;
 
     pub use bytes::Bytes;
-    pub use futures::future::BoxFuture;
+    pub use futures_util::future::BoxFuture;
     use serde::de::DeserializeOwned;
     use serde::Serialize;
     pub use serde_json::{json, Value};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeInput, ChaincodeMessage};
-use futures::FutureExt;
+use futures_util::FutureExt;
 use prost::Message;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};

@@ -21,7 +21,6 @@ use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
-use tonic::transport::server::Connected;
 use tracing::{debug, warn};
 
 use super::limits::Limits;
@@ -34,7 +33,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 const BACKLOG: usize = 64;
 
 /// What the gRPC service learns about the connection a `Connect` call came on (from the
-/// request's extensions): who it is, and the token to cancel once the chaincode stream is ready,
+/// request's extensions, where the HTTP/2 server puts it): who it is, and the token to cancel once the chaincode stream is ready,
 /// which stops the connection's handshake deadline.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerConnection {
@@ -78,11 +77,10 @@ impl<T> ServerIo<T> {
     }
 }
 
-impl<T> Connected for ServerIo<T> {
-    type ConnectInfo = PeerConnection;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.connection.clone()
+impl<T> ServerIo<T> {
+    /// The connection, as the gRPC service learns it.
+    pub(crate) fn connection(&self) -> &PeerConnection {
+        &self.connection
     }
 }
 
@@ -127,7 +125,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
 }
 
 /// Connections ready for the gRPC server.
-pub(crate) type Accepted<T> = mpsc::Receiver<Result<ServerIo<T>, io::Error>>;
+pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
 
 /// Serves plaintext: every accepted socket goes straight to the gRPC server.
 pub(crate) fn plaintext(
@@ -287,7 +285,7 @@ where
                 if let Some(stream) = stream {
                     tokio::select! {
                         () = stop.cancelled() => {}
-                        _ = ready.send(Ok(ServerIo::new(stream, slot))) => {}
+                        _ = ready.send(ServerIo::new(stream, slot)) => {}
                     }
                 }
             });

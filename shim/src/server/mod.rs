@@ -144,6 +144,8 @@
 
 pub(crate) mod accept;
 mod config;
+mod health;
+mod http2;
 mod limits;
 mod run;
 mod signals;
@@ -156,13 +158,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ccaas_protos::protos::chaincode_server::ChaincodeServer;
-use futures::StreamExt;
+use ccaas_protos::grpc::health::v1::health_check_response::ServingStatus;
+use futures_util::future::Either;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::server::NamedService;
-use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
@@ -175,10 +174,6 @@ pub use tls::{TlsConfig, TlsError};
 
 use crate::{Chaincode, ChaincodeService, Drain};
 
-/// The gRPC server's HTTP/2 ping interval on idle connections (the Go shim's `Time`).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
-/// How long a ping may go unanswered before the connection is dropped (the Go shim's `Timeout`).
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// After the drain, how long connections get to close by themselves before they are cut.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -206,9 +201,6 @@ pub enum ServerError {
     /// The TLS configuration was refused by rustls.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// The gRPC server failed.
-    #[error("the gRPC server failed: {0}")]
-    Transport(#[from] tonic::transport::Error),
 }
 
 /// A chaincode server: configuration plus the chaincode, ready to serve.
@@ -332,20 +324,11 @@ impl<C: Chaincode> Server<C> {
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
-        let chaincode_service = service.into_server();
-        let (health, health_service) = tonic_health::server::health_reporter();
-        let service_name = <ChaincodeServer<ChaincodeService<C>> as NamedService>::NAME;
-        health.set_service_status("", ServingStatus::Serving).await;
-        health.set_service_status(service_name, ServingStatus::Serving).await;
+        let (health, health_service) = health::Health::serving();
+        let services = http2::Services { chaincode: service.into_server(), health: health_service };
 
-        let router = tonic::transport::Server::builder()
-            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-            .add_service(health_service)
-            .add_service(chaincode_service);
-
-        // `stop_accepting` ends the accept loop; `stop_grpc` starts tonic's graceful shutdown
-        // (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future
+        // `stop_accepting` ends the accept loop; `stop_grpc` starts the HTTP/2 server's graceful
+        // shutdown (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future
         // cancels all three.
         let stop_accepting = CancellationToken::new();
         let stop_grpc = CancellationToken::new();
@@ -357,19 +340,17 @@ impl<C: Chaincode> Server<C> {
             Some(tls) if tls.requires_client_auth() => "mutual TLS",
             Some(_) => "TLS",
         };
-        // The incoming streams never end by themselves (`chain(pending)`): tonic shuts down only
-        // when `stop_grpc` says so, after the drain, not when the accept loop stops.
+        // The HTTP/2 server shuts down when `stop_grpc` says so, after the drain, not when the
+        // accept loop stops.
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
         let serving = match tls {
             None => {
                 let incoming = accept::plaintext(listener, config.limits, stop_accepting.clone(), kill.clone());
-                let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Left(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
+                Either::Left(http2::serve(incoming, services, grpc_stopped))
             }
             Some(tls) => {
                 let incoming = accept::tls(listener, tls, config.limits, stop_accepting.clone(), kill.clone());
-                let incoming = ReceiverStream::new(incoming).chain(futures::stream::pending());
-                futures::future::Either::Right(router.serve_with_incoming_shutdown(incoming, grpc_stopped))
+                Either::Right(http2::serve(incoming, services, grpc_stopped))
             }
         };
         let mut serving = pin!(serving);
@@ -381,19 +362,15 @@ impl<C: Chaincode> Server<C> {
             "chaincode server listening"
         );
 
-        // Serve until shutdown is asked for.
+        // Serve until shutdown is asked for. (`serving` ends only after `stop_grpc`, in step 3.)
         tokio::select! {
-            result = &mut serving => {
-                warn!("the gRPC server stopped on its own");
-                return result.map_err(ServerError::from);
-            }
+            () = &mut serving => unreachable!("the HTTP/2 server stopped before it was told to"),
             () = shutdown => {}
         }
 
         // 1. No new transactions, not serving, no new connections.
         drain.begin();
-        health.set_service_status("", ServingStatus::NotServing).await;
-        health.set_service_status(service_name, ServingStatus::NotServing).await;
+        health.send_replace(ServingStatus::NotServing);
         stop_accepting.cancel();
         info!(
             in_flight = drain.in_flight(),
@@ -407,10 +384,7 @@ impl<C: Chaincode> Server<C> {
             tokio::select! {
                 finished = drain.wait(config.shutdown_deadline) => finished,
                 () = &mut force => false,
-                result = &mut serving => {
-                    warn!("the gRPC server stopped during shutdown");
-                    return result.map_err(ServerError::from);
-                }
+                () = &mut serving => unreachable!("the HTTP/2 server stopped before it was told to"),
             }
         };
         if finished {
@@ -420,24 +394,16 @@ impl<C: Chaincode> Server<C> {
             drain.abort_transactions();
         }
 
-        // 3. End the streams, then let tonic close the connections; cut what lingers.
+        // 3. End the streams, then let the HTTP/2 server close the connections; cut what lingers.
         drain.close_connections();
         stop_grpc.cancel();
-        let result = match tokio::time::timeout(CLOSE_GRACE, &mut serving).await {
-            Ok(result) => result,
-            Err(_) => {
-                warn!(grace = ?CLOSE_GRACE, "connections still open after the grace period; closing them");
-                kill.cancel();
-                match tokio::time::timeout(CLOSE_GRACE, &mut serving).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        warn!("the gRPC server did not stop; giving up on it");
-                        Ok(())
-                    }
-                }
+        if tokio::time::timeout(CLOSE_GRACE, &mut serving).await.is_err() {
+            warn!(grace = ?CLOSE_GRACE, "connections still open after the grace period; closing them");
+            kill.cancel();
+            if tokio::time::timeout(CLOSE_GRACE, &mut serving).await.is_err() {
+                warn!("the gRPC server did not stop; giving up on it");
             }
-        };
-        result?;
+        }
         info!("chaincode server stopped");
         Ok(())
     }

@@ -80,14 +80,19 @@ pub async fn run_from_env<K, C: IntoChaincode<K>>(chaincode: C) -> ExitCode {
 
 /// Logs `context: error: cause: cause...` and returns `code`.
 fn fail(context: &str, error: &(dyn std::error::Error + 'static), code: u8) -> ExitCode {
-    let mut line = format!("{context}: {error}");
+    tracing::error!("{context}: {}", error_chain(error));
+    ExitCode::from(code)
+}
+
+/// `error: cause: cause...`: an error with its causes, on one line.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
         line.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    tracing::error!("{line}");
-    ExitCode::from(code)
+    line
 }
 
 /// A stderr subscriber filtered by `RUST_LOG` (`info` when unset, or invalid with a warning).

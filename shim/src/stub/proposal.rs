@@ -11,7 +11,6 @@ use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use ccaas_protos::protos::{ChaincodeProposalPayload, Proposal, SignedProposal};
 use prost::Message;
 use prost_types::Timestamp;
-use sha2::{Digest, Sha256};
 
 /// The parts of a proposal a transaction can read.
 #[derive(Debug, Clone, Default)]
@@ -70,11 +69,11 @@ impl ProposalData {
 
 /// `sha256(nonce ‖ creator ‖ epoch as 8 little-endian bytes)`, Fabric's proposal binding.
 pub(crate) fn compute_binding(nonce: &[u8], creator: &[u8], epoch: u64) -> Bytes {
-    let mut hasher = Sha256::new();
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     hasher.update(nonce);
     hasher.update(creator);
-    hasher.update(epoch.to_le_bytes());
-    Bytes::from(hasher.finalize().to_vec())
+    hasher.update(&epoch.to_le_bytes());
+    Bytes::copy_from_slice(hasher.finish().as_ref())
 }
 
 #[cfg(test)]
@@ -83,6 +82,8 @@ mod tests {
 
     #[test]
     fn binding_hashes_nonce_creator_and_little_endian_epoch() {
+        use sha2::{Digest, Sha256};
+        // Checked against another SHA-256 implementation.
         let mut expected = Sha256::new();
         expected.update(b"nonce");
         expected.update(b"creator");

@@ -10,6 +10,8 @@ use ccaas_protos::protos::ChaincodeMessage;
 use ccaas_shim::server::{Server, ServerConfig};
 use server_support::*;
 use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 /// Polls the health service (over an existing connection: the listener is closed by then) until
 /// it reports NOT_SERVING, which the server sets right after it stopped taking transactions.
@@ -119,4 +121,35 @@ async fn dropping_the_serve_future_closes_everything() {
     let next = tokio::time::timeout(Duration::from_secs(5), peer.from_chaincode.message()).await.unwrap();
     assert!(!matches!(next, Ok(Some(_))), "unexpected message {next:?}");
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err(), "still accepting connections");
+}
+
+/// The next status a health `Watch` stream sends.
+async fn next_status(stream: &mut tonic::Streaming<HealthCheckResponse>) -> ServingStatus {
+    let message = tokio::time::timeout(Duration::from_secs(5), stream.message()).await.expect("no status in 5 s");
+    message.unwrap().expect("the watch ended").status()
+}
+
+/// `Watch` sends the current status at once, then NOT_SERVING when shutdown begins, for the whole
+/// server and for the chaincode service; an unknown name is NOT_FOUND.
+#[tokio::test]
+async fn health_watchers_see_serving_then_not_serving() {
+    let mut server = start(plaintext_config()).await;
+    let mut client = HealthClient::new(plaintext_channel(server.addr).await.unwrap());
+    let mut watches = Vec::new();
+    for service in ["", "protos.Chaincode"] {
+        let request = HealthCheckRequest { service: service.to_string() };
+        watches.push((service, client.watch(request).await.unwrap().into_inner()));
+    }
+    let unknown = client.watch(HealthCheckRequest { service: "nope".into() }).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+
+    for (service, stream) in &mut watches {
+        assert_eq!(next_status(stream).await, ServingStatus::Serving, "{service:?}");
+    }
+    server.shutdown();
+    for (service, stream) in &mut watches {
+        assert_eq!(next_status(stream).await, ServingStatus::NotServing, "{service:?}");
+    }
+    drop(watches);
+    server.stop().await.unwrap();
 }

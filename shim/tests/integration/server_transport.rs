@@ -231,3 +231,83 @@ async fn clients_below_tls_1_2_are_refused() {
     assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
     server.stop().await.unwrap();
 }
+
+/// What a client learns of the server's HTTP/2 configuration when it connects: the SETTINGS the
+/// server sends, as (identifier, value) in the server's order, and the increment of its
+/// connection-level WINDOW_UPDATE (the connection's flow-control window beyond the default).
+async fn server_http2_configuration(addr: std::net::SocketAddr) -> (Vec<(u16, u32)>, u32) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The client preface, then an empty SETTINGS frame (length 0, type 4, flags 0, stream 0).
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    let (mut settings, mut window_increment, mut acknowledged) = (None, None, false);
+    while settings.is_none() || window_increment.is_none() || !acknowledged {
+        let mut header = [0u8; 9];
+        tokio::time::timeout(Duration::from_secs(5), tcp.read_exact(&mut header)).await.unwrap().unwrap();
+        let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+        let (kind, flags, stream) = (header[3], header[4], u32::from_be_bytes(header[5..9].try_into().unwrap()));
+        let mut payload = vec![0u8; length];
+        tcp.read_exact(&mut payload).await.unwrap();
+        match (kind, flags & 1, stream) {
+            (4, 0, 0) => {
+                let pairs = payload
+                    .chunks(6)
+                    .map(|s| (u16::from_be_bytes([s[0], s[1]]), u32::from_be_bytes([s[2], s[3], s[4], s[5]])));
+                settings = Some(pairs.collect());
+            }
+            (8, _, 0) => window_increment = Some(u32::from_be_bytes(payload[..4].try_into().unwrap())),
+            (4, 1, 0) => acknowledged = true,
+            _ => {}
+        }
+    }
+    (settings.unwrap(), window_increment.unwrap())
+}
+
+/// The HTTP/2 configuration the server advertises is the one the shim was tested against with real
+/// peers (tonic's server over hyper): no limit on concurrent streams, 1 MiB stream windows, 16 KiB
+/// frames and header lists, and a 1 MiB connection window.
+#[tokio::test]
+async fn http2_settings_are_unchanged() {
+    let server = start(plaintext_config()).await;
+    let (settings, window_increment) = server_http2_configuration(server.addr).await;
+    // INITIAL_WINDOW_SIZE (4), MAX_FRAME_SIZE (5), MAX_HEADER_LIST_SIZE (6); no MAX_CONCURRENT_STREAMS (3).
+    assert_eq!(settings, [(4, 1024 * 1024), (5, 16 * 1024), (6, 16 * 1024)]);
+    assert_eq!(window_increment, 1024 * 1024 - 65_535, "a 1 MiB connection window");
+    server.stop().await.unwrap();
+}
+
+/// A request for a service the server does not serve gets gRPC status UNIMPLEMENTED, and the
+/// connection goes on serving.
+#[tokio::test]
+async fn unknown_services_are_unimplemented() {
+    let server = start(plaintext_config()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(connection);
+    for path in
+        ["/protos.ChaincodeSupport/Register", "/grpc.health.v1.Health2/Check", "/", "/grpc.health.v1.Health/Check"]
+    {
+        let mut client = client.clone().ready().await.unwrap();
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://{}{path}", server.addr))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap();
+        let (response, mut body) = client.send_request(request, false).unwrap();
+        body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true).unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(5), response).await.unwrap().unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        if path == "/grpc.health.v1.Health/Check" {
+            // Served: the status comes in the trailers, after the message.
+            assert!(!response.headers().contains_key("grpc-status"), "{path}");
+        } else {
+            // A trailers-only response.
+            assert_eq!(response.headers()["grpc-status"], "12", "{path}: UNIMPLEMENTED");
+            assert_eq!(response.headers()["content-type"], "application/grpc", "{path}");
+        }
+    }
+    driver.abort();
+    server.stop().await.unwrap();
+}
