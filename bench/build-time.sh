@@ -32,7 +32,7 @@ trap cleanup EXIT
 log() { printf '[build-time %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 wants() { [[ " ${measures[*]} " == *" $1 "* ]]; }
 
-# The sources of each revision, and the ccaas-deploy each revision builds (not timed).
+# The sources of each revision.
 labels=()
 declare -A src
 if [ ${#revs[@]} -eq 0 ]; then
@@ -46,12 +46,12 @@ else
     git worktree add --detach --quiet "${src[$label]}" "$rev"
   done
 fi
-declare -A deploy
+# build-static and new come from this working tree's ccaas-deploy for every revision (not timed).
+log "ccaas-deploy for build-static and new (not timed)"
+cargo build --locked -q -p ccaas-deploy
+deploy=$workspace/target/debug/ccaas-deploy
 for label in "${labels[@]}"; do
-  log "$label: cargo fetch, and ccaas-deploy for build-static and new (not timed)"
-  (cd "${src[$label]}" && cargo fetch --locked >/dev/null 2>&1 &&
-    CARGO_TARGET_DIR=$work/tools-$label cargo build --locked --release -q -p ccaas-deploy)
-  deploy[$label]=$work/tools-$label/release/ccaas-deploy
+  (cd "${src[$label]}" && cargo fetch --locked >/dev/null 2>&1)
 done
 
 results=$work/results.tsv
@@ -108,12 +108,13 @@ for round in $(seq "$rounds"); do
     if wants static; then
       rm -rf "$target"
       log "$label round $round: cold build-static"
-      t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" "${deploy[$label]}" build-static -p asset-transfer-basic)
+      t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" "$deploy" build-static -p asset-transfer-basic)
       record "$label" "cold build-static" "$t"
     fi
-    if wants new && "${deploy[$label]}" new --help >/dev/null 2>&1; then
+    # A crate from `new` depends on the revision's shim: measured where that revision has `new`.
+    if wants new && [ -e "$dir/deploy/src/new.rs" ]; then
       rm -rf "$target" "$work/new-$label"
-      "${deploy[$label]}" new my-chaincode --path "$dir" --dir "$work/new-$label" >/dev/null
+      "$deploy" new my-chaincode --path "$dir" --dir "$work/new-$label" >/dev/null
       log "$label round $round: cold debug build of a crate made by ccaas-deploy new"
       t=$(cd "$work/new-$label" && seconds env CARGO_TARGET_DIR="$target" cargo build --offline)
       record "$label" "cold debug build, crate from \`new\`" "$t"

@@ -13,6 +13,8 @@
 # bench/node-asset (fabric-shim 2.5.x, installed here by `npm ci` into a scratch copy). Subsets:
 # IMPLS="ours go node", WORKLOADS="ReadAsset CreateAsset InitLedger GetAllAssets",
 # CONCURRENCY="1 16 64" (those are the defaults). Needs python3, and xz for Go, npm for Node.
+# IMPLS may add `before`: ours built the same way from the revision BEFORE=REV (a scratch worktree),
+# for a side-by-side check that a change costs no CPU or memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -25,7 +27,7 @@ read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 . bench/lib.sh
 ours=$(build_ours)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'git worktree remove --force "$work/before" 2>/dev/null; rm -rf "$work"' EXIT
 declare -A binary=([ours]=$ours)
 for impl in "${impls[@]}"; do
   case $impl in
@@ -40,7 +42,13 @@ for impl in "${impls[@]}"; do
       rm -rf "$work/node-asset/node_modules"
       (cd "$work/node-asset" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
       binary[node]="$work/node-asset/serve" ;;
-    *) echo "unknown implementation $impl: use ours, go or node" >&2; exit 2 ;;
+    before)
+      rev=${BEFORE:?set BEFORE to the revision to compare ours with}
+      git worktree add --detach --quiet "$work/before" "$rev"
+      binary[before]=$(CARGO_TARGET_DIR=$work/before-target target/debug/ccaas-deploy build-static \
+        -p asset-transfer-basic --manifest-path "$work/before/Cargo.toml" --output json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])') ;;
+    *) echo "unknown implementation $impl: use ours, before, go or node" >&2; exit 2 ;;
   esac
 done
 mkdir "$work/runs"
