@@ -24,6 +24,15 @@ const PREFIX: &str = "chaincode | ";
 pub async fn start(binary: &Path, package_id: &str, listen: &str, pids: &Pids) -> anyhow::Result<Result<Proc, String>> {
     let port: u16 = listen.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0);
     let mut cmd = tokio::process::Command::new(binary);
+    // The package is plaintext, and the server serves every org's peers: the peer CLI's
+    // variables of a sourced org1.env (CORE_PEER_TLS_ENABLED turns the shim's TLS on, as in the Go
+    // shim) and TLS settings of the shell must not reach it.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CORE_") || name.starts_with("CHAINCODE_TLS_") || name == "CHAINCODE_CLIENT_CA_CERT" {
+            cmd.env_remove(name.as_ref());
+        }
+    }
     cmd.env("CHAINCODE_ID", package_id)
         .env("CHAINCODE_SERVER_ADDRESS", listen)
         .stdin(Stdio::null())

@@ -165,15 +165,23 @@ impl Dev<'_> {
         lifecycle(&deployed).await?;
         self.build_and_serve(&mut deployed, None).await?;
         let name = &deployed.definition.name;
-        let call = match &env_file {
-            Some(f) => format!("`. {}` then `ccaas-deploy query -n {name} FUNCTION ARGS...`", shown(f)),
-            None => format!("`ccaas-deploy query -n {name} FUNCTION ARGS...` with this network's flags"),
-        };
         say(format!(
-            "ready in {:.1?}: call {name} with {call} (or the peer CLI); save a change to rebuild it; Ctrl-C to stop{}",
+            "ready in {:.1?}: save a change to rebuild and restart {name}; Ctrl-C to stop{}",
             started.elapsed(),
-            if self.local && !self.a.keep { " (and remove the network; --keep keeps it)" } else { "" }
+            match (self.local, self.a.keep) {
+                (true, false) => " and remove the network (--keep keeps it for the next run)",
+                (true, true) => " (the network's state is kept for the next run)",
+                (false, _) => "",
+            }
         ));
+        say(match &env_file {
+            Some(f) => format!(
+                "call it: . {} && ccaas-deploy query -n {name} FUNCTION ARGS... (the file sets the peer CLI's \
+                 variables too)",
+                shown(f)
+            ),
+            None => format!("call it: ccaas-deploy query -n {name} FUNCTION ARGS... with this network's flags"),
+        });
         Ok(deployed)
     }
 
@@ -426,7 +434,7 @@ async fn lifecycle(d: &Deployed) -> anyhow::Result<()> {
     let mut sequence = 0;
     let mut waiting = Vec::new();
     let mut did = false;
-    for session in &d.sessions {
+    for (i, session) in d.sessions.iter().enumerate() {
         let org = session.identity().msp_id().to_string();
         let p = plan::make(session, &d.definition, &d.package.package_id).await?;
         sequence = p.sequence;
@@ -434,7 +442,13 @@ async fn lifecycle(d: &Deployed) -> anyhow::Result<()> {
             continue;
         }
         did = true;
-        let mut progress = |l: &str| say(format!("lifecycle: {org}: {l}"));
+        let last = i + 1 == d.sessions.len();
+        // The orgs after this one approve next: "then stop: they must approve" is for the last.
+        let mut progress = |l: &str| {
+            if last || !l.starts_with("then stop:") {
+                say(format!("lifecycle: {org}: {l}"))
+            }
+        };
         let outcome = plan::execute(session, &p, &d.definition, &d.package.bytes, Via::Gateway, &mut progress).await?;
         waiting = outcome.waiting_for;
     }
