@@ -62,7 +62,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     if let Command::Dev(a) = &cli.command {
-        return match dev::run(a, &cli.connection, named_network).await {
+        // The local network's channel: -C, not CHANNEL_NAME (a shell's, or org1.env's).
+        let channel = cli
+            .connection
+            .channel
+            .clone()
+            .filter(|_| matches.value_source("channel") == Some(ValueSource::CommandLine));
+        return match dev::run(a, &cli.connection, named_network, channel).await {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -17,6 +17,7 @@
 
 mod chaincode;
 mod configs;
+mod deploy;
 mod fabric;
 mod network;
 mod procs;
@@ -28,10 +29,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ccaas_deploy::definition::Definition;
-use ccaas_deploy::lifecycle::{Session, Via};
-use ccaas_deploy::up::UpConfig;
-use ccaas_deploy::{plan, Error};
-use ccaas_package::{build_package, BuiltPackage, ConnectionSpec, PackageSpec};
+use ccaas_deploy::lifecycle::Session;
+use ccaas_deploy::Error;
+use ccaas_package::BuiltPackage;
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -47,8 +47,14 @@ fn say(line: impl std::fmt::Display) {
     println!("dev: {line}");
 }
 
-/// Runs `dev` until Ctrl-C; `named_network`: the command line names a network to use.
-pub async fn run(a: &DevArgs, connection: &ConnectionArgs, named_network: bool) -> anyhow::Result<u8> {
+/// Runs `dev` until Ctrl-C; `named_network`: the command line names a network to use;
+/// `channel`: the local network's channel, if given on the command line.
+pub async fn run(
+    a: &DevArgs,
+    connection: &ConnectionArgs,
+    named_network: bool,
+    channel: Option<String>,
+) -> anyhow::Result<u8> {
     let started = Instant::now();
     if named_network && (a.fabric.is_some() || a.orgs != 1 || a.port_base.is_some() || a.fresh || a.keep) {
         anyhow::bail!(Error::Config(
@@ -64,7 +70,7 @@ pub async fn run(a: &DevArgs, connection: &ConnectionArgs, named_network: bool) 
     let mut signals = Signals::new()?;
     let mut dev = Dev {
         a,
-        definition_file: definition_file(a, &project)?,
+        definition_file: deploy::definition_file(a, &project.dir)?,
         project,
         state,
         pids,
@@ -77,7 +83,7 @@ pub async fn run(a: &DevArgs, connection: &ConnectionArgs, named_network: bool) 
         say(format!("stopped what an earlier dev left running: {}", left.join(", ")));
     }
     let result = tokio::select! {
-        r = dev.serve(connection, named_network, started) => r.map(Some),
+        r = dev.serve(connection, named_network, channel, started) => r.map(Some),
         () = signals.recv() => Ok(None),
     };
     let result = match result {
@@ -118,9 +124,10 @@ impl Dev<'_> {
         &mut self,
         connection: &ConnectionArgs,
         named_network: bool,
+        channel: Option<String>,
         started: Instant,
     ) -> anyhow::Result<Deployed> {
-        let definition = self.definition()?;
+        let definition = deploy::definition(self.a, &self.definition_file, &self.project.package)?;
         let (sessions, address, env_file) = if named_network {
             let target = connection.sources(&[]).resolve()?;
             say(format!(
@@ -140,7 +147,7 @@ impl Dev<'_> {
             say(format!("Fabric {} from {}", release.version, release.root.display()));
             let wanted = network::Wanted {
                 orgs: self.a.orgs,
-                channel: connection.channel.clone().unwrap_or_else(|| ccaas_deploy::config::DEFAULT_CHANNEL.into()),
+                channel: channel.unwrap_or_else(|| ccaas_deploy::config::DEFAULT_CHANNEL.into()),
                 port_base: self.a.port_base,
                 fresh: self.a.fresh,
             };
@@ -159,10 +166,10 @@ impl Dev<'_> {
             let address = self.a.address.clone().unwrap_or_else(|| format!("127.0.0.1:{}", net.net.chaincode_port()));
             (sessions, address, Some(net.net.env_file(1)))
         };
-        let package = package(&definition.name, &address)?;
+        let package = deploy::package(&definition.name, &address)?;
         say(format!("package {} (the peers dial {address})", package.package_id));
         let mut deployed = Deployed { definition, package, address, sessions, binary: None };
-        lifecycle(&deployed).await?;
+        deploy::lifecycle(&deployed.sessions, &deployed.definition, &deployed.package).await?;
         self.build_and_serve(&mut deployed, None).await?;
         let name = &deployed.definition.name;
         say(format!(
@@ -188,7 +195,7 @@ impl Dev<'_> {
     /// The loop: changes → build → restart, or → lifecycle.
     async fn watch(&mut self, d: &mut Deployed, signals: &mut Signals) -> anyhow::Result<()> {
         let mut folders = self.project.watched();
-        for file in self.definition_files() {
+        for file in deploy::definition_files(self.a, &self.definition_file) {
             if let Some(dir) = file.parent() {
                 if !folders.iter().any(|(f, _)| f == dir) {
                     folders.push((dir.to_path_buf(), false));
@@ -197,7 +204,7 @@ impl Dev<'_> {
         }
         let mut watcher = watch::Watcher::new(&folders)?;
         loop {
-            let definition_files = self.definition_files();
+            let definition_files = deploy::definition_files(self.a, &self.definition_file);
             let changes = tokio::select! {
                 () = signals.recv() => return Ok(()),
                 status = exited(&mut self.server) => {
@@ -290,14 +297,14 @@ impl Dev<'_> {
     /// Reads the definition again; if it changed, the lifecycle goes to the next sequence (and a
     /// new name is a new package: the server restarts with its ID).
     async fn redefine(&mut self, d: &mut Deployed) {
-        let definition = match self.definition() {
+        let definition = match deploy::definition(self.a, &self.definition_file, &self.project.package) {
             Ok(def) => def,
             Err(e) => return say(format!("the definition is unusable: {e:#}; keeping {}", d.definition.name)),
         };
         if definition.name == d.definition.name && definition.same_as(&d.definition) {
             return say("the definition did not change");
         }
-        let package = match package(&definition.name, &d.address) {
+        let package = match deploy::package(&definition.name, &d.address) {
             Ok(p) => p,
             Err(e) => return say(format!("{e:#}")),
         };
@@ -309,7 +316,7 @@ impl Dev<'_> {
         say(format!("the definition changed ({changes})"));
         let old = std::mem::replace(&mut d.definition, definition);
         let old_package = std::mem::replace(&mut d.package, package);
-        if let Err(e) = lifecycle(d).await {
+        if let Err(e) = deploy::lifecycle(&d.sessions, &d.definition, &d.package).await {
             say(format!("{e:#}; {} stays as it was", old.name));
             d.definition = old;
             d.package = old_package;
@@ -322,46 +329,6 @@ impl Dev<'_> {
                 }
             }
         }
-    }
-
-    /// The definition from the file's chaincode section and the flags.
-    fn definition(&self) -> anyhow::Result<Definition> {
-        let a = self.a;
-        let (file, given) = &self.definition_file;
-        let mut d = if *given || file.is_file() {
-            UpConfig::load(file)?.definition()?
-        } else {
-            Definition::new(&self.project.package, "1.0")
-        };
-        if let Some(n) = &a.name {
-            d.name = n.clone();
-        }
-        if let Some(v) = &a.version {
-            d.version = v.clone();
-        }
-        if let Some(p) = &a.signature_policy {
-            d = d.signature_policy(p).map_err(Error::Config)?;
-        }
-        if let Some(r) = &a.channel_config_policy {
-            d = d.channel_config_policy(r);
-        }
-        if let Some(f) = &a.collections_config {
-            let json = std::fs::read(f).with_context(|| format!("cannot read collections config {}", f.display()))?;
-            d = d.collections_json(&json).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
-        }
-        d.init_required |= a.init_required;
-        Ok(d)
-    }
-
-    /// The files the definition comes from: the up file and the collections file.
-    fn definition_files(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.definition_file.0.clone()];
-        if let Some(f) = &self.a.collections_config {
-            files.push(absolute(f));
-        } else if let Ok(c) = UpConfig::load(&self.definition_file.0) {
-            files.extend(c.chaincode.collections_config.map(|f| absolute(&f)));
-        }
-        files
     }
 
     /// The address for a network that is not the local one: 127.0.0.1 and a port chosen once
@@ -427,59 +394,6 @@ impl Dev<'_> {
     }
 }
 
-/// Installs, approves (as each org) and commits what is missing; a definition already committed
-/// and approved with this package needs nothing.
-async fn lifecycle(d: &Deployed) -> anyhow::Result<()> {
-    let t = Instant::now();
-    let mut sequence = 0;
-    let mut waiting = Vec::new();
-    let mut did = false;
-    for (i, session) in d.sessions.iter().enumerate() {
-        let org = session.identity().msp_id().to_string();
-        let p = plan::make(session, &d.definition, &d.package.package_id).await?;
-        sequence = p.sequence;
-        if p.is_noop() {
-            continue;
-        }
-        did = true;
-        let last = i + 1 == d.sessions.len();
-        // The orgs after this one approve next: "then stop: they must approve" is for the last.
-        let mut progress = |l: &str| {
-            if last || !l.starts_with("then stop:") {
-                say(format!("lifecycle: {org}: {l}"))
-            }
-        };
-        let outcome = plan::execute(session, &p, &d.definition, &d.package.bytes, Via::Gateway, &mut progress).await?;
-        waiting = outcome.waiting_for;
-    }
-    let def = &d.definition;
-    if !waiting.is_empty() {
-        say(format!(
-            "{} version {} sequence {sequence} waits for {} to approve it (with `ccaas-deploy lifecycle` and the same \
-             definition); the server runs meanwhile",
-            def.name,
-            def.version,
-            waiting.join(", ")
-        ));
-    } else {
-        say(format!(
-            "{} version {} is committed at sequence {sequence} with package {}{}",
-            def.name,
-            def.version,
-            d.package.package_id,
-            if did { format!(" ({:.1?})", t.elapsed()) } else { " (already)".into() }
-        ));
-    }
-    Ok(())
-}
-
-/// The ccaas package of `name` for `address`, labelled `NAME_dev`: the same for every run with
-/// that address, so a restarted `dev` re-approves nothing.
-fn package(name: &str, address: &str) -> anyhow::Result<BuiltPackage> {
-    let spec = PackageSpec::ccaas(format!("{name}_dev"), ConnectionSpec::new(address));
-    Ok(build_package(&spec).map_err(Error::from)?)
-}
-
 /// Where the server listens for the peers that dial `address`: the loopback interface for a
 /// loopback address, else every interface.
 fn listen_address(address: &str) -> String {
@@ -489,15 +403,6 @@ fn listen_address(address: &str) -> String {
     } else {
         format!("0.0.0.0:{port}")
     }
-}
-
-/// The up file: `-f`, else `ccaas-deploy.yaml` beside the package's Cargo.toml.
-fn definition_file(a: &DevArgs, project: &Project) -> anyhow::Result<(PathBuf, bool)> {
-    Ok(match &a.file {
-        Some(f) if !f.is_file() => anyhow::bail!(Error::Config(format!("-f {}: no such file", f.display()))),
-        Some(f) => (absolute(f), true),
-        None => (project.dir.join("ccaas-deploy.yaml"), false),
-    })
 }
 
 /// The state directory, created (absolute); refused if it holds something `dev` did not make.
@@ -567,10 +472,10 @@ mod tests {
 
     #[test]
     fn the_package_is_the_same_for_the_same_name_and_address() {
-        let a = package("basic", "127.0.0.1:21003").unwrap();
+        let a = deploy::package("basic", "127.0.0.1:21003").unwrap();
         assert!(a.package_id.starts_with("basic_dev:"), "{}", a.package_id);
-        assert_eq!(a.package_id, package("basic", "127.0.0.1:21003").unwrap().package_id);
-        assert_ne!(a.package_id, package("basic", "127.0.0.1:21004").unwrap().package_id);
+        assert_eq!(a.package_id, deploy::package("basic", "127.0.0.1:21003").unwrap().package_id);
+        assert_ne!(a.package_id, deploy::package("basic", "127.0.0.1:21004").unwrap().package_id);
     }
 
     #[test]
