@@ -63,8 +63,9 @@ pub async fn run(
                 .into()
         ));
     }
-    let project = Project::find(a).await?;
+    let mut project = Project::find(a).await?;
     let state = state_dir(a.state.as_deref().unwrap_or(&project.target_dir.join("ccaas-dev")))?;
+    project.ignored.push(state.clone());
     let pids = Pids::new(&state)?;
     pids.lock()?;
     let mut signals = Signals::new()?;
@@ -384,6 +385,8 @@ impl Dev<'_> {
                     "the network's state is kept in {}: the next dev starts it with its ledger",
                     shown(&self.state)
                 ));
+            } else if !self.state.join("crypto").exists() {
+                // Nothing was made.
             } else if let Err(e) = network::remove(&self.state) {
                 say(format!("{e:#}"));
             } else {

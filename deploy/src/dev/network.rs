@@ -103,9 +103,13 @@ pub async fn up(
         .map(|(port, what)| format!("127.0.0.1:{port} ({what})"))
         .collect();
     if !busy.is_empty() {
+        let other = if kept {
+            "or start a new network on other ports with --fresh --port-base N"
+        } else {
+            "or choose other ports with --port-base N"
+        };
         anyhow::bail!(Error::Config(format!(
-            "port(s) in use: {}; stop what holds them, or start a new network on other ports with --fresh \
-             --port-base N (it uses {PORTS} ports from N)",
+            "port(s) in use: {}; stop what holds them, {other} (the network uses {PORTS} ports from N)",
             busy.join(", ")
         )));
     }

@@ -26,6 +26,8 @@ pub struct Project {
     pub target_dir: PathBuf,
     /// The folders of its path dependencies (e.g. the shim in a checkout).
     pub path_deps: Vec<PathBuf>,
+    /// Folders whose changes never call for a build: the target directory, and `dev`'s state.
+    pub ignored: Vec<PathBuf>,
     manifest_path: Option<PathBuf>,
     release: bool,
 }
@@ -92,12 +94,16 @@ impl Project {
         let meta: Metadata = serde_json::from_slice(&out.stdout).context("cargo metadata's output")?;
         let members: Vec<&Package> = meta.packages.iter().filter(|p| meta.workspace_members.contains(&p.id)).collect();
         let with_bins = || {
-            members
+            let names: Vec<&str> = members
                 .iter()
                 .filter(|p| p.targets.iter().any(|t| t.kind.iter().any(|k| k == "bin")))
                 .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+                .collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         };
         let package = match &a.package {
             Some(name) => members.iter().find(|p| &p.name == name).copied().ok_or_else(|| {
@@ -162,8 +168,9 @@ impl Project {
             bin,
             dir,
             workspace_root: meta.workspace_root,
-            target_dir: meta.target_directory,
+            target_dir: meta.target_directory.clone(),
             path_deps,
+            ignored: vec![meta.target_directory.clone()],
             manifest_path: a.manifest_path.clone(),
             release: a.release,
         })
@@ -209,7 +216,8 @@ impl Project {
             for e in entries.filter_map(|e| e.ok()) {
                 let path = e.path();
                 let hidden = e.file_name().to_string_lossy().starts_with('.');
-                if path.is_dir() && !hidden && path != self.target_dir && !self.target_dir.starts_with(&path) {
+                let ignored = self.ignored.iter().any(|i| path.starts_with(i) || i.starts_with(&path));
+                if path.is_dir() && !hidden && !ignored {
                     out.push((path, true));
                 }
             }
@@ -222,7 +230,7 @@ impl Project {
 
     /// Whether a change of `path` calls for a build.
     pub fn is_source(&self, path: &Path) -> bool {
-        if path.starts_with(&self.target_dir) {
+        if self.ignored.iter().any(|i| path.starts_with(i)) {
             return false;
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

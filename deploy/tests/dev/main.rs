@@ -1,6 +1,7 @@
 //! `ccaas-deploy dev` against real Fabric binaries (the fabric-testbed's release tarball): the
 //! first deploy, an edited chaincode answering through the peer, a failed build that leaves the
-//! old server serving, a definition change committed at sequence 2, Ctrl-C leaving no process,
+//! old server serving, definition changes committed at sequences 2 (ccaas-deploy.yaml) and 3 (a
+//! flag), Ctrl-C leaving no process,
 //! `--keep` and the next start with the ledger, from the crate's folder and with `-p` from its
 //! workspace, and a run after a `dev` that was killed stopping what that one left.
 //!
@@ -218,15 +219,16 @@ fn dev_deploys_rebuilds_on_save_redefines_stops_and_restarts_with_the_ledger() {
     );
     assert!(!out.contains("lifecycle:"), "a lifecycle transaction on a kept network:\n{out}");
 
-    // 7. dev killed outright leaves its processes; the next run stops them, and, without --keep,
-    // removes the network when stopped.
+    // 7. dev killed outright leaves its processes; the next run stops them, takes a new version
+    // from its flags (sequence 3) and, without --keep, removes the network when stopped.
     let left = dev.recorded();
     dev.signal(Signal::KILL);
     dev.wait_exit(Duration::from_secs(10));
     assert!(left.iter().all(|(_, pid)| running(*pid)), "the nodes outlive a SIGKILLed dev until the next run");
-    let without_keep = ["--fabric", fabric.to_str().unwrap(), "--port-base", PORT_BASE];
+    let without_keep = ["--fabric", fabric.to_str().unwrap(), "--port-base", PORT_BASE, "--cc-version", "3.0"];
     let mut dev = Dev::start(&dir, &state, &without_keep, &env);
     dev.wait_for(0, "stopped what an earlier dev left running: chaincode (pid", Duration::from_secs(30));
+    dev.wait_for(0, "devcc version 3.0 is committed at sequence 3", Duration::from_secs(60));
     until_answer(&state, &query, "v3", Duration::from_secs(60));
     for (name, pid) in &left {
         assert!(!running(*pid), "{name} (pid {pid}) of the killed dev still runs");
