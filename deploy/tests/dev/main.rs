@@ -6,7 +6,7 @@
 //! workspace, and a run after a `dev` that was killed stopping what that one left.
 //!
 //! One network serves the steps (port base 20100: ports 20100-20115, between the testbed test
-//! groups' ranges; see tests/testbed/main.rs). The chaincode crate is written to a temporary
+//! groups' ranges; see tests/testbed/main.rs); a two-org network (20200-20215) runs beside it. The chaincode crate is written to a temporary
 //! folder and built into the workspace's target directory (its dependencies are the workspace's).
 //! The timings are printed (docs/benchmarks.md has them).
 
@@ -62,9 +62,10 @@ image:
   reference: registry.example.com/devcc:1.0
 "#;
 
-/// A workspace with the member `devcc` (a chaincode crate on the workspace's shim, with the
-/// workspace's profiles and lockfile, so its dependencies build as the workspace's do).
-fn write_crate(root: &Path) -> std::path::PathBuf {
+/// A workspace with the member `name` (a chaincode crate on the workspace's shim, with the
+/// workspace's profiles and lockfile, so its dependencies build as the workspace's do), and
+/// `up_file` as its ccaas-deploy.yaml.
+fn write_crate(root: &Path, name: &str, up_file: Option<&str>) -> std::path::PathBuf {
     let ws = workspace();
     let manifest = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap();
     // Its profiles, but those of packages the crate does not have (cargo would warn).
@@ -77,16 +78,16 @@ fn write_crate(root: &Path) -> std::path::PathBuf {
         .join("\n[");
     std::fs::write(
         root.join("Cargo.toml"),
-        format!("[workspace]\nresolver = \"2\"\nmembers = [\"devcc\"]\n{profiles}\n"),
+        format!("[workspace]\nresolver = \"2\"\nmembers = [\"{name}\"]\n{profiles}\n"),
     )
     .unwrap();
     std::fs::copy(ws.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
-    let dir = root.join("devcc");
+    let dir = root.join(name);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"devcc\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
              [dependencies]\nccaas-shim = {{ path = {:?} }}\ntokio = {{ version = \"1\", features = [\"full\"] }}\n",
             ws.join("shim").display().to_string()
         ),
@@ -95,11 +96,15 @@ fn write_crate(root: &Path) -> std::path::PathBuf {
     std::fs::write(dir.join("src/lib.rs"), contract("v1")).unwrap();
     std::fs::write(
         dir.join("src/main.rs"),
-        "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() -> std::process::ExitCode {\n    \
-         ccaas_shim::run_from_env(devcc::DevContract).await\n}\n",
+        format!(
+            "#[tokio::main(flavor = \"current_thread\")]\nasync fn main() -> std::process::ExitCode {{\n    \
+             ccaas_shim::run_from_env({name}::DevContract).await\n}}\n"
+        ),
     )
     .unwrap();
-    std::fs::write(dir.join("ccaas-deploy.yaml"), UP_FILE).unwrap();
+    if let Some(up_file) = up_file {
+        std::fs::write(dir.join("ccaas-deploy.yaml"), up_file).unwrap();
+    }
     dir
 }
 
@@ -107,7 +112,7 @@ fn write_crate(root: &Path) -> std::path::PathBuf {
 fn dev_deploys_rebuilds_on_save_redefines_stops_and_restarts_with_the_ledger() {
     let Some(fabric) = fabric_release("dev") else { return };
     let tmp = tempfile::Builder::new().prefix("ccaas-deploy-dev-").tempdir().unwrap();
-    let dir = write_crate(tmp.path());
+    let dir = write_crate(tmp.path(), "devcc", Some(UP_FILE));
     let state = tmp.path().join("state");
     let target = workspace().join("target");
     let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
@@ -246,6 +251,43 @@ fn dev_deploys_rebuilds_on_save_redefines_stops_and_restarts_with_the_ledger() {
         "dev timings: first start to answering {first:.1?}; save to the new code answering {edit:.1?} ({built}; \
          {serving}); --keep's second start to answering {second:.1?}"
     );
+}
+
+/// Two orgs, no up file (the package's name, version 1.0): both approve, one commits, and an
+/// invoke through the Gateway gets both orgs' endorsements (the channel's MAJORITY policy).
+#[test]
+fn dev_with_two_orgs_approves_as_each() {
+    let Some(fabric) = fabric_release("dev with two orgs") else { return };
+    let tmp = tempfile::Builder::new().prefix("ccaas-deploy-dev2-").tempdir().unwrap();
+    let dir = write_crate(tmp.path(), "devcc2", None);
+    let state = tmp.path().join("state");
+    let env = vec![("CARGO_TARGET_DIR".to_string(), workspace().join("target").display().to_string())];
+    let args = ["--fabric", fabric.to_str().unwrap(), "--port-base", "20200", "--orgs", "2"];
+    let mut dev = Dev::start(&dir, &state, &args, &env);
+    dev.wait_for(0, "dev: ready in", Duration::from_secs(300));
+    let out = dev.output();
+    for expected in [
+        "lifecycle: Org1MSP: approve devcc2 version 1.0 at sequence 1",
+        "lifecycle: Org2MSP: approve devcc2 version 1.0 at sequence 1",
+        "lifecycle: Org2MSP: commit devcc2 version 1.0 at sequence 1",
+    ] {
+        assert!(out.contains(expected), "no {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains("then stop:"), "{out}");
+    let (code, out, err) = deploy_as_org1(&state, &["invoke", "-n", "devcc2", "--output", "json", "Put", "k", "v"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "VALID", "{out}");
+    let (code, out, err) = deploy_as_org1(&state, &["committed", "-n", "devcc2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approvals: Org1MSP=approved, Org2MSP=approved"), "{out}");
+    assert!(support::env_file(&state.join("org2.env")).contains(&("CORE_PEER_LOCALMSPID".into(), "Org2MSP".into())));
+    let procs = dev.recorded();
+    assert_eq!(procs.len(), 4, "{procs:?}");
+    dev.signal(Signal::INT);
+    assert!(dev.wait_exit(Duration::from_secs(60)).success(), "{}", dev.output());
+    for (name, pid) in &procs {
+        assert!(!running(*pid), "{name} (pid {pid}) still runs after Ctrl-C");
+    }
 }
 
 #[test]
