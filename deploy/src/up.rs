@@ -248,7 +248,9 @@ impl UpConfig {
         let c = &self.chaincode;
         let mut d = Definition::new(&c.name, &c.version);
         if let Some(p) = &c.signature_policy {
-            d = d.signature_policy(p).map_err(|e| Error::Config(format!("chaincode.signature_policy: {e}")))?;
+            d = d.signature_policy(p).map_err(|e| {
+                Error::Config(format!("chaincode.signature_policy: {}", e.trim_start_matches("--signature-policy: ")))
+            })?;
         }
         if let Some(f) = &c.collections_config {
             let json =
