@@ -136,10 +136,13 @@ pub async fn up(
     if !kept {
         join_orderer(release, &net, nodes, deadline).await?;
     }
+    // The orderer's log of this start (a kept network's log holds the earlier ones too).
     wait(&net, nodes, deadline, "a Raft leader on the orderer", || {
-        let log = std::fs::read(&orderer_log).unwrap_or_default();
-        let new = &log[(log_start as usize).min(log.len())..];
-        String::from_utf8_lossy(new).contains("Raft leader changed: 0 -> 1")
+        use std::io::{Read, Seek, SeekFrom};
+        let mut new = Vec::new();
+        let read = std::fs::File::open(&orderer_log)
+            .and_then(|mut f| f.seek(SeekFrom::Start(log_start)).and_then(|_| f.read_to_end(&mut new)));
+        read.is_ok() && String::from_utf8_lossy(&new).contains("Raft leader changed: 0 -> 1")
     })
     .await?;
     if !kept {

@@ -119,8 +119,10 @@ impl Proc {
         let program = cmd.as_std().get_program().to_string_lossy().into_owned();
         let child = cmd.process_group(0).spawn().with_context(|| format!("cannot start {name} ({program})"))?;
         let pid = child.id().context("the child exited at once")?;
+        let proc = Proc { name: name.into(), pid, child, pids: pids.clone(), stopped: false };
+        // Not recorded, it would outlive a killed dev unnoticed: it goes (on drop) if that fails.
         pids.record(name, pid)?;
-        Ok(Proc { name: name.into(), pid, child, pids: pids.clone(), stopped: false })
+        Ok(proc)
     }
 
     /// Its stdout, if piped (once).
