@@ -115,6 +115,13 @@ pub enum Command {
     /// its tests with the test kit, a ccaas-deploy.yaml for `up`, and a Cargo.lock from
     /// fabric-ccaas's.
     New(New),
+    /// Run the chaincode of this crate (or -p PACKAGE) against Fabric peers and rebuild and restart
+    /// it on every saved change: starts a local network from your Fabric release (or uses the
+    /// network that --config or the identity flags name), deploys the chaincode once, then builds,
+    /// serves and watches. Ctrl-C stops the server and the network (--keep keeps the network's state
+    /// for the next run).
+    #[command(after_help = DEV_EXAMPLES)]
+    Dev(Box<DevArgs>),
     /// Print the functions a callgrind profile (`valgrind --tool=callgrind --demangle=no`) saw
     /// run, as build-static's hot-code list spells them (bench/hot-functions.sh uses it).
     #[command(hide = true)]
@@ -198,6 +205,26 @@ impl ConnectionArgs {
         "msp_dir",
         "peer_addresses",
         "tls_ca",
+        "tls_hostname",
+        "tls_client_cert",
+        "tls_client_key",
+        "orderer_address",
+        "orderer_ca",
+        "orderer_tls_hostname",
+    ];
+
+    /// The arguments that name a network and an identity in it (all but the channel), by ID.
+    pub const NAMING_A_NETWORK: [&'static str; 16] = [
+        "config",
+        "user",
+        "peers",
+        "msp_id",
+        "msp_dir",
+        "cert",
+        "key",
+        "peer_addresses",
+        "tls_ca",
+        "tls_enabled",
         "tls_hostname",
         "tls_client_cert",
         "tls_client_key",
@@ -435,6 +462,16 @@ pub struct StatusArgs {
     pub kubeconfig: Option<PathBuf>,
 }
 
+const DEV_EXAMPLES: &str = r#"Examples:
+  ccaas-deploy dev --fabric ~/fabric                 # in a chaincode crate; ~/fabric holds bin/ and config/
+  ccaas-deploy dev -p asset-transfer-basic -n basic --keep --orgs 2
+  ccaas-deploy dev --config org1.yaml --user admin   # your own network instead of a local one
+
+The definition is the chaincode section of ccaas-deploy.yaml (beside the package's Cargo.toml, or -f),
+with the flags below taking precedence; a change to it while dev runs (or in the flags of the next run)
+is approved and committed at the next sequence. The local network's state is in target/ccaas-dev/
+(--state): its logs, and org1.env (org2.env, ...) to source for the peer CLI and ccaas-deploy."#;
+
 const CALL_EXAMPLES: &str = r#"Examples:
   ccaas-deploy query -n basic ReadAsset asset1
   ccaas-deploy query -n basic -c '{"Args":["ReadAsset","asset1"]}' --output json
@@ -498,6 +535,71 @@ impl CallArgs {
             orgs: self.endorsing_orgs.clone(),
         })
     }
+}
+
+/// `dev`.
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    /// The workspace package whose binary is the chaincode server (cargo -p) [default: the package
+    /// of the current directory].
+    #[arg(long, short = 'p', value_name = "PACKAGE")]
+    pub package: Option<String>,
+    /// The package's binary, when it has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// Cargo.toml to start from [default: cargo's search from the current directory].
+    #[arg(long, value_name = "FILE")]
+    pub manifest_path: Option<PathBuf>,
+    /// Build with --release.
+    #[arg(long)]
+    pub release: bool,
+    /// The up file whose chaincode section is the definition [default: ccaas-deploy.yaml beside the
+    /// package's Cargo.toml, if there].
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Chaincode name [default: the file's chaincode.name, else the package's name].
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Chaincode version [default: the file's chaincode.version, else 1.0].
+    #[arg(long = "cc-version", short = 'v', value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Endorsement policy in the signature-policy language [default: the file's, else the channel's].
+    #[arg(long, visible_alias = "policy", conflicts_with = "channel_config_policy")]
+    pub signature_policy: Option<String>,
+    /// Endorsement policy as a channel config policy reference.
+    #[arg(long)]
+    pub channel_config_policy: Option<String>,
+    /// Private data collections, in the peer CLI's JSON format [default: the file's].
+    #[arg(long, value_name = "FILE")]
+    pub collections_config: Option<PathBuf>,
+    /// The chaincode's Init must be invoked before other transactions.
+    #[arg(long)]
+    pub init_required: bool,
+    /// The address the peers dial, in the package's connection.json [default: 127.0.0.1 and a
+    /// port kept in the state directory]; the server listens on its port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// A Fabric release: the folder with bin/ (peer, orderer, osnadmin, configtxgen, cryptogen),
+    /// config/ and builders/ccaas/ [default: $FABRIC_BIN/.., else the release of the `peer` on PATH].
+    #[arg(long, value_name = "DIR")]
+    pub fabric: Option<PathBuf>,
+    /// Organizations of the local network, one peer each.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3))]
+    pub orgs: u32,
+    /// The local network's state (crypto material, ledgers, logs) [default: target/ccaas-dev].
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// First of the 16 ports the local network uses on 127.0.0.1 [default: a free range from
+    /// 20000, kept in the state directory].
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1024..=65519))]
+    pub port_base: Option<u16>,
+    /// Keep the local network's state when stopping: the next run starts it again, with its
+    /// ledger, in seconds.
+    #[arg(long)]
+    pub keep: bool,
+    /// Start a new local network even if one was kept.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 /// `KEY=VALUE`.

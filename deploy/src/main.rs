@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod dev;
 #[path = "invoke_cmd.rs"]
 mod invoke;
 mod new;
@@ -54,6 +55,11 @@ async fn main() -> ExitCode {
         .into_iter()
         .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
         .collect();
+    // `dev` uses an existing network only when one is named on the command line (not by the peer
+    // CLI's environment, which the local network's own org1.env sets).
+    let named_network = ConnectionArgs::NAMING_A_NETWORK
+        .into_iter()
+        .any(|id| matches.value_source(id) == Some(ValueSource::CommandLine));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -61,6 +67,21 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Command::Dev(a) = &cli.command {
+        // The local network's channel: -C, not CHANNEL_NAME (a shell's, or org1.env's).
+        let channel = cli
+            .connection
+            .channel
+            .clone()
+            .filter(|_| matches.value_source("channel") == Some(ValueSource::CommandLine));
+        return match dev::run(a, &cli.connection, named_network, channel).await {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(exit_code(&e))
+            }
+        };
+    }
     match run(cli, &from_env).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -111,6 +132,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
         Command::New(a) => return new::new(&out, a),
+        Command::Dev(_) => unreachable!("main runs dev"),
         _ => {}
     }
     // A chaincode call's arguments are checked before anything is read or dialled.
@@ -299,7 +321,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         | Command::Invoke(_)
         | Command::Query(_)
         | Command::New(_)
-        | Command::Status(_) => {
+        | Command::Status(_)
+        | Command::Dev(_) => {
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {

@@ -10,6 +10,7 @@
 //!   version: "1.0"
 //!   signature_policy: "OR('Org1MSP.member')"   # optional (default: the channel's endorsement policy)
 //!   init_required: false                       # optional
+//!   collections_config: collections.json       # optional: private data collections (peer CLI JSON)
 //!   label: asset_1.0                           # optional, default <name>_<version>
 //!   address: asset:7052                        # what the peers dial (may use {{.peername}})
 //!   dial_timeout: 10s                          # optional
@@ -49,6 +50,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::definition::Definition;
 use crate::render::{Resources, Tls, Toleration, Workload};
 use crate::Error;
 
@@ -82,6 +84,9 @@ pub struct ChaincodeSection {
     /// Whether Init must be invoked first.
     #[serde(default)]
     pub init_required: bool,
+    /// Private data collections: a file in the peer CLI's JSON format (`--collections-config`).
+    #[serde(default)]
+    pub collections_config: Option<PathBuf>,
     /// Package label [default `<name>_<version>`].
     #[serde(default)]
     pub label: Option<String>,
@@ -214,6 +219,9 @@ impl UpConfig {
         if let Some(f) = c.fabric.config.as_mut() {
             fix(f);
         }
+        if let Some(f) = c.chaincode.collections_config.as_mut() {
+            fix(f);
+        }
         if let Some(t) = c.chaincode.tls.as_mut() {
             fix(&mut t.root_cert);
             if let Some(p) = t.client_cert.as_mut() {
@@ -231,6 +239,24 @@ impl UpConfig {
             }
         }
         Ok(c)
+    }
+
+    /// The chaincode definition: name, version, endorsement policy, collections, init-required.
+    pub fn definition(&self) -> Result<Definition, Error> {
+        let c = &self.chaincode;
+        let mut d = Definition::new(&c.name, &c.version);
+        if let Some(p) = &c.signature_policy {
+            d = d.signature_policy(p).map_err(|e| {
+                Error::Config(format!("chaincode.signature_policy: {}", e.trim_start_matches("--signature-policy: ")))
+            })?;
+        }
+        if let Some(f) = &c.collections_config {
+            let json =
+                std::fs::read(f).map_err(|cause| Error::Read { what: "collections config", path: f.clone(), cause })?;
+            d = d.collections_json(&json).map_err(|e| Error::Config(format!("{}: {e}", f.display())))?;
+        }
+        d.init_required = c.init_required;
+        Ok(d)
     }
 
     /// The package: label, address, dial timeout and TLS material from `chaincode:`. With TLS

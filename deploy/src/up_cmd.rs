@@ -8,21 +8,12 @@ use ccaas_deploy::registry::{self, PushOptions, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::up::UpConfig;
-use ccaas_deploy::{definition::Definition, plan, Error};
+use ccaas_deploy::{plan, Error};
 use serde_json::json;
 
 use crate::args::{DownArgs, UpArgs};
 use crate::offline::EXIT_ROLLOUT_FAILED;
 use crate::{Printer, EXIT_WAITING};
-
-fn definition(c: &UpConfig) -> Result<Definition, Error> {
-    let mut d = Definition::new(&c.chaincode.name, &c.chaincode.version);
-    if let Some(p) = &c.chaincode.signature_policy {
-        d = d.signature_policy(p).map_err(Error::Config)?;
-    }
-    d.init_required = c.chaincode.init_required;
-    Ok(d)
-}
 
 /// The push options of `up` (`None` without `image.binary`: nothing to push), resolved before
 /// anything else is done: CCAAS_REGISTRY_USER and CCAAS_REGISTRY_PASSWORD go to the image's
@@ -90,7 +81,7 @@ pub async fn up(
     out.progress(&format!("package: {} (address {})", pkg.package_id, c.chaincode.address));
 
     // 3-5. Install, approve, commit: only what is missing.
-    let def = definition(&c)?;
+    let def = c.definition()?;
     let p = plan::make(session, &def, &pkg.package_id).await?;
     for line in &p.done {
         out.progress(&format!("fabric: already done: {line}"));

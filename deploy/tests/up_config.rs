@@ -157,3 +157,27 @@ fn hostile_files_are_refused_cleanly() {
     assert!(e.contains("kubernetes.env: invalid type: a string (not shown), expected a map"), "{e}");
     assert!(!e.contains("s3cr3t"), "{e}");
 }
+
+#[test]
+fn the_definition_has_the_policy_and_the_collections_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let collections = r#"[{"name":"private","policy":"OR('Org1MSP.member')","requiredPeerCount":0,"maxPeerCount":1}]"#;
+    write(d, "collections.json", collections);
+    let yaml = BASE.replace(
+        "  address:",
+        "  signature_policy: \"OR('Org1MSP.member')\"\n  collections_config: collections.json\n  address:",
+    );
+    write(d, "ccaas-deploy.yaml", &yaml);
+    let def = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap().definition().unwrap();
+    let plain = ccaas_deploy::definition::Definition::new("asset", "1.0");
+    assert_eq!((def.name.as_str(), def.version.as_str()), ("asset", "1.0"));
+    assert_eq!(def.differences(&plain), ["endorsement policy", "collections"]);
+    let expected = plain.signature_policy("OR('Org1MSP.member')").unwrap().collections_json(collections.as_bytes());
+    assert!(def.same_as(&expected.unwrap()));
+
+    // The file is relative to the up file, and a missing one is named.
+    std::fs::remove_file(d.join("collections.json")).unwrap();
+    let e = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap().definition().unwrap_err().to_string();
+    assert!(e.contains("collections config") && e.contains(&d.join("collections.json").display().to_string()), "{e}");
+}
