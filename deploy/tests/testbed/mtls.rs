@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ccaas_deploy::identity::Identity;
 use serde_json::Value;
 
 use crate::package;
@@ -201,8 +202,15 @@ fn expected_client_id(cert_file: &str) -> String {
 fn ed25519_identities_on_fabric_3() {
     let settings = [("FABRIC_TESTBED_VERSION", "3.1.5"), ("FABRIC_TESTBED_KEY_ALGORITHM", "ed25519"), CLIENT_AUTH];
     let Some(mut t) = Testbed::up_with("ed25519", 1, 29550, &settings) else { return };
-    let key = std::fs::read_to_string(t.var("ORG1_USER_KEY")).unwrap();
-    assert!(key.contains("BEGIN PRIVATE KEY"), "{key}");
+    // User1's signing key and TLS client key are Ed25519 (the admin's stay ECDSA).
+    for (cert, key, ed25519) in [
+        ("ORG1_USER_CERT", "ORG1_USER_KEY", true),
+        ("ORG1_USER_TLS_CERT", "ORG1_USER_TLS_KEY", true),
+        ("ORG1_ADMIN_CERT", "ORG1_ADMIN_KEY", false),
+    ] {
+        let pair = Identity::from_files("Org1MSP", Path::new(t.var(cert)), Path::new(t.var(key))).unwrap();
+        assert_eq!(pair.is_ed25519(), ed25519, "{key}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let collections = dir.path().join("collections.json");
     std::fs::write(
