@@ -224,3 +224,25 @@ fn tls_client_certificate_from_the_network_config_or_the_flags() {
         "{err}"
     );
 }
+
+/// An Ed25519 user (Fabric 3) in a network config, as `kubectl hlf utils adduser` would add it.
+#[test]
+fn ed25519_user_of_a_network_config() {
+    let text = std::fs::read_to_string(fixture("network-org1.yaml")).unwrap();
+    let indent = |pem: &str| pem.lines().map(|l| format!("            {l}\n")).collect::<String>();
+    let cert = std::fs::read_to_string(fixture("user1-ed25519-cert.pem")).unwrap();
+    let key = std::fs::read_to_string(fixture("user1-ed25519-key.pem")).unwrap();
+    let user = format!(
+        "    users:\n      user1:\n        cert:\n          pem: |\n{}        key:\n          pem: |\n{}",
+        indent(&cert),
+        indent(&key)
+    );
+    let text = text.replacen("    users:\n      admin:\n", &format!("{user}      admin:\n"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("org1.yaml");
+    std::fs::write(&path, text).unwrap();
+    let t = Sources { config: Some(path), user: Some("user1".into()), ..Default::default() }.resolve().unwrap();
+    assert!(t.identity.is_ed25519());
+    assert_eq!(t.identity.cert_pem(), cert.as_bytes());
+    ccaas_deploy::identity::verify(cert.as_bytes(), b"m", &t.identity.sign(b"m")).unwrap();
+}
