@@ -176,12 +176,23 @@ pub struct ConnectionArgs {
     /// Host name to verify in the peers' TLS certificates instead of the address's.
     #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
     pub tls_hostname: Option<String>,
-    /// TLS client certificate, for peers that require mutual TLS.
+    /// TLS client certificate (PEM), for peers that require mutual TLS [default: the network
+    /// config's client.tlsCerts.client].
     #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
     pub tls_client_cert: Option<PathBuf>,
-    /// TLS client key.
+    /// TLS client key (PEM: PKCS#8, ECDSA or Ed25519).
     #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
     pub tls_client_key: Option<PathBuf>,
+    /// Whether to present the TLS client certificate (the peer CLI's switch): false presents
+    /// none; true requires one.
+    #[arg(
+        long,
+        global = true,
+        env = "CORE_PEER_TLS_CLIENTAUTHREQUIRED",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub tls_client_auth_required: Option<bool>,
     /// Orderer address (only for --via-orderer without a network config).
     #[arg(long, global = true, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
     pub orderer_address: Option<String>,
@@ -199,7 +210,7 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
     /// environment are ignored (a shell set up for one org must not override the file).
-    pub const FROM_PEER_CLI_ENV: [&'static str; 11] = [
+    pub const FROM_PEER_CLI_ENV: [&'static str; 12] = [
         "msp_id",
         "tls_enabled",
         "msp_dir",
@@ -208,6 +219,7 @@ impl ConnectionArgs {
         "tls_hostname",
         "tls_client_cert",
         "tls_client_key",
+        "tls_client_auth_required",
         "orderer_address",
         "orderer_ca",
         "orderer_tls_hostname",
@@ -246,6 +258,7 @@ impl ConnectionArgs {
                 "tls_hostname" => s.tls_hostname = None,
                 "tls_client_cert" => s.tls_client_cert = None,
                 "tls_client_key" => s.tls_client_key = None,
+                "tls_client_auth_required" => s.tls_client_auth_required = None,
                 "orderer_address" => s.orderer_address = None,
                 "orderer_ca" => s.orderer_ca = None,
                 "orderer_tls_hostname" => s.orderer_tls_hostname = None,
@@ -256,7 +269,6 @@ impl ConnectionArgs {
     }
 
     fn all_sources(&self) -> Sources {
-        let tls_client = self.tls_client_cert.is_some() && self.tls_client_key.is_some();
         Sources {
             config: self.config.clone(),
             user: self.user.clone(),
@@ -269,8 +281,9 @@ impl ConnectionArgs {
             tls_ca: self.tls_ca.clone(),
             tls_enabled: self.tls_enabled,
             tls_hostname: self.tls_hostname.clone(),
-            tls_client_cert: self.tls_client_cert.clone().filter(|_| tls_client),
-            tls_client_key: self.tls_client_key.clone().filter(|_| tls_client),
+            tls_client_auth_required: self.tls_client_auth_required,
+            tls_client_cert: self.tls_client_cert.clone(),
+            tls_client_key: self.tls_client_key.clone(),
             orderer_address: self.orderer_address.clone(),
             orderer_ca: self.orderer_ca.clone(),
             orderer_tls_hostname: self.orderer_tls_hostname.clone(),

@@ -3,6 +3,8 @@
 //! backoff while a node is UNAVAILABLE.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ccaas_protos::common::Envelope;
@@ -45,6 +47,9 @@ pub struct Node {
     /// Where it is.
     pub endpoint: Endpoint,
     channel: Channel,
+    /// Whether the node refuses the TLS client certificate (or its absence), once a transport
+    /// failure made us look.
+    client_cert_refused: Arc<OnceLock<bool>>,
 }
 
 impl Node {
@@ -75,10 +80,15 @@ impl Node {
         let mut attempt = 1;
         loop {
             match ep.connect().await {
-                Ok(channel) => return Ok(Node { endpoint: endpoint.clone(), channel }),
+                Ok(channel) => {
+                    return Ok(Node { endpoint: endpoint.clone(), channel, client_cert_refused: Arc::default() })
+                }
                 Err(e) => {
-                    let cause = explain_transport(&e, endpoint);
+                    let mut cause = explain_transport(&e, endpoint, false);
                     let retryable = cause.starts_with("nothing listens") || cause.starts_with("timed out");
+                    if !retryable && client_certificate_refused(endpoint).await {
+                        cause = explain_transport(&e, endpoint, true);
+                    }
                     if !retryable || attempt >= ATTEMPTS {
                         return Err(connect_err(cause));
                     }
@@ -240,6 +250,20 @@ impl Node {
         for attempt in 1.. {
             match call().await {
                 Ok(r) => return Ok(r.into_inner()),
+                Err(s) if std::error::Error::source(&s).is_some() && self.client_cert_refused.get().is_none() => {
+                    // A failure below gRPC: with TLS 1.3 a node that refuses the client's
+                    // certificate (or its absence) says so only after the handshake.
+                    let refused = client_certificate_refused(&self.endpoint).await;
+                    let _ = self.client_cert_refused.set(refused);
+                    if refused {
+                        return Err(s);
+                    }
+                    if s.code() != tonic::Code::Unavailable || attempt >= ATTEMPTS {
+                        return Err(s);
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
                 Err(s) if s.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
                     let status = s.message();
                     tracing::debug!(node = %self.endpoint.name, attempt, %status, "unavailable; retrying");
@@ -272,7 +296,7 @@ impl Node {
                 node: self.endpoint.name.clone(),
                 org: self.endpoint.org.clone(),
                 address: self.endpoint.address.clone(),
-                cause: explain_transport(source, &self.endpoint),
+                cause: explain_transport(source, &self.endpoint, self.client_cert_refused.get() == Some(&true)),
             };
         }
         if status.code() == tonic::Code::Unavailable {
@@ -338,8 +362,75 @@ fn host_of(address: &str) -> String {
     host.trim_start_matches('[').trim_end_matches(']').to_string()
 }
 
-/// Turns a transport error into a cause the user can act on.
-fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint) -> String {
+/// Whether the node at `endpoint` refuses this client for its TLS client certificate (or its
+/// absence): a TLS connection of its own, with the endpoint's client identity if any, that
+/// records whether the server sent a CertificateRequest, and then whether the server ended the
+/// connection with a TLS alert (in the handshake, or, with TLS 1.3, right after it, where a gRPC
+/// server that accepted the client sends its HTTP/2 settings instead). False without TLS, or
+/// when anything else goes wrong.
+async fn client_certificate_refused(endpoint: &Endpoint) -> bool {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio::io::AsyncReadExt;
+
+    /// Presents `key` (or nothing) and notes that the server asked.
+    #[derive(Debug)]
+    struct Asked(AtomicBool, Option<Arc<rustls::sign::CertifiedKey>>);
+    impl rustls::client::ResolvesClientCert for Asked {
+        fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            self.0.store(true, Ordering::Relaxed);
+            self.1.clone()
+        }
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+    let Some(tls) = &endpoint.tls else { return false };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = match &tls.client_identity {
+        None => None,
+        Some((cert, key)) => {
+            let chain: Vec<_> = CertificateDer::pem_slice_iter(cert).flatten().collect();
+            let Ok(key) = PrivateKeyDer::from_pem_slice(key) else { return false };
+            let Ok(key) = provider.key_provider.load_private_key(key) else { return false };
+            Some(Arc::new(rustls::sign::CertifiedKey::new(chain, key)))
+        }
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&tls.ca_pem).flatten() {
+        let _ = roots.add(cert);
+    }
+    let asked = Arc::new(Asked(AtomicBool::new(false), key));
+    let Ok(builder) = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
+    else {
+        return false;
+    };
+    let mut config = builder.with_root_certificates(roots).with_client_cert_resolver(asked.clone());
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let host = tls.server_name.clone().unwrap_or_else(|| host_of(&endpoint.address));
+    let Ok(name) = ServerName::try_from(host) else { return false };
+    let alert = |e: &std::io::Error| e.to_string().contains("alert");
+    let probe = async {
+        let Ok(tcp) = tokio::net::TcpStream::connect(&endpoint.address).await else { return false };
+        let mut stream = match tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await {
+            Ok(s) => s,
+            Err(e) => return alert(&e),
+        };
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte)).await {
+            Ok(Err(e)) => alert(&e),
+            _ => false,
+        }
+    };
+    let refused = tokio::time::timeout(CONNECT_TIMEOUT, probe).await.unwrap_or(false);
+    let refused = refused && asked.0.load(Ordering::Relaxed);
+    tracing::debug!(node = %endpoint.name, refused, "does the node refuse the TLS client certificate?");
+    refused
+}
+
+/// Turns a transport error into a cause the user can act on. `client_cert_refused`: the node
+/// refuses the client for its TLS client certificate (see [`client_certificate_refused`]).
+fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint, client_cert_refused: bool) -> String {
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
@@ -351,6 +442,9 @@ fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint)
     }
     let all = chain.join(": ");
     let ca = endpoint.tls.as_ref().map(|t| t.ca_source.clone()).unwrap_or_default();
+    // TLS 1.2 servers (and some 1.3 ones) answer a missing or untrusted client certificate with
+    // the bad_certificate alert; 1.3 ones answer a missing one with certificate_required.
+    let client_rejected = all.contains("BadCertificate") || all.contains("UnknownCA") || client_cert_refused;
     if all.contains("UnknownIssuer") || all.contains("BadSignature") {
         format!(
             "the server's TLS certificate is not signed by the TLS CA given ({ca}); use the TLS CA of this peer's \
@@ -367,11 +461,19 @@ fn explain_transport(e: &(dyn std::error::Error + 'static), endpoint: &Endpoint)
         format!("nothing listens there (connection refused): is the node running and the address right? ({all})")
     } else if all.contains("timed out") || all.contains("Timeout") || all.contains("deadline") {
         format!("timed out after {CONNECT_TIMEOUT:?}: is the address reachable from here? ({all})")
-    } else if all.contains("CertificateRequired") || all.contains("certificate required") {
-        format!(
-            "the server requires a TLS client certificate (mutual TLS): pass --tls-client-cert and \
-             --tls-client-key ({all})"
-        )
+    } else if all.contains("CertificateRequired") || all.contains("certificate required") || client_rejected {
+        let client = endpoint.tls.as_ref().and_then(|t| t.client_identity.as_ref());
+        match client {
+            None => format!(
+                "the node requires a TLS client certificate (mutual TLS) and none was presented: {} ({all})",
+                crate::config::TLS_CLIENT_HOW
+            ),
+            Some(_) => format!(
+                "the node requires a TLS client certificate (mutual TLS) and refused the one presented: it must be \
+                 issued by a TLS CA the node trusts (its peer.tls.clientRootCAs), e.g. the organization's TLS CA \
+                 ({all})"
+            ),
+        }
     } else {
         all
     }

@@ -44,6 +44,10 @@ pub struct Sources {
     pub tls_enabled: Option<bool>,
     /// The TLS host name to verify instead of the address's host.
     pub tls_hostname: Option<String>,
+    /// `CORE_PEER_TLS_CLIENTAUTHREQUIRED`: `Some(false)` presents no TLS client certificate even
+    /// if one is given (as the peer CLI does); `Some(true)` requires one (from the flags or the
+    /// network config's `client.tlsCerts.client`).
+    pub tls_client_auth_required: Option<bool>,
     /// A TLS client certificate for mutual TLS.
     pub tls_client_cert: Option<PathBuf>,
     /// Its key.
@@ -57,6 +61,12 @@ pub struct Sources {
     /// The channel.
     pub channel: Option<String>,
 }
+
+/// How to give a TLS client certificate, for error messages.
+pub const TLS_CLIENT_HOW: &str = "pass --tls-client-cert and --tls-client-key (the peer CLI's \
+     CORE_PEER_TLS_CLIENTCERT_FILE and CORE_PEER_TLS_CLIENTKEY_FILE, with CORE_PEER_TLS_CLIENTAUTHREQUIRED=true), \
+     or put them in the network config under client.tlsCerts.client (cert and key, pem or path): the \
+     organization's TLS client certificate and key, e.g. cryptogen's users/Admin@ORG/tls/client.crt and client.key";
 
 /// TLS settings for one endpoint. `Debug` shows the sizes of the PEM texts, not the texts (the
 /// client key is a private key).
@@ -117,11 +127,7 @@ impl Sources {
     /// Resolves the sources into a [`Target`], reading every file named.
     pub fn resolve(&self) -> Result<Target> {
         let config = self.config.as_deref().map(NetworkConfig::load).transpose()?;
-        let client_pair = match (&self.tls_client_cert, &self.tls_client_key) {
-            (Some(c), Some(k)) => Some((read_file("TLS client certificate", c)?, read_file("TLS client key", k)?)),
-            (None, None) => None,
-            _ => return Err(Error::Config("--tls-client-cert and --tls-client-key go together".into())),
-        };
+        let client_pair = self.tls_client(config.as_ref())?;
         let msp_id = match (&self.msp_id, &config) {
             (Some(m), _) if !m.is_empty() => m.clone(),
             // hlf-operator keys organizations by MSP ID; connection profiles by a name ("Org1")
@@ -152,6 +158,34 @@ impl Sources {
             None => (self.flag_peers(&msp_id, &client_pair)?, self.flag_orderer(&client_pair)?),
         };
         Ok(Target { identity, peers, orderer, channel })
+    }
+
+    /// The TLS client certificate and key: the flags' (or the peer CLI's variables'), else the
+    /// network config's `client.tlsCerts.client`; none when `CORE_PEER_TLS_CLIENTAUTHREQUIRED`
+    /// is false.
+    fn tls_client(&self, config: Option<&NetworkConfig>) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if self.tls_client_auth_required == Some(false) {
+            return Ok(None);
+        }
+        let pair = match (&self.tls_client_cert, &self.tls_client_key) {
+            (Some(c), Some(k)) => Some((read_file("TLS client certificate", c)?, read_file("TLS client key", k)?)),
+            (None, None) => config.map(NetworkConfig::tls_client).transpose()?.flatten(),
+            _ => {
+                return Err(Error::Config(
+                    "--tls-client-cert and --tls-client-key go together (CORE_PEER_TLS_CLIENTCERT_FILE and \
+                     CORE_PEER_TLS_CLIENTKEY_FILE for the peer CLI)"
+                        .into(),
+                ))
+            }
+        };
+        if pair.is_none() && self.tls_client_auth_required == Some(true) {
+            return Err(Error::Config(format!(
+                "TLS client authentication is required (CORE_PEER_TLS_CLIENTAUTHREQUIRED=true) but no TLS client \
+                 certificate is given: {}",
+                TLS_CLIENT_HOW
+            )));
+        }
+        Ok(pair)
     }
 
     fn identity(&self, msp_id: &str, config: Option<&NetworkConfig>) -> Result<Identity> {

@@ -39,6 +39,29 @@ pub struct Client {
     /// The organization the client acts for.
     #[serde(default)]
     pub organization: String,
+    /// `tlsCerts`: the TLS client identity, where fabric-sdk-go's connection profiles have it.
+    #[serde(default, rename = "tlsCerts")]
+    pub tls_certs: TlsCerts,
+}
+
+/// `client.tlsCerts`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TlsCerts {
+    /// `client.tlsCerts.client`: the certificate and key presented to peers that require mutual
+    /// TLS (fabric-sdk-go's `MutualTLSConfig.Client`).
+    #[serde(default)]
+    pub client: Option<TlsClient>,
+}
+
+/// A TLS client certificate and key, inline or as paths.
+#[derive(Debug, Default, Deserialize)]
+pub struct TlsClient {
+    /// The certificate.
+    #[serde(default)]
+    pub cert: Pem,
+    /// The private key.
+    #[serde(default)]
+    pub key: Pem,
 }
 
 /// One organization.
@@ -188,6 +211,21 @@ impl NetworkConfig {
                 ))
             },
         )
+    }
+
+    /// `client.tlsCerts.client` (certificate and key, PEM), if the file has both.
+    pub fn tls_client(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(c) = &self.client.tls_certs.client else { return Ok(None) };
+        let cert = self.pem(&c.cert, "TLS client certificate")?;
+        let key = self.pem(&c.key, "TLS client key")?;
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            _ => Err(Error::Config(format!(
+                "client.tlsCerts.client in {} has a certificate or a key but not both; give both (pem or path)",
+                self.path.display()
+            ))),
+        }
     }
 
     /// The MSP IDs of the organizations that have a user called `user`.

@@ -270,3 +270,105 @@ fn oversized_and_deeply_nested_network_configs_are_refused_quickly() {
         assert!(err.contains(&format!("{name}: [...] or {{...}} nested more than 128 levels deep")), "{err}");
     }
 }
+
+/// `client.tlsCerts.client` (fabric-sdk-go's place, which the fabric-testbed uses), inline or
+/// by path; the flags win over it; `CORE_PEER_TLS_CLIENTAUTHREQUIRED=false` presents nothing,
+/// `true` without a pair is refused before dialling.
+#[test]
+fn tls_client_certificate_from_the_network_config_or_the_flags() {
+    let text = std::fs::read_to_string(fixture("network-org1.yaml")).unwrap();
+    assert!(!text.contains("tlsCerts"));
+    let cert = std::fs::read_to_string(fixture("user1-cert.pem")).unwrap();
+    let key = std::fs::read_to_string(fixture("user1-key.pem")).unwrap();
+    let indent = |pem: &str| pem.lines().map(|l| format!("          {l}\n")).collect::<String>();
+    let dir = tempfile::tempdir().unwrap();
+    let inline = dir.path().join("inline.yaml");
+    std::fs::write(
+        &inline,
+        text.replace(
+            "client:\n  organization: Org1MSP\n",
+            &format!(
+                "client:\n  organization: Org1MSP\n  tlsCerts:\n    client:\n      cert:\n        pem: |\n{}      key:\n        pem: |\n{}",
+                indent(&cert),
+                indent(&key)
+            ),
+        ),
+    )
+    .unwrap();
+    std::fs::copy(fixture("user1-cert.pem"), dir.path().join("client.crt")).unwrap();
+    std::fs::copy(fixture("user1-key.pem"), dir.path().join("client.key")).unwrap();
+    let by_path = dir.path().join("by-path.yaml");
+    std::fs::write(
+        &by_path,
+        text.replace(
+            "client:\n  organization: Org1MSP\n",
+            "client:\n  organization: Org1MSP\n  tlsCerts:\n    client:\n      cert:\n        path: client.crt\n      key:\n        path: client.key\n",
+        ),
+    )
+    .unwrap();
+    let sources =
+        |config: &PathBuf| Sources { config: Some(config.clone()), user: Some("admin".into()), ..Default::default() };
+    for config in [&inline, &by_path] {
+        let t = sources(config).resolve().unwrap();
+        for endpoint in t.peers.iter().chain(t.orderer.iter()) {
+            let (c, k) = endpoint.tls.as_ref().unwrap().client_identity.clone().expect("the config's pair");
+            assert_eq!((c, k), (cert.clone().into_bytes(), key.clone().into_bytes()), "{}", config.display());
+        }
+        let off = Sources { tls_client_auth_required: Some(false), ..sources(config) }.resolve().unwrap();
+        assert!(off.peers[0].tls.as_ref().unwrap().client_identity.is_none());
+    }
+    // The flags win.
+    let flags = Sources {
+        tls_client_cert: Some(fixture("admin-cert.pem")),
+        tls_client_key: Some(fixture("admin-key.pem")),
+        ..sources(&inline)
+    };
+    let t = flags.resolve().unwrap();
+    let (c, _) = t.peers[0].tls.as_ref().unwrap().client_identity.clone().unwrap();
+    assert_eq!(c, std::fs::read(fixture("admin-cert.pem")).unwrap());
+    // Half a pair, in the flags or in the file.
+    let half = Sources { tls_client_cert: Some(fixture("admin-cert.pem")), ..sources(&inline) };
+    let err = half.resolve().unwrap_err().to_string();
+    assert!(err.starts_with("--tls-client-cert and --tls-client-key go together"), "{err}");
+    let half_file = dir.path().join("half.yaml");
+    std::fs::write(
+        &half_file,
+        text.replace(
+            "client:\n  organization: Org1MSP\n",
+            "client:\n  organization: Org1MSP\n  tlsCerts:\n    client:\n      cert:\n        path: client.crt\n",
+        ),
+    )
+    .unwrap();
+    let err = sources(&half_file).resolve().unwrap_err().to_string();
+    assert!(err.contains("has a certificate or a key but not both"), "{err}");
+    // Required, with none.
+    let required = Sources { tls_client_auth_required: Some(true), ..sources(&fixture("network-org1.yaml")) };
+    let err = required.resolve().unwrap_err().to_string();
+    assert!(
+        err.starts_with("TLS client authentication is required (CORE_PEER_TLS_CLIENTAUTHREQUIRED=true) but no TLS client certificate is given: pass --tls-client-cert and --tls-client-key")
+            && err.contains("client.tlsCerts.client"),
+        "{err}"
+    );
+}
+
+/// An Ed25519 user (Fabric 3) in a network config, as `kubectl hlf utils adduser` would add it.
+#[test]
+fn ed25519_user_of_a_network_config() {
+    let text = std::fs::read_to_string(fixture("network-org1.yaml")).unwrap();
+    let indent = |pem: &str| pem.lines().map(|l| format!("            {l}\n")).collect::<String>();
+    let cert = std::fs::read_to_string(fixture("user1-ed25519-cert.pem")).unwrap();
+    let key = std::fs::read_to_string(fixture("user1-ed25519-key.pem")).unwrap();
+    let user = format!(
+        "    users:\n      user1:\n        cert:\n          pem: |\n{}        key:\n          pem: |\n{}",
+        indent(&cert),
+        indent(&key)
+    );
+    let text = text.replacen("    users:\n      admin:\n", &format!("{user}      admin:\n"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("org1.yaml");
+    std::fs::write(&path, text).unwrap();
+    let t = Sources { config: Some(path), user: Some("user1".into()), ..Default::default() }.resolve().unwrap();
+    assert!(t.identity.is_ed25519());
+    assert_eq!(t.identity.cert_pem(), cert.as_bytes());
+    ccaas_deploy::identity::verify(cert.as_bytes(), b"m", &t.identity.sign(b"m")).unwrap();
+}

@@ -211,3 +211,66 @@ fn orderer_transaction_reuses_the_proposal_header_and_signs_the_payload() {
         .unwrap_err()
         .contains("different results"));
 }
+
+fn ed25519_user() -> Identity {
+    Identity::from_files("Org1MSP", &fixture("user1-ed25519-cert.pem"), &fixture("user1-ed25519-key.pem")).unwrap()
+}
+
+/// Fabric 3's cryptogen `User1` with `PublicKeyAlgorithm: ed25519` (its key in PKCS#8 v1, as Go
+/// writes it): it signs the message itself, 64 bytes, deterministically; the signature verifies
+/// with the certificate, and OpenSSL (another Ed25519 implementation) makes the same bytes.
+#[test]
+fn ed25519_keys_sign_the_message_itself() {
+    let id = ed25519_user();
+    assert!(id.is_ed25519() && !admin().is_ed25519());
+    let cert = std::fs::read(fixture("user1-ed25519-cert.pem")).unwrap();
+    let p = proposal::build(&id.serialized(), &NONCE, timestamp(), "mychannel", "_lifecycle", vec![b"x".to_vec()]);
+    let signed = proposal::sign(&id, &p);
+    assert_eq!(signed.signature.len(), 64);
+    assert_eq!(id.sign(&p.bytes), signed.signature.as_ref(), "Ed25519 is deterministic");
+    verify(&cert, &p.bytes, &signed.signature).unwrap();
+    assert_eq!(
+        verify(&cert, b"another message", &signed.signature).unwrap_err(),
+        "the signature does not verify with the certificate's key"
+    );
+    let admin_cert = std::fs::read(fixture("admin-cert.pem")).unwrap();
+    assert!(verify(&admin_cert, &p.bytes, &signed.signature).is_err(), "an ECDSA certificate");
+
+    let dir = tempfile::tempdir().unwrap();
+    let message = dir.path().join("message");
+    std::fs::write(&message, &p.bytes).unwrap();
+    let openssl = std::process::Command::new("openssl")
+        .args(["pkeyutl", "-sign", "-rawin", "-inkey"])
+        .arg(fixture("user1-ed25519-key.pem"))
+        .arg("-in")
+        .arg(&message)
+        .output();
+    match openssl {
+        Ok(out) if out.status.success() => assert_eq!(out.stdout, signed.signature.as_ref(), "OpenSSL's signature"),
+        _ => eprintln!("skipping the comparison with OpenSSL: no openssl 3 with pkeyutl -rawin here"),
+    }
+}
+
+#[test]
+fn ed25519_msp_folder_and_mismatched_keys() {
+    // An MSP folder whose keystore holds an ECDSA key (the admin's) and the Ed25519 one.
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["signcerts", "keystore"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    std::fs::copy(fixture("user1-ed25519-cert.pem"), dir.path().join("signcerts/cert.pem")).unwrap();
+    std::fs::copy(fixture("admin-key.pem"), dir.path().join("keystore/a_sk")).unwrap();
+    std::fs::copy(fixture("user1-ed25519-key.pem"), dir.path().join("keystore/b_sk")).unwrap();
+    let id = Identity::from_msp_dir("Org1MSP", dir.path()).unwrap();
+    assert!(id.is_ed25519());
+    let cert = std::fs::read(fixture("user1-ed25519-cert.pem")).unwrap();
+    verify(&cert, b"m", &id.sign(b"m")).unwrap();
+
+    for (cert, key) in [("user1-ed25519-cert.pem", "admin-key.pem"), ("admin-cert.pem", "user1-ed25519-key.pem")] {
+        let err = Identity::from_files("Org1MSP", &fixture(cert), &fixture(key)).unwrap_err();
+        assert!(err.to_string().contains("the private key does not belong to the certificate"), "{err}");
+    }
+    std::fs::remove_file(dir.path().join("keystore/b_sk")).unwrap();
+    let err = Identity::from_msp_dir("Org1MSP", dir.path()).unwrap_err();
+    assert!(err.to_string().contains("keystore/ has no private key (P-256 or Ed25519) for"), "{err}");
+}

@@ -130,6 +130,21 @@ async fn a_peer_that_requires_a_client_certificate_says_so() {
 }
 
 #[tokio::test]
+async fn a_client_certificate_of_an_untrusted_ca_is_named_as_refused() {
+    let pki = TestPki::new();
+    let fake = serve(&pki, Some(pki.ca_pem()), 0).await;
+    let stranger = TestPki::new().client("Admin@org9.example.com");
+    let err = match Session::connect(&target(&pki, &fake.address, Some((stranger.cert_pem, stranger.key_pem)))).await {
+        Err(e) => e,
+        Ok(session) => session.installed(&session.peers()[0]).await.unwrap_err(),
+    };
+    let text = err.to_string();
+    assert!(matches!(err, Error::Connect { .. }), "{text}");
+    assert!(text.contains("requires a TLS client certificate (mutual TLS) and refused the one presented"), "{text}");
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn unavailable_is_retried_with_backoff() {
     let pki = TestPki::new();
     let fake = serve(&pki, None, 2).await;

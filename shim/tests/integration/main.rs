@@ -11,6 +11,7 @@ mod contract_hooks;
 mod contract_metadata;
 mod contract_routing;
 mod identity_attributes;
+mod identity_ed25519;
 mod identity_id;
 mod policy_statebased;
 mod server_config;
