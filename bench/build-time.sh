@@ -56,7 +56,8 @@ done
 
 results=$work/results.tsv
 : > "$results"
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$results"; }
+# Each figure also goes to stderr as it is measured (a long run can be read before it ends).
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" | tee -a "$results" >&2; }
 
 # seconds COMMAND...: runs COMMAND (output to the log), prints its wall time in seconds.
 seconds() {
