@@ -589,14 +589,26 @@ pub struct WorkloadArgs {
     /// progressDeadlineSeconds).
     #[arg(long, value_name = "SECONDS", default_value_t = ccaas_deploy::render::DEFAULT_PROGRESS_DEADLINE)]
     pub progress_deadline: u32,
+    /// The package's address is served elsewhere (another Service, an ingress, a server outside
+    /// Kubernetes): do not require it to be the Service rendered here (same name and port in the
+    /// same namespace, or name.namespace.svc[.cluster.local]).
+    #[arg(long)]
+    pub external_address: bool,
 }
 
 impl WorkloadArgs {
     pub fn workload(&self) -> Result<ccaas_deploy::render::Workload, Error> {
         use ccaas_deploy::render::{Resources, Tls, Workload};
-        let package_id = match &self.package_id {
-            Some(id) => id.clone(),
-            None if self.package.is_given() => self.package.load()?.package_id,
+        let (package_id, address) = match &self.package_id {
+            Some(id) => (id.clone(), None),
+            None if self.package.is_given() => {
+                let p = self.package.load()?;
+                let address = match &self.package.address {
+                    Some(a) => Some(a.clone()),
+                    None => ccaas_package::inspect(&p.bytes).ok().and_then(|r| r.connection).map(|c| c.address),
+                };
+                (p.package_id, address)
+            }
             None => {
                 return Err(Error::Config(
                     "no package ID: give --package-id, a package file, or --label and --address".into(),
@@ -626,8 +638,17 @@ impl WorkloadArgs {
         w.tls = tls;
         w.user = self.uid;
         w.per_peer = self.per_peer.clone();
-        w.address_template = self.address_template.clone().or_else(|| self.package.address.clone());
+        // The package's address names the per-peer servers; without them it is only checked.
+        w.address_template = self
+            .address_template
+            .clone()
+            .or_else(|| self.package.address.clone().filter(|_| !self.per_peer.is_empty()));
         w.progress_deadline_seconds = self.progress_deadline;
+        // The package's address (or, with --package-id, the address template) must be the
+        // Service rendered here, unless it is served elsewhere.
+        if let Some(address) = address.or_else(|| w.address_template.clone()).filter(|_| !self.external_address) {
+            ccaas_deploy::render::check_address(&w, &address, "--external-address")?;
+        }
         Ok(w)
     }
 }
@@ -661,6 +682,10 @@ pub struct UpArgs {
     /// Override kubernetes.namespace.
     #[arg(long)]
     pub namespace: Option<String>,
+    /// The package's address is served elsewhere, not by the Service up renders (as
+    /// chaincode.external_address: true).
+    #[arg(long)]
+    pub external_address: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
@@ -686,8 +711,21 @@ impl UpArgs {
         if let Some(n) = &self.namespace {
             c.kubernetes.namespace = Some(n.clone());
         }
+        if self.external_address {
+            c.chaincode.external_address = true;
+        }
         if let Some(k) = &self.cluster.kubeconfig {
             c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        // The package's address must be the Service up renders, unless it is served elsewhere:
+        // checked before anything is done.
+        if !c.chaincode.external_address {
+            let w = c.workload(&c.package()?.package_id, None);
+            ccaas_deploy::render::check_address(
+                &w,
+                &c.chaincode.address,
+                "--external-address (chaincode.external_address: true in the up file)",
+            )?;
         }
         Ok(c)
     }

@@ -1,8 +1,9 @@
 //! `ccaas-deploy up` and `down` from one config file, on both testbeds at once: the
 //! fabric-testbed (lifecycle) and the k8s-testbed with the node simulator (rollout), with the
 //! image pushed to Debian's docker-registry on loopback. A first `up` does everything; a second
-//! does nothing and says so; a new image only rolls out; a new address makes a new package,
-//! re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
+//! does nothing and says so; a new image only rolls out; an address that is not the Service up
+//! renders is refused unless served elsewhere (`--external-address`), and then makes a new
+//! package, re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
 //! Secret of cert-manager in the way stops `up` before it changes anything, and
 //! `--force-conflicts` takes it over; `status` with the same file finds the first rollout
 //! consistent and the new address's package dialling no Service; `down` deletes the Deployment, Service and Secret and says
@@ -156,9 +157,22 @@ fabric:
     assert!(changed.iter().all(|c| !c.starts_with("fabric")), "{changed:?}");
     assert!(changed.iter().any(|c| c.starts_with("kubernetes: Deployment")), "{changed:?}");
 
-    // 4. A new address: a new package, re-approved at the same sequence.
-    let (out, _) =
-        run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--address", "asset:7053", "--output", "json"]);
+    // 4. A new address that is not the Service up renders (asset:7052): refused, naming both,
+    //    before anything changes; said to be served elsewhere (--external-address), it makes a
+    //    new package, re-approved at the same sequence.
+    let (out, _) = run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--address", "asset:7053"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the package's address asset:7053 is not the Service rendered for it (asset.ccaas-up:7052)")
+            && err.contains("--external-address"),
+        "{err}"
+    );
+    let (out, _) = run(
+        &cluster,
+        dir.path(),
+        &["up", "--binary", "/bin/false", "--address", "asset:7053", "--external-address", "--output", "json"],
+    );
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["plan"]["sequence"], 1);
     let actions: Vec<&str> =
@@ -181,7 +195,18 @@ fabric:
     let (out, _) = run(
         &cluster,
         dir.path(),
-        &["up", "--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1", "--output", "json"],
+        &[
+            "up",
+            "--binary",
+            "/bin/false",
+            "--address",
+            "asset:7053",
+            "--external-address",
+            "--cc-version",
+            "1.1",
+            "--output",
+            "json",
+        ],
     );
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["plan"]["sequence"], 2);
@@ -193,7 +218,7 @@ fabric:
     let with_tls = config.replace("kubernetes:\n", "kubernetes:\n  tls: {cert: tls.crt, key: tls.key}\n");
     std::fs::write(dir.path().join("tls.yaml"), with_tls).unwrap();
     let theirs = foreign_secret(&cluster, "ccaas-up", "asset-tls", Some("cert-manager"));
-    let same = ["--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1"];
+    let same = ["--binary", "/bin/false", "--address", "asset:7053", "--external-address", "--cc-version", "1.1"];
     let (out, _) = run(&cluster, dir.path(), &[&["up", "-f", "tls.yaml"], &same[..]].concat());
     let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
