@@ -750,6 +750,20 @@ pub struct DownArgs {
     pub force_conflicts: bool,
 }
 
+impl DownArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if let Some(k) = &self.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        Ok(c)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct Apply {
     #[command(flatten)]

@@ -106,7 +106,6 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Render(a) => return offline::render(&out, a),
         Command::Apply(a) => return offline::apply(&out, a).await,
-        Command::Down(a) => return up::down(&out, a).await,
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
@@ -125,6 +124,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     }
     let up_config = match &cli.command {
         Command::Up(a) => Some(a.config()?),
+        Command::Down(a) => Some(a.config()?),
         Command::Status(a) => a.file.as_deref().map(ccaas_deploy::up::UpConfig::load).transpose()?,
         _ => None,
     };
@@ -151,6 +151,22 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
                 sources.peer_names = c.fabric.peers.clone();
             }
         }
+    }
+    if let (Command::Down(a), Some(c)) = (&cli.command, &up_config) {
+        // `down` needs no Fabric network; with an identity (the up file's fabric section, flags
+        // or the peer CLI's environment) it reads whether the definition is committed.
+        let committed = match sources.resolve() {
+            Err(e) => Err(format!("no Fabric identity to read it with ({e})")),
+            Ok(target) => match Session::connect(&target).await {
+                Err(e) => Err(e.to_string()),
+                Ok(s) => s
+                    .committed(&c.chaincode.name)
+                    .await
+                    .map(|d| (s.channel().to_string(), d))
+                    .map_err(|e| e.to_string()),
+            },
+        };
+        return up::down(&out, a, c.clone(), committed).await;
     }
     let target = sources.resolve()?;
     if let Some(call) = call {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use ccaas_deploy::image::{self, ImageSpec};
-use ccaas_deploy::lifecycle::{Session, Via};
+use ccaas_deploy::lifecycle::{Sequenced, Session, Via};
 use ccaas_deploy::registry::{self, PushOptions, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
@@ -184,25 +184,48 @@ pub async fn up(
     Ok(0)
 }
 
-pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
-    let mut c = UpConfig::load(&a.file)?;
-    if let Some(n) = &a.namespace {
-        c.kubernetes.namespace = Some(n.clone());
+/// `down`'s sentence about the channel, from what the peers said of the definition: (channel,
+/// the committed definition), or why it could not be read. "Committed" only when it is.
+fn channel_note(name: &str, committed: &Result<(String, Option<Sequenced>), String>) -> (String, serde_json::Value) {
+    match committed {
+        Ok((channel, Some(d))) => (
+            format!(
+                "{name} version {} sequence {} stays committed on channel {channel} (down does not touch the channel, \
+                 and a committed definition cannot be removed): invoking it fails until a server runs again",
+                d.definition.version, d.sequence
+            ),
+            json!({"channel": channel, "version": d.definition.version, "sequence": d.sequence}),
+        ),
+        Ok((channel, None)) => (
+            format!(
+                "{name} is not committed on channel {channel}: nothing there calls these servers (down does not \
+                 touch the channel; this org's approval and installed packages stay)"
+            ),
+            json!(null),
+        ),
+        Err(why) => (
+            format!(
+                "down does not touch the channel; whether {name} is committed there was not read: {why}; if it is, \
+                 invoking it fails until a server runs again"
+            ),
+            json!("unknown"),
+        ),
     }
-    if let Some(k) = &a.kubeconfig {
-        c.kubernetes.kubeconfig = Some(k.clone());
-    }
+}
+
+pub async fn down(
+    out: &Printer,
+    a: &DownArgs,
+    c: UpConfig,
+    committed: Result<(String, Option<Sequenced>), String>,
+) -> anyhow::Result<u8> {
     let pkg = c.package()?;
     let w = c.workload(&pkg.package_id, None);
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
     let done = rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?;
-    let note = format!(
-        "the chaincode definition of {} on the channel is not touched (committed definitions cannot be removed); \
-         invoking it fails until a server runs again",
-        c.chaincode.name
-    );
+    let (note, committed) = channel_note(&c.chaincode.name, &committed);
     let mut text = vec![if done.deleted.is_empty() {
         format!("nothing to delete in namespace {}", w.namespace)
     } else {
@@ -220,6 +243,31 @@ pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
         text.push(format!("left {f}: not ccaas-deploy's"));
     }
     text.push(note.clone());
-    out.result(&text, json!({"deleted": done.deleted, "left": done.left, "note": note}));
+    out.result(&text, json!({"deleted": done.deleted, "left": done.left, "committed": committed, "note": note}));
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccaas_deploy::definition::Definition;
+
+    #[test]
+    fn down_says_committed_only_for_a_committed_definition() {
+        let d = Sequenced {
+            sequence: 2,
+            definition: Definition::new("asset", "1.1"),
+            package_id: String::new(),
+            approvals: Default::default(),
+        };
+        let (text, v) = channel_note("asset", &Ok(("mychannel".into(), Some(d))));
+        assert!(text.starts_with("asset version 1.1 sequence 2 stays committed on channel mychannel"), "{text}");
+        assert_eq!(v["sequence"], 2);
+        let (text, v) = channel_note("asset", &Ok(("mychannel".into(), None)));
+        assert!(text.starts_with("asset is not committed on channel mychannel"), "{text}");
+        assert!(!text.contains("stays committed") && v.is_null(), "{text}");
+        let (text, v) = channel_note("asset", &Err("no Fabric identity to read it with (x)".into()));
+        assert!(text.contains("was not read: no Fabric identity") && !text.contains("stays committed"), "{text}");
+        assert_eq!(v, "unknown");
+    }
 }

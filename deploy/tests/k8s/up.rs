@@ -250,7 +250,7 @@ fabric:
     for gone in ["Deployment ccaas-up/asset", "Service ccaas-up/asset", "Secret ccaas-up/asset-tls"] {
         assert!(text.contains(&format!("deleted {gone}")) || text.contains(&format!(", {gone}")), "{text}");
     }
-    assert!(text.contains("not touched"), "{text}");
+    assert!(text.contains("asset version 1.1 sequence 2 stays committed on channel mychannel"), "{text}");
     assert!(secret(&cluster, "ccaas-up", "asset-tls").is_none());
     let (out, _) = run(&cluster, dir.path(), &["down"]);
     assert!(ok(&out).contains("nothing to delete"));
