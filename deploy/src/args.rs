@@ -19,7 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// apply --force-conflicts); 3 the commit waits for more approvals (the channel's
 /// LifecycleEndorsement policy is not met yet); 4 a peer or orderer cannot be reached (network
 /// or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out; 7 status:
-/// drift between the approvals, the peers and the servers.
+/// drift between the approvals, the peers and the servers. When two hold, the higher wins (up
+/// waiting and with a failed rollout: 6; its JSON's exit_reasons names both).
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {

@@ -11,9 +11,13 @@
 //!   `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
 //! * 4: a peer or orderer could not be reached (network, TLS);
 //! * 5: `build-static`: cargo failed to build the binary;
-//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed);
+//! * 6: `apply`, `up`: the rollout failed or did not finish in time (each pod's reason is printed);
 //! * 7: `status`: drift between the approvals, the peers and the servers (each finding is
 //!   printed with what to run).
+//!
+//! When two hold, the higher code wins: `up` that waits for other orgs (3) and whose rollout
+//! failed (6) exits 6, prints both, and its JSON's `"exit_reasons"` names both
+//! (`["waiting", "rollout"]`; `[]` on success).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).

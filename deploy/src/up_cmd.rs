@@ -129,6 +129,13 @@ pub async fn up(
     let names = w.server_names()?;
     let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
     let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    let rollout_failed = match rolled {
+        Ok(()) => None,
+        Err(e @ RolloutError::Failed { .. }) => Some(e),
+        Err(e) => return Err(e.into()),
+    };
+    let waiting = !needed.is_empty();
+    let (reasons, code) = exit_reasons(waiting, rollout_failed.is_some());
     let summary = json!({
         "image": image_json,
         "package_id": pkg.package_id,
@@ -137,21 +144,36 @@ pub async fn up(
         "waiting_for": waiting_for,
         "needed": needed,
         "applied": applied,
-        "rolled_out": rolled.is_ok(),
+        "rolled_out": rollout_failed.is_none(),
         "changed": changed,
+        "exit_reasons": reasons,
         "seconds": started.elapsed().as_secs_f64(),
     });
-    if let Err(e) = rolled {
-        if let RolloutError::Failed { .. } = e {
-            eprintln!("error: {e}");
-            if out.output == crate::Output::Json {
-                println!("{summary}");
-            }
-            return Ok(EXIT_ROLLOUT_FAILED);
+    let waiting_line = format!(
+        "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
+        def.name, p.sequence
+    );
+    if let Some(e) = rollout_failed {
+        eprintln!("error: {e}");
+        if waiting {
+            eprintln!("also {waiting_line}");
         }
-        return Err(e.into());
+        if out.output == crate::Output::Json {
+            println!("{summary}");
+        }
+        return Ok(code);
     }
-    let text = if changed.is_empty() {
+    let text = if waiting {
+        format!(
+            "{} rolled out with package {}, which waits for approvals of {} version {} sequence {} ({:.1?})",
+            w.image_ref(),
+            pkg.package_id,
+            def.name,
+            def.version,
+            p.sequence,
+            started.elapsed()
+        )
+    } else if changed.is_empty() {
         format!(
             "nothing to do: {} version {} sequence {} with package {} is committed and {} is rolled out ({:.1?})",
             def.name,
@@ -174,14 +196,31 @@ pub async fn up(
         )
     };
     out.result(&[text], summary);
-    if !needed.is_empty() {
-        eprintln!(
-            "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
-            def.name, p.sequence
-        );
-        return Ok(EXIT_WAITING);
+    if waiting {
+        eprintln!("{waiting_line}");
     }
-    Ok(0)
+    Ok(code)
+}
+
+/// Why `up` exits as it does, and the exit code: `"waiting"` (the commit waits for other orgs'
+/// approvals, 3) and `"rollout"` (the rollout failed or timed out, 6) may both hold; the code is
+/// then the more severe, 6, and `exit_reasons` in the JSON names both.
+fn exit_reasons(waiting: bool, rollout_failed: bool) -> (Vec<&'static str>, u8) {
+    let mut reasons = Vec::new();
+    if waiting {
+        reasons.push("waiting");
+    }
+    if rollout_failed {
+        reasons.push("rollout");
+    }
+    let code = if rollout_failed {
+        EXIT_ROLLOUT_FAILED
+    } else if waiting {
+        EXIT_WAITING
+    } else {
+        0
+    };
+    (reasons, code)
 }
 
 /// `down`'s sentence about the channel, from what the peers said of the definition: (channel,
@@ -251,6 +290,14 @@ pub async fn down(
 mod tests {
     use super::*;
     use ccaas_deploy::definition::Definition;
+
+    #[test]
+    fn up_exit_code_and_reasons() {
+        assert_eq!(exit_reasons(false, false), (vec![], 0));
+        assert_eq!(exit_reasons(true, false), (vec!["waiting"], 3));
+        assert_eq!(exit_reasons(false, true), (vec!["rollout"], 6));
+        assert_eq!(exit_reasons(true, true), (vec!["waiting", "rollout"], 6));
+    }
 
     #[test]
     fn down_says_committed_only_for_a_committed_definition() {
