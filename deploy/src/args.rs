@@ -24,17 +24,29 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
     /// Result format on stdout (with json, progress goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Send approve and commit transactions to the orderer with the configured peers'
-    /// endorsements, instead of through the first peer's Gateway.
-    #[arg(long, global = true)]
-    pub via_orderer: bool,
+    // The connection flags given before the subcommand (`ccaas-deploy --config net.yaml
+    // installed`): hidden here (see `Cli::with_hidden_connection`); the commands that talk to a
+    // Fabric network take them after it too, and list them in their --help.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line parser, with the connection flags before the subcommand hidden from the
+    /// help (a subcommand's --help lists them where it uses them).
+    pub fn with_hidden_connection() -> clap::Command {
+        use clap::CommandFactory;
+        let ids: Vec<clap::Id> = ConnectionArgs::augment_args(clap::Command::new("connection"))
+            .get_arguments()
+            .map(|a| a.get_id().clone())
+            .collect();
+        ids.iter().fold(Cli::command(), |c, id| c.mut_arg(id, |a| a.hide(true)))
+    }
 }
 
 /// Result format.
@@ -51,7 +63,7 @@ pub enum Command {
     /// Install a package on the organization's peers (already installed is success).
     Install(PackageOnly),
     /// List the packages installed on the organization's peers.
-    Installed,
+    Installed(Installed),
     /// Show the organization's approval of a chaincode.
     Approved(Approved),
     /// Show the committed definition of a chaincode.
@@ -122,75 +134,149 @@ pub enum Command {
     HotFunctions(HotFunctions),
 }
 
-#[derive(Args, Debug)]
+/// The network, identity and channel: the flags of the commands that talk to a Fabric network,
+/// before or after the subcommand (after it wins).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Fabric network and identity")]
 pub struct ConnectionArgs {
     /// Network config: hlf-operator's (kubectl hlf inspect + adduser) or a connection profile.
     /// With it, the peer CLI's CORE_PEER_* and ORDERER_* variables are ignored (flags are not).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// A user of the network config (with --config).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// A peer by its name in the network config (repeatable; default: all of the org's).
-    #[arg(long = "peer", global = true, value_name = "NAME")]
+    #[arg(long = "peer", value_name = "NAME")]
     pub peers: Vec<String>,
     /// MSP ID of the identity.
-    #[arg(long, visible_alias = "mspid", global = true, env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
+    #[arg(long, visible_alias = "mspid", env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
     pub msp_id: Option<String>,
     /// MSP folder of the identity (signcerts/, keystore/).
-    #[arg(long, global = true, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
+    #[arg(long, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
     pub msp_dir: Option<PathBuf>,
     /// PEM certificate of the identity (with --key).
-    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// PEM private key of the identity (with --cert).
-    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Peer address without a network config (repeatable).
-    #[arg(
-        long = "peer-address",
-        global = true,
-        env = "CORE_PEER_ADDRESS",
-        value_name = "HOST:PORT",
-        value_delimiter = ','
-    )]
+    #[arg(long = "peer-address", env = "CORE_PEER_ADDRESS", value_name = "HOST:PORT", value_delimiter = ',')]
     pub peer_addresses: Vec<String>,
     /// TLS CA of the peers (without it they are dialled in plaintext).
-    #[arg(long, global = true, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
     /// Whether the peers use TLS (the peer CLI's switch); false dials them in plaintext.
     #[arg(
         long,
-        global = true,
         env = "CORE_PEER_TLS_ENABLED",
         value_name = "BOOL",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub tls_enabled: Option<bool>,
     /// Host name to verify in the peers' TLS certificates instead of the address's.
-    #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
+    #[arg(long, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
     pub tls_hostname: Option<String>,
     /// TLS client certificate, for peers that require mutual TLS.
-    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
     pub tls_client_cert: Option<PathBuf>,
     /// TLS client key.
-    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
     pub tls_client_key: Option<PathBuf>,
     /// Orderer address (only for --via-orderer without a network config).
-    #[arg(long, global = true, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
+    #[arg(long, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
     pub orderer_address: Option<String>,
     /// Orderer TLS CA.
-    #[arg(long, global = true, env = "ORDERER_CA", value_name = "FILE")]
+    #[arg(long, env = "ORDERER_CA", value_name = "FILE")]
     pub orderer_ca: Option<PathBuf>,
     /// Host name to verify in the orderer's TLS certificate.
-    #[arg(long, global = true, env = "ORDERER_TLS_HOSTNAME", value_name = "NAME")]
+    #[arg(long, env = "ORDERER_TLS_HOSTNAME", value_name = "NAME")]
     pub orderer_tls_hostname: Option<String>,
     /// Channel [default: the network config's only channel, else mychannel].
-    #[arg(long, short = 'C', global = true, env = "CHANNEL_NAME", value_name = "NAME")]
+    #[arg(long, short = 'C', env = "CHANNEL_NAME", value_name = "NAME")]
     pub channel: Option<String>,
+    /// Send approve and commit transactions to the orderer with the configured peers'
+    /// endorsements, instead of through the first peer's Gateway.
+    #[arg(long)]
+    pub via_orderer: bool,
+}
+
+impl Command {
+    /// The connection flags after the subcommand, for the commands that talk to a Fabric network.
+    pub fn connection(&self) -> Option<&ConnectionArgs> {
+        match self {
+            Command::Install(a) => Some(&a.connection),
+            Command::Installed(a) => Some(&a.connection),
+            Command::Approved(a) => Some(&a.connection),
+            Command::Committed(a) => Some(&a.connection),
+            Command::Readiness(a) | Command::Commit(a) => Some(&a.connection),
+            Command::Approve(a) => Some(&a.connection),
+            Command::Lifecycle(a) => Some(&a.connection),
+            Command::Status(a) => Some(&a.connection),
+            Command::Invoke(a) | Command::Query(a) => Some(&a.connection),
+            Command::Up(a) => Some(&a.connection),
+            Command::Down(a) => Some(&a.connection),
+            Command::Render(_)
+            | Command::Apply(_)
+            | Command::Image(_)
+            | Command::BuildStatic(_)
+            | Command::New(_)
+            | Command::HotFunctions(_) => None,
+        }
+    }
 }
 
 impl ConnectionArgs {
+    /// The flags given before the subcommand (`top`) and after it (`sub`), each with its
+    /// matches: a flag typed after the subcommand wins, then one typed before it, then the
+    /// environment or the default (the same on both). Also returns the IDs whose value came from
+    /// the environment among [`ConnectionArgs::FROM_PEER_CLI_ENV`].
+    pub fn merge(
+        top: &ConnectionArgs,
+        top_m: &clap::ArgMatches,
+        sub: &ConnectionArgs,
+        sub_m: &clap::ArgMatches,
+    ) -> (ConnectionArgs, Vec<&'static str>) {
+        use clap::parser::ValueSource::{CommandLine, EnvVariable};
+        let mut out = sub.clone();
+        let mut from_env = Vec::new();
+        let typed_before =
+            |id: &str| sub_m.value_source(id) != Some(CommandLine) && top_m.value_source(id) == Some(CommandLine);
+        macro_rules! pick {
+            ($($f:ident),*) => {$(
+                if typed_before(stringify!($f)) {
+                    out.$f = top.$f.clone();
+                } else if sub_m.value_source(stringify!($f)) == Some(EnvVariable)
+                    && Self::FROM_PEER_CLI_ENV.contains(&stringify!($f))
+                {
+                    from_env.push(stringify!($f));
+                }
+            )*};
+        }
+        pick!(
+            config,
+            user,
+            peers,
+            msp_id,
+            msp_dir,
+            cert,
+            key,
+            peer_addresses,
+            tls_ca,
+            tls_enabled,
+            tls_hostname,
+            tls_client_cert,
+            tls_client_key,
+            orderer_address,
+            orderer_ca,
+            orderer_tls_hostname,
+            channel,
+            via_orderer
+        );
+        (out, from_env)
+    }
+
     /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
     /// environment are ignored (a shell set up for one org must not override the file).
     pub const FROM_PEER_CLI_ENV: [&'static str; 11] = [
@@ -344,9 +430,17 @@ impl DefinitionArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct Installed {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct PackageOnly {
     #[command(flatten)]
     pub package: PackageArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -354,6 +448,8 @@ pub struct NameOnly {
     /// Chaincode name.
     #[arg(long, short = 'n')]
     pub name: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -364,6 +460,8 @@ pub struct Approved {
     /// Sequence [default: the latest approved].
     #[arg(long)]
     pub sequence: Option<i64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -373,6 +471,8 @@ pub struct WithSequence {
     /// Sequence.
     #[arg(long)]
     pub sequence: i64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -387,6 +487,8 @@ pub struct Approve {
     pub package_id: Option<String>,
     #[command(flatten)]
     pub package: PackageArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -398,6 +500,8 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 const STATUS_HELP: &str = "Drift (exit 7), each with what to run: a package the organization approved (at the committed
@@ -433,6 +537,8 @@ pub struct StatusArgs {
     /// kubeconfig file; turns on the Kubernetes view.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 const CALL_EXAMPLES: &str = r#"Examples:
@@ -472,6 +578,8 @@ pub struct CallArgs {
     /// The call is the chaincode's Init (invoke, for a definition with --init-required).
     #[arg(long, short = 'I', visible_alias = "isInit")]
     pub is_init: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 impl CallArgs {
@@ -691,6 +799,8 @@ pub struct UpArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub token_hosts: TokenHostArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 impl UpArgs {
@@ -749,6 +859,8 @@ pub struct DownArgs {
     /// nothing of ccaas-deploy's remains.
     #[arg(long)]
     pub force_conflicts: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 impl DownArgs {

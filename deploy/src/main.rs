@@ -39,8 +39,7 @@ use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
 use ccaas_deploy::Error;
 use ccaas_deploy::{commit_policy, plan};
-use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use serde_json::json;
 
 use args::{Cli, Command, ConnectionArgs, Output};
@@ -50,14 +49,15 @@ pub(crate) const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = Cli::with_hidden_connection().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // With a network config (a flag, or `up`'s file), the peer CLI's environment (CORE_PEER_*,
-    // ORDERER_*) is ignored: `run` drops these.
-    let from_env: Vec<&str> = ConnectionArgs::FROM_PEER_CLI_ENV
-        .into_iter()
-        .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-        .collect();
+    // The connection flags before and after the subcommand; with a network config (a flag, or
+    // `up`'s file), the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored: `run` drops
+    // the values that came from it.
+    let (connection, from_env) = match (cli.command.connection(), matches.subcommand()) {
+        (Some(sub), Some((_, sub_m))) => ConnectionArgs::merge(&cli.connection, &matches, sub, sub_m),
+        _ => (cli.connection.clone(), Vec::new()),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -65,7 +65,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli, &from_env).await {
+    match run(cli, connection, &from_env).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -104,7 +104,7 @@ impl Printer {
     }
 }
 
-async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
+async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
     // Commands that need no Fabric network.
     match &cli.command {
@@ -121,7 +121,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Invoke(a) | Command::Query(a) => Some(a.call()?),
         _ => None,
     };
-    if call.is_some() && cli.via_orderer {
+    if call.is_some() && connection.via_orderer {
         anyhow::bail!(Error::Config(
             "--via-orderer is for approve and commit; invoke and query go through the peer's Gateway".into()
         ));
@@ -137,8 +137,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         (Command::Up(a), Some(c)) => up::registry_options(a, c)?,
         _ => None,
     };
-    let has_config = cli.connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
-    let mut sources = cli.connection.sources(if has_config { from_env } else { &[] });
+    let has_config = connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
+    let mut sources = connection.sources(if has_config { from_env } else { &[] });
     if let Some(c) = &up_config {
         {
             // The file's fabric section fills what the flags (and the peer CLI's environment) leave open.
@@ -176,7 +176,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
     if let Some(call) = call {
         return invoke::run(cli.output, matches!(cli.command, Command::Invoke(_)), call, &target).await;
     }
-    let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
+    let via = if connection.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",
         target.peers.iter().map(|p| format!("{} ({})", p.name, p.address)).collect::<Vec<_>>().join(", "),
@@ -207,7 +207,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
                 .collect::<Vec<_>>();
             out.result(&text, json!({"package_id": pkg.package_id, "peers": results}));
         }
-        Command::Installed => {
+        Command::Installed(_) => {
             let mut all = Vec::new();
             let mut text = Vec::new();
             for node in session.own_peers() {
