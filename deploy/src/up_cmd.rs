@@ -65,10 +65,32 @@ pub async fn up(
     // 1. Image.
     let mut digest = None;
     let mut image_json = json!({"reference": c.image.reference, "digest": c.image.digest});
-    if let (Some(binary), Some(push)) = (&c.image.binary, push) {
+    let mut input = None;
+    if let (Some(binary), Some(push)) = (&c.image.binary, push.as_ref()) {
+        let t = Instant::now();
+        let spec = ImageSpec::new(binary);
+        let reference: Reference = c.image.reference.parse()?;
+        // The same binary gives the same image: if the registry has the one it gave before
+        // (HEAD of the tag), nothing is assembled or sent.
+        let this = input.insert(image::input_digest(&spec)?);
+        let unchanged = match image::remembered(this) {
+            Some(known) => registry::manifest_digest(&reference, push.clone()).await?.filter(|d| *d == known),
+            None => None,
+        };
+        if let Some(d) = unchanged {
+            out.progress(&format!(
+                "image: {d} already in the registry as {reference} (same binary); nothing to push ({:.1?})",
+                t.elapsed()
+            ));
+            image_json = json!({"reference": c.image.reference, "digest": d, "pushed": null});
+            digest = Some(d);
+        }
+    }
+    if let (Some(binary), Some(push), None) = (&c.image.binary, push, &digest) {
         let t = Instant::now();
         out.progress(&format!("image: assembling from {}", binary.display()));
-        let img = image::build(&ImageSpec::new(binary))?;
+        let spec = ImageSpec::new(binary);
+        let img = image::build(&spec)?;
         let reference: Reference = c.image.reference.parse()?;
         out.progress(&format!(
             "image: {} ({} bytes compressed); pushing to {reference}",
@@ -81,6 +103,9 @@ pub async fn up(
             changed.push(format!("pushed image {}", pushed.pinned));
         }
         out.progress(&format!("image: {} ({:.1?})", pushed.pinned, t.elapsed()));
+        if let Some(input) = &input {
+            image::remember(input, img.digest());
+        }
         digest = Some(img.digest().to_string());
         image_json = json!({"reference": c.image.reference, "digest": img.digest(), "pushed": pushed});
     }

@@ -73,6 +73,7 @@ pub fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
     let out = Command::new(DEPLOY)
         .env_clear()
         .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
         .current_dir(dir)
         .args(args)
         .output()
@@ -148,6 +149,27 @@ fabric:
     let last = text.lines().last().unwrap_or_default();
     assert!(last.starts_with("nothing to do: asset version 1.0 sequence 1"), "{text}");
     eprintln!("no-op up: {took:.1?}");
+
+    // 2b. A real chaincode binary (this workspace's asset-transfer-basic, when it is built): the
+    //     first up assembles and pushes its image; a second finds the binary unchanged and the
+    //     image in the registry (HEAD requests) and sends nothing.
+    let real = Path::new(DEPLOY).with_file_name("asset-transfer-basic");
+    if real.is_file() {
+        let b = real.to_str().unwrap();
+        let size = std::fs::metadata(&real).unwrap().len() / 1_000_000;
+        let (out, took) = run(&cluster, dir.path(), &["up", "--binary", b, "--output", "json"]);
+        let first: Value = serde_json::from_str(&ok(&out)).unwrap();
+        eprintln!("up with {b} ({size} MB): {took:.1?}");
+        let (out, took) = run(&cluster, dir.path(), &["up", "--binary", b, "--output", "json"]);
+        let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+        eprintln!("no-op up with {b} ({size} MB): {took:.1?}");
+        assert_eq!(v["changed"], serde_json::json!([]), "{v}");
+        assert_eq!(v["image"]["digest"], first["image"]["digest"], "{v}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("already in the registry") && !err.contains("assembling"), "{err}");
+    } else {
+        eprintln!("no {}: the no-op up with a real binary is not measured", real.display());
+    }
 
     // 3. A new image (another binary): only a rollout.
     let (out, _) = run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--output", "json"]);
