@@ -7,7 +7,8 @@
 //! Secret of cert-manager in the way stops `up` before it changes anything, and
 //! `--force-conflicts` takes it over; `status` with the same file finds the first rollout
 //! consistent and the new address's package dialling no Service; `down` deletes the Deployment, Service and Secret and says
-//! the channel definition stays.
+//! the channel definition stays committed. A second test: an `up` that both waits for another
+//! org's approval and fails its rollout exits 6 and names both reasons.
 
 use std::path::Path;
 use std::process::{Child, Command, Output};
@@ -276,4 +277,54 @@ fabric:
     assert!(secret(&cluster, "ccaas-up", "asset-tls").is_none());
     let (out, _) = run(&cluster, dir.path(), &["down"]);
     assert!(ok(&out).contains("nothing to delete"));
+}
+
+/// Both at once: `up` as Org1 on a two-org channel (MAJORITY Endorsement: Org2 must approve too,
+/// so the commit waits, exit 3) with an image whose pods never become ready (the rollout fails,
+/// exit 6). The exit code is the more severe, 6, and the JSON and stderr say both.
+#[test]
+fn up_that_waits_and_fails_its_rollout_says_both() {
+    let Some(reg) = registry() else { return };
+    let Some(cluster) = Cluster::up("k8s-up-wait", 16493) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-up-wait", 2, 24550) else { return };
+    let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-up-wait");
+    namespace(&cluster, "ccaas-up-wait");
+    let dir = tempfile::tempdir().unwrap();
+    // The node simulator keeps pods of an image named never-ready running and never ready.
+    let config = format!(
+        r#"chaincode:
+  name: asset
+  version: "1.0"
+  signature_policy: "OR('Org1MSP.member')"
+  address: asset:7052
+image:
+  reference: 127.0.0.1:{}/never-ready:1.0
+  binary: /bin/true
+  insecure: true
+kubernetes:
+  namespace: ccaas-up-wait
+  progress_deadline_seconds: 8
+  node_selector: {{"{label}": "true"}}
+  tolerations: [{{key: "{label}", operator: Equal, value: "true", effect: NoSchedule}}]
+fabric:
+  config: {}
+  user: admin
+"#,
+        reg.1,
+        t.var("ORG1_NETWORK_CONFIG"),
+        label = nodesim::LABEL
+    );
+    std::fs::write(dir.path().join("ccaas-deploy.yaml"), &config).unwrap();
+    let (out, took) = run(&cluster, dir.path(), &["up", "--timeout", "40", "--output", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exit_reasons"], serde_json::json!(["waiting", "rollout"]), "{v}");
+    assert_eq!(v["rolled_out"], false, "{v}");
+    assert!(!v["needed"].as_str().unwrap_or_default().is_empty(), "{v}");
+    assert!(
+        err.contains("did not roll out") && err.contains("also waiting for approvals of asset sequence 1"),
+        "{err}"
+    );
+    eprintln!("up that waits and fails its rollout: exit 6 in {took:.1?}\n{err}");
 }
