@@ -19,21 +19,34 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// apply --force-conflicts); 3 the commit waits for more approvals (the channel's
 /// LifecycleEndorsement policy is not met yet); 4 a peer or orderer cannot be reached (network
 /// or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out; 7 status:
-/// drift between the approvals, the peers and the servers.
+/// drift between the approvals, the peers and the servers. When two hold, the higher wins (up
+/// waiting and with a failed rollout: 6; its JSON's exit_reasons names both).
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
     /// Result format on stdout (with json, progress goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Send approve and commit transactions to the orderer with the configured peers'
-    /// endorsements, instead of through the first peer's Gateway.
-    #[arg(long, global = true)]
-    pub via_orderer: bool,
+    // The connection flags given before the subcommand (`ccaas-deploy --config net.yaml
+    // installed`): hidden here (see `Cli::with_hidden_connection`); the commands that talk to a
+    // Fabric network take them after it too, and list them in their --help.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line parser, with the connection flags before the subcommand hidden from the
+    /// help (a subcommand's --help lists them where it uses them).
+    pub fn with_hidden_connection() -> clap::Command {
+        use clap::CommandFactory;
+        let ids: Vec<clap::Id> = ConnectionArgs::augment_args(clap::Command::new("connection"))
+            .get_arguments()
+            .map(|a| a.get_id().clone())
+            .collect();
+        ids.iter().fold(Cli::command(), |c, id| c.mut_arg(id, |a| a.hide(true)))
+    }
 }
 
 /// Result format.
@@ -50,7 +63,7 @@ pub enum Command {
     /// Install a package on the organization's peers (already installed is success).
     Install(PackageOnly),
     /// List the packages installed on the organization's peers.
-    Installed,
+    Installed(Installed),
     /// Show the organization's approval of a chaincode.
     Approved(Approved),
     /// Show the committed definition of a chaincode.
@@ -128,86 +141,161 @@ pub enum Command {
     HotFunctions(HotFunctions),
 }
 
-#[derive(Args, Debug)]
+/// The network, identity and channel: the flags of the commands that talk to a Fabric network,
+/// before or after the subcommand (after it wins).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Fabric network and identity")]
 pub struct ConnectionArgs {
     /// Network config: hlf-operator's (kubectl hlf inspect + adduser) or a connection profile.
     /// With it, the peer CLI's CORE_PEER_* and ORDERER_* variables are ignored (flags are not).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// A user of the network config (with --config).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// A peer by its name in the network config (repeatable; default: all of the org's).
-    #[arg(long = "peer", global = true, value_name = "NAME")]
+    #[arg(long = "peer", value_name = "NAME")]
     pub peers: Vec<String>,
     /// MSP ID of the identity.
-    #[arg(long, visible_alias = "mspid", global = true, env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
+    #[arg(long, visible_alias = "mspid", env = "CORE_PEER_LOCALMSPID", value_name = "MSPID")]
     pub msp_id: Option<String>,
     /// MSP folder of the identity (signcerts/, keystore/).
-    #[arg(long, global = true, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
+    #[arg(long, env = "CORE_PEER_MSPCONFIGPATH", value_name = "DIR")]
     pub msp_dir: Option<PathBuf>,
     /// PEM certificate of the identity (with --key).
-    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// PEM private key of the identity (with --cert).
-    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Peer address without a network config (repeatable).
-    #[arg(
-        long = "peer-address",
-        global = true,
-        env = "CORE_PEER_ADDRESS",
-        value_name = "HOST:PORT",
-        value_delimiter = ','
-    )]
+    #[arg(long = "peer-address", env = "CORE_PEER_ADDRESS", value_name = "HOST:PORT", value_delimiter = ',')]
     pub peer_addresses: Vec<String>,
     /// TLS CA of the peers (without it they are dialled in plaintext).
-    #[arg(long, global = true, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_ROOTCERT_FILE", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,
     /// Whether the peers use TLS (the peer CLI's switch); false dials them in plaintext.
     #[arg(
         long,
-        global = true,
         env = "CORE_PEER_TLS_ENABLED",
         value_name = "BOOL",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub tls_enabled: Option<bool>,
     /// Host name to verify in the peers' TLS certificates instead of the address's.
-    #[arg(long, global = true, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
+    #[arg(long, env = "CORE_PEER_TLS_SERVERHOSTOVERRIDE", value_name = "NAME")]
     pub tls_hostname: Option<String>,
     /// TLS client certificate (PEM), for peers that require mutual TLS [default: the network
     /// config's client.tlsCerts.client].
-    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_CLIENTCERT_FILE", value_name = "FILE")]
     pub tls_client_cert: Option<PathBuf>,
     /// TLS client key (PEM: PKCS#8, ECDSA or Ed25519).
-    #[arg(long, global = true, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
+    #[arg(long, env = "CORE_PEER_TLS_CLIENTKEY_FILE", value_name = "FILE")]
     pub tls_client_key: Option<PathBuf>,
     /// Whether to present the TLS client certificate (the peer CLI's switch): false presents
     /// none; true requires one.
     #[arg(
         long,
-        global = true,
         env = "CORE_PEER_TLS_CLIENTAUTHREQUIRED",
         value_name = "BOOL",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub tls_client_auth_required: Option<bool>,
     /// Orderer address (only for --via-orderer without a network config).
-    #[arg(long, global = true, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
+    #[arg(long, env = "ORDERER_ADDRESS", value_name = "HOST:PORT")]
     pub orderer_address: Option<String>,
     /// Orderer TLS CA.
-    #[arg(long, global = true, env = "ORDERER_CA", value_name = "FILE")]
+    #[arg(long, env = "ORDERER_CA", value_name = "FILE")]
     pub orderer_ca: Option<PathBuf>,
     /// Host name to verify in the orderer's TLS certificate.
-    #[arg(long, global = true, env = "ORDERER_TLS_HOSTNAME", value_name = "NAME")]
+    #[arg(long, env = "ORDERER_TLS_HOSTNAME", value_name = "NAME")]
     pub orderer_tls_hostname: Option<String>,
     /// Channel [default: the network config's only channel, else mychannel].
-    #[arg(long, short = 'C', global = true, env = "CHANNEL_NAME", value_name = "NAME")]
+    #[arg(long, short = 'C', env = "CHANNEL_NAME", value_name = "NAME")]
     pub channel: Option<String>,
+    /// Send approve and commit transactions to the orderer with the configured peers'
+    /// endorsements, instead of through the first peer's Gateway.
+    #[arg(long)]
+    pub via_orderer: bool,
+}
+
+impl Command {
+    /// The connection flags after the subcommand, for the commands that talk to a Fabric network.
+    pub fn connection(&self) -> Option<&ConnectionArgs> {
+        match self {
+            Command::Install(a) => Some(&a.connection),
+            Command::Installed(a) => Some(&a.connection),
+            Command::Approved(a) => Some(&a.connection),
+            Command::Committed(a) => Some(&a.connection),
+            Command::Readiness(a) | Command::Commit(a) => Some(&a.connection),
+            Command::Approve(a) => Some(&a.connection),
+            Command::Lifecycle(a) => Some(&a.connection),
+            Command::Status(a) => Some(&a.connection),
+            Command::Invoke(a) | Command::Query(a) => Some(&a.connection),
+            Command::Up(a) => Some(&a.connection),
+            Command::Down(a) => Some(&a.connection),
+            Command::Dev(a) => Some(&a.connection),
+            Command::Render(_)
+            | Command::Apply(_)
+            | Command::Image(_)
+            | Command::BuildStatic(_)
+            | Command::New(_)
+            | Command::HotFunctions(_) => None,
+        }
+    }
 }
 
 impl ConnectionArgs {
+    /// The flags given before the subcommand (`top`) and after it (`sub`), each with its
+    /// matches: a flag typed after the subcommand wins, then one typed before it, then the
+    /// environment or the default (the same on both). Also returns the IDs whose value came from
+    /// the environment among [`ConnectionArgs::FROM_PEER_CLI_ENV`].
+    pub fn merge(
+        top: &ConnectionArgs,
+        top_m: &clap::ArgMatches,
+        sub: &ConnectionArgs,
+        sub_m: &clap::ArgMatches,
+    ) -> (ConnectionArgs, Vec<&'static str>) {
+        use clap::parser::ValueSource::{CommandLine, EnvVariable};
+        let mut out = sub.clone();
+        let mut from_env = Vec::new();
+        let typed_before =
+            |id: &str| sub_m.value_source(id) != Some(CommandLine) && top_m.value_source(id) == Some(CommandLine);
+        macro_rules! pick {
+            ($($f:ident),*) => {$(
+                if typed_before(stringify!($f)) {
+                    out.$f = top.$f.clone();
+                } else if sub_m.value_source(stringify!($f)) == Some(EnvVariable)
+                    && Self::FROM_PEER_CLI_ENV.contains(&stringify!($f))
+                {
+                    from_env.push(stringify!($f));
+                }
+            )*};
+        }
+        pick!(
+            config,
+            user,
+            peers,
+            msp_id,
+            msp_dir,
+            cert,
+            key,
+            peer_addresses,
+            tls_ca,
+            tls_enabled,
+            tls_hostname,
+            tls_client_cert,
+            tls_client_key,
+            tls_client_auth_required,
+            orderer_address,
+            orderer_ca,
+            orderer_tls_hostname,
+            channel,
+            via_orderer
+        );
+        (out, from_env)
+    }
+
     /// The peer CLI's variables, by argument ID: with `--config`, those that came from the
     /// environment are ignored (a shell set up for one org must not override the file).
     pub const FROM_PEER_CLI_ENV: [&'static str; 12] = [
@@ -384,9 +472,17 @@ impl DefinitionArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct Installed {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct PackageOnly {
     #[command(flatten)]
     pub package: PackageArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -394,6 +490,8 @@ pub struct NameOnly {
     /// Chaincode name.
     #[arg(long, short = 'n')]
     pub name: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -404,6 +502,8 @@ pub struct Approved {
     /// Sequence [default: the latest approved].
     #[arg(long)]
     pub sequence: Option<i64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -413,6 +513,8 @@ pub struct WithSequence {
     /// Sequence.
     #[arg(long)]
     pub sequence: i64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -427,6 +529,8 @@ pub struct Approve {
     pub package_id: Option<String>,
     #[command(flatten)]
     pub package: PackageArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -438,6 +542,8 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 const STATUS_HELP: &str = "Drift (exit 7), each with what to run: a package the organization approved (at the committed
@@ -473,6 +579,8 @@ pub struct StatusArgs {
     /// kubeconfig file; turns on the Kubernetes view.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 const DEV_EXAMPLES: &str = r#"Examples:
@@ -522,6 +630,8 @@ pub struct CallArgs {
     /// The call is the chaincode's Init (invoke, for a definition with --init-required).
     #[arg(long, short = 'I', visible_alias = "isInit")]
     pub is_init: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 impl CallArgs {
@@ -553,6 +663,9 @@ impl CallArgs {
 /// `dev`.
 #[derive(Args, Debug)]
 pub struct DevArgs {
+    /// An existing network to use instead of a local one (any of these flags names one).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// The workspace package whose binary is the chaincode server (cargo -p) [default: the package
     /// of the current directory].
     #[arg(long, short = 'p', value_name = "PACKAGE")]
@@ -705,14 +818,26 @@ pub struct WorkloadArgs {
     /// progressDeadlineSeconds).
     #[arg(long, value_name = "SECONDS", default_value_t = ccaas_deploy::render::DEFAULT_PROGRESS_DEADLINE)]
     pub progress_deadline: u32,
+    /// The package's address is served elsewhere (another Service, an ingress, a server outside
+    /// Kubernetes): do not require it to be the Service rendered here (same name and port in the
+    /// same namespace, or name.namespace.svc[.cluster.local]).
+    #[arg(long)]
+    pub external_address: bool,
 }
 
 impl WorkloadArgs {
     pub fn workload(&self) -> Result<ccaas_deploy::render::Workload, Error> {
         use ccaas_deploy::render::{Resources, Tls, Workload};
-        let package_id = match &self.package_id {
-            Some(id) => id.clone(),
-            None if self.package.is_given() => self.package.load()?.package_id,
+        let (package_id, address) = match &self.package_id {
+            Some(id) => (id.clone(), None),
+            None if self.package.is_given() => {
+                let p = self.package.load()?;
+                let address = match &self.package.address {
+                    Some(a) => Some(a.clone()),
+                    None => ccaas_package::inspect(&p.bytes).ok().and_then(|r| r.connection).map(|c| c.address),
+                };
+                (p.package_id, address)
+            }
             None => {
                 return Err(Error::Config(
                     "no package ID: give --package-id, a package file, or --label and --address".into(),
@@ -742,8 +867,17 @@ impl WorkloadArgs {
         w.tls = tls;
         w.user = self.uid;
         w.per_peer = self.per_peer.clone();
-        w.address_template = self.address_template.clone().or_else(|| self.package.address.clone());
+        // The package's address names the per-peer servers; without them it is only checked.
+        w.address_template = self
+            .address_template
+            .clone()
+            .or_else(|| self.package.address.clone().filter(|_| !self.per_peer.is_empty()));
         w.progress_deadline_seconds = self.progress_deadline;
+        // The package's address (or, with --package-id, the address template) must be the
+        // Service rendered here, unless it is served elsewhere.
+        if let Some(address) = address.or_else(|| w.address_template.clone()).filter(|_| !self.external_address) {
+            ccaas_deploy::render::check_address(&w, &address, "--external-address")?;
+        }
         Ok(w)
     }
 }
@@ -777,10 +911,16 @@ pub struct UpArgs {
     /// Override kubernetes.namespace.
     #[arg(long)]
     pub namespace: Option<String>,
+    /// The package's address is served elsewhere, not by the Service up renders (as
+    /// chaincode.external_address: true).
+    #[arg(long)]
+    pub external_address: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub token_hosts: TokenHostArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 impl UpArgs {
@@ -802,8 +942,21 @@ impl UpArgs {
         if let Some(n) = &self.namespace {
             c.kubernetes.namespace = Some(n.clone());
         }
+        if self.external_address {
+            c.chaincode.external_address = true;
+        }
         if let Some(k) = &self.cluster.kubeconfig {
             c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        // The package's address must be the Service up renders, unless it is served elsewhere:
+        // checked before anything is done.
+        if !c.chaincode.external_address {
+            let w = c.workload(&c.package()?.package_id, None);
+            ccaas_deploy::render::check_address(
+                &w,
+                &c.chaincode.address,
+                "--external-address (chaincode.external_address: true in the up file)",
+            )?;
         }
         Ok(c)
     }
@@ -826,6 +979,22 @@ pub struct DownArgs {
     /// nothing of ccaas-deploy's remains.
     #[arg(long)]
     pub force_conflicts: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+impl DownArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if let Some(k) = &self.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        Ok(c)
+    }
 }
 
 #[derive(Args, Debug)]

@@ -407,6 +407,68 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     Ok(Image { layer, diff_id, layer_tar, config, manifest, files: listed, static_binary: interpreter.is_none() })
 }
 
+/// A digest of everything [`build`] makes an image from: the binary, the libraries it loads, and
+/// the spec (entrypoint, port, user, environment), with this ccaas-deploy's version. The same
+/// inputs give the same image, so `up` can find the digest of an image it assembled before
+/// ([`remembered`]) without assembling (compressing) it again.
+pub fn input_digest(spec: &ImageSpec) -> Result<String, Error> {
+    let read = |what: &'static str, path: &Path| {
+        std::fs::read(path).map_err(|cause| Error::Read { what, path: path.to_path_buf(), cause })
+    };
+    let binary = read("chaincode binary", &spec.binary)?;
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    field(concat!("ccaas-deploy image ", env!("CARGO_PKG_VERSION")).as_bytes());
+    field(spec.binary.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+    field(&binary);
+    if elf_interpreter(&binary, &spec.binary)?.is_some() {
+        for lib in linked_libraries(&spec.binary)? {
+            field(lib.as_os_str().as_encoded_bytes());
+            field(&read("shared library", &lib)?);
+        }
+    }
+    field(spec.entrypoint.as_deref().unwrap_or_default().as_bytes());
+    field(&spec.port.to_be_bytes());
+    field(&spec.user.to_be_bytes());
+    for (k, v) in &spec.env {
+        field(k.as_bytes());
+        field(v.as_bytes());
+    }
+    Ok(format!("sha256:{}", h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+/// Where `up` remembers the image digest of each [`input_digest`]: `ccaas-deploy/images` in
+/// `$XDG_CACHE_HOME`, else in `$HOME/.cache`; `None` without either.
+fn cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|d| !d.is_empty())?).join(".cache"),
+    };
+    Some(base.join("ccaas-deploy/images"))
+}
+
+/// The image digest remembered for `input` (an [`input_digest`]), if any.
+pub fn remembered(input: &str) -> Option<String> {
+    let path = cache_dir()?.join(input.trim_start_matches("sha256:"));
+    let digest = std::fs::read_to_string(path).ok()?;
+    let digest = digest.trim();
+    (digest.starts_with("sha256:") && digest.len() == 71).then(|| digest.to_string())
+}
+
+/// Remembers that `input` gave the image `digest` (a cache: a failure to write is only logged).
+pub fn remember(input: &str, digest: &str) {
+    let Some(dir) = cache_dir() else { return };
+    let written = std::fs::create_dir_all(&dir)
+        .map_err(|e| write_error(&dir, e))
+        .and_then(|()| write_file(&dir.join(input.trim_start_matches("sha256:")), digest.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot remember the image digest");
+    }
+}
+
 /// Writes `bytes` to `path` atomically, as the packager writes packages: a new temporary file
 /// beside it (created exclusively, so nothing planted at its name is followed), synced, then
 /// renamed over `path` (a symlink at `path` is replaced, not followed).
@@ -415,4 +477,28 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         ccaas_package::Error::Io { path, error } => write_error(&path, error),
         e => e.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_digest_follows_the_binary_and_the_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("cc");
+        std::fs::copy("/bin/true", &bin).unwrap();
+        let spec = ImageSpec::new(&bin);
+        let first = input_digest(&spec).unwrap();
+        assert_eq!(input_digest(&spec).unwrap(), first, "the same inputs, the same digest");
+        assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
+        let mut other = ImageSpec::new(&bin);
+        other.env.push(("RUST_LOG".into(), "info".into()));
+        assert_ne!(input_digest(&other).unwrap(), first);
+        other = ImageSpec::new(&bin);
+        other.port = 9999;
+        assert_ne!(input_digest(&other).unwrap(), first);
+        std::fs::copy("/bin/false", &bin).unwrap();
+        assert_ne!(input_digest(&spec).unwrap(), first, "another binary");
+    }
 }

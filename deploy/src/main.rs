@@ -11,9 +11,13 @@
 //!   `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
 //! * 4: a peer or orderer could not be reached (network, TLS);
 //! * 5: `build-static`: cargo failed to build the binary;
-//! * 6: `apply`: the rollout failed or did not finish in time (each pod's reason is printed);
+//! * 6: `apply`, `up`: the rollout failed or did not finish in time (each pod's reason is printed);
 //! * 7: `status`: drift between the approvals, the peers and the servers (each finding is
 //!   printed with what to run).
+//!
+//! When two hold, the higher code wins: `up` that waits for other orgs (3) and whose rollout
+//! failed (6) exits 6, prints both, and its JSON's `"exit_reasons"` names both
+//! (`["waiting", "rollout"]`; `[]` on success).
 //!
 //! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
@@ -37,7 +41,7 @@ use ccaas_deploy::lifecycle::{Session, Via};
 use ccaas_deploy::Error;
 use ccaas_deploy::{commit_policy, plan};
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use serde_json::json;
 
 use args::{Cli, Command, ConnectionArgs, Output};
@@ -47,19 +51,25 @@ pub(crate) const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = Cli::with_hidden_connection().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // With a network config (a flag, or `up`'s file), the peer CLI's environment (CORE_PEER_*,
-    // ORDERER_*) is ignored: `run` drops these.
-    let from_env: Vec<&str> = ConnectionArgs::FROM_PEER_CLI_ENV
-        .into_iter()
-        .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-        .collect();
+    // The connection flags before and after the subcommand; with a network config (a flag, or
+    // `up`'s file), the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored: `run` drops
+    // the values that came from it.
+    let (connection, from_env) = match (cli.command.connection(), matches.subcommand()) {
+        (Some(sub), Some((_, sub_m))) => ConnectionArgs::merge(&cli.connection, &matches, sub, sub_m),
+        _ => (cli.connection.clone(), Vec::new()),
+    };
     // `dev` uses an existing network only when one is named on the command line (not by the peer
     // CLI's environment, which the local network's own org1.env sets).
-    let named_network = ConnectionArgs::NAMING_A_NETWORK
-        .into_iter()
-        .any(|id| matches.value_source(id) == Some(ValueSource::CommandLine));
+    let sub_matches = matches.subcommand().filter(|_| cli.command.connection().is_some()).map(|(_, m)| m);
+    let typed = |id: &str| {
+        [Some(&matches), sub_matches]
+            .into_iter()
+            .flatten()
+            .any(|m| m.value_source(id) == Some(ValueSource::CommandLine))
+    };
+    let named_network = ConnectionArgs::NAMING_A_NETWORK.into_iter().any(typed);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCAAS_DEPLOY_LOG")
@@ -69,12 +79,8 @@ async fn main() -> ExitCode {
         .init();
     if let Command::Dev(a) = &cli.command {
         // The local network's channel: -C, not CHANNEL_NAME (a shell's, or org1.env's).
-        let channel = cli
-            .connection
-            .channel
-            .clone()
-            .filter(|_| matches.value_source("channel") == Some(ValueSource::CommandLine));
-        return match dev::run(a, &cli.connection, named_network, channel).await {
+        let channel = connection.channel.clone().filter(|_| typed("channel"));
+        return match dev::run(a, &connection, named_network, channel).await {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -82,7 +88,7 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match run(cli, &from_env).await {
+    match run(cli, connection, &from_env).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -121,13 +127,12 @@ impl Printer {
     }
 }
 
-async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
+async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow::Result<u8> {
     let out = Printer { output: cli.output };
     // Commands that need no Fabric network.
     match &cli.command {
         Command::Render(a) => return offline::render(&out, a),
         Command::Apply(a) => return offline::apply(&out, a).await,
-        Command::Down(a) => return up::down(&out, a).await,
         Command::Image(a) => return offline::image(&out, a).await,
         Command::BuildStatic(a) => return offline::build_static(&out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
@@ -140,13 +145,14 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         Command::Invoke(a) | Command::Query(a) => Some(a.call()?),
         _ => None,
     };
-    if call.is_some() && cli.via_orderer {
+    if call.is_some() && connection.via_orderer {
         anyhow::bail!(Error::Config(
             "--via-orderer is for approve and commit; invoke and query go through the peer's Gateway".into()
         ));
     }
     let up_config = match &cli.command {
         Command::Up(a) => Some(a.config()?),
+        Command::Down(a) => Some(a.config()?),
         Command::Status(a) => a.file.as_deref().map(ccaas_deploy::up::UpConfig::load).transpose()?,
         _ => None,
     };
@@ -155,8 +161,8 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
         (Command::Up(a), Some(c)) => up::registry_options(a, c)?,
         _ => None,
     };
-    let has_config = cli.connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
-    let mut sources = cli.connection.sources(if has_config { from_env } else { &[] });
+    let has_config = connection.config.is_some() || up_config.as_ref().is_some_and(|c| c.fabric.config.is_some());
+    let mut sources = connection.sources(if has_config { from_env } else { &[] });
     if let Some(c) = &up_config {
         {
             // The file's fabric section fills what the flags (and the peer CLI's environment) leave open.
@@ -174,11 +180,27 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
             }
         }
     }
+    if let (Command::Down(a), Some(c)) = (&cli.command, &up_config) {
+        // `down` needs no Fabric network; with an identity (the up file's fabric section, flags
+        // or the peer CLI's environment) it reads whether the definition is committed.
+        let committed = match sources.resolve() {
+            Err(e) => Err(format!("no Fabric identity to read it with ({e})")),
+            Ok(target) => match Session::connect(&target).await {
+                Err(e) => Err(e.to_string()),
+                Ok(s) => s
+                    .committed(&c.chaincode.name)
+                    .await
+                    .map(|d| (s.channel().to_string(), d))
+                    .map_err(|e| e.to_string()),
+            },
+        };
+        return up::down(&out, a, c.clone(), committed).await;
+    }
     let target = sources.resolve()?;
     if let Some(call) = call {
         return invoke::run(cli.output, matches!(cli.command, Command::Invoke(_)), call, &target).await;
     }
-    let via = if cli.via_orderer { Via::Orderer } else { Via::Gateway };
+    let via = if connection.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
         "connecting to {} as {} on channel {}",
         target.peers.iter().map(|p| format!("{} ({})", p.name, p.address)).collect::<Vec<_>>().join(", "),
@@ -209,7 +231,7 @@ async fn run(cli: Cli, from_env: &[&str]) -> anyhow::Result<u8> {
                 .collect::<Vec<_>>();
             out.result(&text, json!({"package_id": pkg.package_id, "peers": results}));
         }
-        Command::Installed => {
+        Command::Installed(_) => {
             let mut all = Vec::new();
             let mut text = Vec::new();
             for node in session.own_peers() {

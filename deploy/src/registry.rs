@@ -577,6 +577,21 @@ fn auth_params(s: &str) -> std::collections::BTreeMap<String, String> {
     out
 }
 
+/// The digest of the manifest the registry has under `reference`'s tag (a `HEAD` request, its
+/// `Docker-Content-Digest`), or `None` when it has none: what `up` checks before it assembles an
+/// image again.
+pub async fn manifest_digest(reference: &Reference, opts: PushOptions) -> Result<Option<String>, Error> {
+    let mut c = Client::new(reference.clone(), opts)?;
+    let url = format!("{}/v2/{}/manifests/{}", c.base(), reference.repository, reference.tag);
+    let accept = [("accept", format!("{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"))];
+    let r = c.send(Method::HEAD, &url, &accept, Bytes::new()).await?;
+    match r.status {
+        StatusCode::OK => Ok(r.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string)),
+        StatusCode::NOT_FOUND => Ok(None),
+        _ => Err(c.fail("a manifest check", &r)),
+    }
+}
+
 /// Pushes `image` to `reference`, uploading only the blobs the registry lacks; `progress` gets
 /// a line per step.
 pub async fn push(

@@ -287,7 +287,11 @@ impl Workload {
                  drop --per-peer or put {{{{.peername}}}} in the host"
             )));
         }
-        Ok(self.per_peer.iter().map(|p| host.replace("{{.peername}}", p)).collect())
+        // The Service name is the host's first label (`{{.peername}}-asset.fabric.svc` names
+        // `peer0-asset`); the rest, the namespace and domain, is checked by [`check_address`].
+        let name = host.replace("{{.peername}}", "\u{0}");
+        let name = name.split('.').next().unwrap_or_default();
+        Ok(self.per_peer.iter().map(|p| name.replace('\u{0}', p)).collect())
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -339,6 +343,40 @@ impl Workload {
         }
         Ok(())
     }
+}
+
+/// Checks that the package's `address` (what the peers dial, maybe with `{{.peername}}`) is a
+/// Service that `w` renders: the same name and port, as `name`, `name.namespace`,
+/// `name.namespace.svc` or `name.namespace.svc.<cluster domain>` (the rule of
+/// [`crate::status::dials_a_service`], which `status` also uses). A mismatch is a
+/// configuration error naming both, and how to say the address is served elsewhere
+/// (`external`, e.g. `--external-address`).
+pub fn check_address(w: &Workload, address: &str, external: &str) -> Result<(), Error> {
+    w.validate()?;
+    use crate::status::{dials_a_service, ServiceAddress};
+    let services: Vec<ServiceAddress> = w
+        .server_names()?
+        .into_iter()
+        .map(|name| ServiceAddress { name, namespace: w.namespace.clone(), port: w.port })
+        .collect();
+    if dials_a_service(address, &services) {
+        return Ok(());
+    }
+    let rendered: Vec<String> = services.iter().map(ServiceAddress::address).collect();
+    let host = match &w.address_template {
+        Some(t) if !w.per_peer.is_empty() => {
+            let host = split_address(t)?.0.replace("{{.peername}}", "\u{0}");
+            host.split('.').next().unwrap_or_default().replace('\u{0}', "{{.peername}}")
+        }
+        _ => w.name.clone(),
+    };
+    let example = format!("{host}:{}", w.port);
+    Err(Error::Config(format!(
+        "the package's address {address} is not the Service rendered for it ({}): the peers would dial nothing \
+         there; package the Service's address (e.g. {example}), or, if {address} is served elsewhere (another \
+         Service, an ingress, a server outside Kubernetes), say so with {external}",
+        rendered.join(", ")
+    )))
 }
 
 fn split_address(a: &str) -> Result<(&str, u16), Error> {

@@ -219,9 +219,8 @@ pub async fn fabric(session: &Session, name: &str) -> Result<Status> {
 /// `app.kubernetes.io/name: <name>` and `app.kubernetes.io/managed-by: ccaas-deploy`.
 pub async fn kubernetes(client: &Client, namespace: &str, name: &str) -> Result<Kubernetes, RolloutError> {
     let labels = ListParams::default().labels(&format!("app.kubernetes.io/name={name},{MANAGED_BY_LABEL}={MANAGER}"));
-    let err = |what: &str, e: kube::Error| RolloutError::Api {
-        what: format!("listing the {what} of {name} in namespace {namespace}"),
-        cause: e.to_string(),
+    let err = |what: &str, e: kube::Error| {
+        crate::rollout::api_error(format!("listing the {what} of {name} in namespace {namespace}"), e)
     };
     let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
         .list(&labels)

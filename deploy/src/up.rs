@@ -12,7 +12,9 @@
 //!   init_required: false                       # optional
 //!   collections_config: collections.json       # optional: private data collections (peer CLI JSON)
 //!   label: asset_1.0                           # optional, default <name>_<version>
-//!   address: asset:7052                        # what the peers dial (may use {{.peername}})
+//!   address: asset:7052                        # what the peers dial (may use {{.peername}}): the
+//!                                              # Service up renders (name[.namespace[.svc[.domain]]]:port)
+//!   external_address: false                    # optional: true if the address is served elsewhere
 //!   dial_timeout: 10s                          # optional
 //!   tls:                                       # optional: the peers dial with TLS
 //!     root_cert: ca.pem                        # CA of the server's certificate
@@ -95,6 +97,10 @@ pub struct ChaincodeSection {
     /// connection.json's dial timeout.
     #[serde(default)]
     pub dial_timeout: Option<String>,
+    /// The address is served elsewhere (another Service, an ingress, a server outside
+    /// Kubernetes): `up` then does not require it to be the Service it renders.
+    #[serde(default)]
+    pub external_address: bool,
     /// TLS material the peers use to dial (it goes into the package's connection.json, so new
     /// material makes a new package).
     #[serde(default)]

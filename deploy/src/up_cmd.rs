@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use ccaas_deploy::image::{self, ImageSpec};
-use ccaas_deploy::lifecycle::{Session, Via};
+use ccaas_deploy::lifecycle::{Sequenced, Session, Via};
 use ccaas_deploy::registry::{self, PushOptions, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
@@ -56,10 +56,32 @@ pub async fn up(
     // 1. Image.
     let mut digest = None;
     let mut image_json = json!({"reference": c.image.reference, "digest": c.image.digest});
-    if let (Some(binary), Some(push)) = (&c.image.binary, push) {
+    let mut input = None;
+    if let (Some(binary), Some(push)) = (&c.image.binary, push.as_ref()) {
+        let t = Instant::now();
+        let spec = ImageSpec::new(binary);
+        let reference: Reference = c.image.reference.parse()?;
+        // The same binary gives the same image: if the registry has the one it gave before
+        // (HEAD of the tag), nothing is assembled or sent.
+        let this = input.insert(image::input_digest(&spec)?);
+        let unchanged = match image::remembered(this) {
+            Some(known) => registry::manifest_digest(&reference, push.clone()).await?.filter(|d| *d == known),
+            None => None,
+        };
+        if let Some(d) = unchanged {
+            out.progress(&format!(
+                "image: {d} already in the registry as {reference} (same binary); nothing to push ({:.1?})",
+                t.elapsed()
+            ));
+            image_json = json!({"reference": c.image.reference, "digest": d, "pushed": null});
+            digest = Some(d);
+        }
+    }
+    if let (Some(binary), Some(push), None) = (&c.image.binary, push, &digest) {
         let t = Instant::now();
         out.progress(&format!("image: assembling from {}", binary.display()));
-        let img = image::build(&ImageSpec::new(binary))?;
+        let spec = ImageSpec::new(binary);
+        let img = image::build(&spec)?;
         let reference: Reference = c.image.reference.parse()?;
         out.progress(&format!(
             "image: {} ({} bytes compressed); pushing to {reference}",
@@ -72,6 +94,9 @@ pub async fn up(
             changed.push(format!("pushed image {}", pushed.pinned));
         }
         out.progress(&format!("image: {} ({:.1?})", pushed.pinned, t.elapsed()));
+        if let Some(input) = &input {
+            image::remember(input, img.digest());
+        }
         digest = Some(img.digest().to_string());
         image_json = json!({"reference": c.image.reference, "digest": img.digest(), "pushed": pushed});
     }
@@ -120,6 +145,13 @@ pub async fn up(
     let names = w.server_names()?;
     let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
     let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    let rollout_failed = match rolled {
+        Ok(()) => None,
+        Err(e @ RolloutError::Failed { .. }) => Some(e),
+        Err(e) => return Err(e.into()),
+    };
+    let waiting = !needed.is_empty();
+    let (reasons, code) = exit_reasons(waiting, rollout_failed.is_some());
     let summary = json!({
         "image": image_json,
         "package_id": pkg.package_id,
@@ -128,21 +160,36 @@ pub async fn up(
         "waiting_for": waiting_for,
         "needed": needed,
         "applied": applied,
-        "rolled_out": rolled.is_ok(),
+        "rolled_out": rollout_failed.is_none(),
         "changed": changed,
+        "exit_reasons": reasons,
         "seconds": started.elapsed().as_secs_f64(),
     });
-    if let Err(e) = rolled {
-        if let RolloutError::Failed { .. } = e {
-            eprintln!("error: {e}");
-            if out.output == crate::Output::Json {
-                println!("{summary}");
-            }
-            return Ok(EXIT_ROLLOUT_FAILED);
+    let waiting_line = format!(
+        "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
+        def.name, p.sequence
+    );
+    if let Some(e) = rollout_failed {
+        eprintln!("error: {e}");
+        if waiting {
+            eprintln!("also {waiting_line}");
         }
-        return Err(e.into());
+        if out.output == crate::Output::Json {
+            println!("{summary}");
+        }
+        return Ok(code);
     }
-    let text = if changed.is_empty() {
+    let text = if waiting {
+        format!(
+            "{} rolled out with package {}, which waits for approvals of {} version {} sequence {} ({:.1?})",
+            w.image_ref(),
+            pkg.package_id,
+            def.name,
+            def.version,
+            p.sequence,
+            started.elapsed()
+        )
+    } else if changed.is_empty() {
         format!(
             "nothing to do: {} version {} sequence {} with package {} is committed and {} is rolled out ({:.1?})",
             def.name,
@@ -165,35 +212,75 @@ pub async fn up(
         )
     };
     out.result(&[text], summary);
-    if !needed.is_empty() {
-        eprintln!(
-            "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
-            def.name, p.sequence
-        );
-        return Ok(EXIT_WAITING);
+    if waiting {
+        eprintln!("{waiting_line}");
     }
-    Ok(0)
+    Ok(code)
 }
 
-pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
-    let mut c = UpConfig::load(&a.file)?;
-    if let Some(n) = &a.namespace {
-        c.kubernetes.namespace = Some(n.clone());
+/// Why `up` exits as it does, and the exit code: `"waiting"` (the commit waits for other orgs'
+/// approvals, 3) and `"rollout"` (the rollout failed or timed out, 6) may both hold; the code is
+/// then the more severe, 6, and `exit_reasons` in the JSON names both.
+fn exit_reasons(waiting: bool, rollout_failed: bool) -> (Vec<&'static str>, u8) {
+    let mut reasons = Vec::new();
+    if waiting {
+        reasons.push("waiting");
     }
-    if let Some(k) = &a.kubeconfig {
-        c.kubernetes.kubeconfig = Some(k.clone());
+    if rollout_failed {
+        reasons.push("rollout");
     }
+    let code = if rollout_failed {
+        EXIT_ROLLOUT_FAILED
+    } else if waiting {
+        EXIT_WAITING
+    } else {
+        0
+    };
+    (reasons, code)
+}
+
+/// `down`'s sentence about the channel, from what the peers said of the definition: (channel,
+/// the committed definition), or why it could not be read. "Committed" only when it is.
+fn channel_note(name: &str, committed: &Result<(String, Option<Sequenced>), String>) -> (String, serde_json::Value) {
+    match committed {
+        Ok((channel, Some(d))) => (
+            format!(
+                "{name} version {} sequence {} stays committed on channel {channel} (down does not touch the channel, \
+                 and a committed definition cannot be removed): invoking it fails until a server runs again",
+                d.definition.version, d.sequence
+            ),
+            json!({"channel": channel, "version": d.definition.version, "sequence": d.sequence}),
+        ),
+        Ok((channel, None)) => (
+            format!(
+                "{name} is not committed on channel {channel}: nothing there calls these servers (down does not \
+                 touch the channel; this org's approval and installed packages stay)"
+            ),
+            json!(null),
+        ),
+        Err(why) => (
+            format!(
+                "down does not touch the channel; whether {name} is committed there was not read: {why}; if it is, \
+                 invoking it fails until a server runs again"
+            ),
+            json!("unknown"),
+        ),
+    }
+}
+
+pub async fn down(
+    out: &Printer,
+    a: &DownArgs,
+    c: UpConfig,
+    committed: Result<(String, Option<Sequenced>), String>,
+) -> anyhow::Result<u8> {
     let pkg = c.package()?;
     let w = c.workload(&pkg.package_id, None);
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
     let done = rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?;
-    let note = format!(
-        "the chaincode definition of {} on the channel is not touched (committed definitions cannot be removed); \
-         invoking it fails until a server runs again",
-        c.chaincode.name
-    );
+    let (note, committed) = channel_note(&c.chaincode.name, &committed);
     let mut text = vec![if done.deleted.is_empty() {
         format!("nothing to delete in namespace {}", w.namespace)
     } else {
@@ -211,6 +298,39 @@ pub async fn down(out: &Printer, a: &DownArgs) -> anyhow::Result<u8> {
         text.push(format!("left {f}: not ccaas-deploy's"));
     }
     text.push(note.clone());
-    out.result(&text, json!({"deleted": done.deleted, "left": done.left, "note": note}));
+    out.result(&text, json!({"deleted": done.deleted, "left": done.left, "committed": committed, "note": note}));
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccaas_deploy::definition::Definition;
+
+    #[test]
+    fn up_exit_code_and_reasons() {
+        assert_eq!(exit_reasons(false, false), (vec![], 0));
+        assert_eq!(exit_reasons(true, false), (vec!["waiting"], 3));
+        assert_eq!(exit_reasons(false, true), (vec!["rollout"], 6));
+        assert_eq!(exit_reasons(true, true), (vec!["waiting", "rollout"], 6));
+    }
+
+    #[test]
+    fn down_says_committed_only_for_a_committed_definition() {
+        let d = Sequenced {
+            sequence: 2,
+            definition: Definition::new("asset", "1.1"),
+            package_id: String::new(),
+            approvals: Default::default(),
+        };
+        let (text, v) = channel_note("asset", &Ok(("mychannel".into(), Some(d))));
+        assert!(text.starts_with("asset version 1.1 sequence 2 stays committed on channel mychannel"), "{text}");
+        assert_eq!(v["sequence"], 2);
+        let (text, v) = channel_note("asset", &Ok(("mychannel".into(), None)));
+        assert!(text.starts_with("asset is not committed on channel mychannel"), "{text}");
+        assert!(!text.contains("stays committed") && v.is_null(), "{text}");
+        let (text, v) = channel_note("asset", &Err("no Fabric identity to read it with (x)".into()));
+        assert!(text.contains("was not read: no Fabric identity") && !text.contains("stays committed"), "{text}");
+        assert_eq!(v, "unknown");
+    }
 }

@@ -372,3 +372,53 @@ fn ed25519_user_of_a_network_config() {
     assert_eq!(t.identity.cert_pem(), cert.as_bytes());
     ccaas_deploy::identity::verify(cert.as_bytes(), b"m", &t.identity.sign(b"m")).unwrap();
 }
+
+/// Each subcommand's --help lists only the flags it uses: the commands that need no Fabric
+/// network show no identity, peer or orderer flag; those that talk to one list them all, with
+/// the peer CLI's variables.
+#[test]
+fn help_lists_the_connection_flags_only_where_they_are_used() {
+    let help = |cmd: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ccaas-deploy")).env_clear().args([cmd, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{cmd} --help");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let connection = [
+        "--config <FILE>",
+        "--user",
+        "--msp-id",
+        "--msp-dir",
+        "--cert",
+        "--peer-address",
+        "--tls-ca",
+        "--tls-client-cert",
+        "--orderer-address",
+        "--orderer-ca",
+        "--channel",
+        "--via-orderer",
+        "CORE_PEER_LOCALMSPID",
+    ];
+    for cmd in ["image", "build-static", "render", "new", "apply"] {
+        let text = help(cmd);
+        for flag in connection {
+            assert!(!text.contains(flag), "{cmd} --help lists {flag}:\n{text}");
+        }
+    }
+    for cmd in ["install", "installed", "approve", "commit", "lifecycle", "status", "invoke", "query", "up", "down"] {
+        let text = help(cmd);
+        for flag in connection {
+            assert!(text.contains(flag), "{cmd} --help lacks {flag}:\n{text}");
+        }
+    }
+    // Before the subcommand they still work, and after it too; after wins.
+    let user_error = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ccaas-deploy")).env_clear().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let config = fixture("network-org1.yaml");
+    let config = config.to_str().unwrap();
+    assert!(user_error(&["installed", "--config", config, "--user", "nobody"]).starts_with("error: user 'nobody'"));
+    assert!(user_error(&["--config", config, "--user", "somebody", "installed", "--user", "nobody"])
+        .starts_with("error: user 'nobody'"));
+}

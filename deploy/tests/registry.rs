@@ -178,6 +178,19 @@ fn basic_auth_push() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the credentials of ci"));
     let v = pushed(&push(&reference, true));
     assert_eq!(inspect(&skopeo, &reference, true).0, v["digest"].as_str().unwrap());
+    // What `up` checks before assembling an image again: the tag's digest, with a HEAD request
+    // (authenticated as the push is); none for a tag never pushed.
+    let opts = ccaas_deploy::registry::PushOptions {
+        insecure: true,
+        credentials: Some(ccaas_deploy::registry::Credentials { user: USER.into(), password: PASSWORD.into() }),
+        ..Default::default()
+    };
+    let head = |r: &str| {
+        let r: ccaas_deploy::registry::Reference = r.parse().unwrap();
+        tokio::runtime::Runtime::new().unwrap().block_on(ccaas_deploy::registry::manifest_digest(&r, opts.clone()))
+    };
+    assert_eq!(head(&reference).unwrap().as_deref(), v["digest"].as_str());
+    assert_eq!(head(&reg.reference("true:never-pushed")).unwrap(), None);
 }
 
 /// A token service: answers `GET /token?scope=...&service=...` with an ES256 JWT granting the

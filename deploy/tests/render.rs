@@ -289,3 +289,48 @@ fn refuses_descriptions_that_cannot_work() {
     refused(&[&base[..], &["--tls-cert", "network-org1.yaml", "--tls-key", "admin-key.pem"]].concat(), "not PEM");
     refused(&["--name", "asset", "--image", "r/a:1"], "no package ID");
 }
+
+#[test]
+fn the_package_address_must_be_the_rendered_service() {
+    let base = ["--name", "asset", "--namespace", "fabric", "--image", "r/a:1", "--label", "asset_1.0"];
+    let with = |address: &'static str, more: &[&'static str]| [&base[..], &["--address", address], more].concat();
+    // The Service's name and port, in any of the forms a pod in the cluster resolves.
+    for a in ["asset:7052", "asset.fabric:7052", "asset.fabric.svc:7052", "asset.fabric.svc.cluster.local:7052"] {
+        ok_args(&with(a, &[]));
+    }
+    ok_args(&with("asset:9999", &["--port", "9999"]));
+    // Another name, port or namespace is refused, naming both values and the way out.
+    for (bad, port) in
+        [("other:7052", "7052"), ("asset:7053", "7052"), ("asset.default:7052", "7052"), ("asset:7052", "9999")]
+    {
+        let args = with(bad, &["--port", port]);
+        refused(
+            &args,
+            &format!("the package's address {bad} is not the Service rendered for it (asset.fabric:{port})"),
+        );
+        refused(&args, "--external-address");
+        // Served elsewhere: rendered as asked.
+        ok_args(&with(bad, &["--port", port, "--external-address"]));
+    }
+    // A package file: its connection.json's address is checked.
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("p.tar.gz");
+    let spec = ccaas_package::PackageSpec::ccaas("asset_1.0", ccaas_package::ConnectionSpec::new("elsewhere:7052"));
+    std::fs::write(&pkg, ccaas_package::build_package(&spec).unwrap().bytes).unwrap();
+    let p = pkg.to_str().unwrap();
+    refused(&["--name", "asset", "--image", "r/a:1", p], "the package's address elsewhere:7052 is not the Service");
+    ok_args(&["--name", "asset", "--image", "r/a:1", p, "--external-address"]);
+    // Per peer: the template's namespace must be the rendered one.
+    let per_peer = ["--name", "asset", "--image", "r/a:1", "--label", "l", "--per-peer", "p0,p1"];
+    ok_args(&[&per_peer[..], &["--address", "{{.peername}}-asset.default.svc:7052"]].concat());
+    refused(
+        &[&per_peer[..], &["--address", "{{.peername}}-asset.fabric:7052"]].concat(),
+        "(p0-asset.default:7052, p1-asset.default:7052): the peers would dial nothing there; package the Service's \
+         address (e.g. {{.peername}}-asset:7052)",
+    );
+}
+
+fn ok_args(args: &[&str]) {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -181,3 +181,45 @@ fn the_definition_has_the_policy_and_the_collections_file() {
     let e = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap().definition().unwrap_err().to_string();
     assert!(e.contains("collections config") && e.contains(&d.join("collections.json").display().to_string()), "{e}");
 }
+
+/// `up` refuses a package address that is not the Service it renders before it reads anything
+/// else (no identity, no cluster needed), naming both; `--external-address` or
+/// `chaincode.external_address: true` let it through (to the next missing piece, the identity).
+#[test]
+fn up_refuses_an_address_that_is_not_its_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let up = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ccaas-deploy"))
+            .env_clear()
+            .current_dir(d)
+            .arg("up")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let yaml = format!("{}kubernetes:\n  namespace: fabric\n", BASE.replace("asset:7052", "asset.other.svc:7052"));
+    write(d, "ccaas-deploy.yaml", &yaml);
+    let out = up(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "the package's address asset.other.svc:7052 is not the Service rendered for it (asset.fabric:7052)"
+        ) && err.contains("chaincode.external_address: true"),
+        "{err}"
+    );
+    for (args, file) in [
+        (&["--external-address"][..], yaml.clone()),
+        (&[][..], yaml.replace("  address:", "  external_address: true\n  address:")),
+    ] {
+        write(d, "ccaas-deploy.yaml", &file);
+        let out = up(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("is not the Service"), "{err}");
+    }
+    // The Service's own address in the namespace: accepted.
+    write(d, "ccaas-deploy.yaml", &yaml.replace("asset.other.svc:7052", "asset.fabric.svc.cluster.local:7052"));
+    let err = String::from_utf8_lossy(&up(&[]).stderr).into_owned();
+    assert!(!err.contains("is not the Service"), "{err}");
+}

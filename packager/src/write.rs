@@ -51,6 +51,13 @@ impl Staged {
         Ok(staged)
     }
 
+    /// Gives the staged file to `uid`:`gid` before it is renamed into place (unix; only root,
+    /// or a user namespace's root, may). The error is the operating system's.
+    #[cfg(unix)]
+    pub(crate) fn chown(&self, uid: u32, gid: u32) -> std::io::Result<()> {
+        std::os::unix::fs::chown(self.tmp.as_ref().expect("staged file present until commit"), Some(uid), Some(gid))
+    }
+
     /// Renames the temporary file over the destination and syncs the directory.
     pub(crate) fn commit(mut self) -> Result<()> {
         let tmp = self.tmp.take().expect("staged file present until commit");

@@ -42,6 +42,10 @@ pub fn fabric_release(test: &str) -> Option<PathBuf> {
     let sha = Command::new("sha256sum").arg(&tarball).output().unwrap();
     let sha = String::from_utf8_lossy(&sha.stdout).split_whitespace().next().unwrap_or_default().to_string();
     let release = workspace().join("target/fabric-release").join(&version);
+    // One unpacking at a time in this process: a second test must not replace the folder the
+    // first one is already running from.
+    static UNPACKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _unpacking = UNPACKING.lock().unwrap_or_else(|e| e.into_inner());
     if std::fs::read_to_string(release.join(".tarball-sha256")).ok().as_deref() != Some(sha.as_str()) {
         let started = Instant::now();
         let tmp = release.with_extension(format!("tmp{}", std::process::id()));

@@ -64,7 +64,7 @@ fn readme_from_source_to_a_running_chaincode() {
         r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#,
         "nothing to do: basic version 1.0 sequence 1",
         "deleted Deployment default/basic",
-        "not touched",
+        "basic version 1.0 sequence 1 stays committed on channel mychannel",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}\nstderr:\n{stderr}");
     }

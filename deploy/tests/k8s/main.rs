@@ -4,7 +4,9 @@
 //! that never becomes ready, crash-loops, cannot pull its image or cannot be scheduled makes the
 //! command fail with that pod's reason within the deadline. `ownership.rs`: objects that are not
 //! ccaas-deploy's survive `apply`, `up` and `down` unless `--force-conflicts` is given.
+//! `api_errors.rs`: the API server's refusals (missing namespace, RBAC) as sentences with the fix.
 
+mod api_errors;
 mod e2e;
 mod nodesim;
 mod ownership;

@@ -156,6 +156,9 @@ fn objects_that_are_not_ours_survive_apply_and_down() {
     assert!(out.status.success(), "{err}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["deleted"], json!(["Service ccaas-own/asset", "Deployment ccaas-own/asset"]), "{v}");
+    // No Fabric identity: it does not claim the definition is committed.
+    assert_eq!(v["committed"], "unknown", "{v}");
+    assert!(v["note"].as_str().unwrap().contains("was not read: no Fabric identity"), "{v}");
     assert_eq!(v["left"][0]["kind"], "Secret", "{v}");
     assert_eq!(v["left"][0]["name"], "asset-tls", "{v}");
     assert_eq!(v["left"][0]["owner"], "labelled app.kubernetes.io/managed-by: cert-manager", "{v}");

@@ -1,12 +1,14 @@
 //! `ccaas-deploy up` and `down` from one config file, on both testbeds at once: the
 //! fabric-testbed (lifecycle) and the k8s-testbed with the node simulator (rollout), with the
 //! image pushed to Debian's docker-registry on loopback. A first `up` does everything; a second
-//! does nothing and says so; a new image only rolls out; a new address makes a new package,
-//! re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
+//! does nothing and says so; a new image only rolls out; an address that is not the Service up
+//! renders is refused unless served elsewhere (`--external-address`), and then makes a new
+//! package, re-approved at the same sequence; a new version goes to the next sequence; a `<name>-tls`
 //! Secret of cert-manager in the way stops `up` before it changes anything, and
 //! `--force-conflicts` takes it over; `status` with the same file finds the first rollout
 //! consistent and the new address's package dialling no Service; `down` deletes the Deployment, Service and Secret and says
-//! the channel definition stays.
+//! the channel definition stays committed. A second test: an `up` that both waits for another
+//! org's approval and fails its rollout exits 6 and names both reasons.
 
 use std::path::Path;
 use std::process::{Child, Command, Output};
@@ -72,6 +74,7 @@ pub fn run(cluster: &Cluster, dir: &Path, args: &[&str]) -> (Output, Duration) {
     let out = Command::new(DEPLOY)
         .env_clear()
         .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
         .current_dir(dir)
         .args(args)
         .output()
@@ -148,6 +151,27 @@ fabric:
     assert!(last.starts_with("nothing to do: asset version 1.0 sequence 1"), "{text}");
     eprintln!("no-op up: {took:.1?}");
 
+    // 2b. A real chaincode binary (this workspace's asset-transfer-basic, when it is built): the
+    //     first up assembles and pushes its image; a second finds the binary unchanged and the
+    //     image in the registry (HEAD requests) and sends nothing.
+    let real = Path::new(DEPLOY).with_file_name("asset-transfer-basic");
+    if real.is_file() {
+        let b = real.to_str().unwrap();
+        let size = std::fs::metadata(&real).unwrap().len() / 1_000_000;
+        let (out, took) = run(&cluster, dir.path(), &["up", "--binary", b, "--output", "json"]);
+        let first: Value = serde_json::from_str(&ok(&out)).unwrap();
+        eprintln!("up with {b} ({size} MB): {took:.1?}");
+        let (out, took) = run(&cluster, dir.path(), &["up", "--binary", b, "--output", "json"]);
+        let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+        eprintln!("no-op up with {b} ({size} MB): {took:.1?}");
+        assert_eq!(v["changed"], serde_json::json!([]), "{v}");
+        assert_eq!(v["image"]["digest"], first["image"]["digest"], "{v}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("already in the registry") && !err.contains("assembling"), "{err}");
+    } else {
+        eprintln!("no {}: the no-op up with a real binary is not measured", real.display());
+    }
+
     // 3. A new image (another binary): only a rollout.
     let (out, _) = run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--output", "json"]);
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
@@ -156,9 +180,22 @@ fabric:
     assert!(changed.iter().all(|c| !c.starts_with("fabric")), "{changed:?}");
     assert!(changed.iter().any(|c| c.starts_with("kubernetes: Deployment")), "{changed:?}");
 
-    // 4. A new address: a new package, re-approved at the same sequence.
-    let (out, _) =
-        run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--address", "asset:7053", "--output", "json"]);
+    // 4. A new address that is not the Service up renders (asset:7052): refused, naming both,
+    //    before anything changes; said to be served elsewhere (--external-address), it makes a
+    //    new package, re-approved at the same sequence.
+    let (out, _) = run(&cluster, dir.path(), &["up", "--binary", "/bin/false", "--address", "asset:7053"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the package's address asset:7053 is not the Service rendered for it (asset.ccaas-up:7052)")
+            && err.contains("--external-address"),
+        "{err}"
+    );
+    let (out, _) = run(
+        &cluster,
+        dir.path(),
+        &["up", "--binary", "/bin/false", "--address", "asset:7053", "--external-address", "--output", "json"],
+    );
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["plan"]["sequence"], 1);
     let actions: Vec<&str> =
@@ -181,7 +218,18 @@ fabric:
     let (out, _) = run(
         &cluster,
         dir.path(),
-        &["up", "--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1", "--output", "json"],
+        &[
+            "up",
+            "--binary",
+            "/bin/false",
+            "--address",
+            "asset:7053",
+            "--external-address",
+            "--cc-version",
+            "1.1",
+            "--output",
+            "json",
+        ],
     );
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["plan"]["sequence"], 2);
@@ -193,7 +241,7 @@ fabric:
     let with_tls = config.replace("kubernetes:\n", "kubernetes:\n  tls: {cert: tls.crt, key: tls.key}\n");
     std::fs::write(dir.path().join("tls.yaml"), with_tls).unwrap();
     let theirs = foreign_secret(&cluster, "ccaas-up", "asset-tls", Some("cert-manager"));
-    let same = ["--binary", "/bin/false", "--address", "asset:7053", "--cc-version", "1.1"];
+    let same = ["--binary", "/bin/false", "--address", "asset:7053", "--external-address", "--cc-version", "1.1"];
     let (out, _) = run(&cluster, dir.path(), &[&["up", "-f", "tls.yaml"], &same[..]].concat());
     let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
@@ -225,8 +273,58 @@ fabric:
     for gone in ["Deployment ccaas-up/asset", "Service ccaas-up/asset", "Secret ccaas-up/asset-tls"] {
         assert!(text.contains(&format!("deleted {gone}")) || text.contains(&format!(", {gone}")), "{text}");
     }
-    assert!(text.contains("not touched"), "{text}");
+    assert!(text.contains("asset version 1.1 sequence 2 stays committed on channel mychannel"), "{text}");
     assert!(secret(&cluster, "ccaas-up", "asset-tls").is_none());
     let (out, _) = run(&cluster, dir.path(), &["down"]);
     assert!(ok(&out).contains("nothing to delete"));
+}
+
+/// Both at once: `up` as Org1 on a two-org channel (MAJORITY Endorsement: Org2 must approve too,
+/// so the commit waits, exit 3) with an image whose pods never become ready (the rollout fails,
+/// exit 6). The exit code is the more severe, 6, and the JSON and stderr say both.
+#[test]
+fn up_that_waits_and_fails_its_rollout_says_both() {
+    let Some(reg) = registry() else { return };
+    let Some(cluster) = Cluster::up("k8s-up-wait", 16493) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-up-wait", 2, 24550) else { return };
+    let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-up-wait");
+    namespace(&cluster, "ccaas-up-wait");
+    let dir = tempfile::tempdir().unwrap();
+    // The node simulator keeps pods of an image named never-ready running and never ready.
+    let config = format!(
+        r#"chaincode:
+  name: asset
+  version: "1.0"
+  signature_policy: "OR('Org1MSP.member')"
+  address: asset:7052
+image:
+  reference: 127.0.0.1:{}/never-ready:1.0
+  binary: /bin/true
+  insecure: true
+kubernetes:
+  namespace: ccaas-up-wait
+  progress_deadline_seconds: 8
+  node_selector: {{"{label}": "true"}}
+  tolerations: [{{key: "{label}", operator: Equal, value: "true", effect: NoSchedule}}]
+fabric:
+  config: {}
+  user: admin
+"#,
+        reg.1,
+        t.var("ORG1_NETWORK_CONFIG"),
+        label = nodesim::LABEL
+    );
+    std::fs::write(dir.path().join("ccaas-deploy.yaml"), &config).unwrap();
+    let (out, took) = run(&cluster, dir.path(), &["up", "--timeout", "40", "--output", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exit_reasons"], serde_json::json!(["waiting", "rollout"]), "{v}");
+    assert_eq!(v["rolled_out"], false, "{v}");
+    assert!(!v["needed"].as_str().unwrap_or_default().is_empty(), "{v}");
+    assert!(
+        err.contains("did not roll out") && err.contains("also waiting for approvals of asset sequence 1"),
+        "{err}"
+    );
+    eprintln!("up that waits and fails its rollout: exit 6 in {took:.1?}\n{err}");
 }

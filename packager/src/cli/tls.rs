@@ -22,11 +22,25 @@ pub(super) struct TlsArgs {
     /// Overwrite existing files.
     #[arg(long)]
     force: bool,
+
+    /// Give server.pem and server.key to this user (and group, default the same number): the
+    /// user the chaincode image runs as (65532 for `ccaas-deploy image`, see its --uid), so it
+    /// reads the key (mode 0600) from a mount without a chmod. Needs root: sudo, or for rootless
+    /// podman `podman unshare ccaas-package tls ... --owner 65532`.
+    #[arg(long, value_name = "UID[:GID]", value_parser = owner)]
+    owner: Option<(u32, u32)>,
+}
+
+/// `UID[:GID]`, numeric.
+fn owner(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("'{s}' is not UID[:GID] with numeric ids (e.g. 65532 or 65532:65532)");
+    let (u, g) = s.split_once(':').unwrap_or((s, s));
+    Ok((u.parse().map_err(|_| bad())?, g.parse().map_err(|_| bad())?))
 }
 
 pub(super) fn run(args: TlsArgs) -> anyhow::Result<()> {
     let material = ccaas_package::tls::generate(&args.hosts, args.days)?;
-    let paths = material.write_to_dir(&args.out, args.force)?;
+    let paths = material.write_to_dir_owned(&args.out, args.force, args.owner)?;
     for p in &paths {
         println!("{}", p.display());
     }

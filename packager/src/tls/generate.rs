@@ -74,6 +74,21 @@ impl TlsMaterial {
     /// Unless `force`, refuses (before writing anything) if any of the files exists.
     /// Every file is staged first and only then renamed into place.
     pub fn write_to_dir(&self, dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
+        self.write_to_dir_owned(dir, force, None)
+    }
+
+    /// [`TlsMaterial::write_to_dir`], with `server.pem` and `server.key` owned by
+    /// `server_owner` (uid, gid): the user a chaincode image runs as (65532:65532 for
+    /// `ccaas-deploy image`), which then reads its key (mode 0600) from a mount as it is. The
+    /// other files stay the caller's. Changing a file's owner needs root: run it with `sudo`, or,
+    /// for rootless podman, inside `podman unshare` (the container's ids map there); without
+    /// that permission nothing is written and the error says so.
+    pub fn write_to_dir_owned(
+        &self,
+        dir: &Path,
+        force: bool,
+        server_owner: Option<(u32, u32)>,
+    ) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let paths: Vec<PathBuf> = TLS_FILES.iter().map(|f| dir.join(f)).collect();
         if !force {
@@ -92,11 +107,35 @@ impl TlsMaterial {
             .zip(&paths)
             .map(|((_, pem, mode), path)| Staged::new(path, pem.as_bytes(), *mode))
             .collect::<Result<Vec<_>>>()?;
+        if let Some((uid, gid)) = server_owner {
+            give_server_files(&staged, uid, gid)?;
+        }
         for s in staged {
             s.commit()?;
         }
         Ok(paths)
     }
+}
+
+/// Gives the staged `server.pem` and `server.key` (the third and fourth of [`TLS_FILES`]) to
+/// `uid`:`gid`.
+#[cfg(unix)]
+fn give_server_files(staged: &[Staged], uid: u32, gid: u32) -> Result<()> {
+    for s in &staged[2..4] {
+        s.chown(uid, gid).map_err(|e| {
+            Error::Tls(format!(
+                "cannot give server.pem and server.key to {uid}:{gid} ({e}): only root may change a file's owner; \
+                 run this with sudo, or for rootless podman inside `podman unshare` (e.g. `podman unshare \
+                 ccaas-package tls ... --owner {uid}:{gid}`), where the container's user ids map; nothing was written"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn give_server_files(_: &[Staged], _: u32, _: u32) -> Result<()> {
+    Err(Error::Tls("--owner needs a unix system (file owners are numeric user and group ids)".into()))
 }
 
 fn tls_err(what: &str) -> impl Fn(rcgen::Error) -> Error + '_ {
