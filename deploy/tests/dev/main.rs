@@ -10,6 +10,8 @@
 //! folder and built into the workspace's target directory (its dependencies are the workspace's).
 //! The timings are printed (docs/benchmarks.md has them).
 
+#[path = "../common/cargo_env.rs"]
+mod cargo_env;
 mod support;
 
 use std::path::Path;

@@ -68,15 +68,7 @@ pub fn fabric_release(test: &str) -> Option<PathBuf> {
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name == "OUT_DIR"
-            || name == "CARGO_MANIFEST_DIR"
-            || name == "CARGO_MANIFEST_PATH"
-            || name == "CARGO_CRATE_NAME"
-            || name == "CARGO_PRIMARY_PACKAGE"
-            || name == "CARGO_TARGET_TMPDIR"
-            || name == "CARGO_RUSTC_CURRENT_DIR"
-            || name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_BIN_")
+        if crate::cargo_env::set_for_this_test(&name)
             || name.starts_with("CORE_")
             || name.starts_with("ORDERER_")
             || name == "FABRIC_CFG_PATH"

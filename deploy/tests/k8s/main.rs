@@ -7,6 +7,8 @@
 //! `api_errors.rs`: the API server's refusals (missing namespace, RBAC) as sentences with the fix.
 
 mod api_errors;
+#[path = "../common/cargo_env.rs"]
+mod cargo_env;
 mod e2e;
 mod nodesim;
 mod ownership;

@@ -9,6 +9,8 @@
 //! Chaincode servers listen between the ranges (6001-6103, 9611, 11001, 14501, 15001, 15002,
 //! 19611-19612, 25001, 29501) or on the README's 9999.
 
+#[path = "../common/cargo_env.rs"]
+mod cargo_env;
 mod errors;
 mod invoke;
 mod mtls;

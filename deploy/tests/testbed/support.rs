@@ -211,22 +211,10 @@ pub fn bin_dir() -> PathBuf {
             let dir = Path::new(DEPLOY).parent().unwrap();
             let release = dir.file_name().is_some_and(|n| n == "release");
             let mut build = Command::new(cargo);
-            // Drop what cargo sets for this test process (CARGO_MANIFEST_DIR, CARGO_PKG_*, ...):
-            // build scripts track some of them (ring: CARGO_MANIFEST_DIR), and a value the outer
-            // build did not see would make every nested build recompile ring's dependents.
+            // Without what cargo sets for this test process (see cargo_env).
             for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                if name == "OUT_DIR"
-                    || name == "CARGO_MANIFEST_DIR"
-                    || name == "CARGO_MANIFEST_PATH"
-                    || name == "CARGO_CRATE_NAME"
-                    || name == "CARGO_PRIMARY_PACKAGE"
-                    || name == "CARGO_TARGET_TMPDIR"
-                    || name == "CARGO_RUSTC_CURRENT_DIR"
-                    || name.starts_with("CARGO_PKG_")
-                    || name.starts_with("CARGO_BIN_")
-                {
-                    build.env_remove(name.as_ref());
+                if crate::cargo_env::set_for_this_test(&name.to_string_lossy()) {
+                    build.env_remove(&name);
                 }
             }
             let out = build
