@@ -53,4 +53,10 @@ mod tests {
         assert!(m.ends_with("does only what is missing)"), "{m}");
         assert!(super::message("SIGINT", &[]).starts_with("interrupted by SIGINT, with nothing in flight\n"));
     }
+
+    #[test]
+    fn a_persistent_conflict_exits_8() {
+        let e = ccaas_deploy::Error::Conflict { step: "approve".into(), tx_ids: vec!["t1".into()], attempts: 4 };
+        assert_eq!(crate::exit_code(&e.into()), 8);
+    }
 }

@@ -141,8 +141,36 @@ impl Plan {
     }
 }
 
-/// Reads the channel and the peers and decides what is missing.
+/// Reads the channel and the peers and decides what is missing. When a query is refused because
+/// the committed definition changed while the plan was being made (another run's commit, or a
+/// killed run's, landed in between: "requested sequence is N, but new definition must be
+/// sequence N+1"), it reads again, up to [`REPLANS`] times.
 pub async fn make(session: &Session, definition: &Definition, package_id: &str) -> Result<Plan> {
+    let mut attempt = 0;
+    loop {
+        let mut seen = None;
+        match make_once(session, definition, package_id, &mut seen).await {
+            Err(e @ Error::Refused { .. }) if attempt < REPLANS && seen.is_some() => {
+                let now = session.committed(&definition.name).await?.map(|c| c.sequence);
+                if seen != Some(now) {
+                    tracing::info!(error = %e, "the committed definition changed while planning; reading again");
+                    attempt += 1;
+                    continue;
+                }
+                return Err(e);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// [`make`], once; `seen` gets the committed sequence it read.
+async fn make_once(
+    session: &Session,
+    definition: &Definition,
+    package_id: &str,
+    seen: &mut Option<Option<i64>>,
+) -> Result<Plan> {
     let org = session.identity().msp_id().to_string();
     let mut done = Vec::new();
     let mut steps = Vec::new();
@@ -156,6 +184,7 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
     }
     let committed = session.committed(&definition.name).await?;
     let committed_sequence = committed.as_ref().map(|c| c.sequence);
+    *seen = Some(committed_sequence);
     let sequence;
     match &committed {
         Some(c) if definition.same_as(&c.definition) => {
