@@ -55,6 +55,27 @@ pub fn kill_after(cmd: &mut Command, delay: Duration) -> Option<i32> {
     None
 }
 
+/// Starts `cmd` (stdout discarded) and kills it with SIGKILL as soon as a line of its stderr
+/// contains `needle`; returns when that was. Panics if it ends without printing it.
+pub fn kill_at(cmd: &mut Command, needle: &str) -> Duration {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.contains(needle) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return started.elapsed();
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    panic!("it ended ({:?}) without printing '{needle}':\n{seen}", child.wait().unwrap());
+}
+
 /// One kill and its re-run.
 pub struct Row {
     pub run: u32,

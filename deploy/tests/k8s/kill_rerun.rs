@@ -129,5 +129,35 @@ fabric:
             rerun_replans: v["replans"].as_array().map_or(0, Vec::len),
         });
     }
+    // And once where the random delays seldom fall: once the rollout has begun.
+    let i = kill::runs() + 1;
+    let bin = binary(dir.path(), i);
+    let mut killed = Command::new(DEPLOY);
+    killed
+        .env_clear()
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("XDG_CACHE_HOME", dir.path().join(".cache"))
+        .current_dir(dir.path())
+        .args(args(&up(i, &bin)));
+    let delay = kill::kill_at(&mut killed, "kubernetes: ");
+    let (out, rerun_took) = run(&cluster, dir.path(), &args(&up(i, &bin)));
+    let code = out.status.code().unwrap_or(-1);
+    assert_eq!(code, 0, "killed in the rollout: the re-run failed\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check(i, &bin, &v);
+    let changed = v["changed"].as_array().map_or(0, Vec::len);
+    rows.push(kill::Row {
+        run: i,
+        delay,
+        full,
+        ended: None,
+        rerun_code: code,
+        rerun_took,
+        rerun_did: format!(
+            "{} ({changed} changes; killed at its first `kubernetes:` line)",
+            kill::actions(&v["fabric_done"])
+        ),
+        rerun_replans: v["replans"].as_array().map_or(0, Vec::len),
+    });
     kill::report("up killed with SIGKILL, then run again", &rows);
 }
