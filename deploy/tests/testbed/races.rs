@@ -148,5 +148,28 @@ fn lifecycle_killed_at_any_point_then_rerun_ends_as_one_run() {
             rerun_replans: v["replans"].as_array().map_or(0, Vec::len),
         });
     }
+    // And once exactly when the approve is sent, its commit status not known yet.
+    let i = kill::runs() + 1;
+    let version = i.to_string();
+    let (pkg, built) = package(dir.path(), &format!("{i}.tgz"), &format!("basic_{i}"), 6203);
+    let mut killed = lifecycle(&t, &version, &pkg);
+    killed.env("CCAAS_DEPLOY_LOG", "ccaas_deploy=info");
+    let delay = kill::kill_at(&mut killed, "submitted; waiting for the commit status");
+    let started = Instant::now();
+    let (code, out, err) = run(&mut lifecycle(&t, &version, &pkg));
+    let rerun_took = started.elapsed();
+    assert_eq!(code, 0, "killed with its approve in flight: the re-run failed\n{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_one_run(&t, i64::from(i) + 1, &version, &built.package_id);
+    rows.push(kill::Row {
+        run: i,
+        delay,
+        full,
+        ended: None,
+        rerun_code: code,
+        rerun_took,
+        rerun_did: format!("{} (killed once its approve was sent)", kill::actions(&v["done"])),
+        rerun_replans: v["replans"].as_array().map_or(0, Vec::len),
+    });
     kill::report("lifecycle killed with SIGKILL, then run again", &rows);
 }
