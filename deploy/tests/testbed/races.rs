@@ -161,6 +161,8 @@ fn lifecycle_killed_at_any_point_then_rerun_ends_as_one_run() {
     assert_eq!(code, 0, "killed with its approve in flight: the re-run failed\n{out}{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_one_run(&t, i64::from(i) + 1, &version, &built.package_id);
+    let again: Value = serde_json::from_str(&ok(&mut lifecycle(&t, &version, &pkg))).unwrap();
+    assert_eq!(again["plan"]["steps"], serde_json::json!([]), "{again}");
     rows.push(kill::Row {
         run: i,
         delay,
