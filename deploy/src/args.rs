@@ -82,7 +82,9 @@ pub enum Command {
     /// The commit happens as soon as the approvals meet the channel's LifecycleEndorsement policy
     /// (e.g. 2 of 3 orgs under MAJORITY Endorsement), endorsed by the approving orgs' peers;
     /// until then it says what is missing and from whom, and exits 3. --plan shows the steps and
-    /// the rule that decides.
+    /// the rule that decides. A step another run did meanwhile is skipped, one whose transaction
+    /// lost a race (MVCC_READ_CONFLICT) is done again, after reading the channel again; a conflict
+    /// that persists exits 8 (a re-run is safe).
     Lifecycle(Lifecycle),
     /// Show a chaincode for the organization, and what drifted (exit 7).
     ///

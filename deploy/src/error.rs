@@ -124,6 +124,24 @@ pub enum Error {
         needed: String,
     },
 
+    /// Other transactions kept changing what this command's transactions read
+    /// (`MVCC_READ_CONFLICT`), or kept doing its steps first, after every re-read of the channel
+    /// it allows itself: another run is changing the same chaincode. A re-run is safe.
+    #[error(
+        "{step}: still in conflict with other transactions after {attempts} re-reads of the channel{}; another \
+         run is changing the same chaincode: run this again once it is done (a re-run is safe: it re-reads the \
+         channel and does only what is missing)",
+        if tx_ids.is_empty() { String::new() } else { format!(" (conflicting transactions of this run: {})", tx_ids.join(", ")) }
+    )]
+    Conflict {
+        /// The step that could not be done, in words.
+        step: String,
+        /// This run's transactions that were committed as invalid for a conflict.
+        tx_ids: Vec<String>,
+        /// How many times the channel was read again.
+        attempts: u32,
+    },
+
     /// The package could not be built or read.
     #[error("package: {0}")]
     Package(#[from] ccaas_package::Error),

@@ -26,6 +26,7 @@ mod error;
 mod hints;
 pub mod identity;
 pub mod image;
+pub mod in_flight;
 pub mod invoke;
 pub mod layout;
 pub mod lifecycle;

@@ -424,6 +424,10 @@ impl Session {
     ) -> Result<TxOutcome> {
         let p = proposal::for_identity(&self.identity, &self.channel, LIFECYCLE, vec![function.into(), args]);
         let gateway = self.gateway();
+        let in_flight = crate::in_flight::enter(format!(
+            "transaction {} ({action}): being endorsed, not sent to the orderer yet",
+            p.tx_id
+        ));
         match via {
             Via::Gateway => {
                 let request = EndorseRequest {
@@ -437,6 +441,10 @@ impl Session {
             }
             Via::Orderer => self.broadcast(&p, endorsers, action).await?,
         }
+        in_flight.update(format!(
+            "transaction {} ({action}): sent to the orderer, not known to be committed yet: it may still commit",
+            p.tx_id
+        ));
         tracing::info!(tx_id = %p.tx_id, ?via, %action, "submitted; waiting for the commit status");
         let committed = gateway.commit_status(&self.identity, &self.channel, &p.tx_id, action).await?;
         if !committed.valid {

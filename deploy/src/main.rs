@@ -25,6 +25,7 @@
 
 mod args;
 mod dev;
+mod interrupt;
 #[path = "invoke_cmd.rs"]
 mod invoke;
 mod new;
@@ -88,7 +89,18 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match run(cli, connection, &from_env).await {
+    let interrupts = match interrupt::Interrupts::new() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: cannot catch SIGINT and SIGTERM: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = tokio::select! {
+        r = run(cli, connection, &from_env) => r,
+        code = interrupts.wait() => return ExitCode::from(code),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -101,6 +113,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(Error::Connect { .. }) => 4,
         Some(Error::ApprovalsMissing { .. }) => EXIT_WAITING,
+        Some(Error::Conflict { .. }) => 8,
         Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) | Some(Error::Chaincode { .. }) => 1,
         Some(_) => 2,
         None => 2,
@@ -378,17 +391,18 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
                 format!(
                     "waiting for approvals of {} sequence {}: it needs {}; run this again (or let them run it) once \
                      they have",
-                    def.name, p.sequence, outcome.needed
+                    def.name, outcome.sequence, outcome.needed
                 )
             } else {
                 format!(
                     "done: {} version {} sequence {} with package {}",
-                    def.name, def.version, p.sequence, pkg.package_id
+                    def.name, def.version, outcome.sequence, pkg.package_id
                 )
             };
             out.result(
                 &[summary],
-                json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed}),
+                json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed,
+                       "replans": outcome.replans}),
             );
             if waiting {
                 return Ok(EXIT_WAITING);

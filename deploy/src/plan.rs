@@ -141,8 +141,36 @@ impl Plan {
     }
 }
 
-/// Reads the channel and the peers and decides what is missing.
+/// Reads the channel and the peers and decides what is missing. When a query is refused because
+/// the committed definition changed while the plan was being made (another run's commit, or a
+/// killed run's, landed in between: "requested sequence is N, but new definition must be
+/// sequence N+1"), it reads again, up to [`REPLANS`] times.
 pub async fn make(session: &Session, definition: &Definition, package_id: &str) -> Result<Plan> {
+    let mut attempt = 0;
+    loop {
+        let mut seen = None;
+        match make_once(session, definition, package_id, &mut seen).await {
+            Err(e @ Error::Refused { .. }) if attempt < REPLANS && seen.is_some() => {
+                let now = session.committed(&definition.name).await?.map(|c| c.sequence);
+                if seen != Some(now) {
+                    tracing::info!(error = %e, "the committed definition changed while planning; reading again");
+                    attempt += 1;
+                    continue;
+                }
+                return Err(e);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// [`make`], once; `seen` gets the committed sequence it read.
+async fn make_once(
+    session: &Session,
+    definition: &Definition,
+    package_id: &str,
+    seen: &mut Option<Option<i64>>,
+) -> Result<Plan> {
     let org = session.identity().msp_id().to_string();
     let mut done = Vec::new();
     let mut steps = Vec::new();
@@ -156,6 +184,7 @@ pub async fn make(session: &Session, definition: &Definition, package_id: &str) 
     }
     let committed = session.committed(&definition.name).await?;
     let committed_sequence = committed.as_ref().map(|c| c.sequence);
+    *seen = Some(committed_sequence);
     let sequence;
     match &committed {
         Some(c) if definition.same_as(&c.definition) => {
@@ -317,11 +346,49 @@ pub struct Outcome {
     /// What is missing when waiting, e.g. `1 more approval, from any of Org2MSP, Org3MSP`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub needed: String,
+    /// The steps that failed because of another run, each followed by a fresh read of the channel.
+    pub replans: Vec<Replan>,
+    /// The sequence the plan worked at in the end (another run may have moved it).
+    pub sequence: i64,
+}
+
+/// How many times [`execute`] reads the channel again after steps that lost a race, before it
+/// gives up with [`Error::Conflict`].
+pub const REPLANS: u32 = 3;
+
+/// A step that failed because of another transaction, and what a fresh read of the channel said.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Replan {
+    /// The step, in words.
+    pub step: String,
+    /// Why it failed: the peer's words, or the validation code.
+    pub cause: String,
+    /// This run's transaction, when it was committed as invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<String>,
+    /// What the fresh read said.
+    pub then: Then,
+}
+
+/// What a fresh read of the channel said about a step that failed.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Then {
+    /// Another run (or a killed run's transaction) did it: carry on with what is still missing.
+    AlreadyDone,
+    /// It is still to do and its transaction lost a race (`MVCC_READ_CONFLICT`): do it again.
+    Again,
 }
 
 /// Does the plan's steps in order; `progress` hears about each before it starts. A
 /// `WaitForApprovals` step checks readiness once more (another org may have approved since the
 /// plan was made) and commits if the commit rule is met now.
+///
+/// Races: when an install, approve or commit is refused or its transaction is invalid, the
+/// channel is read again ([`make`]). If the step is no longer needed (another run, or a killed
+/// run's transaction, did it), the fresh plan goes on; if it is and its transaction lost a race
+/// (`MVCC_READ_CONFLICT`, `PHANTOM_READ_CONFLICT`), it is done again; otherwise the failure
+/// stands. After [`REPLANS`] fresh reads, a further race is [`Error::Conflict`].
 pub async fn execute(
     session: &Session,
     plan: &Plan,
@@ -330,40 +397,210 @@ pub async fn execute(
     via: Via,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Outcome> {
-    let mut done = Vec::new();
-    let mut waiting_for = Vec::new();
-    let mut needed = String::new();
+    let mut outcome =
+        Outcome { done: Vec::new(), waiting_for: Vec::new(), needed: String::new(), replans: Vec::new(), sequence: 0 };
+    let mut current = plan.clone();
+    let mut conflicts = Vec::new();
+    'plan: loop {
+        outcome.sequence = current.sequence;
+        for step in current.steps.clone() {
+            let line = current.step_line(&step);
+            progress(&line);
+            let error = {
+                let _in_flight = crate::in_flight::enter(format!("step: {line}"));
+                match do_step(session, &current, &step, definition, package, via, progress, &mut outcome).await {
+                    Ok(()) => continue,
+                    Err(e @ (Error::Refused { .. } | Error::Invalid { .. })) => e,
+                    Err(e) => return Err(e),
+                }
+            };
+            let tx_id = lost_race(&error).map(str::to_string);
+            conflicts.extend(tx_id.clone());
+            let fresh = match make(session, definition, &current.package_id).await {
+                Ok(fresh) => fresh,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the channel again after a failed step");
+                    return Err(error);
+                }
+            };
+            let Some(then) = after_failure(&step, &error, &fresh) else { return Err(error) };
+            let attempts = outcome.replans.len() as u32;
+            if attempts >= REPLANS {
+                return Err(Error::Conflict { step: line, tx_ids: conflicts, attempts: attempts + 1 });
+            }
+            let cause = match &error {
+                Error::Invalid { tx_id, code, .. } => format!("transaction {tx_id} was committed as invalid: {code}"),
+                Error::Refused { message, .. } => message.clone(),
+                e => e.to_string(),
+            };
+            progress(&match then {
+                Then::AlreadyDone => format!(
+                    "{line}: {cause}; the channel, read again, has it done (by another run, or an earlier run's \
+                     transaction): going on with what is still missing"
+                ),
+                Then::Again => format!(
+                    "{line}: {cause}: another transaction changed what it read; read the channel again, doing it \
+                     again ({} of {REPLANS})",
+                    attempts + 1
+                ),
+            });
+            outcome.replans.push(Replan { step: line, cause, tx_id, then });
+            current = fresh;
+            continue 'plan;
+        }
+        return Ok(outcome);
+    }
+}
+
+/// Does one step, recording it in `outcome`.
+#[allow(clippy::too_many_arguments)]
+async fn do_step(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    definition: &Definition,
+    package: &[u8],
+    via: Via,
+    progress: &mut dyn FnMut(&str),
+    outcome: &mut Outcome,
+) -> Result<()> {
     let every_org = CommitRule::EveryOrg { why: "the plan has no commit rule".into() };
     let rule = plan.rule.as_ref().unwrap_or(&every_org);
-    for step in &plan.steps {
-        progress(&plan.step_line(step));
-        let tx = match step {
-            Step::Install { peer } => {
-                let node =
-                    session.peers().iter().find(|n| &n.endpoint.name == peer).expect("planned peers are connected");
-                session.install_on(node, package, &plan.package_id).await?;
-                None
-            }
-            Step::Approve { sequence, .. } => {
-                Some(session.approve(definition, *sequence, Some(&plan.package_id), via).await?)
-            }
-            Step::Commit { sequence } | Step::WaitForApprovals { sequence, .. } => {
-                match commit_if_met(session, definition, *sequence, via, rule).await? {
-                    Ok((check, tx)) => {
-                        if matches!(step, Step::WaitForApprovals { .. }) {
-                            progress(&format!("the approvals meet the commit rule now ({}): committed", check.line()));
-                        }
-                        done.push(StepResult { step: Step::Commit { sequence: *sequence }, tx: Some(tx) });
+    let tx = match step {
+        Step::Install { peer } => {
+            let node = session.peers().iter().find(|n| &n.endpoint.name == peer).expect("planned peers are connected");
+            session.install_on(node, package, &plan.package_id).await?;
+            None
+        }
+        Step::Approve { sequence, .. } => {
+            Some(session.approve(definition, *sequence, Some(&plan.package_id), via).await?)
+        }
+        Step::Commit { sequence } | Step::WaitForApprovals { sequence, .. } => {
+            match commit_if_met(session, definition, *sequence, via, rule).await? {
+                Ok((check, tx)) => {
+                    if matches!(step, Step::WaitForApprovals { .. }) {
+                        progress(&format!("the approvals meet the commit rule now ({}): committed", check.line()));
                     }
-                    Err(check) => {
-                        waiting_for = check.could_approve;
-                        needed = check.missing;
-                    }
+                    outcome.done.push(StepResult { step: Step::Commit { sequence: *sequence }, tx: Some(tx) });
                 }
-                continue;
+                Err(check) => {
+                    outcome.waiting_for = check.could_approve;
+                    outcome.needed = check.missing;
+                }
             }
-        };
-        done.push(StepResult { step: step.clone(), tx });
+            return Ok(());
+        }
+    };
+    outcome.done.push(StepResult { step: step.clone(), tx });
+    Ok(())
+}
+
+/// This run's transaction that lost a race: committed as invalid because another transaction
+/// changed what it read.
+fn lost_race(error: &Error) -> Option<&str> {
+    match error {
+        Error::Invalid { tx_id, code, .. } if code == "MVCC_READ_CONFLICT" || code == "PHANTOM_READ_CONFLICT" => {
+            Some(tx_id)
+        }
+        _ => None,
     }
-    Ok(Outcome { done, waiting_for, needed })
+}
+
+/// What to do after `step` failed with `error`, given `fresh`, the plan made from a new read of
+/// the channel: go on with it when it no longer has the step (it is done), do the step again when
+/// its transaction lost a race, or nothing (`None`): the failure stands.
+fn after_failure(step: &Step, error: &Error, fresh: &Plan) -> Option<Then> {
+    let same = |s: &Step| match (step, s) {
+        (Step::Install { peer: a }, Step::Install { peer: b }) => a == b,
+        (Step::Approve { sequence: a, .. }, Step::Approve { sequence: b, .. }) => a == b,
+        (
+            Step::Commit { sequence: a } | Step::WaitForApprovals { sequence: a, .. },
+            Step::Commit { sequence: b } | Step::WaitForApprovals { sequence: b, .. },
+        ) => a == b,
+        _ => false,
+    };
+    if !fresh.steps.iter().any(same) {
+        Some(Then::AlreadyDone)
+    } else {
+        lost_race(error).map(|_| Then::Again)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(steps: Vec<Step>) -> Plan {
+        Plan {
+            channel: "mychannel".into(),
+            name: "basic".into(),
+            version: "1.0".into(),
+            package_id: "basic_1.0:00".into(),
+            committed_sequence: None,
+            sequence: 1,
+            done: Vec::new(),
+            steps,
+            commit_rule: None,
+            endorsement: None,
+            warning: None,
+            rule: None,
+        }
+    }
+
+    fn invalid(code: &str) -> Error {
+        Error::Invalid { tx_id: "t1".into(), action: "approve".into(), code: code.into() }
+    }
+
+    fn refused(message: &str) -> Error {
+        Error::Refused {
+            node: "peer0".into(),
+            org: "Org1MSP".into(),
+            action: "approve".into(),
+            message: message.into(),
+            hint: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_step_another_run_did_is_done_whatever_the_failure() {
+        let approve = Step::Approve { org: "Org1MSP".into(), sequence: 1, reason: "new".into() };
+        let commit = Step::Commit { sequence: 1 };
+        let after_approve = plan(vec![commit.clone()]);
+        for e in [invalid("MVCC_READ_CONFLICT"), refused("attempted to redefine uncommitted sequence (1)")] {
+            assert_eq!(after_failure(&approve, &e, &after_approve), Some(Then::AlreadyDone), "{e}");
+        }
+        let e = refused("requested sequence is 1, but new definition must be sequence 2");
+        assert_eq!(after_failure(&commit, &e, &plan(vec![])), Some(Then::AlreadyDone));
+        // Committed by another run with another definition: this one goes to the next sequence.
+        let next = plan(vec![Step::Approve { org: "Org1MSP".into(), sequence: 2, reason: "changes".into() }]);
+        assert_eq!(after_failure(&approve, &e, &next), Some(Then::AlreadyDone));
+    }
+
+    #[test]
+    fn a_step_still_needed_is_done_again_only_after_a_lost_race() {
+        let approve = Step::Approve { org: "Org1MSP".into(), sequence: 1, reason: "new".into() };
+        let commit = Step::Commit { sequence: 1 };
+        let still = plan(vec![approve.clone(), commit.clone()]);
+        assert_eq!(after_failure(&approve, &invalid("MVCC_READ_CONFLICT"), &still), Some(Then::Again));
+        assert_eq!(after_failure(&approve, &invalid("PHANTOM_READ_CONFLICT"), &still), Some(Then::Again));
+        // A real refusal, or another validation code, stands.
+        assert_eq!(after_failure(&approve, &refused("access denied"), &still), None);
+        assert_eq!(after_failure(&approve, &invalid("ENDORSEMENT_POLICY_FAILURE"), &still), None);
+        // A commit that now waits for approvals is the same step, not done.
+        let waiting =
+            plan(vec![Step::WaitForApprovals { sequence: 1, orgs: vec!["Org2MSP".into()], needed: "x".into() }]);
+        assert_eq!(after_failure(&commit, &refused("ENDORSEMENT_POLICY_FAILURE"), &waiting), None);
+        assert_eq!(after_failure(&commit, &invalid("MVCC_READ_CONFLICT"), &waiting), Some(Then::Again));
+    }
+
+    #[test]
+    fn a_persistent_conflict_names_the_step_and_transactions_and_says_a_rerun_is_safe() {
+        let e = Error::Conflict { step: "approve basic".into(), tx_ids: vec!["t1".into(), "t2".into()], attempts: 3 };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("approve basic: still in conflict with other transactions after 3 re-reads"),
+            "{text}"
+        );
+        assert!(text.contains("t1, t2") && text.contains("a re-run is safe"), "{text}");
+    }
 }

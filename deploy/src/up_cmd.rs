@@ -8,7 +8,7 @@ use ccaas_deploy::registry::{self, PushOptions, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::up::UpConfig;
-use ccaas_deploy::{plan, Error};
+use ccaas_deploy::{in_flight, plan, Error};
 use serde_json::json;
 
 use crate::args::{DownArgs, UpArgs};
@@ -89,6 +89,7 @@ pub async fn up(
             img.compressed_size()
         ));
         let mut progress = |l: &str| out.progress(&format!("image: {l}"));
+        let _in_flight = in_flight::enter(format!("image: pushing {} to {reference}", img.digest()));
         let pushed = registry::push(&img, &reference, push, &mut progress).await?;
         if !pushed.uploaded.is_empty() {
             changed.push(format!("pushed image {}", pushed.pinned));
@@ -123,6 +124,8 @@ pub async fn up(
     let mut waiting_for = Vec::new();
     let mut needed = String::new();
     let mut fabric_done = Vec::new();
+    let mut replans = Vec::new();
+    let mut sequence = p.sequence;
     if !p.is_noop() {
         let mut progress = |l: &str| out.progress(&format!("fabric: {l}"));
         let outcome = plan::execute(session, &p, &def, &pkg.bytes, via, &mut progress).await?;
@@ -132,19 +135,24 @@ pub async fn up(
             changed.push(format!("fabric: {}", serde_json::to_value(&d.step).unwrap_or_default()));
         }
         fabric_done = outcome.done;
+        replans = outcome.replans;
+        sequence = outcome.sequence;
     }
 
     // 6. Rollout.
     let w = c.workload(&pkg.package_id, digest);
     let manifests = render::render(&w, RenderTarget::Kubernetes)?;
     let mut progress = |l: &str| out.progress(&format!("kubernetes: {l}"));
+    let in_flight = in_flight::enter(format!("kubernetes: applying the objects of {} in {}", w.name, w.namespace));
     let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     for x in applied.iter().filter(|x| x.changed) {
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
     let names = w.server_names()?;
     let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+    in_flight.update(format!("kubernetes: waiting for the rollout of {} in {}", names.join(", "), w.namespace));
     let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    drop(in_flight);
     let rollout_failed = match rolled {
         Ok(()) => None,
         Err(e @ RolloutError::Failed { .. }) => Some(e),
@@ -157,6 +165,7 @@ pub async fn up(
         "package_id": pkg.package_id,
         "plan": p,
         "fabric_done": fabric_done,
+        "replans": replans,
         "waiting_for": waiting_for,
         "needed": needed,
         "applied": applied,
@@ -167,7 +176,7 @@ pub async fn up(
     });
     let waiting_line = format!(
         "waiting for approvals of {} sequence {}: it needs {needed}; run this again once they have",
-        def.name, p.sequence
+        def.name, sequence
     );
     if let Some(e) = rollout_failed {
         eprintln!("error: {e}");
@@ -186,7 +195,7 @@ pub async fn up(
             pkg.package_id,
             def.name,
             def.version,
-            p.sequence,
+            sequence,
             started.elapsed()
         )
     } else if changed.is_empty() {
@@ -194,7 +203,7 @@ pub async fn up(
             "nothing to do: {} version {} sequence {} with package {} is committed and {} is rolled out ({:.1?})",
             def.name,
             def.version,
-            p.sequence,
+            sequence,
             pkg.package_id,
             w.image_ref(),
             started.elapsed()
@@ -204,7 +213,7 @@ pub async fn up(
             "done: {} version {} sequence {} with package {}, {} rolled out; changed: {} ({:.1?})",
             def.name,
             def.version,
-            p.sequence,
+            sequence,
             pkg.package_id,
             w.image_ref(),
             changed.join("; "),

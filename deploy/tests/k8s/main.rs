@@ -10,6 +10,9 @@ mod api_errors;
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;
 mod e2e;
+#[path = "../common/kill.rs"]
+mod kill;
+mod kill_rerun;
 mod nodesim;
 mod ownership;
 mod support;

@@ -1,0 +1,64 @@
+//! What a command is doing right now (the step, the transaction and how far it got), for the
+//! lines it prints when SIGINT or SIGTERM stops it: a re-run is safe, and these lines say what
+//! may still land (a transaction already submitted can commit after the command is gone).
+
+use std::sync::Mutex;
+
+static NOW: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One thing in flight, listed by [`now`] until the guard is dropped.
+#[derive(Debug)]
+pub struct Guard(u64);
+
+/// Lists `what` (e.g. `step: approve asset ...`) until the returned guard is dropped.
+pub fn enter(what: impl Into<String>) -> Guard {
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    lock().push((id, what.into()));
+    Guard(id)
+}
+
+impl Guard {
+    /// Says how far it got (replaces its line).
+    pub fn update(&self, what: impl Into<String>) {
+        if let Some(e) = lock().iter_mut().find(|(id, _)| *id == self.0) {
+            e.1 = what.into();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        lock().retain(|(id, _)| *id != self.0);
+    }
+}
+
+/// What is in flight, outermost first.
+pub fn now() -> Vec<String> {
+    lock().iter().map(|(_, w)| w.clone()).collect()
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<(u64, String)>> {
+    NOW.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_list_what_is_in_flight_until_dropped() {
+        let step = enter("step: approve");
+        let tx = enter("transaction t1: endorsing");
+        tx.update("transaction t1: submitted");
+        let listed = now();
+        assert!(
+            listed.ends_with(&["step: approve".to_string(), "transaction t1: submitted".to_string()]),
+            "{listed:?}"
+        );
+        drop(tx);
+        assert!(!now().iter().any(|l| l.contains("t1")));
+        drop(step);
+        assert!(!now().iter().any(|l| l == "step: approve"));
+    }
+}
