@@ -25,7 +25,7 @@ fn from_source_section() -> String {
 }
 
 #[test]
-fn readme_from_source_to_a_running_chaincode() {
+fn docs_from_source_to_a_running_chaincode() {
     let script = from_source_section();
     assert!(script.contains("ccaas-deploy up"));
     let Some(reg) = registry() else { return };
@@ -33,7 +33,7 @@ fn readme_from_source_to_a_running_chaincode() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("CI=true but skopeo is missing (.ci/run installs it)");
         }
-        eprintln!("skipping readme_from_source_to_a_running_chaincode: skopeo is not installed");
+        eprintln!("skipping docs_from_source_to_a_running_chaincode: skopeo is not installed");
         return;
     }
     let Some(cluster) = Cluster::up("k8s-e2e", 16463) else { return };

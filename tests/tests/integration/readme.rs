@@ -37,7 +37,12 @@ fn snippet_files_are_the_documents_text() {
     for (document, snippets) in DOCUMENTS {
         let text = std::fs::read_to_string(root.join(document)).unwrap_or_else(|e| panic!("{document}: {e}"));
         let blocks = rust_blocks(&text);
-        assert_eq!(blocks.len(), snippets.len(), "{document} has {} rust snippets; list each in DOCUMENTS", blocks.len());
+        assert_eq!(
+            blocks.len(),
+            snippets.len(),
+            "{document} has {} rust snippets; list each in DOCUMENTS",
+            blocks.len()
+        );
         for (block, file) in blocks.iter().zip(snippets) {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/readme").join(file);
             let copy = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
