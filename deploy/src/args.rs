@@ -109,7 +109,7 @@ pub enum Command {
     /// (Deployment, Service and TLS Secret, or an hlf-operator FabricChaincode).
     Render(Box<Render>),
     /// Image → package → install → approve → commit → rollout from one config file
-    /// (ccaas-deploy.yaml), doing only what changed; see the README for the format.
+    /// (ccaas-deploy.yaml), doing only what changed; see docs/deploying.md for the format.
     Up(Box<UpArgs>),
     /// Delete what `up` rolled out (Deployments, Services, TLS Secrets labelled
     /// app.kubernetes.io/managed-by: ccaas-deploy; others of the same name are left and named,

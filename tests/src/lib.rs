@@ -86,3 +86,13 @@ pub fn printable(bytes: &[u8]) -> String {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/writing-chaincode.md's Rust snippets, as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/writing-chaincode.md")]
+pub struct WritingChaincodeDoctests;
+
+/// docs/testing.md's Rust snippets, as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+pub struct TestingDoctests;

@@ -1,4 +1,4 @@
-//! End to end, and the README's "From source to a running chaincode" run exactly as written:
+//! End to end, and docs/deploying.md's "From source to a running chaincode" run exactly as written:
 //! `ccaas-deploy up` assembles the asset-transfer-basic example's image (from the workspace's
 //! build of it: dynamically linked, so its libraries go into the image), pushes it to Debian's
 //! docker-registry on loopback, installs, approves and commits it on the fabric-testbed, and
@@ -15,17 +15,17 @@ use crate::up::{fabric, registry};
 use crate::{namespace, nodesim};
 
 fn from_source_section() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme
-        .split("\n### From source to a running chaincode\n")
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploying.md")).unwrap();
+    let section = page
+        .split("\n## From source to a running chaincode\n")
         .nth(1)
-        .expect("README has a 'From source to a running chaincode' section");
+        .expect("docs/deploying.md has a 'From source to a running chaincode' section");
     let block = section.split("```sh\n").nth(1).expect("a sh block").split("\n```").next().unwrap();
     block.to_string()
 }
 
 #[test]
-fn readme_from_source_to_a_running_chaincode() {
+fn docs_from_source_to_a_running_chaincode() {
     let script = from_source_section();
     assert!(script.contains("ccaas-deploy up"));
     let Some(reg) = registry() else { return };
@@ -33,13 +33,13 @@ fn readme_from_source_to_a_running_chaincode() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("CI=true but skopeo is missing (.ci/run installs it)");
         }
-        eprintln!("skipping readme_from_source_to_a_running_chaincode: skopeo is not installed");
+        eprintln!("skipping docs_from_source_to_a_running_chaincode: skopeo is not installed");
         return;
     }
     let Some(cluster) = Cluster::up("k8s-e2e", 16463) else { return };
     let Some(t) = fabric::Testbed::up("k8s-e2e", 1, 4050) else { return };
     let bin = fabric::bin_dir();
-    // Untainted, so the README's workload (no tolerations) lands on it.
+    // Untainted, so the page's workload (no tolerations) lands on it.
     let _node = nodesim::NodeSim::start_running_untainted(&cluster.kubeconfig, "ccaas-sim-e2e");
     namespace(&cluster, "default");
     let dir = tempfile::tempdir().unwrap();
@@ -57,8 +57,8 @@ fn readme_from_source_to_a_running_chaincode() {
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the README's section failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    eprintln!("the README's section (two ups, invoke, query, down): {:.1?}", started.elapsed());
+    assert!(out.status.success(), "docs/deploying.md's section failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    eprintln!("docs/deploying.md's section (two ups, invoke, query, down): {:.1?}", started.elapsed());
     for expected in [
         "kubernetes: deployment basic successfully rolled out",
         r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#,

@@ -9,7 +9,7 @@
 //! base+4002 (9550's: 13551, 13552, between the others' ports). All stay below Linux's ephemeral
 //! range (32768-60999), where any client socket may hold a port and make `up` refuse it.
 //! Chaincode servers listen between the ranges (6001-6103, 9611, 11001, 14501, 15001, 15002,
-//! 19611-19612, 25001, 29501) or on the README's 9999 (races starts none).
+//! 19611-19612, 25001, 29501) or on docs/deploying.md's 9999 (races starts none).
 
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;

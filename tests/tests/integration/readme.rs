@@ -1,11 +1,17 @@
-//! The README's Rust snippets cannot rot: each is a file under `readme/`, checked to equal the
-//! README's text, and compiled here with a test that runs its main flow through the in-process
-//! emulator. (The README itself is also compiled as the test kit's doctests.)
+//! The Rust snippets of the README and of the guide's pages cannot rot: each is a file under
+//! `readme/`, checked to equal the document's text, and compiled here with a test that runs its
+//! main flow through the in-process emulator. (The same documents are also compiled as the test
+//! kit's doctests.)
 
 use std::path::Path;
 
-/// The snippet files, in the order of the README's ```rust blocks.
-const SNIPPETS: [&str; 5] = ["counter.rs", "hello.rs", "create_then_read.rs", "couchdb_peer.rs", "init_then_read.rs"];
+/// Each document with a ```rust block, and its snippet files in the order of its blocks. A file
+/// may appear in several documents (the README repeats its page's first snippet).
+const DOCUMENTS: [(&str, &[&str]); 3] = [
+    ("README.md", &["counter.rs", "first_test.rs"]),
+    ("docs/writing-chaincode.md", &["counter.rs", "hello.rs"]),
+    ("docs/testing.md", &["create_then_read.rs", "couchdb_peer.rs", "init_then_read.rs"]),
+];
 
 /// The bodies of the ```rust blocks of `markdown`.
 fn rust_blocks(markdown: &str) -> Vec<String> {
@@ -26,19 +32,26 @@ fn rust_blocks(markdown: &str) -> Vec<String> {
 }
 
 #[test]
-fn snippet_files_are_the_readme_text() {
+fn snippet_files_are_the_documents_text() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    let blocks = rust_blocks(&readme);
-    assert_eq!(blocks.len(), SNIPPETS.len(), "the README has {} rust snippets; list each in SNIPPETS", blocks.len());
-    for (block, file) in blocks.iter().zip(SNIPPETS) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/readme").join(file);
-        let copy = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(&copy, block, "{file} differs from its README snippet: copy the README text into it");
+    for (document, snippets) in DOCUMENTS {
+        let text = std::fs::read_to_string(root.join(document)).unwrap_or_else(|e| panic!("{document}: {e}"));
+        let blocks = rust_blocks(&text);
+        assert_eq!(
+            blocks.len(),
+            snippets.len(),
+            "{document} has {} rust snippets; list each in DOCUMENTS",
+            blocks.len()
+        );
+        for (block, file) in blocks.iter().zip(snippets) {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/readme").join(file);
+            let copy = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(&copy, block, "{file} differs from its snippet in {document}: copy the document's text into it");
+        }
     }
 }
 
-/// "Writing chaincode": the contract API snippet.
+/// The README's "Write a contract" and docs/writing-chaincode.md: the contract API snippet.
 #[allow(dead_code)] // the snippet's `main` serves from the environment; the test drives the contract
 mod counter {
     include!("readme/counter.rs");
@@ -67,7 +80,7 @@ mod counter {
     }
 }
 
-/// "Writing chaincode": the low-level trait snippet.
+/// docs/writing-chaincode.md: the low-level trait snippet.
 mod hello {
     include!("readme/hello.rs");
 
@@ -82,12 +95,17 @@ mod hello {
     }
 }
 
-/// "Testing your chaincode": the first snippet is a `#[tokio::test]` itself.
+/// The README's "Test it": a `#[tokio::test]` itself.
+mod first_test {
+    include!("readme/first_test.rs");
+}
+
+/// docs/testing.md: the first snippet is a `#[tokio::test]` itself.
 mod create_then_read {
     include!("readme/create_then_read.rs");
 }
 
-/// "Testing your chaincode": a seeded CouchDB peer.
+/// docs/testing.md: a seeded CouchDB peer.
 mod couchdb_peer {
     include!("readme/couchdb_peer.rs");
 
@@ -100,7 +118,7 @@ mod couchdb_peer {
     }
 }
 
-/// "Testing your chaincode": Init on a chaincode defined with `--init-required`.
+/// docs/testing.md: Init on a chaincode defined with `--init-required`.
 mod init_then_read {
     include!("readme/init_then_read.rs");
 
