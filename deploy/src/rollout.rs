@@ -37,12 +37,20 @@ pub enum RolloutError {
     /// No usable cluster configuration.
     #[error("no Kubernetes cluster to talk to: {0}")]
     Config(String),
-    /// The API server refused or could not be reached.
+    /// The API server refused.
     #[error("{what}: {cause}")]
     Api {
         /// What was being done.
         what: String,
         /// The API server's answer.
+        cause: String,
+    },
+    /// The API server could not be reached, or did not answer in time.
+    #[error("{what}: {cause}")]
+    Unreachable {
+        /// What was being done.
+        what: String,
+        /// Why, with what to check.
         cause: String,
     },
     /// Objects that [`apply`] would change exist and are not ccaas-deploy's; nothing was applied.
@@ -137,7 +145,10 @@ fn foreign_owner(o: &DynamicObject) -> Option<String> {
 
 /// A Kubernetes API error while doing `what`, as a sentence with the fix (see [`explain`]).
 pub(crate) fn api_error(what: impl Into<String>, e: kube::Error) -> RolloutError {
-    RolloutError::Api { what: what.into(), cause: explain(&e) }
+    match e {
+        kube::Error::Api(_) => RolloutError::Api { what: what.into(), cause: explain(&e) },
+        _ => RolloutError::Unreachable { what: what.into(), cause: explain(&e) },
+    }
 }
 
 /// The API server's answer in plain words, with what to do: a missing namespace, a forbidden
@@ -241,6 +252,11 @@ pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, RolloutError> {
             RolloutError::Config(format!("{e}; give --kubeconfig FILE, set KUBECONFIG, or run inside a cluster"))
         })?,
     };
+    // Every call has a deadline: 10 s to connect, 60 s to answer, or what is left of --timeout.
+    let mut config = config;
+    config.connect_timeout = Some(crate::deadline::limit(Duration::from_secs(10)));
+    config.read_timeout = Some(crate::deadline::limit(Duration::from_secs(60)));
+    config.write_timeout = Some(crate::deadline::limit(Duration::from_secs(60)));
     Client::try_from(config).map_err(|e| RolloutError::Config(format!("cannot make a Kubernetes client: {e}")))
 }
 

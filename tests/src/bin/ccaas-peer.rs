@@ -16,8 +16,9 @@
 //! `~/.local/state/ccaas-peer/CHANNEL.CHAINCODE_NAME.json` when `XDG_STATE_HOME` is unset;
 //! `--state FILE` keeps it elsewhere and `--fresh` starts from an empty ledger.
 //!
-//! Exit codes: 0 success, 1 failure (connection, transaction status ≥ 400, failed check or
-//! benchmark errors), 2 usage.
+//! Exit codes, as ccaas-deploy's (README.md, "Exit codes"): 0 success, 1 refused (transaction
+//! status ≥ 400, a failed check, benchmark errors), 2 usage or a bad input (a file, an address,
+//! TLS settings), 4 the chaincode server cannot be reached or does not answer in time.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -340,7 +341,15 @@ struct Failure {
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(error: E) -> Self {
-        Failure { code: 1, error: error.into() }
+        let error = error.into();
+        // The exit codes of ccaas-deploy (README.md, "Exit codes"): 4 when the chaincode server
+        // cannot be reached or does not answer in time, 2 for bad TLS settings or an address.
+        let code = match error.chain().find_map(|e| e.downcast_ref::<EmulatorError>()) {
+            Some(EmulatorError::Connect { .. } | EmulatorError::StartupTimeout(_) | EmulatorError::ExecuteTimeout) => 4,
+            Some(EmulatorError::InvalidAddress { .. } | EmulatorError::Tls(_)) => 2,
+            _ => 1,
+        };
+        Failure { code, error }
     }
 }
 
@@ -355,7 +364,10 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     match run(cli).await {
         Ok(code) => code,
