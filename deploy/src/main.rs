@@ -110,8 +110,9 @@ async fn main() -> ExitCode {
         match timeout {
             None => run(&out, cli, connection, &from_env).await,
             // Every network call is bounded by the deadline; this bounds the rest (a build, a
-            // wait), a little later, so that a call's own error comes first.
-            Some(t) => tokio::time::timeout(t + Duration::from_secs(1), run(&out, cli, connection, &from_env))
+            // Kubernetes call), a little later, so that a call's own error (or the rollout's
+            // report, which ends 2 s before the deadline) comes first.
+            Some(t) => tokio::time::timeout(t + Duration::from_secs(5), run(&out, cli, connection, &from_env))
                 .await
                 .unwrap_or_else(|_| {
                     let what = deadline::waiting_on().unwrap_or_else(|| "the command (no network call pending)".into());

@@ -56,6 +56,8 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let names = w.server_names()?;
     if !a.no_wait {
         let deadline = ccaas_deploy::deadline::remaining()
+            // Time left to read why the pods are not ready, before the command's deadline.
+            .map(|r| r.saturating_sub(Duration::from_secs(2)))
             .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
         if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
             if let RolloutError::Failed { .. } = e {

@@ -185,8 +185,10 @@ pub async fn up(
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
     let names = w.server_names()?;
-    let deadline =
-        ccaas_deploy::deadline::remaining().unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
+    let deadline = ccaas_deploy::deadline::remaining()
+        // Time left to read why the pods are not ready, before the command's deadline.
+        .map(|r| r.saturating_sub(Duration::from_secs(2)))
+        .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
     let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
     let rollout_failed = match rolled {
         Ok(()) => None,
