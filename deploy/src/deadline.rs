@@ -42,17 +42,26 @@ pub async fn bound<T>(what: &str, own: Duration, call: impl Future<Output = Resu
 
 /// Runs `call`, remembering it as what the command waits on (see [`waiting_on`]) while it runs.
 pub async fn track<F: Future>(what: &str, call: F) -> F::Output {
-    struct Clear;
-    impl Drop for Clear {
-        fn drop(&mut self) {
-            if let Ok(mut w) = WAITING_ON.lock() {
-                *w = None;
-            }
-        }
-    }
+    let _waiting = waiting(what);
+    call.await
+}
+
+/// Remembers `what` as what the command waits on (see [`waiting_on`]) until the guard is dropped.
+pub fn waiting(what: &str) -> Waiting {
     if let Ok(mut w) = WAITING_ON.lock() {
         *w = Some(what.to_string());
     }
-    let _clear = Clear;
-    call.await
+    Waiting(())
+}
+
+/// Clears what [`waiting`] remembered when dropped.
+#[must_use = "what the command waits on is forgotten when this is dropped"]
+pub struct Waiting(());
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Ok(mut w) = WAITING_ON.lock() {
+            *w = None;
+        }
+    }
 }

@@ -115,7 +115,7 @@ async fn main() -> ExitCode {
             Some(t) => tokio::time::timeout(t + Duration::from_secs(5), run(&out, cli, connection, &from_env))
                 .await
                 .unwrap_or_else(|_| {
-                    let what = deadline::waiting_on().unwrap_or_else(|| "the command (no network call pending)".into());
+                    let what = deadline::waiting_on().unwrap_or_else(|| "the command's last step (above)".into());
                     Err(Error::Timeout { what, after: t }.into())
                 }),
         }
@@ -537,7 +537,7 @@ async fn run(out: &Printer, cli: Cli, connection: ConnectionArgs, from_env: &[&s
                 )
             };
             out.result(
-                &[summary.clone()],
+                std::slice::from_ref(&summary),
                 json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed}),
             );
             if waiting {

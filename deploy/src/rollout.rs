@@ -30,6 +30,9 @@ use serde_json::Value;
 
 use crate::render::{MANAGED_BY_LABEL, MANAGER};
 
+/// How errors name the cluster.
+pub(crate) const API_SERVER: &str = "the Kubernetes API server (of the kubeconfig)";
+
 /// A failure to apply or to roll out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -343,6 +346,7 @@ async fn read_targets<'a>(
 /// namespace, a permission the user lacks or an object the API server would refuse stops `up`
 /// here too.
 pub async fn check_ours(client: &Client, manifests: &[Value], force_conflicts: bool) -> Result<(), RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     for t in read_targets(client, manifests, force_conflicts, &mut |_| {}).await? {
         let params = PatchParams::apply(MANAGER).dry_run();
         let params = if t.before.is_some() { params.force() } else { params };
@@ -364,6 +368,7 @@ pub async fn apply(
     force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Applied>, RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     let mut out = Vec::new();
     for t in read_targets(client, manifests, force_conflicts, progress).await? {
         let (kind, ns, name) = (t.kind, t.namespace, t.name);
@@ -406,6 +411,7 @@ pub async fn delete(
     force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Deleted, RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     let mut out = Deleted::default();
     for m in manifests.iter().rev() {
         let ar = resource(m)?;
@@ -600,6 +606,7 @@ pub async fn wait(
     deadline: Duration,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), RolloutError> {
+    let _waiting = crate::deadline::waiting(&format!("the rollout of {} in {ns}", names.join(", ")));
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let started = Instant::now();
     for name in names {

@@ -342,14 +342,19 @@ struct Failure {
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(error: E) -> Self {
         let error = error.into();
-        // The exit codes of ccaas-deploy (README.md, "Exit codes"): 4 when the chaincode server
-        // cannot be reached or does not answer in time, 2 for bad TLS settings or an address.
-        let code = match error.chain().find_map(|e| e.downcast_ref::<EmulatorError>()) {
-            Some(EmulatorError::Connect { .. } | EmulatorError::StartupTimeout(_) | EmulatorError::ExecuteTimeout) => 4,
-            Some(EmulatorError::InvalidAddress { .. } | EmulatorError::Tls(_)) => 2,
-            _ => 1,
-        };
+        let code = error.chain().find_map(|e| e.downcast_ref::<EmulatorError>()).map_or(1, exit_code);
         Failure { code, error }
+    }
+}
+
+/// The exit code of an emulator error, as ccaas-deploy's (README.md, "Exit codes"): 4 when the
+/// chaincode server cannot be reached or does not answer in time, 2 for bad TLS settings or a
+/// bad address, else 1 (refused).
+fn exit_code(error: &EmulatorError) -> u8 {
+    match error {
+        EmulatorError::Connect { .. } | EmulatorError::StartupTimeout(_) | EmulatorError::ExecuteTimeout => 4,
+        EmulatorError::InvalidAddress { .. } | EmulatorError::Tls(_) => 2,
+        _ => 1,
     }
 }
 
@@ -511,7 +516,7 @@ fn connect_error(error: EmulatorError) -> Failure {
                  {error}; pass --chaincode-id {registered}, or omit it to accept any id"
             ),
         },
-        _ => Failure { code: 1, error: anyhow!(error).context("could not connect") },
+        _ => Failure { code: exit_code(&error), error: anyhow!(error).context("could not connect") },
     }
 }
 
@@ -578,7 +583,7 @@ fn save_state(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
 }
 
 fn transaction_error(error: EmulatorError) -> Failure {
-    Failure { code: 1, error: anyhow!(error) }
+    Failure { code: exit_code(&error), error: anyhow!(error) }
 }
 
 fn print_outcome(output: Output, outcome: &TxOutcome, submit: bool) {
