@@ -33,7 +33,8 @@ pub struct Cli {
     pub output: Output,
     /// Give the whole command at most this many seconds: every network call (peers, Gateway,
     /// orderer, registry, Kubernetes) is bounded by what is left, and on expiry the command exits
-    /// 4 naming what did not answer; apply and up wait for the rollout until then [default: no
+    /// 4 naming what did not answer; apply and up wait for the rollout until then (dev runs
+    /// until stopped and ignores it) [default: no
     /// limit for the command; a call gets 5 s to connect and 60 s to answer, a rollout its
     /// progress deadline plus 10 s].
     #[arg(long, global = true, env = "CCAAS_DEPLOY_TIMEOUT", value_name = "SECONDS",

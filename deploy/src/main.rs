@@ -98,7 +98,8 @@ async fn main() -> ExitCode {
         .with_ansi(colour(&std::io::stderr()))
         .init();
     let out = Printer::new(cli.output);
-    let timeout = cli.timeout.map(Duration::from_secs);
+    // `dev` runs until stopped: the deadline is for the other commands.
+    let timeout = cli.timeout.map(Duration::from_secs).filter(|_| !matches!(cli.command, Command::Dev(_)));
     if let Some(t) = timeout {
         deadline::set(t);
     }
