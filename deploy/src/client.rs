@@ -66,7 +66,8 @@ impl Node {
         };
         let mut ep = Channel::from_shared(format!("{scheme}://{}", endpoint.address))
             .map_err(|e| connect_err(format!("not a usable address: {e}")))?
-            .connect_timeout(CONNECT_TIMEOUT);
+            // Later than the bound below, which names the node in a timeout error.
+            .connect_timeout(CONNECT_TIMEOUT + Duration::from_secs(1));
         if let Some(tls) = &endpoint.tls {
             let mut cfg = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
             let host = tls.server_name.clone().unwrap_or_else(|| host_of(&endpoint.address));
