@@ -13,20 +13,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// `lifecycle` to do only what is missing; build the server's image, render and apply its
 /// Kubernetes manifests, or `up` to do all of it from one config file.
 ///
-/// Exit codes: 0 success; 1 refused by a peer, the gateway or the orderer, an error answered by
-/// the chaincode (invoke, query), or an invalid transaction; 2 usage or configuration error (also
-/// a registry or Kubernetes API refusal, or a Kubernetes object of another owner in the way: see
-/// apply --force-conflicts); 3 the commit waits for more approvals (the channel's
-/// LifecycleEndorsement policy is not met yet); 4 a peer or orderer cannot be reached (network
-/// or TLS); 5 build-static: cargo failed; 6 apply/up: the rollout failed or timed out; 7 status:
-/// drift between the approvals, the peers and the servers. When two hold, the higher wins (up
-/// waiting and with a failed rollout: 6; its JSON's exit_reasons names both).
+/// Exit codes (and the "kind" of --output json's failure object): 0 success; 1 refused by a
+/// peer, the gateway or the orderer, an error answered by the chaincode (invoke, query), or an
+/// invalid transaction (refused); 2 usage or configuration error, checked before any connection
+/// (also a registry or Kubernetes API refusal, or a Kubernetes object of another owner in the
+/// way: see apply --force-conflicts) (configuration); 3 the commit waits for more approvals
+/// (waiting); 4 a peer, orderer, registry or Kubernetes API server cannot be reached (connection)
+/// or did not answer in time (timeout); 5 build-static: cargo failed (build); 6 apply/up: the
+/// rollout failed or timed out (rollout); 7 status: drift (drift); 8 another run's changes
+/// conflicted, even after re-planning (conflict); 130/143 SIGINT/SIGTERM (interrupted). When two
+/// hold, the higher wins (up waiting and with a failed rollout: 6; its JSON's exit_reasons names
+/// both). With --output json a failure prints one JSON object: kind, message, exit_code,
+/// retryable, tx_ids.
 #[derive(Parser, Debug)]
 #[command(name = "ccaas-deploy", version)]
 pub struct Cli {
     /// Result format on stdout (with json, progress goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Give the whole command at most this many seconds: every network call (peers, Gateway,
+    /// orderer, registry, Kubernetes) is bounded by what is left, and on expiry the command exits
+    /// 4 naming what did not answer; apply and up wait for the rollout until then (dev runs
+    /// until stopped and ignores it) [default: no
+    /// limit for the command; a call gets 5 s to connect and 60 s to answer, a rollout its
+    /// progress deadline plus 10 s].
+    #[arg(long, global = true, env = "CCAAS_DEPLOY_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
     // The connection flags given before the subcommand (`ccaas-deploy --config net.yaml
     // installed`): hidden here (see `Cli::with_hidden_connection`); the commands that talk to a
     // Fabric network take them after it too, and list them in their --help.
@@ -544,6 +557,10 @@ pub struct Lifecycle {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub plan: bool,
+    /// With --plan: check every local input (definition, policy, package, identity, network
+    /// config) without the network, print what the plan would be made for, and stop.
+    #[arg(long, requires = "plan")]
+    pub offline: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -921,6 +938,11 @@ pub struct UpArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub token_hosts: TokenHostArgs,
+    /// Check the file and every local input (binary, package, definition, TLS files, identity,
+    /// network config, kubeconfig, registry credentials) without the network, print what `up`
+    /// would deploy, and stop.
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -1022,9 +1044,6 @@ pub struct ClusterArgs {
     /// kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account].
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Give up waiting after this many seconds [default: the progress deadline plus 10].
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<u64>,
     /// Take over objects of the same name that ccaas-deploy did not make (not labelled
     /// app.kubernetes.io/managed-by: ccaas-deploy), e.g. a <name>-tls Secret of cert-manager.
     /// Without it, if one exists, the command changes nothing (up: not even the image or Fabric)

@@ -24,7 +24,8 @@ use crate::identity::Identity;
 
 /// Time allowed to open a connection (TCP and TLS).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time allowed for one request. Install sends the package; commit waits for a block.
+/// Time allowed for one request (each attempt, or what is left of the command's deadline:
+/// [`crate::deadline`]). Install sends the package; commit waits for a block.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts for a request that fails with UNAVAILABLE (backoff 250 ms, 500 ms, 1 s, ...).
 pub const ATTEMPTS: u32 = 4;
@@ -65,8 +66,8 @@ impl Node {
         };
         let mut ep = Channel::from_shared(format!("{scheme}://{}", endpoint.address))
             .map_err(|e| connect_err(format!("not a usable address: {e}")))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT);
+            // Later than the bound below, which names the node in a timeout error.
+            .connect_timeout(CONNECT_TIMEOUT + Duration::from_secs(1));
         if let Some(tls) = &endpoint.tls {
             let mut cfg = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
             let host = tls.server_name.clone().unwrap_or_else(|| host_of(&endpoint.address));
@@ -76,14 +77,24 @@ impl Node {
             }
             ep = ep.tls_config(cfg).map_err(|e| connect_err(format!("bad TLS settings: {e}")))?;
         }
+        let what = format!("{} (connect)", describe(endpoint));
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
-            match ep.connect().await {
-                Ok(channel) => {
+            // The TCP connection, the TLS handshake and HTTP/2's: a node that accepts and never
+            // answers is given CONNECT_TIMEOUT (or what is left of --timeout) per attempt.
+            let connected = crate::deadline::bound(&what, CONNECT_TIMEOUT, async { Ok(ep.connect().await) }).await;
+            match connected {
+                Ok(Ok(channel)) => {
                     return Ok(Node { endpoint: endpoint.clone(), channel, client_cert_refused: Arc::default() })
                 }
-                Err(e) => {
+                Err(timeout) => {
+                    if attempt >= ATTEMPTS || crate::deadline::remaining().is_some_and(|r| r.is_zero()) {
+                        return Err(timeout);
+                    }
+                    tracing::debug!(node = %endpoint.name, attempt, "no answer; retrying");
+                }
+                Ok(Err(e)) => {
                     let mut cause = explain_transport(&e, endpoint, false);
                     let retryable = cause.starts_with("nothing listens") || cause.starts_with("timed out");
                     if !retryable && client_certificate_refused(endpoint).await {
@@ -95,7 +106,7 @@ impl Node {
                     tracing::debug!(node = %endpoint.name, attempt, %cause, "connect failed; retrying");
                 }
             }
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(crate::deadline::limit(delay)).await;
             delay *= 2;
             attempt += 1;
         }
@@ -212,6 +223,11 @@ impl Node {
 
     /// Orderer `Broadcast` of one envelope; fails unless the orderer answers SUCCESS.
     pub async fn broadcast(&self, envelope: Envelope, action: &str) -> Result<()> {
+        let what = format!("{} ({action})", describe(&self.endpoint));
+        crate::deadline::bound(&what, REQUEST_TIMEOUT, self.broadcast_once(envelope, action)).await
+    }
+
+    async fn broadcast_once(&self, envelope: Envelope, action: &str) -> Result<()> {
         let mut client = AtomicBroadcastClient::new(self.channel.clone());
         let mut stream = client
             .broadcast(tokio_stream::iter([envelope]))
@@ -247,8 +263,12 @@ impl Node {
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
         let mut delay = Duration::from_millis(250);
+        let what = describe(&self.endpoint);
         for attempt in 1.. {
-            match call().await {
+            let after = crate::deadline::limit(REQUEST_TIMEOUT);
+            let answer = crate::deadline::track(&what, tokio::time::timeout(after, call())).await;
+            let answer = answer.unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded(no_answer(after))));
+            match answer {
                 Ok(r) => return Ok(r.into_inner()),
                 Err(s) if std::error::Error::source(&s).is_some() && self.client_cert_refused.get().is_none() => {
                     // A failure below gRPC: with TLS 1.3 a node that refuses the client's
@@ -261,13 +281,13 @@ impl Node {
                     if s.code() != tonic::Code::Unavailable || attempt >= ATTEMPTS {
                         return Err(s);
                     }
-                    tokio::time::sleep(delay).await;
+                    tokio::time::sleep(crate::deadline::limit(delay)).await;
                     delay *= 2;
                 }
                 Err(s) if s.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
                     let status = s.message();
                     tracing::debug!(node = %self.endpoint.name, attempt, %status, "unavailable; retrying");
-                    tokio::time::sleep(delay).await;
+                    tokio::time::sleep(crate::deadline::limit(delay)).await;
                     delay *= 2;
                 }
                 Err(s) => return Err(s),
@@ -298,6 +318,9 @@ impl Node {
                 address: self.endpoint.address.clone(),
                 cause: explain_transport(source, &self.endpoint, self.client_cert_refused.get() == Some(&true)),
             };
+        }
+        if let Some(after) = no_answer_after(status) {
+            return Error::Timeout { what: format!("{} ({action})", describe(&self.endpoint)), after };
         }
         if status.code() == tonic::Code::Unavailable {
             return Error::Connect {
@@ -355,6 +378,27 @@ fn gateway_details(status: &tonic::Status) -> Vec<ErrorDetail> {
     }
     let Ok(s) = RpcStatus::decode(status.details()) else { return Vec::new() };
     s.details.iter().filter_map(|any| ErrorDetail::decode(any.value.as_slice()).ok()).collect()
+}
+
+/// How a node is named in errors: `peer0-org1 (Org1MSP) at 10.0.0.5:7051`.
+fn describe(endpoint: &Endpoint) -> String {
+    match endpoint.name == endpoint.address {
+        true => format!("{} ({})", endpoint.address, endpoint.org),
+        false => format!("{} ({}) at {}", endpoint.name, endpoint.org, endpoint.address),
+    }
+}
+
+/// The message of the DEADLINE_EXCEEDED status [`Node::call`] makes when a node does not answer in time.
+fn no_answer(after: Duration) -> String {
+    format!("{NO_ANSWER}{}", after.as_millis())
+}
+
+const NO_ANSWER: &str = "ccaas-deploy: no answer within ms: ";
+
+/// The time a node was given, if `status` is [`no_answer`]'s.
+fn no_answer_after(status: &tonic::Status) -> Option<Duration> {
+    let ms = status.message().strip_prefix(NO_ANSWER)?.parse().ok()?;
+    (status.code() == tonic::Code::DeadlineExceeded).then(|| Duration::from_millis(ms))
 }
 
 fn host_of(address: &str) -> String {
@@ -422,7 +466,7 @@ async fn client_certificate_refused(endpoint: &Endpoint) -> bool {
             _ => false,
         }
     };
-    let refused = tokio::time::timeout(CONNECT_TIMEOUT, probe).await.unwrap_or(false);
+    let refused = tokio::time::timeout(crate::deadline::limit(CONNECT_TIMEOUT), probe).await.unwrap_or(false);
     let refused = refused && asked.0.load(Ordering::Relaxed);
     tracing::debug!(node = %endpoint.name, refused, "does the node refuse the TLS client certificate?");
     refused

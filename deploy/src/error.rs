@@ -145,6 +145,142 @@ pub enum Error {
     /// The package could not be built or read.
     #[error("package: {0}")]
     Package(#[from] ccaas_package::Error),
+
+    /// A peer, orderer, registry or Kubernetes API server did not answer in time: its own limit
+    /// (5 s to connect, 60 s a request) or what was left of the command's `--timeout`.
+    #[error(
+        "{what} did not answer within {:.1}s: is it up and reachable from here? (give the whole command more time \
+         with --timeout or CCAAS_DEPLOY_TIMEOUT)",
+        after.as_secs_f64()
+    )]
+    Timeout {
+        /// What did not answer, e.g. `peer0-org1 (Org1MSP) at 10.0.0.5:7051 (connect)`.
+        what: String,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
+
+    /// A registry could not be reached (no answer on the address, TLS failure).
+    #[error("cannot reach {what}: {cause}")]
+    Unreachable {
+        /// What was dialled, e.g. `the registry at https://host:5000/v2/`.
+        what: String,
+        /// The cause, with what to check.
+        cause: String,
+    },
+}
+
+/// What kind of failure ended a command: its name in `--output json` (`"kind"`), its exit code,
+/// and whether running the same command again, unchanged, may succeed. The names and codes are
+/// stable; README.md has the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Kind {
+    /// A peer, the orderer or a chaincode said no, or a transaction was invalid (1).
+    Refused,
+    /// Bad flags, files, keys, configs, policies or packages: fix the input (2).
+    Configuration,
+    /// The commit waits for other organizations' approvals (3).
+    Waiting,
+    /// A peer, orderer, registry or Kubernetes API server could not be reached (4).
+    Connection,
+    /// Something did not answer before its deadline or the command's `--timeout` (4).
+    Timeout,
+    /// `build-static`: cargo failed (5).
+    Build,
+    /// `apply`, `up`: the rollout failed or did not finish in time (6).
+    Rollout,
+    /// `status`: the approvals, the peers and the servers disagree (7).
+    Drift,
+    /// Another run changed the channel at the same time, again after re-planning (8).
+    Conflict,
+    /// Stopped by SIGINT (130) or SIGTERM (143).
+    Interrupted,
+}
+
+impl Kind {
+    /// Every kind, in exit-code order.
+    pub const ALL: [Kind; 10] = [
+        Kind::Refused,
+        Kind::Configuration,
+        Kind::Waiting,
+        Kind::Connection,
+        Kind::Timeout,
+        Kind::Build,
+        Kind::Rollout,
+        Kind::Drift,
+        Kind::Conflict,
+        Kind::Interrupted,
+    ];
+
+    /// The exit code (SIGINT's for [`Kind::Interrupted`]; SIGTERM's is 143).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Refused => 1,
+            Kind::Configuration => 2,
+            Kind::Waiting => 3,
+            Kind::Connection | Kind::Timeout => 4,
+            Kind::Build => 5,
+            Kind::Rollout => 6,
+            Kind::Drift => 7,
+            Kind::Conflict => 8,
+            Kind::Interrupted => 130,
+        }
+    }
+
+    /// Whether the same command, run again unchanged, may succeed (the failure was transient).
+    pub fn retryable(self) -> bool {
+        matches!(self, Kind::Connection | Kind::Timeout | Kind::Conflict | Kind::Interrupted)
+    }
+
+    /// The name in JSON (`"kind"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Refused => "refused",
+            Kind::Configuration => "configuration",
+            Kind::Waiting => "waiting",
+            Kind::Connection => "connection",
+            Kind::Timeout => "timeout",
+            Kind::Build => "build",
+            Kind::Rollout => "rollout",
+            Kind::Drift => "drift",
+            Kind::Conflict => "conflict",
+            Kind::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Read { .. }
+            | Error::Identity { .. }
+            | Error::Config(_)
+            | Error::UnknownUser { .. }
+            | Error::Package(_) => Kind::Configuration,
+            Error::Connect { .. } | Error::Unreachable { .. } => Kind::Connection,
+            Error::Timeout { .. } => Kind::Timeout,
+            Error::Refused { .. } | Error::Invalid { .. } | Error::Chaincode { .. } => Kind::Refused,
+            Error::ApprovalsMissing { .. } => Kind::Waiting,
+            Error::Conflict { .. } => Kind::Conflict,
+        }
+    }
+
+    /// The exit code: the kind's.
+    pub fn exit_code(&self) -> u8 {
+        self.kind().exit_code()
+    }
+
+    /// The transaction IDs this failure involves.
+    pub fn tx_ids(&self) -> Vec<String> {
+        match self {
+            Error::Invalid { tx_id, .. } => vec![tx_id.clone()],
+            Error::Conflict { tx_ids, .. } => tx_ids.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The library's result type.

@@ -20,15 +20,26 @@ impl Interrupts {
         Ok(Interrupts { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
     }
 
-    /// Waits for either, says what was in flight, and returns the exit code.
-    pub async fn wait(mut self) -> u8 {
+    /// Waits for either, says what was in flight (on stderr), and returns the exit code, that
+    /// message, and the IDs of the transactions in flight.
+    pub async fn wait(mut self) -> (u8, String, Vec<String>) {
         let (name, code) = tokio::select! {
             _ = self.interrupt.recv() => ("SIGINT", EXIT_SIGINT),
             _ = self.terminate.recv() => ("SIGTERM", EXIT_SIGTERM),
         };
-        eprintln!("{}", message(name, &ccaas_deploy::in_flight::now()));
-        code
+        let in_flight = ccaas_deploy::in_flight::now();
+        let text = message(name, &in_flight);
+        eprintln!("{text}");
+        (code, text, tx_ids(&in_flight))
     }
+}
+
+/// The transaction IDs in the in-flight lines (`transaction ID ...`).
+fn tx_ids(in_flight: &[String]) -> Vec<String> {
+    in_flight
+        .iter()
+        .filter_map(|line| line.strip_prefix("transaction ")?.split([' ', ':']).next().map(str::to_string))
+        .collect()
 }
 
 fn message(signal: &str, in_flight: &[String]) -> String {
@@ -51,12 +62,13 @@ mod tests {
         let m = super::message("SIGTERM", &["step: approve basic".into(), "transaction t1 (approve): sent".into()]);
         assert!(m.starts_with("interrupted by SIGTERM during:\n  step: approve basic\n  transaction t1"), "{m}");
         assert!(m.ends_with("does only what is missing)"), "{m}");
+        assert_eq!(super::tx_ids(&["step: approve basic".into(), "transaction t1 (approve): sent".into()]), ["t1"]);
         assert!(super::message("SIGINT", &[]).starts_with("interrupted by SIGINT, with nothing in flight\n"));
     }
 
     #[test]
     fn a_persistent_conflict_exits_8() {
         let e = ccaas_deploy::Error::Conflict { step: "approve".into(), tx_ids: vec!["t1".into()], attempts: 4 };
-        assert_eq!(crate::exit_code(&e.into()), 8);
+        assert_eq!(crate::classify(&e.into()).1, 8);
     }
 }

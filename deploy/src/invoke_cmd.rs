@@ -9,9 +9,10 @@ use ccaas_deploy::invoke::{self, Call};
 use ccaas_deploy::Error;
 
 use crate::args::Output;
+use crate::Printer;
 
 /// Runs `call` through the Gateway of the target's first peer: `invoke` if `submit`, else `query`.
-pub(crate) async fn run(output: Output, submit: bool, mut call: Call, target: &Target) -> anyhow::Result<u8> {
+pub(crate) async fn run(out: &Printer, submit: bool, mut call: Call, target: &Target) -> anyhow::Result<u8> {
     // As with the peer CLI's --peerAddresses: peers of several organizations named with --peer
     // mean those organizations.
     if call.orgs.is_empty() {
@@ -35,8 +36,9 @@ pub(crate) async fn run(output: Output, submit: bool, mut call: Call, target: &T
     };
     let valid = outcome.commit.as_ref().is_none_or(|c| c.is_valid());
     let mut stdout = std::io::stdout().lock();
-    match output {
-        Output::Json => writeln!(stdout, "{}", outcome.to_json()).context("cannot write to stdout")?,
+    match out.output {
+        // With the failure's fields, if the transaction is invalid.
+        Output::Json => out.result(&[], outcome.to_json()),
         Output::Text if valid => {
             stdout.write_all(&outcome.payload).context("cannot write to stdout")?;
             // A shell prompt would follow the answer on its line; a pipe gets the bytes as they are.

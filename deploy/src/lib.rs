@@ -21,6 +21,7 @@
 pub mod client;
 pub mod commit_policy;
 pub mod config;
+pub mod deadline;
 pub mod definition;
 mod error;
 mod hints;
@@ -42,4 +43,4 @@ pub mod rollout;
 pub mod status;
 pub mod up;
 
-pub use error::{Error, Result};
+pub use error::{Error, Kind, Result};

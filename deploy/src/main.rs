@@ -1,25 +1,31 @@
 //! `ccaas-deploy`: the chaincode lifecycle (install, approve, commit, queries) against a Fabric
 //! network, and `lifecycle`, which does only what is missing.
 //!
-//! Exit codes (stable):
+//! Exit codes (stable; README.md's "Exit codes" has the table, [`Kind`] the mapping):
 //! * 0: success (including "nothing to do");
-//! * 1: a peer, the gateway or the orderer refused, a chaincode answered an error (`invoke`,
-//!   `query`), or a transaction was invalid;
-//! * 2: usage or configuration error (flags, files, unknown user, bad policy), or, for `apply`
-//!   and `up`, a Kubernetes object of another owner in the way (see `--force-conflicts`);
-//! * 3: `lifecycle` or `commit` cannot finish: the approvals do not meet the channel's
-//!   `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
-//! * 4: a peer or orderer could not be reached (network, TLS);
-//! * 5: `build-static`: cargo failed to build the binary;
-//! * 6: `apply`, `up`: the rollout failed or did not finish in time (each pod's reason is printed);
-//! * 7: `status`: drift between the approvals, the peers and the servers (each finding is
-//!   printed with what to run).
+//! * 1 (`refused`): a peer, the gateway or the orderer refused, a chaincode answered an error
+//!   (`invoke`, `query`), or a transaction was invalid;
+//! * 2 (`configuration`): usage or configuration error (flags, files, unknown user, bad policy),
+//!   found before any connection, or, for `apply` and `up`, a Kubernetes object of another owner
+//!   in the way (see `--force-conflicts`);
+//! * 3 (`waiting`): `lifecycle` or `commit` cannot finish: the approvals do not meet the
+//!   channel's `LifecycleEndorsement` policy yet (every org's approval when it cannot be read);
+//! * 4 (`connection`, `timeout`): a peer, orderer, registry or Kubernetes API server could not be
+//!   reached (network, TLS), or did not answer in time (its own limit or `--timeout`);
+//! * 5 (`build`): `build-static`: cargo failed to build the binary;
+//! * 6 (`rollout`): `apply`, `up`: the rollout failed or did not finish in time (each pod's
+//!   reason is printed);
+//! * 7 (`drift`): `status`: drift between the approvals, the peers and the servers (each finding
+//!   is printed with what to run);
+//! * 8 (`conflict`), 130 and 143 (`interrupted`): see README.md.
 //!
 //! When two hold, the higher code wins: `up` that waits for other orgs (3) and whose rollout
 //! failed (6) exits 6, prints both, and its JSON's `"exit_reasons"` names both
 //! (`["waiting", "rollout"]`; `[]` on success).
 //!
-//! With `--output json`, stdout carries only the JSON result; progress goes to stderr. Logs go to
+//! With `--output json`, stdout carries only the JSON result, or on failure one JSON object
+//! (`kind`, `message`, `exit_code`, `retryable`, `tx_ids`, and the result's fields if there is
+//! one); progress goes to stderr. Logs go to
 //! stderr, filtered by `CCAAS_DEPLOY_LOG` (default `warn`).
 #![forbid(unsafe_code)]
 
@@ -35,15 +41,18 @@ mod status;
 #[path = "up_cmd.rs"]
 mod up;
 
+use std::cell::RefCell;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
-use ccaas_deploy::Error;
-use ccaas_deploy::{commit_policy, plan};
+use ccaas_deploy::rollout::RolloutError;
+use ccaas_deploy::{commit_policy, deadline, plan};
+use ccaas_deploy::{Error, Kind};
 use clap::parser::ValueSource;
 use clap::FromArgMatches;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use args::{Cli, Command, ConnectionArgs, Output};
 
@@ -52,7 +61,17 @@ pub(crate) const EXIT_WAITING: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = Cli::with_hidden_connection().get_matches();
+    let matches = match Cli::with_hidden_connection().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // A usage error is a failure like another: one JSON object with --output json.
+            if e.use_stderr() && json_requested() {
+                let message = e.render().to_string();
+                println!("{}", failure_json(Kind::Configuration, 2, message.trim_end(), &[], None));
+            }
+            e.exit()
+        }
+    };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The connection flags before and after the subcommand; with a network config (a flag, or
     // `up`'s file), the peer CLI's environment (CORE_PEER_*, ORDERER_*) is ignored: `run` drops
@@ -77,54 +96,105 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour(&std::io::stderr()))
         .init();
-    if let Command::Dev(a) = &cli.command {
+    let out = Printer::new(cli.output);
+    // `dev` runs until stopped: the deadline is for the other commands.
+    let timeout = cli.timeout.map(Duration::from_secs).filter(|_| !matches!(cli.command, Command::Dev(_)));
+    if let Some(t) = timeout {
+        deadline::set(t);
+    }
+    let result = if let Command::Dev(a) = &cli.command {
         // The local network's channel: -C, not CHANNEL_NAME (a shell's, or org1.env's).
         let channel = connection.channel.clone().filter(|_| typed("channel"));
-        return match dev::run(a, &connection, named_network, channel).await {
-            Ok(code) => ExitCode::from(code),
+        dev::run(a, &connection, named_network, channel).await
+    } else {
+        let interrupts = match interrupt::Interrupts::new() {
+            Ok(i) => i,
             Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(exit_code(&e))
+                eprintln!("error: cannot catch SIGINT and SIGTERM: {e}");
+                return ExitCode::from(2);
             }
         };
-    }
-    let interrupts = match interrupt::Interrupts::new() {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("error: cannot catch SIGINT and SIGTERM: {e}");
-            return ExitCode::from(2);
+        let work = async {
+            match timeout {
+                None => run(&out, cli, connection, &from_env).await,
+                // Every network call is bounded by the deadline; this bounds the rest (a build, a
+                // Kubernetes call), a little later, so that a call's own error (or the rollout's
+                // report, which ends 2 s before the deadline) comes first.
+                Some(t) => tokio::time::timeout(t + Duration::from_secs(5), run(&out, cli, connection, &from_env))
+                    .await
+                    .unwrap_or_else(|_| {
+                        let what = deadline::waiting_on().unwrap_or_else(|| "the command's last step (above)".into());
+                        Err(Error::Timeout { what, after: t }.into())
+                    }),
+            }
+        };
+        tokio::select! {
+            r = work => r,
+            (code, message, tx_ids) = interrupts.wait() => {
+                out.failed(Kind::Interrupted, message, tx_ids);
+                Ok(code)
+            }
         }
     };
-    let result = tokio::select! {
-        r = run(cli, connection, &from_env) => r,
-        code = interrupts.wait() => return ExitCode::from(code),
+    ExitCode::from(out.finish(result))
+}
+
+/// Whether colour codes may be written to `stream`: a terminal, and NO_COLOR unset or empty.
+fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Whether the command line asks for `--output json` (read before it is parsed).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--output=json") || args.windows(2).any(|w| w[0] == "--output" && w[1] == "json")
+}
+
+/// The kind of failure `e` is, and its exit code.
+fn classify(e: &anyhow::Error) -> (Kind, u8) {
+    if let Some(e) = e.downcast_ref::<Error>() {
+        return (e.kind(), e.exit_code());
+    }
+    let kind = match e.downcast_ref::<RolloutError>() {
+        Some(RolloutError::Failed { .. }) => Kind::Rollout,
+        Some(RolloutError::Unreachable { .. }) => Kind::Connection,
+        // A refusal of the API server, no cluster configured, an object of another owner in the way.
+        Some(_) | None => Kind::Configuration,
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit_code(&e))
-        }
-    }
+    (kind, kind.exit_code())
 }
 
-fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<Error>() {
-        Some(Error::Connect { .. }) => 4,
-        Some(Error::ApprovalsMissing { .. }) => EXIT_WAITING,
-        Some(Error::Conflict { .. }) => 8,
-        Some(Error::Refused { .. }) | Some(Error::Invalid { .. }) | Some(Error::Chaincode { .. }) => 1,
-        Some(_) => 2,
-        None => 2,
-    }
+/// The failure as one JSON object: `kind`, `message`, `exit_code`, `retryable`, `tx_ids`, and
+/// the fields of the command's result, if it printed one.
+fn failure_json(kind: Kind, code: u8, message: &str, tx_ids: &[String], result: Option<Value>) -> Value {
+    let mut v = match result {
+        Some(Value::Object(m)) => Value::Object(m),
+        Some(other) => json!({"result": other}),
+        None => json!({}),
+    };
+    v["kind"] = json!(kind.name());
+    v["message"] = json!(message);
+    v["exit_code"] = json!(code);
+    v["retryable"] = json!(kind.retryable());
+    v["tx_ids"] = json!(tx_ids);
+    v
 }
 
+/// Prints progress, the result, and the failure: with `--output json`, stdout gets exactly one
+/// JSON object, the result's or the failure's (with the result's fields when there is one).
 pub(crate) struct Printer {
     pub(crate) output: Output,
+    result: RefCell<Option<Value>>,
+    failure: RefCell<Option<(Kind, String, Vec<String>)>>,
 }
 
 impl Printer {
+    fn new(output: Output) -> Printer {
+        Printer { output, result: RefCell::default(), failure: RefCell::default() }
+    }
+
     pub(crate) fn progress(&self, line: &str) {
         match self.output {
             Output::Text => println!("{line}"),
@@ -132,24 +202,64 @@ impl Printer {
         }
     }
 
-    pub(crate) fn result(&self, text: &[String], value: serde_json::Value) {
+    /// The result: `text` now, or `value` when the command ends.
+    pub(crate) fn result(&self, text: &[String], value: Value) {
         match self.output {
             Output::Text => text.iter().for_each(|l| println!("{l}")),
-            Output::Json => println!("{value}"),
+            Output::Json => *self.result.borrow_mut() = Some(value),
+        }
+    }
+
+    /// What failed, for a command that ends with a non-zero code it chose (not an error): its
+    /// JSON gets these as `kind`, `message` and `tx_ids` (the transactions it made). The command
+    /// says it on stderr itself.
+    pub(crate) fn failed(&self, kind: Kind, message: impl Into<String>, tx_ids: Vec<String>) {
+        *self.failure.borrow_mut() = Some((kind, message.into(), tx_ids));
+    }
+
+    /// Prints what is left to print for `result` and returns the exit code.
+    fn finish(&self, result: anyhow::Result<u8>) -> u8 {
+        let value = self.result.borrow_mut().take();
+        let json = self.output == Output::Json;
+        match result {
+            Ok(0) => {
+                if let (true, Some(v)) = (json, value) {
+                    println!("{v}");
+                }
+                0
+            }
+            Ok(code) => {
+                if json {
+                    let (kind, message, tx_ids) = self.failure.borrow_mut().take().unwrap_or_else(|| {
+                        let kind = Kind::ALL.into_iter().find(|k| k.exit_code() == code).unwrap_or(Kind::Refused);
+                        (kind, format!("{} (see stderr)", kind.name()), Vec::new())
+                    });
+                    println!("{}", failure_json(kind, code, &message, &tx_ids, value));
+                }
+                code
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                let (kind, code) = classify(&e);
+                if json {
+                    let tx_ids = e.downcast_ref::<Error>().map(Error::tx_ids).unwrap_or_default();
+                    println!("{}", failure_json(kind, code, &format!("{e:#}"), &tx_ids, value));
+                }
+                code
+            }
         }
     }
 }
 
-async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow::Result<u8> {
-    let out = Printer { output: cli.output };
+async fn run(out: &Printer, cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow::Result<u8> {
     // Commands that need no Fabric network.
     match &cli.command {
-        Command::Render(a) => return offline::render(&out, a),
-        Command::Apply(a) => return offline::apply(&out, a).await,
-        Command::Image(a) => return offline::image(&out, a).await,
-        Command::BuildStatic(a) => return offline::build_static(&out, a),
+        Command::Render(a) => return offline::render(out, a),
+        Command::Apply(a) => return offline::apply(out, a).await,
+        Command::Image(a) => return offline::image(out, a).await,
+        Command::BuildStatic(a) => return offline::build_static(out, a),
         Command::HotFunctions(a) => return offline::hot_functions(a),
-        Command::New(a) => return new::new(&out, a),
+        Command::New(a) => return new::new(out, a),
         Command::Dev(_) => unreachable!("main runs dev"),
         _ => {}
     }
@@ -207,11 +317,60 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
                     .map_err(|e| e.to_string()),
             },
         };
-        return up::down(&out, a, c.clone(), committed).await;
+        return up::down(out, a, c.clone(), committed).await;
     }
     let target = sources.resolve()?;
     if let Some(call) = call {
-        return invoke::run(cli.output, matches!(cli.command, Command::Invoke(_)), call, &target).await;
+        return invoke::run(out, matches!(cli.command, Command::Invoke(_)), call, &target).await;
+    }
+    // Every local input is read and checked before any connection: a wrong path is exit 2 even
+    // with the network down.
+    let def = match &cli.command {
+        Command::Readiness(a) | Command::Commit(a) => Some(a.definition.definition()?),
+        Command::Approve(a) => Some(a.definition.definition()?),
+        Command::Lifecycle(a) => Some(a.definition.definition()?),
+        _ => None,
+    };
+    let pkg = match &cli.command {
+        Command::Install(a) => Some(a.package.load()?),
+        Command::Approve(a) if a.package_id.is_none() => {
+            if !a.package.is_given() {
+                anyhow::bail!(Error::Config(
+                    "approve needs --package-id, a package file, or --label and --address".into()
+                ));
+            }
+            Some(a.package.load()?)
+        }
+        Command::Lifecycle(a) => Some(a.package.load().context("the package")?),
+        _ => None,
+    };
+    if let (Command::Up(a), Some(c)) = (&cli.command, &up_config) {
+        let (text, value) = up::check_local(c, &target).await?;
+        if a.offline {
+            out.result(&text, value);
+            return Ok(0);
+        }
+    }
+    if let (Command::Lifecycle(a), Some(def), Some(pkg)) = (&cli.command, &def, &pkg) {
+        if a.offline {
+            let peers: Vec<String> = target.peers.iter().map(|p| format!("{} ({})", p.name, p.address)).collect();
+            let text = format!(
+                "offline check passed: {} version {} with package {} on channel {} as {} (peers: {}); nothing was \
+                 contacted: run without --offline for the plan",
+                def.name,
+                def.version,
+                pkg.package_id,
+                target.channel,
+                target.identity.msp_id(),
+                peers.join(", ")
+            );
+            out.result(
+                &[text],
+                json!({"offline": true, "name": def.name, "version": def.version, "package_id": pkg.package_id,
+                       "channel": target.channel, "msp_id": target.identity.msp_id(), "peers": peers}),
+            );
+            return Ok(0);
+        }
     }
     let via = if connection.via_orderer { Via::Orderer } else { Via::Gateway };
     out.progress(&format!(
@@ -222,14 +381,14 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
     ));
     let session = Session::connect(&target).await?;
     if let Command::Status(a) = &cli.command {
-        return status::run(&out, a, up_config.as_ref(), &session).await;
+        return status::run(out, a, up_config.as_ref(), &session).await;
     }
     if let (Command::Up(a), Some(c)) = (&cli.command, up_config) {
-        return up::up(&out, a, c, up_push, &session, via).await;
+        return up::up(out, a, c, up_push, &session, via).await;
     }
     match cli.command {
-        Command::Install(a) => {
-            let pkg = a.package.load()?;
+        Command::Install(_) => {
+            let pkg = pkg.expect("read before connecting");
             let mut results = Vec::new();
             for node in session.own_peers() {
                 out.progress(&format!("installing {} on {}", pkg.package_id, node.endpoint.name));
@@ -296,18 +455,15 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
             out.result(&text, value);
         }
         Command::Readiness(a) => {
-            let def = a.definition.definition()?;
+            let def = def.expect("read before connecting");
             let r = session.readiness(&def, a.sequence).await?;
             out.result(&[format!("{} sequence {}: {}", def.name, a.sequence, approvals_text(&r.approvals))], json!(r));
         }
         Command::Approve(a) => {
-            let def = a.definition.definition()?;
-            let package_id = match (&a.package_id, a.package.is_given()) {
+            let def = def.expect("read before connecting");
+            let package_id = match (&a.package_id, pkg) {
                 (Some(id), _) => id.clone(),
-                (None, true) => a.package.load()?.package_id,
-                (None, false) => anyhow::bail!(Error::Config(
-                    "approve needs --package-id, a package file, or --label and --address".into()
-                )),
+                (None, pkg) => pkg.expect("read before connecting").package_id,
             };
             out.progress(&format!("approving {} sequence {} with package {package_id}", def.name, a.sequence));
             let tx = session.approve(&def, a.sequence, Some(&package_id), via).await?;
@@ -325,7 +481,7 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
             );
         }
         Command::Commit(a) => {
-            let def = a.definition.definition()?;
+            let def = def.expect("read before connecting");
             let (rule, _) = commit_policy::read(&session).await?;
             if let Some(w) = rule.warning() {
                 eprintln!("warning: {w}");
@@ -361,8 +517,7 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
             unreachable!("handled above")
         }
         Command::Lifecycle(a) => {
-            let def = a.definition.definition()?;
-            let pkg = a.package.load().context("the package")?;
+            let (def, pkg) = (def.expect("read before connecting"), pkg.expect("read before connecting"));
             let p = plan::make(&session, &def, &pkg.package_id).await?;
             if a.plan {
                 out.result(&p.lines(), json!({"plan": p}));
@@ -400,11 +555,12 @@ async fn run(cli: Cli, connection: ConnectionArgs, from_env: &[&str]) -> anyhow:
                 )
             };
             out.result(
-                &[summary],
+                std::slice::from_ref(&summary),
                 json!({"plan": p, "done": outcome.done, "waiting_for": outcome.waiting_for, "needed": outcome.needed,
                        "replans": outcome.replans}),
             );
             if waiting {
+                out.failed(Kind::Waiting, summary, plan::tx_ids(&outcome.done));
                 return Ok(EXIT_WAITING);
             }
         }

@@ -10,7 +10,7 @@ use ccaas_deploy::layout;
 use ccaas_deploy::registry::{self, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
-use ccaas_deploy::Error;
+use ccaas_deploy::{Error, Kind};
 use serde_json::json;
 
 use crate::args::{Apply, BuildStatic, HotFunctions, ImageArgs, Render, TargetArg};
@@ -55,13 +55,15 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     let names = w.server_names()?;
     if !a.no_wait {
-        let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+        let deadline = ccaas_deploy::deadline::remaining()
+            // Time left to read why the pods are not ready, before the command's deadline.
+            .map(|r| r.saturating_sub(Duration::from_secs(2)))
+            .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
         if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
             if let RolloutError::Failed { .. } = e {
                 eprintln!("error: {e}");
-                if out.output == Output::Json {
-                    println!("{}", json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));
-                }
+                out.failed(Kind::Rollout, e.to_string(), Vec::new());
+                out.result(&[], json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));
                 return Ok(EXIT_ROLLOUT_FAILED);
             }
             return Err(e.into());
@@ -176,7 +178,9 @@ pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {
     let started = Instant::now();
     let cargo_build = cargo(a, &flags, &["build"]);
     let Some(binaries) = run_cargo(cargo_build)? else {
-        eprintln!("error: cargo build of {} failed (its errors are above)", a.package);
+        let message = format!("cargo build of {} failed (its errors are above)", a.package);
+        eprintln!("error: {message}");
+        out.failed(Kind::Build, message, Vec::new());
         return Ok(EXIT_BUILD_FAILED);
     };
     let Some((binary, bin_name)) = binaries.first().cloned() else {

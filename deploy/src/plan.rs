@@ -336,6 +336,11 @@ pub struct StepResult {
     pub tx: Option<TxOutcome>,
 }
 
+/// The IDs of the transactions of `done` (its approvals and commit).
+pub fn tx_ids(done: &[StepResult]) -> Vec<String> {
+    done.iter().filter_map(|d| d.tx.as_ref().map(|t| t.tx_id.clone())).collect()
+}
+
 /// The outcome of [`execute`].
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Outcome {

@@ -353,10 +353,13 @@ impl Client {
     }
 
     fn unreachable(&self, url: &str, e: impl std::fmt::Display) -> Error {
-        Error::Config(format!(
-            "cannot reach the registry at {url}: {e}; check the address{}",
-            if self.opts.insecure { "" } else { ", or add --insecure if it speaks plain HTTP" }
-        ))
+        Error::Unreachable {
+            what: format!("the registry at {url}"),
+            cause: format!(
+                "{e}; check the address{}",
+                if self.opts.insecure { "" } else { ", or add --insecure if it speaks plain HTTP" }
+            ),
+        }
     }
 
     /// One request on its own connection.
@@ -405,9 +408,7 @@ impl Client {
             };
             resp.map_err(|e| self.unreachable(url, e))
         };
-        tokio::time::timeout(TIMEOUT, work)
-            .await
-            .map_err(|_| self.unreachable(url, format!("no answer within {}s", TIMEOUT.as_secs())))?
+        crate::deadline::bound(&format!("the registry at {url}"), TIMEOUT, work).await
     }
 
     /// A request to the registry (and to no other address: its credentials go with it),

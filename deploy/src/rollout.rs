@@ -30,6 +30,9 @@ use serde_json::Value;
 
 use crate::render::{MANAGED_BY_LABEL, MANAGER};
 
+/// How errors name the cluster.
+pub(crate) const API_SERVER: &str = "the Kubernetes API server (of the kubeconfig)";
+
 /// A failure to apply or to roll out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -37,12 +40,20 @@ pub enum RolloutError {
     /// No usable cluster configuration.
     #[error("no Kubernetes cluster to talk to: {0}")]
     Config(String),
-    /// The API server refused or could not be reached.
+    /// The API server refused.
     #[error("{what}: {cause}")]
     Api {
         /// What was being done.
         what: String,
         /// The API server's answer.
+        cause: String,
+    },
+    /// The API server could not be reached, or did not answer in time.
+    #[error("{what}: {cause}")]
+    Unreachable {
+        /// What was being done.
+        what: String,
+        /// Why, with what to check.
         cause: String,
     },
     /// Objects that [`apply`] would change exist and are not ccaas-deploy's; nothing was applied.
@@ -137,7 +148,10 @@ fn foreign_owner(o: &DynamicObject) -> Option<String> {
 
 /// A Kubernetes API error while doing `what`, as a sentence with the fix (see [`explain`]).
 pub(crate) fn api_error(what: impl Into<String>, e: kube::Error) -> RolloutError {
-    RolloutError::Api { what: what.into(), cause: explain(&e) }
+    match e {
+        kube::Error::Api(_) => RolloutError::Api { what: what.into(), cause: explain(&e) },
+        _ => RolloutError::Unreachable { what: what.into(), cause: explain(&e) },
+    }
 }
 
 /// The API server's answer in plain words, with what to do: a missing namespace, a forbidden
@@ -241,6 +255,11 @@ pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, RolloutError> {
             RolloutError::Config(format!("{e}; give --kubeconfig FILE, set KUBECONFIG, or run inside a cluster"))
         })?,
     };
+    // Every call has a deadline: 10 s to connect, 60 s to answer, or what is left of --timeout.
+    let mut config = config;
+    config.connect_timeout = Some(crate::deadline::limit(Duration::from_secs(10)));
+    config.read_timeout = Some(crate::deadline::limit(Duration::from_secs(60)));
+    config.write_timeout = Some(crate::deadline::limit(Duration::from_secs(60)));
     Client::try_from(config).map_err(|e| RolloutError::Config(format!("cannot make a Kubernetes client: {e}")))
 }
 
@@ -327,6 +346,7 @@ async fn read_targets<'a>(
 /// namespace, a permission the user lacks or an object the API server would refuse stops `up`
 /// here too.
 pub async fn check_ours(client: &Client, manifests: &[Value], force_conflicts: bool) -> Result<(), RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     for t in read_targets(client, manifests, force_conflicts, &mut |_| {}).await? {
         let params = PatchParams::apply(MANAGER).dry_run();
         let params = if t.before.is_some() { params.force() } else { params };
@@ -348,6 +368,7 @@ pub async fn apply(
     force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Applied>, RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     let mut out = Vec::new();
     for t in read_targets(client, manifests, force_conflicts, progress).await? {
         let (kind, ns, name) = (t.kind, t.namespace, t.name);
@@ -390,6 +411,7 @@ pub async fn delete(
     force_conflicts: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Deleted, RolloutError> {
+    let _waiting = crate::deadline::waiting(API_SERVER);
     let mut out = Deleted::default();
     for m in manifests.iter().rev() {
         let ar = resource(m)?;
@@ -584,6 +606,7 @@ pub async fn wait(
     deadline: Duration,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), RolloutError> {
+    let _waiting = crate::deadline::waiting(&format!("the rollout of {} in {ns}", names.join(", ")));
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let started = Instant::now();
     for name in names {

@@ -218,6 +218,7 @@ pub async fn fabric(session: &Session, name: &str) -> Result<Status> {
 /// Reads `name`'s Deployments, pods and Services in `namespace`: those labelled
 /// `app.kubernetes.io/name: <name>` and `app.kubernetes.io/managed-by: ccaas-deploy`.
 pub async fn kubernetes(client: &Client, namespace: &str, name: &str) -> Result<Kubernetes, RolloutError> {
+    let _waiting = crate::deadline::waiting(crate::rollout::API_SERVER);
     let labels = ListParams::default().labels(&format!("app.kubernetes.io/name={name},{MANAGED_BY_LABEL}={MANAGER}"));
     let err = |what: &str, e: kube::Error| {
         crate::rollout::api_error(format!("listing the {what} of {name} in namespace {namespace}"), e)

@@ -2,7 +2,7 @@
 
 use ccaas_deploy::lifecycle::Session;
 use ccaas_deploy::up::UpConfig;
-use ccaas_deploy::{rollout, status, Error};
+use ccaas_deploy::{rollout, status, Error, Kind};
 use serde_json::json;
 
 use crate::args::StatusArgs;
@@ -38,5 +38,10 @@ pub async fn run(out: &Printer, a: &StatusArgs, file: Option<&UpConfig>, session
     value["drift"] = json!(drift);
     value["consistent"] = json!(drift.is_empty());
     out.result(&text, value);
-    Ok(if drift.is_empty() { 0 } else { EXIT_DRIFT })
+    if drift.is_empty() {
+        return Ok(0);
+    }
+    let found = drift.iter().map(|d| d.message.as_str()).collect::<Vec<_>>();
+    out.failed(Kind::Drift, format!("drift: {}", found.join("; ")), Vec::new());
+    Ok(EXIT_DRIFT)
 }

@@ -2,13 +2,14 @@
 
 use std::time::{Duration, Instant};
 
+use ccaas_deploy::config::Target;
 use ccaas_deploy::image::{self, ImageSpec};
 use ccaas_deploy::lifecycle::{Sequenced, Session, Via};
 use ccaas_deploy::registry::{self, PushOptions, Reference};
 use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::up::UpConfig;
-use ccaas_deploy::{in_flight, plan, Error};
+use ccaas_deploy::{in_flight, plan, Error, Kind};
 use serde_json::json;
 
 use crate::args::{DownArgs, UpArgs};
@@ -35,6 +36,47 @@ pub fn registry_options(a: &UpArgs, c: &UpConfig) -> Result<Option<PushOptions>,
         &a.token_hosts,
     )
     .map(Some)
+}
+
+/// Reads and checks every local input of `up` (the binary, the package and its TLS files, the
+/// definition and its policy, the manifests' files, the kubeconfig), connecting to nothing: run
+/// before any connection, and alone with `--offline`. Returns what `up` would deploy, as text
+/// lines and JSON.
+pub async fn check_local(c: &UpConfig, target: &Target) -> anyhow::Result<(Vec<String>, serde_json::Value)> {
+    let image = match &c.image.binary {
+        Some(binary) => Some(image::input_digest(&ImageSpec::new(binary))?),
+        None => None,
+    };
+    let pkg = c.package()?;
+    let def = c.definition()?;
+    let w = c.workload(&pkg.package_id, None);
+    render::render(&w, RenderTarget::Kubernetes)?;
+    rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
+    let peers: Vec<String> = target.peers.iter().map(|p| format!("{} ({})", p.name, p.address)).collect();
+    let text = vec![
+        format!(
+            "offline check passed: {} version {} with package {} on channel {} as {} (peers: {})",
+            def.name,
+            def.version,
+            pkg.package_id,
+            target.channel,
+            target.identity.msp_id(),
+            peers.join(", ")
+        ),
+        format!(
+            "image {}{}, namespace {}; nothing was contacted: run without --offline to plan against the channel and \
+             the cluster",
+            c.image.reference,
+            if image.is_some() { " (built from the binary)" } else { "" },
+            w.namespace
+        ),
+    ];
+    let value = json!({
+        "offline": true, "name": def.name, "version": def.version, "package_id": pkg.package_id,
+        "channel": target.channel, "msp_id": target.identity.msp_id(), "peers": peers,
+        "image": c.image.reference, "namespace": w.namespace,
+    });
+    Ok((text, value))
 }
 
 pub async fn up(
@@ -149,7 +191,10 @@ pub async fn up(
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
     let names = w.server_names()?;
-    let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
+    let deadline = ccaas_deploy::deadline::remaining()
+        // Time left to read why the pods are not ready, before the command's deadline.
+        .map(|r| r.saturating_sub(Duration::from_secs(2)))
+        .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
     in_flight.update(format!("kubernetes: waiting for the rollout of {} in {}", names.join(", "), w.namespace));
     let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
     drop(in_flight);
@@ -183,9 +228,9 @@ pub async fn up(
         if waiting {
             eprintln!("also {waiting_line}");
         }
-        if out.output == crate::Output::Json {
-            println!("{summary}");
-        }
+        let message = if waiting { format!("{e}; also {waiting_line}") } else { e.to_string() };
+        out.failed(Kind::Rollout, message, plan::tx_ids(&fabric_done));
+        out.result(&[], summary);
         return Ok(code);
     }
     let text = if waiting {
@@ -223,6 +268,7 @@ pub async fn up(
     out.result(&[text], summary);
     if waiting {
         eprintln!("{waiting_line}");
+        out.failed(Kind::Waiting, waiting_line, plan::tx_ids(&fabric_done));
     }
     Ok(code)
 }

@@ -86,7 +86,7 @@ fn no_identity_says_which_flags_or_variables_give_one() {
 }
 
 #[test]
-fn cli_unknown_user_exits_2_with_the_message_and_nothing_on_stdout() {
+fn cli_unknown_user_exits_2_with_the_message_and_only_the_failure_on_stdout() {
     let out = Command::new(env!("CARGO_BIN_EXE_ccaas-deploy"))
         .env_clear()
         .args(["--config", fixture("network-org1.yaml").to_str().unwrap(), "--user", "nobody"])
@@ -94,7 +94,9 @@ fn cli_unknown_user_exits_2_with_the_message_and_nothing_on_stdout() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
+    let failure: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failure["kind"], "configuration");
+    assert!(failure["message"].as_str().unwrap().starts_with("user 'nobody' is not in "), "{failure}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: user 'nobody' is not in "), "{stderr}");
 }

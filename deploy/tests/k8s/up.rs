@@ -321,6 +321,17 @@ fabric:
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["exit_reasons"], serde_json::json!(["waiting", "rollout"]), "{v}");
     assert_eq!(v["rolled_out"], false, "{v}");
+    // The failure's fields, with the result's: the more severe kind, and the approval's transaction.
+    assert_eq!(
+        (v["kind"].as_str(), v["exit_code"].as_u64(), v["retryable"].as_bool()),
+        (Some("rollout"), Some(6), Some(false))
+    );
+    let approvals: Vec<&Value> = v["fabric_done"].as_array().unwrap().iter().filter_map(|d| d.get("tx")).collect();
+    assert_eq!(v["tx_ids"].as_array().unwrap().len(), approvals.len(), "{v}");
+    assert!(
+        !approvals.is_empty() && approvals.iter().all(|t| v["tx_ids"].as_array().unwrap().contains(&t["tx_id"])),
+        "{v}"
+    );
     assert!(!v["needed"].as_str().unwrap_or_default().is_empty(), "{v}");
     assert!(
         err.contains("did not roll out") && err.contains("also waiting for approvals of asset sequence 1"),

@@ -232,6 +232,8 @@ fn invoke_and_query_two_orgs() {
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["status"], "ENDORSEMENT_POLICY_FAILURE", "{json}");
     assert!(json["block"].as_u64().is_some(), "an invalid transaction is in a block too: {json}");
+    assert_eq!((json["kind"].as_str(), json["exit_code"].as_u64()), (Some("refused"), Some(1)), "{json}");
+    assert_eq!(json["tx_ids"], serde_json::json!([json["tx_id"]]), "{json}");
     let expected = format!(
         "error: transaction {} (invoke CreateAsset on basic) was committed as invalid: ENDORSEMENT_POLICY_FAILURE; \
          the endorsements do not satisfy the endorsement policy",

@@ -74,6 +74,8 @@ fn one_org() {
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["consistent"], json!(false));
     assert_eq!(json["drift"][0]["kind"], json!("not_installed"));
+    assert_eq!((json["kind"].as_str(), json["exit_code"].as_u64()), (Some("drift"), Some(7)), "{json}");
+    assert!(json["message"].as_str().unwrap().contains("is not installed on peer0.org1.example.com"), "{json}");
 }
 
 fn two_orgs() {

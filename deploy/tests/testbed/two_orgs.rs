@@ -26,6 +26,11 @@ fn two_orgs_each_with_its_own_network_config() {
     assert_eq!(code, 3, "Org2's approval is missing: exit 3\n{out}\n{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["waiting_for"], serde_json::json!(["Org2MSP"]));
+    // The failure's fields, with the result's: waiting, not worth re-running as is, and Org1's approval.
+    assert_eq!((json["kind"].as_str(), json["exit_code"].as_u64()), (Some("waiting"), Some(3)), "{json}");
+    assert_eq!(json["retryable"], false);
+    let approve = json["done"].as_array().unwrap().iter().find(|d| d["action"] == "approve").expect("approved");
+    assert_eq!(json["tx_ids"], serde_json::json!([approve["tx"]["tx_id"]]), "{json}");
     assert!(
         err.contains("then stop: basic sequence 1 needs the approval of Org2MSP before it can be committed"),
         "{err}"
@@ -47,6 +52,9 @@ fn two_orgs_each_with_its_own_network_config() {
     commit.args(["commit", "-n", "basic", "-v", "1.0", "--sequence", "1"]);
     let (code, out, err) = run(&mut commit);
     assert_eq!(code, 3, "{out}{err}");
+    let (_, json, _) = run(commit.arg("--output").arg("json"));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((json["kind"].as_str(), json["exit_code"].as_u64()), (Some("waiting"), Some(3)), "{json}");
     assert!(
         err.contains(
             "error: cannot commit basic sequence 1 yet: LifecycleEndorsement (MAJORITY Endorsement: 1 of 2 orgs \

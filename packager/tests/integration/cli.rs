@@ -12,12 +12,12 @@ fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Runs a build expected to fail validation; checks exit 1, the message, and that the
+/// Runs a build expected to fail validation; checks exit 2, the message, and that the
 /// working directory is unchanged.
 fn assert_build_fails(dir: &Path, args: &[&str], message: &str) {
     let before = listing(dir);
     let out = run_in(dir, args);
-    assert_eq!(out.code, 1, "{args:?}\n{}", out.stderr);
+    assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);
     assert!(out.stderr.contains(message), "{args:?}: expected {message:?} in\n{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(listing(dir), before, "files left behind by {args:?}");
@@ -244,8 +244,8 @@ fn json_output_shapes_and_ids_agree() {
     assert!(human.stdout.contains("checks: ok"));
 
     // A missing file is a runtime error.
-    assert_eq!(run_in(d, &["id", "nope.tgz"]).code, 1);
-    assert_eq!(run_in(d, &["inspect", "nope.tgz"]).code, 1);
+    assert_eq!(run_in(d, &["id", "nope.tgz"]).code, 2, "a bad input file is 2, as in ccaas-deploy");
+    assert_eq!(run_in(d, &["inspect", "nope.tgz"]).code, 2);
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn tls_command_writes_material_build_accepts() {
     // Refuses to overwrite, leaving the files untouched; --force replaces them.
     let ca_before = std::fs::read(d.join("certs/ca.pem")).unwrap();
     let again = run_in(d, &["tls", "--host", "x", "--out", "certs"]);
-    assert_eq!(again.code, 1);
+    assert_eq!(again.code, 2);
     assert!(again.stderr.contains("refusing to overwrite existing files (use --force)"));
     assert_eq!(std::fs::read(d.join("certs/ca.pem")).unwrap(), ca_before);
     assert_eq!(listing(&d.join("certs")), files);
@@ -372,7 +372,7 @@ fn wrong_kinds_of_input_are_named_and_write_nothing() {
     .unwrap();
     for (file, message) in [("adir", "adir"), ("empty.tgz", "empty.tgz"), ("noise.tgz", "noise.tgz")] {
         let out = run_in(d, &["inspect", file]);
-        assert_eq!(out.code, 1, "inspect {file}: {}", out.stderr);
+        assert_eq!(out.code, 2, "inspect {file}: {}", out.stderr);
         assert!(out.stderr.contains(message), "inspect {file}: expected {message:?} in\n{}", out.stderr);
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
@@ -406,7 +406,7 @@ fn a_full_disk_leaves_no_partial_package() {
     let _ = std::fs::write(&filler, vec![0u8; 8 * 1024]);
     let before = listing(&mount_point);
     let out = run_in(dir.path(), &["build", "--label", "cc", "--address", "cc:7052", "-o", "tiny/pkg.tgz"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("cannot write the package: tiny/pkg.tgz"), "{}", out.stderr);
     assert!(out.stderr.contains("No space left on device"), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);

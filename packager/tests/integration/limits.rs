@@ -132,7 +132,7 @@ fn the_cli_refuses_a_bomb_in_little_memory() {
                 assert_eq!(out.code, 0, "{}", out.stderr);
                 continue;
             }
-            assert_eq!(out.code, 1, "{cmd} {name}: {}", out.stderr);
+            assert_eq!(out.code, 2, "{cmd} {name}: {}", out.stderr);
             assert!(out.stderr.contains(&format!("{name} is not a usable chaincode package")), "{}", out.stderr);
             assert!(out.stderr.contains("more than 100 MiB"), "{}", out.stderr);
             assert!(out.stdout.is_empty());

@@ -40,7 +40,7 @@ fn gnu_tar_dot_recipe_is_rejected_like_the_peer_does() {
     assert_eq!(package_id(&bytes).unwrap_err().to_string(), expected);
     for cmd in [["inspect", "dot.tgz"], ["id", "dot.tgz"]] {
         let out = run_in(dir.path(), &cmd);
-        assert_eq!(out.code, 1, "{cmd:?}");
+        assert_eq!(out.code, 2, "{cmd:?}");
         assert!(out.stderr.contains(expected), "{}", out.stderr);
         assert!(out.stdout.is_empty());
     }

@@ -16,8 +16,9 @@
 //! `~/.local/state/ccaas-peer/CHANNEL.CHAINCODE_NAME.json` when `XDG_STATE_HOME` is unset;
 //! `--state FILE` keeps it elsewhere and `--fresh` starts from an empty ledger.
 //!
-//! Exit codes: 0 success, 1 failure (connection, transaction status ≥ 400, failed check or
-//! benchmark errors), 2 usage.
+//! Exit codes, as ccaas-deploy's (README.md, "Exit codes"): 0 success, 1 refused (transaction
+//! status ≥ 400, a failed check, benchmark errors), 2 usage or a bad input (a file, an address,
+//! TLS settings), 4 the chaincode server cannot be reached or does not answer in time.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -340,7 +341,20 @@ struct Failure {
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(error: E) -> Self {
-        Failure { code: 1, error: error.into() }
+        let error = error.into();
+        let code = error.chain().find_map(|e| e.downcast_ref::<EmulatorError>()).map_or(1, exit_code);
+        Failure { code, error }
+    }
+}
+
+/// The exit code of an emulator error, as ccaas-deploy's (README.md, "Exit codes"): 4 when the
+/// chaincode server cannot be reached or does not answer in time, 2 for bad TLS settings or a
+/// bad address, else 1 (refused).
+fn exit_code(error: &EmulatorError) -> u8 {
+    match error {
+        EmulatorError::Connect { .. } | EmulatorError::StartupTimeout(_) | EmulatorError::ExecuteTimeout => 4,
+        EmulatorError::InvalidAddress { .. } | EmulatorError::Tls(_) => 2,
+        _ => 1,
     }
 }
 
@@ -355,7 +369,10 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     match run(cli).await {
         Ok(code) => code,
@@ -499,7 +516,7 @@ fn connect_error(error: EmulatorError) -> Failure {
                  {error}; pass --chaincode-id {registered}, or omit it to accept any id"
             ),
         },
-        _ => Failure { code: 1, error: anyhow!(error).context("could not connect") },
+        _ => Failure { code: exit_code(&error), error: anyhow!(error).context("could not connect") },
     }
 }
 
@@ -566,7 +583,7 @@ fn save_state(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
 }
 
 fn transaction_error(error: EmulatorError) -> Failure {
-    Failure { code: 1, error: anyhow!(error) }
+    Failure { code: exit_code(&error), error: anyhow!(error) }
 }
 
 fn print_outcome(output: Output, outcome: &TxOutcome, submit: bool) {

@@ -74,12 +74,12 @@ async fn usage_errors_exit_2() {
 }
 
 #[tokio::test]
-async fn a_missing_server_exits_1() {
+async fn a_missing_server_exits_4() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     drop(listener);
     let output = peer(&["--address", &address, "query", "ReadAsset", "a"]).await;
-    assert_eq!(code(&output), 1);
+    assert_eq!(code(&output), 4, "a connection failure, as in ccaas-deploy");
     assert!(stderr(&output).contains("error creating grpc connection"), "{}", stderr(&output));
 }
 
