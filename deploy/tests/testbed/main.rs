@@ -2,8 +2,8 @@
 //! its own testbed (own state directory and port base) and wipes it afterwards.
 //!
 //! Port bases: 2050 and 4550 (invoke), 9550 (policy, 3 orgs), 12050 (errors), 14550 and 29550
-//! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 27050 (two_orgs). A testbed of up to 2 orgs uses
-//! base..base+2397, so bases 2500 apart never overlap; one of 3 orgs also uses base+4001 and
+//! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 24550 (pipelines), 27050
+//! (two_orgs). A testbed of up to 2 orgs uses base..base+2397, so bases 2500 apart never overlap; one of 3 orgs also uses base+4001 and
 //! base+4002 (9550's: 13551, 13552, between the others' ports). All stay below Linux's ephemeral
 //! range (32768-60999), where any client socket may hold a port and make `up` refuse it.
 //! Chaincode servers listen between the ranges (6001-6103, 9611, 11001, 14501, 15001, 15002,
@@ -15,8 +15,11 @@ mod errors;
 mod invoke;
 mod mtls;
 mod one_org;
+mod pipelines;
 mod policy;
 mod readme;
+#[path = "../common/registry.rs"]
+mod registry_server;
 mod status;
 mod support;
 mod two_orgs;
