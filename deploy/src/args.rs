@@ -1054,7 +1054,8 @@ pub struct ClusterArgs {
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
-    /// The chaincode server binary (static, or dynamically linked: its libraries are copied in).
+    /// The chaincode server binary, the entrypoint (static, or dynamically linked: its libraries
+    /// are copied in).
     #[arg(value_name = "BINARY")]
     pub binary: PathBuf,
     /// Path of the binary in the image, and the entrypoint [default: /usr/local/bin/<name>].
@@ -1063,6 +1064,13 @@ pub struct ImageArgs {
     /// Exposed port and the CHAINCODE_SERVER_ADDRESS default (0.0.0.0:PORT).
     #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_PORT)]
     pub port: u16,
+    /// No exposed port and no CHAINCODE_SERVER_ADDRESS: an image that serves nothing (tools).
+    #[arg(long, conflicts_with = "port")]
+    pub no_port: bool,
+    /// Another binary, at /usr/local/bin/<name> beside the entrypoint (repeatable); `podman run
+    /// --entrypoint /usr/local/bin/<name>` runs it.
+    #[arg(long = "add-binary", value_name = "FILE")]
+    pub add_binaries: Vec<PathBuf>,
     /// Numeric user and group (not 0).
     #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_USER)]
     pub uid: u32,
@@ -1104,7 +1112,7 @@ pub struct PushArgs {
     #[arg(long, requires = "registry_user")]
     pub registry_password_stdin: bool,
     /// An extra CA (PEM) to verify an HTTPS registry with, besides the system's.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "CCAAS_REGISTRY_CA", value_name = "FILE")]
     pub registry_ca: Option<PathBuf>,
     #[command(flatten)]
     pub token_hosts: TokenHostArgs,

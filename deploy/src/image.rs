@@ -35,12 +35,16 @@ pub struct ImageSpec {
     /// Where the binary goes in the image, and the entrypoint [default `/usr/local/bin/<file name>`].
     pub entrypoint: Option<String>,
     /// The port the server listens on: exposed, and the `CHAINCODE_SERVER_ADDRESS` default
-    /// (`0.0.0.0:<port>`).
-    pub port: u16,
+    /// (`0.0.0.0:<port>`); `None` for an image that serves nothing (the tools image).
+    pub port: Option<u16>,
     /// Numeric user and group (not 0).
     pub user: u32,
     /// More `KEY=value` defaults for the environment.
     pub env: Vec<(String, String)>,
+    /// More binaries, each at `/usr/local/bin/<file name>` beside the entrypoint (with its
+    /// libraries when it is dynamically linked): an image of several tools, where
+    /// `--entrypoint` of `podman run` or `docker run` picks another one.
+    pub more_binaries: Vec<PathBuf>,
 }
 
 impl ImageSpec {
@@ -49,9 +53,10 @@ impl ImageSpec {
         ImageSpec {
             binary: binary.into(),
             entrypoint: None,
-            port: crate::render::DEFAULT_PORT,
+            port: Some(crate::render::DEFAULT_PORT),
             user: crate::render::DEFAULT_USER,
             env: Vec::new(),
+            more_binaries: Vec::new(),
         }
     }
 }
@@ -91,7 +96,7 @@ pub struct Image {
     pub manifest: Blob,
     /// Files in the layer, by path in the image.
     pub files: Vec<String>,
-    /// Whether the binary is statically linked (no libraries copied).
+    /// Whether the binaries are statically linked (no libraries copied).
     pub static_binary: bool,
 }
 
@@ -320,32 +325,42 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     if spec.user == 0 {
         return Err(Error::Config("user 0 is root: give a non-root numeric user".into()));
     }
-    let binary = std::fs::read(&spec.binary).map_err(|cause| Error::Read {
-        what: "chaincode binary",
-        path: spec.binary.clone(),
-        cause,
-    })?;
-    let interpreter = elf_interpreter(&binary, &spec.binary)?;
-    let file_name = spec
-        .binary
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Config(format!("{} has no usable file name", spec.binary.display())))?;
-    let entrypoint = spec.entrypoint.clone().unwrap_or_else(|| format!("/usr/local/bin/{file_name}"));
+    let file_name = |path: &Path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::Config(format!("{} has no usable file name", path.display())))
+    };
+    let name = file_name(&spec.binary)?;
+    let entrypoint = spec.entrypoint.clone().unwrap_or_else(|| format!("/usr/local/bin/{name}"));
     if !entrypoint.starts_with('/') || entrypoint.ends_with('/') {
         return Err(Error::Config(format!("entrypoint '{entrypoint}' is not an absolute file path")));
     }
+    let mut binaries = vec![(spec.binary.clone(), entrypoint.clone())];
+    for more in &spec.more_binaries {
+        binaries.push((more.clone(), format!("/usr/local/bin/{}", file_name(more)?)));
+    }
     // path in the image (no leading '/') → (bytes, mode)
     let mut files: std::collections::BTreeMap<String, (Vec<u8>, u32)> = std::collections::BTreeMap::new();
-    files.insert(entrypoint.trim_start_matches('/').to_string(), (binary, 0o755));
-    if interpreter.is_some() {
-        for lib in linked_libraries(&spec.binary)? {
-            let bytes = std::fs::read(&lib).map_err(|cause| Error::Read {
-                what: "shared library",
-                path: lib.clone(),
-                cause,
-            })?;
-            files.insert(lib.to_string_lossy().trim_start_matches('/').to_string(), (bytes, 0o755));
+    let mut dynamic = false;
+    for (path, at) in binaries {
+        let bytes = std::fs::read(&path).map_err(|cause| Error::Read { what: "binary", path: path.clone(), cause })?;
+        let interpreter = elf_interpreter(&bytes, &path)?;
+        if files.insert(at.trim_start_matches('/').to_string(), (bytes, 0o755)).is_some() {
+            return Err(Error::Config(format!(
+                "two binaries would be {at} in the image: give each binary a distinct file name"
+            )));
+        }
+        if interpreter.is_some() {
+            dynamic = true;
+            for lib in linked_libraries(&path)? {
+                let bytes = std::fs::read(&lib).map_err(|cause| Error::Read {
+                    what: "shared library",
+                    path: lib.clone(),
+                    cause,
+                })?;
+                files.insert(lib.to_string_lossy().trim_start_matches('/').to_string(), (bytes, 0o755));
+            }
         }
     }
     let u = spec.user;
@@ -373,27 +388,29 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     // The packager's fixed-header gzip: the same bytes for the same layer, so the same digest.
     let layer = Blob::new(ccaas_package::deterministic_gzip(&layer_tar));
 
-    let mut env = vec![
-        "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),
-        format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{}", spec.port),
-    ];
+    let mut env = vec!["PATH=/usr/local/bin:/usr/bin:/bin".to_string()];
+    env.extend(spec.port.map(|p| format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{p}")));
     env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+    let mut config = json!({
+        "User": format!("{u}:{u}"),
+        "Entrypoint": [entrypoint],
+        "Env": env,
+        "WorkingDir": "/",
+        "Labels": {"org.opencontainers.image.title": name},
+    });
+    if let Some(p) = spec.port {
+        config["ExposedPorts"] = json!({format!("{p}/tcp"): {}});
+    }
     let config = Blob::new(to_json(&json!({
         "architecture": "amd64",
         "os": "linux",
-        "config": {
-            "User": format!("{u}:{u}"),
-            "Entrypoint": [entrypoint],
-            "Env": env,
-            "ExposedPorts": {format!("{}/tcp", spec.port): {}},
-            "WorkingDir": "/",
-            "Labels": {"org.opencontainers.image.title": file_name},
-        },
+        "config": config,
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created_by": "ccaas-deploy image", "comment": if interpreter.is_some() {
-            "binary and the shared libraries it loads"
-        } else {
-            "static binary"
+        "history": [{"created_by": "ccaas-deploy image", "comment": match (dynamic, spec.more_binaries.is_empty()) {
+            (true, true) => "binary and the shared libraries it loads",
+            (true, false) => "binaries and the shared libraries they load",
+            (false, true) => "static binary",
+            (false, false) => "static binaries",
         }}],
     })));
     let manifest = Blob::new(to_json(&json!({
@@ -404,7 +421,7 @@ pub fn build(spec: &ImageSpec) -> Result<Image, Error> {
     })));
     let mut listed: Vec<String> = files.keys().map(|k| format!("/{k}")).collect();
     listed.sort();
-    Ok(Image { layer, diff_id, layer_tar, config, manifest, files: listed, static_binary: interpreter.is_none() })
+    Ok(Image { layer, diff_id, layer_tar, config, manifest, files: listed, static_binary: !dynamic })
 }
 
 /// A digest of everything [`build`] makes an image from: the binary, the libraries it loads, and
@@ -431,11 +448,23 @@ pub fn input_digest(spec: &ImageSpec) -> Result<String, Error> {
         }
     }
     field(spec.entrypoint.as_deref().unwrap_or_default().as_bytes());
-    field(&spec.port.to_be_bytes());
+    field(&spec.port.map(u16::to_be_bytes).unwrap_or_default());
     field(&spec.user.to_be_bytes());
     for (k, v) in &spec.env {
         field(k.as_bytes());
         field(v.as_bytes());
+    }
+    for more in &spec.more_binaries {
+        field(b"binary");
+        field(more.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+        let bytes = read("binary", more)?;
+        field(&bytes);
+        if elf_interpreter(&bytes, more)?.is_some() {
+            for lib in linked_libraries(more)? {
+                field(lib.as_os_str().as_encoded_bytes());
+                field(&read("shared library", &lib)?);
+            }
+        }
     }
     Ok(format!("sha256:{}", h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
@@ -496,9 +525,28 @@ mod tests {
         other.env.push(("RUST_LOG".into(), "info".into()));
         assert_ne!(input_digest(&other).unwrap(), first);
         other = ImageSpec::new(&bin);
-        other.port = 9999;
+        other.port = Some(9999);
         assert_ne!(input_digest(&other).unwrap(), first);
         std::fs::copy("/bin/false", &bin).unwrap();
         assert_ne!(input_digest(&spec).unwrap(), first, "another binary");
+    }
+
+    #[test]
+    fn more_binaries_go_beside_the_entrypoint_and_no_port_exposes_nothing() {
+        let mut spec = ImageSpec::new("/bin/true");
+        spec.more_binaries.push("/bin/false".into());
+        spec.port = None;
+        let img = build(&spec).unwrap();
+        for f in ["/usr/local/bin/true", "/usr/local/bin/false"] {
+            assert!(img.files.iter().any(|x| x == f), "{f} not in {:?}", img.files);
+        }
+        let config: Value = serde_json::from_slice(&img.config.bytes).unwrap();
+        assert_eq!(config["config"]["Entrypoint"], json!(["/usr/local/bin/true"]));
+        assert!(config["config"].get("ExposedPorts").is_none(), "{config}");
+        assert!(!config["config"]["Env"].to_string().contains("CHAINCODE_SERVER_ADDRESS"), "{config}");
+        // Two binaries of one file name would overwrite each other.
+        spec.more_binaries.push("/usr/bin/true".into());
+        let err = build(&spec).unwrap_err().to_string();
+        assert!(err.contains("two binaries would be /usr/local/bin/true"), "{err}");
     }
 }

@@ -88,9 +88,10 @@ pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
     let spec = ImageSpec {
         binary: a.binary.clone(),
         entrypoint: a.entrypoint.clone(),
-        port: a.port,
+        port: (!a.no_port).then_some(a.port),
         user: a.uid,
         env: a.env.clone(),
+        more_binaries: a.add_binaries.clone(),
     };
     let img = image::build(&spec)?;
     let name = a.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "chaincode".into());

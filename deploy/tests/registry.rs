@@ -9,18 +9,17 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use base64::Engine as _;
+use registry_server::{Registry, HTPASSWD, PASSWORD, USER};
 use serde_json::{json, Value};
+
+#[path = "common/registry.rs"]
+mod registry_server;
 
 const DEPLOY: &str = env!("CARGO_BIN_EXE_ccaas-deploy");
 const BINARY: &str = "/bin/true";
-const USER: &str = "ci";
-const PASSWORD: &str = "s3cret";
-/// bcrypt of PASSWORD (cost 4), as `htpasswd -B` writes it.
-const HTPASSWD: &str = "ci:$2b$04$uUj0y8QeFH0OnwMxpBzK7OELe/vaoj0ILtFSlghddzGstPJvf2yS2\n";
 
 fn tool(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
@@ -38,64 +37,6 @@ fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
             );
             None
         }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// Starts docker-registry with `auth` (a YAML block under `auth:`, or empty).
-    fn start(bin: &Path, auth: &str, files: &[(&str, &[u8])]) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, bytes) in files {
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
-        let port = free_port();
-        let auth = auth.replace("DIR", dir.path().to_str().unwrap());
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}/data\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n{auth}",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let r = Registry { child, port, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not listen on {port}: {}", r.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        r
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    fn reference(&self, repo_tag: &str) -> String {
-        format!("127.0.0.1:{}/{repo_tag}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,7 +2,7 @@
 //! its own testbed (own state directory and port base) and wipes it afterwards.
 //!
 //! Port bases: 2050 and 4550 (invoke), 9550 (policy, 3 orgs), 12050 (errors), 14550 and 29550
-//! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 27050 (two_orgs), and for one org
+//! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 24550 (pipelines), 27050 (two_orgs), and for one org
 //! 1100, 1300 and 1500 (races; k8s kill_rerun: 1700): a one-org testbed uses only base..base+3
 //! and base+2393..base+2394, which no other base uses. A testbed of up to 2 orgs uses
 //! base..base+2397, so bases 2500 apart never overlap; one of 3 orgs also uses base+4001 and
@@ -19,9 +19,12 @@ mod invoke;
 mod kill;
 mod mtls;
 mod one_org;
+mod pipelines;
 mod policy;
 mod races;
 mod readme;
+#[path = "../common/registry.rs"]
+mod registry_server;
 mod status;
 mod support;
 mod two_orgs;
