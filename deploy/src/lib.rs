@@ -24,6 +24,7 @@ pub mod config;
 pub mod definition;
 mod error;
 mod hints;
+pub mod hlf;
 pub mod identity;
 pub mod image;
 pub mod invoke;

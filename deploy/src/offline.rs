@@ -56,8 +56,12 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let names = w.server_names()?;
     if !a.no_wait {
         let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
-        if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
-            if let RolloutError::Failed { .. } = e {
+        let waited = match a.target {
+            TargetArg::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
+            TargetArg::HlfOperator => ccaas_deploy::hlf::wait(&client, &manifests, deadline, &mut progress).await,
+        };
+        if let Err(e) = waited {
+            if let RolloutError::Failed { .. } | RolloutError::Operator { .. } = e {
                 eprintln!("error: {e}");
                 if out.output == Output::Json {
                     println!("{}", json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use ccaas_deploy::hlf;
 use ccaas_deploy::image::{self, ImageSpec};
 use ccaas_deploy::lifecycle::{Sequenced, Session, Via};
 use ccaas_deploy::registry::{self, PushOptions, Reference};
@@ -49,9 +50,13 @@ pub async fn up(
     let mut changed = Vec::<String>::new();
 
     // 0. The cluster, and no object of another owner in the way: checked before anything changes.
+    let target = c.target();
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
-    let planned = render::render(&c.workload(&c.package()?.package_id, None), RenderTarget::Kubernetes)?;
+    let planned = render::render(&c.workload(&c.package()?.package_id, None), target)?;
     rollout::check_ours(&client, &planned, a.cluster.force_conflicts).await?;
+    if target == RenderTarget::HlfOperator {
+        hlf::check_deployments(&client, &planned).await?;
+    }
 
     // 1. Image.
     let mut digest = None;
@@ -136,18 +141,23 @@ pub async fn up(
 
     // 6. Rollout.
     let w = c.workload(&pkg.package_id, digest);
-    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let manifests = render::render(&w, target)?;
     let mut progress = |l: &str| out.progress(&format!("kubernetes: {l}"));
     let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     for x in applied.iter().filter(|x| x.changed) {
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
     let names = w.server_names()?;
+    // The operator's Deployment has no progress deadline of ours: up's default wait is the
+    // Kubernetes target's (120 s plus 10).
     let deadline = Duration::from_secs(a.cluster.timeout.unwrap_or(u64::from(w.progress_deadline_seconds) + 10));
-    let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    let rolled = match target {
+        RenderTarget::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
+        RenderTarget::HlfOperator => hlf::wait(&client, &manifests, deadline, &mut progress).await,
+    };
     let rollout_failed = match rolled {
         Ok(()) => None,
-        Err(e @ RolloutError::Failed { .. }) => Some(e),
+        Err(e @ (RolloutError::Failed { .. } | RolloutError::Operator { .. })) => Some(e),
         Err(e) => return Err(e.into()),
     };
     let waiting = !needed.is_empty();
@@ -276,10 +286,13 @@ pub async fn down(
 ) -> anyhow::Result<u8> {
     let pkg = c.package()?;
     let w = c.workload(&pkg.package_id, None);
-    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let manifests = render::render(&w, c.target())?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
-    let done = rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?;
+    let done = match c.target() {
+        RenderTarget::Kubernetes => rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?,
+        RenderTarget::HlfOperator => hlf::delete(&client, &manifests, a.force_conflicts, &mut progress).await?,
+    };
     let (note, committed) = channel_note(&c.chaincode.name, &committed);
     let mut text = vec![if done.deleted.is_empty() {
         format!("nothing to delete in namespace {}", w.namespace)
