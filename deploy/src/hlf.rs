@@ -45,7 +45,9 @@
 //!   `True` when the Deployment and Service were written, else `FAILED` with the error in
 //!   `status.message` and a `FAILED` condition. The reconcile that creates the Service marks the
 //!   resource `FAILED` with no message, and the next one `RUNNING`: a `FAILED` without a message
-//!   (empty or blank) is a step, not a failure. It records no observed generation. (On
+//!   (empty or blank) is a step, not a failure; so is one whose error passes (a conflict when
+//!   it updates its Deployment while the Deployment controller writes its status): its status
+//!   write makes it reconcile again. It records no observed generation. (On
 //!   Kubernetes 1.20, which refuses empty strings in a custom resource, its status writes with
 //!   an empty message fail, and the status stays empty: `up` then times out naming it.)
 //!
@@ -60,9 +62,9 @@
 //! that the Deployment it watches was made from the spec it applied: it waits for that
 //! Deployment, then for its rollout as for the Kubernetes target (every replica updated and
 //! available, each pod's reason on failure), and for the resource's status to say `RUNNING`.
-//! A `FAILED` status with a message fails `up` (exit 6) with the operator's message. The
-//! resource is applied server-side with field manager `ccaas-deploy`, so fields that other
-//! managers set (e.g. `spec.credentials` added with `kubectl patch`) stay.
+//! A `FAILED` status with a message that lasts [`FAILED_GRACE`] fails `up` (exit 6) with the
+//! operator's message. The resource is applied server-side with field manager `ccaas-deploy`,
+//! so fields that other managers set (e.g. `spec.credentials` added with `kubectl patch`) stay.
 //!
 //! Refused, with a sentence naming the setting ([`check_config`], and [`crate::render`]):
 //! `kubernetes.port` other than 7052 (the operator's Service always targets 7052),
@@ -88,6 +90,11 @@ use crate::render::{RenderTarget, DEFAULT_PORT};
 use crate::rollout::{self, api_error, Deleted, RolloutError};
 use crate::up::UpConfig;
 use crate::Error;
+
+/// How long a `FAILED` status with a message may last before [`wait`] takes it as the
+/// operator's verdict: the operator reconciles again right after writing it, and a passing
+/// error (a conflict) then turns into `RUNNING`.
+pub const FAILED_GRACE: Duration = Duration::from_secs(5);
 
 /// Pod-template annotation (in `spec.podAnnotations`) holding [`spec_digest`] of the
 /// `FabricChaincode` spec: the operator's Deployment carries it once made from that spec.
@@ -168,15 +175,17 @@ pub async fn check_deployments(client: &Client, manifests: &[Value]) -> Result<(
             continue;
         };
         let labels = d.metadata.labels.unwrap_or_default();
-        let operators = labels.get("app").map(String::as_str) == Some("fabric-chaincode")
-            && labels.get("chaincode") == Some(&name);
+        let operators =
+            labels.get("app").map(String::as_str) == Some("fabric-chaincode") && labels.get("chaincode") == Some(&name);
         if !operators {
             let whose = match labels.get(crate::render::MANAGED_BY_LABEL) {
                 Some(v) if v == crate::render::MANAGER => {
                     "ccaas-deploy's, from the Kubernetes target: remove it with `ccaas-deploy down --target kubernetes`"
                         .to_string()
                 }
-                _ => format!("not the operator's: delete it if nothing needs it (kubectl delete -n {ns} deployment/{name})"),
+                _ => format!(
+                    "not the operator's: delete it if nothing needs it (kubectl delete -n {ns} deployment/{name})"
+                ),
             };
             return Err(RolloutError::Api {
                 what: format!("Deployment {ns}/{name} is in the way of FabricChaincode {ns}/{name}"),
@@ -200,8 +209,8 @@ fn status_of(fc: &DynamicObject) -> (String, String) {
 /// from the applied spec, the Deployment has rolled out ([`rollout::wait`]: every replica
 /// updated and available; each pod's reason on failure) and the resource's status says
 /// `RUNNING`. Fails with [`RolloutError::Operator`] when the operator reports `FAILED` with a
-/// message or does nothing in time, with [`RolloutError::Failed`] when the rollout fails, and
-/// once `deadline` has passed.
+/// message for [`FAILED_GRACE`] or does nothing in time, with [`RolloutError::Failed`] when the
+/// rollout fails, and once `deadline` has passed.
 pub async fn wait(
     client: &Client,
     manifests: &[Value],
@@ -217,13 +226,20 @@ pub async fn wait(
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
         let failed = |why: String| RolloutError::Operator { namespace: ns.clone(), name: name.clone(), why };
         let mut last = String::new();
+        // Since when the operator has said FAILED with a message.
+        let mut failing: Option<Instant> = None;
         // 1. The operator's Deployment, made from this spec.
         loop {
             let read = |e| api_error(format!("reading FabricChaincode {ns}/{name}"), e);
-            let fc = fcs.get_opt(&name).await.map_err(read)?.ok_or_else(|| failed("it was deleted meanwhile".into()))?;
+            let fc =
+                fcs.get_opt(&name).await.map_err(read)?.ok_or_else(|| failed("it was deleted meanwhile".into()))?;
             let (status, message) = status_of(&fc);
             if status == "FAILED" && !message.is_empty() {
-                return Err(failed(format!("hlf-operator reports FAILED: {message}")));
+                if failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE {
+                    return Err(failed(format!("hlf-operator reports FAILED: {message}")));
+                }
+            } else {
+                failing = None;
             }
             let d = deployments
                 .get_opt(&name)
@@ -234,12 +250,14 @@ pub async fn wait(
                 let annotations = spec.template.metadata.as_ref()?.annotations.as_ref()?;
                 Some(annotations.get(SPEC_DIGEST_ANNOTATION) == Some(&digest) && spec.replicas == Some(replicas))
             });
+            // While the operator says FAILED, its Deployment is not taken as its answer.
             let line = match made {
-                Some(true) => {
+                Some(true) if failing.is_none() => {
                     progress(&format!("hlf-operator made Deployment {ns}/{name} from FabricChaincode {ns}/{name}"));
                     break;
                 }
-                Some(false) => format!("waiting for hlf-operator to update Deployment {ns}/{name} to this spec"),
+                _ if failing.is_some() => format!("hlf-operator reports FAILED: {message}; waiting for its retry"),
+                Some(_) => format!("waiting for hlf-operator to update Deployment {ns}/{name} to this spec"),
                 None => format!("waiting for hlf-operator to make Deployment {ns}/{name}"),
             };
             if line != last {
@@ -260,15 +278,21 @@ pub async fn wait(
         let left = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
         rollout::wait(client, &ns, std::slice::from_ref(&name), left, progress).await?;
         // 3. The operator's word.
+        failing = None;
         loop {
             let read = |e| api_error(format!("reading FabricChaincode {ns}/{name}"), e);
-            let fc = fcs.get_opt(&name).await.map_err(read)?.ok_or_else(|| failed("it was deleted meanwhile".into()))?;
+            let fc =
+                fcs.get_opt(&name).await.map_err(read)?.ok_or_else(|| failed("it was deleted meanwhile".into()))?;
             match status_of(&fc) {
                 (s, _) if s == "RUNNING" => {
                     progress(&format!("FabricChaincode {ns}/{name} is RUNNING"));
                     break;
                 }
-                (s, m) if s == "FAILED" && !m.is_empty() => {
+                (s, m)
+                    if s == "FAILED"
+                        && !m.is_empty()
+                        && failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE =>
+                {
                     return Err(failed(format!("hlf-operator reports FAILED: {m}")))
                 }
                 (s, _) if started.elapsed() >= deadline => {
@@ -352,7 +376,8 @@ mod tests {
 
     #[test]
     fn the_spec_digest_ignores_replicas_and_itself() {
-        let spec = json!({"image": "r/a@sha256:00", "replicas": 1, "podAnnotations": {"fabric-ccaas/package-id": "a:1"}});
+        let spec =
+            json!({"image": "r/a@sha256:00", "replicas": 1, "podAnnotations": {"fabric-ccaas/package-id": "a:1"}});
         let d = spec_digest(&spec);
         let mut more = spec.clone();
         more["replicas"] = json!(3);
