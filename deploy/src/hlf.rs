@@ -1,6 +1,6 @@
 //! The hlf-operator rollout target: `up` applies a `FabricChaincode`
 //! (`hlf.kungfusoftware.es/v1alpha1`, as [`crate::render`] makes it with
-//! [`RenderTarget::HlfOperator`](crate::render::RenderTarget::HlfOperator)) and waits for what
+//! [`RenderTarget::HlfOperator`]) and waits for what
 //! hlf-operator's controller makes of it; `down` deletes it and waits for what the operator made
 //! to go.
 //!
