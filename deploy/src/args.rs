@@ -764,6 +764,15 @@ pub enum TargetArg {
     HlfOperator,
 }
 
+impl From<TargetArg> for ccaas_deploy::render::RenderTarget {
+    fn from(t: TargetArg) -> Self {
+        match t {
+            TargetArg::Kubernetes => Self::Kubernetes,
+            TargetArg::HlfOperator => Self::HlfOperator,
+        }
+    }
+}
+
 /// The chaincode server workload (the same meaning for every target).
 #[derive(Args, Debug)]
 pub struct WorkloadArgs {
@@ -934,6 +943,9 @@ pub struct UpArgs {
     /// chaincode.external_address: true).
     #[arg(long)]
     pub external_address: bool,
+    /// Override kubernetes.target: Deployments and Services, or an hlf-operator FabricChaincode.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
@@ -972,6 +984,10 @@ impl UpArgs {
         if let Some(k) = &self.cluster.kubeconfig {
             c.kubernetes.kubeconfig = Some(k.clone());
         }
+        if let Some(t) = self.target {
+            c.kubernetes.target = Some(t.into());
+        }
+        ccaas_deploy::hlf::check_config(&c)?;
         // The package's address must be the Service up renders, unless it is served elsewhere:
         // checked before anything is done.
         if !c.chaincode.external_address {
@@ -997,6 +1013,9 @@ pub struct DownArgs {
     /// kubeconfig file.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// Override kubernetes.target: what up rolled out.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
     /// Also delete objects of the same name that ccaas-deploy did not make (not labelled
     /// app.kubernetes.io/managed-by: ccaas-deploy). Without it they are left in place, each named
     /// in a warning and in the result ("left" with --output json), and the exit code is 0:
@@ -1016,6 +1035,9 @@ impl DownArgs {
         }
         if let Some(k) = &self.kubeconfig {
             c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        if let Some(t) = self.target {
+            c.kubernetes.target = Some(t.into());
         }
         Ok(c)
     }

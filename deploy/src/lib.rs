@@ -15,6 +15,8 @@
 //!   `LifecycleEndorsement` policy is met ([`commit_policy`]).
 //! * [`render`] makes the Kubernetes manifests (Deployment, Service, TLS Secret, or an
 //!   hlf-operator `FabricChaincode`) of the chaincode server; [`image`] assembles its OCI image.
+//! * [`rollout`] applies them and waits for the rollout; [`hlf`] is `up`'s hlf-operator target
+//!   (what the operator makes of a `FabricChaincode`, and waiting for it).
 //! * [`status`] shows a chaincode for one org (definition, approvals, peers, servers) and what
 //!   drifted.
 
@@ -25,6 +27,7 @@ pub mod deadline;
 pub mod definition;
 mod error;
 mod hints;
+pub mod hlf;
 pub mod identity;
 pub mod image;
 pub mod in_flight;

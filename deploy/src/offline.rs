@@ -59,8 +59,12 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
             // Time left to read why the pods are not ready, before the command's deadline.
             .map(|r| r.saturating_sub(Duration::from_secs(2)))
             .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
-        if let Err(e) = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await {
-            if let RolloutError::Failed { .. } = e {
+        let waited = match a.target {
+            TargetArg::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
+            TargetArg::HlfOperator => ccaas_deploy::hlf::wait(&client, &manifests, deadline, &mut progress).await,
+        };
+        if let Err(e) = waited {
+            if let RolloutError::Failed { .. } | RolloutError::Operator { .. } = e {
                 eprintln!("error: {e}");
                 out.failed(Kind::Rollout, e.to_string(), Vec::new());
                 out.result(&[], json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));

@@ -692,6 +692,8 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
     if !r.requests.is_empty() || !r.limits.is_empty() {
         spec["resources"] = json!({"requests": r.requests, "limits": r.limits});
     }
+    let digest = crate::hlf::spec_digest(&spec);
+    spec["podAnnotations"][crate::hlf::SPEC_DIGEST_ANNOTATION] = json!(digest);
     Ok(json!({
         "apiVersion": "hlf.kungfusoftware.es/v1alpha1",
         "kind": "FabricChaincode",

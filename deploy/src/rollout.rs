@@ -71,6 +71,17 @@ pub enum RolloutError {
         /// Each pod's reason, by pod name.
         pods: BTreeMap<String, String>,
     },
+    /// hlf-operator failed, or did not get, to make the Deployment of a `FabricChaincode`
+    /// (see [`crate::hlf`]).
+    #[error("FabricChaincode {namespace}/{name} did not roll out: {why}")]
+    Operator {
+        /// Namespace.
+        namespace: String,
+        /// The resource's name.
+        name: String,
+        /// The operator's message, or what it did not do.
+        why: String,
+    },
 }
 
 fn pods_text(pods: &BTreeMap<String, String>) -> String {

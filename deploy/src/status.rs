@@ -216,7 +216,9 @@ pub async fn fabric(session: &Session, name: &str) -> Result<Status> {
 }
 
 /// Reads `name`'s Deployments, pods and Services in `namespace`: those labelled
-/// `app.kubernetes.io/name: <name>` and `app.kubernetes.io/managed-by: ccaas-deploy`.
+/// `app.kubernetes.io/name: <name>` and `app.kubernetes.io/managed-by: ccaas-deploy`, and the
+/// Service hlf-operator makes (unlabelled) for each of its Deployments (labelled
+/// `app: fabric-chaincode`, see [`crate::hlf`]).
 pub async fn kubernetes(client: &Client, namespace: &str, name: &str) -> Result<Kubernetes, RolloutError> {
     let _waiting = crate::deadline::waiting(crate::rollout::API_SERVER);
     let labels = ListParams::default().labels(&format!("app.kubernetes.io/name={name},{MANAGED_BY_LABEL}={MANAGER}"));
@@ -229,11 +231,15 @@ pub async fn kubernetes(client: &Client, namespace: &str, name: &str) -> Result<
         .map_err(|e| err("Deployments", e))?
         .items;
     let pods = Api::<Pod>::namespaced(client.clone(), namespace).list(&labels).await.map_err(|e| err("pods", e))?.items;
-    let services = Api::<Service>::namespaced(client.clone(), namespace)
-        .list(&labels)
-        .await
-        .map_err(|e| err("Services", e))?
-        .items;
+    let service_api = Api::<Service>::namespaced(client.clone(), namespace);
+    let mut services = service_api.list(&labels).await.map_err(|e| err("Services", e))?.items;
+    for d in &deployments {
+        let operators = d.metadata.labels.as_ref().and_then(|l| l.get("app")).is_some_and(|a| a == "fabric-chaincode");
+        let name = d.metadata.name.clone().unwrap_or_default();
+        if operators && !services.iter().any(|s| s.metadata.name.as_deref() == Some(&name)) {
+            services.extend(service_api.get_opt(&name).await.map_err(|e| err("Services", e))?);
+        }
+    }
     Ok(kubernetes_from(namespace, &deployments, &pods, &services))
 }
 

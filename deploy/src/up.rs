@@ -26,6 +26,7 @@
 //!   insecure: true                             # optional: plain-HTTP registry
 //!   digest: sha256:...                         # optional without binary: pin the image
 //! kubernetes:                                  # optional; every field optional
+//!   target: kubernetes                         # or hlf-operator: a FabricChaincode (crate::hlf)
 //!   namespace: default
 //!   replicas: 1
 //!   port: 7052
@@ -53,7 +54,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::definition::Definition;
-use crate::render::{Resources, Tls, Toleration, Workload};
+use crate::render::{RenderTarget, Resources, Tls, Toleration, Workload};
 use crate::Error;
 
 /// The whole file.
@@ -142,6 +143,10 @@ pub struct ImageSection {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesSection {
+    /// What `up` rolls out [default `kubernetes`: Deployments and Services]; `hlf-operator`: a
+    /// `FabricChaincode` per server, which hlf-operator turns into them (see [`crate::hlf`]).
+    #[serde(default)]
+    pub target: Option<RenderTarget>,
     /// Namespace [default `default`].
     #[serde(default)]
     pub namespace: Option<String>,
@@ -294,6 +299,11 @@ impl UpConfig {
             }
         }
         Ok(ccaas_package::build_package(&ccaas_package::PackageSpec::ccaas(self.label(), conn))?)
+    }
+
+    /// The rollout target (`kubernetes.target`).
+    pub fn target(&self) -> RenderTarget {
+        self.kubernetes.target.unwrap_or_default()
     }
 
     /// The package label.

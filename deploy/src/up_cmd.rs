@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use ccaas_deploy::config::Target;
+use ccaas_deploy::hlf;
 use ccaas_deploy::image::{self, ImageSpec};
 use ccaas_deploy::lifecycle::{Sequenced, Session, Via};
 use ccaas_deploy::registry::{self, PushOptions, Reference};
@@ -91,9 +92,13 @@ pub async fn up(
     let mut changed = Vec::<String>::new();
 
     // 0. The cluster, and no object of another owner in the way: checked before anything changes.
+    let target = c.target();
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
-    let planned = render::render(&c.workload(&c.package()?.package_id, None), RenderTarget::Kubernetes)?;
+    let planned = render::render(&c.workload(&c.package()?.package_id, None), target)?;
     rollout::check_ours(&client, &planned, a.cluster.force_conflicts).await?;
+    if target == RenderTarget::HlfOperator {
+        hlf::check_deployments(&client, &planned).await?;
+    }
 
     // 1. Image.
     let mut digest = None;
@@ -183,7 +188,7 @@ pub async fn up(
 
     // 6. Rollout.
     let w = c.workload(&pkg.package_id, digest);
-    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let manifests = render::render(&w, target)?;
     let mut progress = |l: &str| out.progress(&format!("kubernetes: {l}"));
     let in_flight = in_flight::enter(format!("kubernetes: applying the objects of {} in {}", w.name, w.namespace));
     let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
@@ -196,11 +201,14 @@ pub async fn up(
         .map(|r| r.saturating_sub(Duration::from_secs(2)))
         .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
     in_flight.update(format!("kubernetes: waiting for the rollout of {} in {}", names.join(", "), w.namespace));
-    let rolled = rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await;
+    let rolled = match target {
+        RenderTarget::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
+        RenderTarget::HlfOperator => hlf::wait(&client, &manifests, deadline, &mut progress).await,
+    };
     drop(in_flight);
     let rollout_failed = match rolled {
         Ok(()) => None,
-        Err(e @ RolloutError::Failed { .. }) => Some(e),
+        Err(e @ (RolloutError::Failed { .. } | RolloutError::Operator { .. })) => Some(e),
         Err(e) => return Err(e.into()),
     };
     let waiting = !needed.is_empty();
@@ -331,10 +339,13 @@ pub async fn down(
 ) -> anyhow::Result<u8> {
     let pkg = c.package()?;
     let w = c.workload(&pkg.package_id, None);
-    let manifests = render::render(&w, RenderTarget::Kubernetes)?;
+    let manifests = render::render(&w, c.target())?;
     let client = rollout::client(c.kubernetes.kubeconfig.as_deref()).await?;
     let mut progress = |l: &str| out.progress(l);
-    let done = rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?;
+    let done = match c.target() {
+        RenderTarget::Kubernetes => rollout::delete(&client, &manifests, a.force_conflicts, &mut progress).await?,
+        RenderTarget::HlfOperator => hlf::delete(&client, &manifests, a.force_conflicts, &mut progress).await?,
+    };
     let (note, committed) = channel_note(&c.chaincode.name, &committed);
     let mut text = vec![if done.deleted.is_empty() {
         format!("nothing to delete in namespace {}", w.namespace)

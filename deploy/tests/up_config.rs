@@ -223,3 +223,51 @@ fn up_refuses_an_address_that_is_not_its_service() {
     let err = String::from_utf8_lossy(&up(&[]).stderr).into_owned();
     assert!(!err.contains("is not the Service"), "{err}");
 }
+
+/// With the hlf-operator target (`kubernetes.target` or `--target`), `up` refuses before it reads
+/// anything else what the operator's FabricChaincode cannot express, naming the setting; `down`
+/// takes the same `--target`.
+#[test]
+fn up_refuses_what_hlf_operator_cannot_express() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ccaas-deploy"))
+            .env_clear()
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for (setting, says) in [
+        (
+            "  port: 7053\n",
+            "kubernetes.port 7053 with kubernetes.target hlf-operator: the operator's Service always targets port 7052",
+        ),
+        (
+            "  progress_deadline_seconds: 8\n",
+            "kubernetes.progress_deadline_seconds with kubernetes.target hlf-operator",
+        ),
+        ("  tls: {secret: asset-tls}\n", "kubernetes.tls with kubernetes.target hlf-operator"),
+        ("  tls: {cert: tls.crt, key: tls.key}\n", "serves TLS only with a certificate it enrolls from a Fabric CA"),
+    ] {
+        let file = format!("{BASE}kubernetes:\n  target: hlf-operator\n{setting}");
+        write(d, "ccaas-deploy.yaml", &file);
+        let (code, err) = run(&["up"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(says), "{setting}: {err}");
+        // The same file for the Kubernetes target, by flag: not refused for that.
+        let (_, err) = run(&["up", "--target", "kubernetes"]);
+        assert!(!err.contains("hlf-operator"), "{setting}: {err}");
+        // And the flag sets the target as well as the file does.
+        write(d, "ccaas-deploy.yaml", &format!("{BASE}kubernetes:\n{setting}"));
+        let (code, err) = run(&["up", "--target", "hlf-operator"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(says), "{setting}: {err}");
+    }
+    write(d, "ccaas-deploy.yaml", &format!("{BASE}kubernetes:\n  target: openshift\n"));
+    let (code, err) = run(&["up"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("kubernetes.target") || err.contains("hlf-operator"), "{err}");
+}

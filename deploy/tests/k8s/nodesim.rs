@@ -31,7 +31,7 @@ pub struct NodeSim {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-fn now() -> String {
+pub fn now() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     // RFC 3339 in UTC from Unix seconds.
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
@@ -56,16 +56,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 impl NodeSim {
     /// Registers node `name` in the cluster of `kubeconfig` and drives its pods until dropped.
     pub fn start(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
-        Self::start_with(kubeconfig, name, false)
+        Self::start_with(kubeconfig, name, true, false)
     }
 
     /// Like [`NodeSim::start`] without the taint (any pod may land on it), and runs the
     /// containers of ready pods for real.
     pub fn start_running_untainted(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
-        Self::start_with(kubeconfig, name, true)
+        Self::start_with(kubeconfig, name, false, true)
     }
 
-    fn start_with(kubeconfig: &std::path::Path, name: &str, run: bool) -> NodeSim {
+    /// Like [`NodeSim::start`] without the taint: any pod may land on it (and is not run).
+    pub fn start_untainted(kubeconfig: &std::path::Path, name: &str) -> NodeSim {
+        Self::start_with(kubeconfig, name, false, false)
+    }
+
+    fn start_with(kubeconfig: &std::path::Path, name: &str, taint: bool, run: bool) -> NodeSim {
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let kubeconfig = kubeconfig.to_path_buf();
@@ -75,7 +80,7 @@ impl NodeSim {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
                 let client = ccaas_deploy::rollout::client(Some(&kubeconfig)).await.unwrap();
-                register(&client, &node, !run).await;
+                register(&client, &node, taint).await;
                 ready_tx.send(()).unwrap();
                 let mut beat = 0u32;
                 let mut runner = Runner { enabled: run, ..Runner::default() };
