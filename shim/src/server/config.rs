@@ -33,6 +33,7 @@ const CHAINCODE_WRITE_BATCHING: &str = "CHAINCODE_WRITE_BATCHING";
 // Resource limits.
 const CHAINCODE_HANDSHAKE_TIMEOUT: &str = "CHAINCODE_HANDSHAKE_TIMEOUT";
 const CHAINCODE_MAX_CONNECTIONS: &str = "CHAINCODE_MAX_CONNECTIONS";
+const CHAINCODE_MAX_READY_CONNECTIONS: &str = "CHAINCODE_MAX_READY_CONNECTIONS";
 const CHAINCODE_MAX_TRANSACTIONS: &str = "CHAINCODE_MAX_TRANSACTIONS";
 const CHAINCODE_TRANSACTION_TIMEOUT: &str = "CHAINCODE_TRANSACTION_TIMEOUT";
 // fabric-samples family.
@@ -396,6 +397,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(Limits {
             handshake_timeout: self.duration(CHAINCODE_HANDSHAKE_TIMEOUT)?.unwrap_or(defaults.handshake_timeout),
             max_connections: self.count(CHAINCODE_MAX_CONNECTIONS)?.unwrap_or(defaults.max_connections),
+            max_ready_connections: self
+                .count(CHAINCODE_MAX_READY_CONNECTIONS)?
+                .unwrap_or(defaults.max_ready_connections),
             max_transactions_per_connection: self
                 .count(CHAINCODE_MAX_TRANSACTIONS)?
                 .unwrap_or(defaults.max_transactions_per_connection),
