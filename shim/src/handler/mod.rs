@@ -66,7 +66,7 @@ impl PeerCapabilities {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// The peer sent a message the protocol does not allow in the current state.
-    #[error("received {got} while {state}")]
+    #[error("the peer sent {got} while the chaincode was {state}, which the protocol does not allow; the stream ends")]
     UnexpectedMessage {
         /// The message type received.
         got: String,
@@ -74,10 +74,10 @@ pub enum ConnectionError {
         state: &'static str,
     },
     /// The transport failed.
-    #[error("the stream from the peer failed: {0}")]
+    #[error("the connection to the peer broke ({}); the peer dials again when it next needs the chaincode", .0.message())]
     Transport(#[from] tonic::Status),
     /// The chaincode could not write to the peer any more.
-    #[error("the stream to the peer is closed")]
+    #[error("the stream to the peer closed; the peer dials again when it next needs the chaincode")]
     OutboundClosed,
 }
 
@@ -206,7 +206,7 @@ where
                         _ => format!("ended the connection without answering it ({})", status.message()),
                     };
                     register_refused(&settings, connection.as_ref(), &how);
-                    return Err(ConnectionError::Transport(status));
+                    return Ok(());
                 }
                 None => {
                     info!(in_flight = routes.len(), "the peer closed the connection");

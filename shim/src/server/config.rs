@@ -440,7 +440,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         for other in names.iter().filter(|&&name| name != variable) {
             if let Some(value) = self.get(other) {
                 if value != id {
-                    warn!(used = variable, id = %id, ignored = other, ignored_id = %value, "chaincode id variables disagree");
+                    warn!(
+                        used = variable, id = %id, ignored = other, ignored_id = %value,
+                        "chaincode id variables disagree; using {variable}: unset {other} or give both the installed \
+                         package ID"
+                    );
                 }
             }
         }
@@ -452,7 +456,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let pem_value = self.get(pem);
         let base64_value = base64.and_then(|name| self.get(name).map(|value| (name, value)));
         if let (Some(_), Some((name, _))) = (&pem_value, &base64_value) {
-            warn!(used = pem, ignored = name, "both variables are set; using the PEM file");
+            warn!(used = pem, ignored = name, "both variables are set; using the PEM file {pem}: unset {name}");
         }
         match (pem_value, base64_value) {
             (Some(path), _) => Some(FileVar { variable: pem, path: PathBuf::from(path), encoding: Encoding::Pem }),

@@ -186,7 +186,10 @@ pub enum ServerError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {address}: {error}")]
+    #[error(
+        "cannot listen on {address}: {error} (is another process using the port? CHAINCODE_SERVER_ADDRESS sets the \
+         address)"
+    )]
     Bind {
         /// The address.
         address: SocketAddr,
@@ -391,7 +394,12 @@ impl<C: Chaincode> Server<C> {
         if finished {
             info!("all in-flight transactions completed");
         } else {
-            warn!(remaining = drain.in_flight(), "shutdown deadline passed: aborting the transactions still running");
+            warn!(
+                remaining = drain.in_flight(), deadline = ?config.shutdown_deadline,
+                "shutdown deadline passed: aborting the transactions still running (the peer fails their proposals; \
+                 clients may retry them). Give them longer with ServerBuilder::shutdown_deadline, within the \
+                 container's termination grace period"
+            );
             drain.abort_transactions();
         }
 
