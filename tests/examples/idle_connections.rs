@@ -171,20 +171,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let flood = Arc::new(Flood::default());
     let started = Instant::now();
+    // The flood runs on its own thread and runtime, as another process would: its thousands of
+    // tasks must not starve the late peer's (a real peer is another machine).
     let opening = {
         let (flood, address, count, reopen) = (Arc::clone(&flood), child.address.clone(), args.count, args.reopen);
-        tokio::spawn(async move {
-            let mut tasks = Vec::with_capacity(count);
-            for _ in 0..count {
-                tasks.push(tokio::spawn(silent(address.clone(), reopen, Arc::clone(&flood))));
-            }
-            let mut held = Vec::new();
-            for task in tasks {
-                if let Ok(Some(socket)) = task.await {
-                    held.push(socket);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                let mut tasks = Vec::with_capacity(count);
+                for _ in 0..count {
+                    tasks.push(tokio::spawn(silent(address.clone(), reopen, Arc::clone(&flood))));
                 }
-            }
-            held
+                let mut held = Vec::new();
+                for task in tasks {
+                    if let Ok(Some(socket)) = task.await {
+                        held.push(socket);
+                    }
+                }
+                // Hold them until the run ends.
+                while !flood.stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                drop(held);
+            })
         })
     };
 
@@ -208,6 +217,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut errors, mut slowest) = (0u64, Duration::ZERO);
     let running = Instant::now();
     if let Some(peer) = &late {
+        // Its own emulated ledger: seed it (not counted).
+        if let Err(e) = peer.invoke("InitLedger", Vec::<String>::new()).await {
+            eprintln!("the late peer's InitLedger failed: {e}");
+        }
         for _ in 0..args.transactions {
             let one = Instant::now();
             match peer.query("ReadAsset", ["asset1"]).await {
@@ -231,7 +244,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     flood.stop.store(true, Ordering::Relaxed);
     sampling.store(false, Ordering::Relaxed);
     let peak = sampler.await?;
-    opening.abort();
+    // Not joined: reopened connections may wait for a server that is about to stop.
+    drop(opening);
     let opened = flood.opened.load(Ordering::Relaxed);
     println!(
         "flood: {opened} connections opened in all, {during} while the late peer connected and ran ({flood_rate:.0}/s), \

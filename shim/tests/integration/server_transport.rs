@@ -323,6 +323,7 @@ async fn a_plaintext_client_on_a_tls_server_is_logged_as_that_with_what_to_check
     };
     assert!(refused, "a plaintext client was served by a TLS server");
     let line = logs.line_with("spoke plaintext HTTP/2 to this TLS chaincode server").await;
+    eprintln!("the server's log line: {line}");
     for names in ["WARN", "tls_required", "root_cert", "connection.json", "CHAINCODE_TLS_"] {
         assert!(line.contains(names), "{names} missing in {line}");
     }
@@ -342,6 +343,7 @@ async fn a_tls_client_on_a_plaintext_server_is_logged_as_that_with_what_to_check
     };
     assert!(refused, "a TLS client was served by a plaintext server");
     let line = logs.line_with("started a TLS handshake with this plaintext chaincode server").await;
+    eprintln!("the server's log line: {line}");
     for names in ["WARN", "tls_required", "connection.json", "CHAINCODE_TLS_KEY", "CHAINCODE_TLS_CERT"] {
         assert!(line.contains(names), "{names} missing in {line}");
     }
@@ -363,6 +365,7 @@ async fn a_client_that_distrusts_the_server_certificate_is_logged_with_what_to_c
     };
     assert!(refused);
     let line = logs.line_with("TLS handshake with a client failed").await;
+    eprintln!("the server's log line: {line}");
     assert!(line.contains("refused this server's certificate") && line.contains("root_cert"), "{line}");
     server.stop().await.unwrap();
 }

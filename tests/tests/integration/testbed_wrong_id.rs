@@ -106,7 +106,7 @@ fn a_real_peer_refusing_the_chaincode_id_is_logged_as_that() {
 
     // The server runs with the label alone: the most common mistake.
     let log_path = tmp.path().join("chaincode.log");
-    let child = Command::new(CHAINCODE)
+    let mut child = Command::new(CHAINCODE)
         .env_clear()
         .env("CHAINCODE_SERVER_ADDRESS", &address)
         .env("CHAINCODE_ID", "basic_1.0")
@@ -157,4 +157,6 @@ fn a_real_peer_refusing_the_chaincode_id_is_logged_as_that() {
     // The peer's side of it.
     let peer_log = std::fs::read_to_string(testbed.state.join("logs/peer0.org1.log")).unwrap();
     assert!(peer_log.contains("peer will not accept external chaincode connection basic_1.0"), "{peer_log}");
+    let _ = child.kill();
+    let _ = child.wait();
 }
