@@ -8,7 +8,6 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{info, warn};
 
@@ -41,6 +40,7 @@ impl<C: Chaincode> ChaincodeService<C> {
             auto_write_batch: true,
             limits: Limits::default(),
             refused_transactions: Arc::new(BurstLog::default()),
+            refused_registers: Arc::new(BurstLog::default()),
         });
         ChaincodeService { chaincode, settings }
     }
@@ -107,14 +107,14 @@ impl<C: Chaincode> ChaincodeService<C> {
         &self,
         inbound: S,
         outbound: mpsc::Sender<Result<ChaincodeMessage, Status>>,
-        ready: Option<CancellationToken>,
+        connection: Option<PeerConnection>,
     ) where
         S: Stream<Item = Result<ChaincodeMessage, Status>> + Unpin + Send + 'static,
     {
         let chaincode = Arc::clone(&self.chaincode);
         let settings = Arc::clone(&self.settings);
         tokio::spawn(async move {
-            match run_connection(chaincode, settings, inbound, outbound, ready).await {
+            match run_connection(chaincode, settings, inbound, outbound, connection).await {
                 Ok(()) => info!("peer connection ended"),
                 Err(e) => warn!(error = %e, "peer connection ended with an error"),
             }
@@ -142,10 +142,10 @@ impl<C: Chaincode> chaincode_server::Chaincode for ChaincodeService<C> {
     ) -> Result<Response<Self::ConnectStream>, Status> {
         // Set by the server's accept loop; absent when the service runs under another server.
         let connection = request.extensions().get::<PeerConnection>().cloned();
-        let remote = connection.as_ref().map(|c| c.remote);
+        let remote = connection.as_ref().map(PeerConnection::remote);
         info!(peer = ?remote, "peer connected");
         let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
-        self.spawn_connection(request.into_inner(), outbound, connection.map(|c| c.ready));
+        self.spawn_connection(request.into_inner(), outbound, connection);
         Ok(Response::new(Box::pin(ReceiverStream::new(from_chaincode))))
     }
 }

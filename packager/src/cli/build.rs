@@ -142,10 +142,28 @@ fn check_usage(args: &BuildArgs) {
     }
 }
 
+/// A TLS error names the connection.json field (`root_cert: ...`); on the command line that field
+/// came from a file, so the error names the option and the file too.
+fn name_the_file(error: ccaas_package::Error, args: &BuildArgs) -> anyhow::Error {
+    let text = error.to_string();
+    let files = [
+        ("root_cert", "--tls-root-cert", &args.tls_root_cert),
+        ("client_cert", "--client-cert", &args.client_cert),
+        ("client_key", "--client-key", &args.client_key),
+        ("server certificate", "--server-cert", &args.server_cert),
+    ];
+    for (field, flag, path) in files {
+        if let (true, Some(path)) = (text.starts_with(&format!("{field}:")), path) {
+            return anyhow::Error::new(error).context(format!("{flag} {}", path.display()));
+        }
+    }
+    error.into()
+}
+
 pub(super) fn run(args: BuildArgs) -> anyhow::Result<()> {
     check_usage(&args);
     let spec = spec_from(&args)?;
-    let built = build_package(&spec)?;
+    let built = build_package(&spec).map_err(|e| name_the_file(e, &args))?;
     print_warnings(&built.warnings);
     let path = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.tar.gz", args.label)));
     write_package_atomically(&path, &built).context("cannot write the package")?;

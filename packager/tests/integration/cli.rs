@@ -86,7 +86,7 @@ fn validation_errors_exit_1_and_write_nothing() {
     );
     run(
         with(base("cc", "cc:7052"), &["--tls-root-cert", "client-ec.key"]),
-        "root_cert: no PEM CERTIFICATE block found",
+        "--tls-root-cert client-ec.key: root_cert: no PEM CERTIFICATE block found",
     );
     run(with(base("cc", "cc:7052"), &["--tls-root-cert", "missing.pem"]), "cannot read --tls-root-cert missing.pem");
     run(

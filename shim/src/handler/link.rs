@@ -129,7 +129,7 @@ impl TxLink {
         }
         let message = self.message(kind, payload);
         if let Err(e) = check_size(&message, name) {
-            tracing::warn!(txid = %self.txid, error = %e, "stub request refused");
+            tracing::warn!(error = %e, "stub request refused before sending; the call fails");
             return Err(e);
         }
         self.awaiting.fetch_add(1, Ordering::AcqRel);

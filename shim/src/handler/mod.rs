@@ -19,11 +19,11 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use prost::Message;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn, Instrument};
 
 use crate::burst::BurstLog;
 use crate::drain::Drain;
+use crate::server::accept::{Closed, PeerConnection};
 use crate::server::Limits;
 use crate::Chaincode;
 use link::{describe_type, Outbound};
@@ -66,7 +66,7 @@ impl PeerCapabilities {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// The peer sent a message the protocol does not allow in the current state.
-    #[error("received {got} while {state}")]
+    #[error("the peer sent {got} while the chaincode was {state}, which the protocol does not allow; the stream ends")]
     UnexpectedMessage {
         /// The message type received.
         got: String,
@@ -74,10 +74,10 @@ pub enum ConnectionError {
         state: &'static str,
     },
     /// The transport failed.
-    #[error("the stream from the peer failed: {0}")]
+    #[error("the connection to the peer broke ({}); the peer dials again when it next needs the chaincode", .0.message())]
     Transport(#[from] tonic::Status),
     /// The chaincode could not write to the peer any more.
-    #[error("the stream to the peer is closed")]
+    #[error("the stream to the peer closed; the peer dials again when it next needs the chaincode")]
     OutboundClosed,
 }
 
@@ -122,6 +122,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) limits: Limits,
     /// Transactions refused at the per-connection limit, logged once per burst.
     pub(crate) refused_transactions: Arc<BurstLog>,
+    /// Connections whose REGISTER the peer refused, logged once per burst.
+    pub(crate) refused_registers: Arc<BurstLog>,
 }
 
 /// What every transaction of one connection shares: the peer's capabilities and settings.
@@ -146,14 +148,15 @@ struct Route {
 
 /// Runs the protocol on one stream until the peer closes it, an error ends it, or the drain
 /// closes connections. Transactions still running when it returns keep running and write their
-/// COMPLETED if the stream is still open. `ready` is cancelled when READY arrives (it ends the
-/// connection's handshake deadline).
+/// COMPLETED if the stream is still open. `connection` (absent in process) learns the handshake's
+/// progress: REGISTER sent, then READY (which ends its handshake deadline, or closes it when the
+/// server is at its limit of ready streams).
 pub(crate) async fn run_connection<C, S>(
     chaincode: Arc<C>,
     settings: Arc<ConnectionSettings>,
     mut inbound: S,
     outbound: Outbound,
-    ready: Option<CancellationToken>,
+    connection: Option<PeerConnection>,
 ) -> Result<(), ConnectionError>
 where
     C: Chaincode,
@@ -166,6 +169,9 @@ where
     };
     outbound.send(Ok(register)).await.map_err(|_| ConnectionError::OutboundClosed)?;
     debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
+    if let Some(connection) = &connection {
+        connection.registering();
+    }
 
     let mut state = State::Created;
     let mut env = Arc::new(TxEnv::default());
@@ -188,11 +194,18 @@ where
             }
             next = inbound.next() => match next {
                 None if state == State::Created => {
-                    warn!(
-                        chaincode_id = %settings.chaincode_id,
-                        "the peer closed the connection without answering REGISTER: it refuses a chaincode id \
-                         it is not launching; check that CHAINCODE_ID equals the installed package ID"
-                    );
+                    register_refused(&settings, connection.as_ref(), "ended the connection without answering it");
+                    return Ok(());
+                }
+                Some(Err(status)) if state == State::Created => {
+                    let how = match connection.as_ref().map(PeerConnection::closed_by_server) {
+                        Some(Closed::Deadline) => format!(
+                            "did not answer it within {:?}",
+                            settings.limits.handshake_timeout
+                        ),
+                        _ => format!("ended the connection without answering it ({})", status.message()),
+                    };
+                    register_refused(&settings, connection.as_ref(), &how);
                     return Ok(());
                 }
                 None => {
@@ -217,6 +230,11 @@ where
             continue;
         }
         match (state, kind) {
+            (State::Created, Some(Type::Error)) => {
+                let text = String::from_utf8_lossy(&message.payload);
+                register_refused(&settings, connection.as_ref(), &format!("answered it with ERROR: {text}"));
+                return Ok(());
+            }
             (State::Created, Some(Type::Registered)) => {
                 state = State::Established;
                 debug!("peer accepted REGISTER");
@@ -228,8 +246,8 @@ where
                     auto_write_batch: settings.auto_write_batch,
                     transaction_timeout: settings.limits.transaction_timeout,
                 });
-                if let Some(ready) = &ready {
-                    ready.cancel();
+                if connection.as_ref().is_some_and(|c| c.ready().is_err()) {
+                    return Ok(()); // Logged by `ready`.
                 }
                 state = State::Ready;
                 info!(capabilities = ?env.capabilities, "connection ready");
@@ -237,7 +255,10 @@ where
             (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
                 let key = TxKey::of(&message);
                 if routes.contains_key(&key) {
-                    warn!(txid = %key.txid, channel = %key.channel_id, "duplicate transaction id");
+                    warn!(
+                        txid = %transaction::short_txid(&key.txid), channel = %key.channel_id,
+                        "refusing a transaction whose id is already running on this connection"
+                    );
                     let text = format!("[{}] channel exists", transaction::short_txid(&key.txid));
                     outbound
                         .send(Ok(transaction::error_message(&key, text)))
@@ -259,6 +280,8 @@ where
                         warn!(
                             limit,
                             count,
+                            txid = %transaction::short_txid(&key.txid),
+                            channel = %key.channel_id,
                             "refusing transactions: a connection is at its limit of transactions in flight \
                              (CHAINCODE_MAX_TRANSACTIONS); count includes those not logged since the last line"
                         );
@@ -281,6 +304,12 @@ where
                 routes.insert(key.clone(), Route { replies: reply_tx, awaiting: Arc::clone(&awaiting) });
                 let link =
                     link::TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound.clone(), reply_rx, awaiting);
+                // Every log line of the transaction, the chaincode's own included, names it.
+                let span = tracing::info_span!(
+                    "tx",
+                    txid = %transaction::short_txid(&key.txid),
+                    channel = %key.channel_id
+                );
                 let task = transaction::run(
                     Arc::clone(&chaincode),
                     kind == Type::Init,
@@ -289,7 +318,8 @@ where
                     link,
                     done_tx.clone(),
                     Arc::clone(&env),
-                );
+                )
+                .instrument(span);
                 settings.drain.spawn_transaction(task);
             }
             (State::Ready, Some(Type::Response | Type::Error)) => {
@@ -298,14 +328,20 @@ where
                     // Never let one transaction stall the others: a reply nobody asked for is
                     // dropped, and the queue has room for the one that was.
                     Some(route) if route.awaiting.load(Ordering::Acquire) == 0 => {
-                        warn!(txid = %key.txid, "unsolicited reply dropped: the transaction is not waiting for one")
+                        warn!(
+                            txid = %transaction::short_txid(&key.txid), channel = %key.channel_id,
+                            "dropping a reply from the peer: the transaction is not waiting for one"
+                        )
                     }
                     Some(route) => {
                         route.awaiting.fetch_sub(1, Ordering::AcqRel);
                         match route.replies.try_send(link::Reply { kind: message.r#type, payload: message.payload }) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Full(_)) => {
-                                warn!(txid = %key.txid, "reply dropped: the transaction has not taken the previous one")
+                                warn!(
+                                    txid = %transaction::short_txid(&key.txid), channel = %key.channel_id,
+                                    "dropping a reply from the peer: the transaction has not taken the previous one"
+                                )
                             }
                             Err(mpsc::error::TrySendError::Closed(_)) => {
                                 routes.remove(&key);
@@ -313,7 +349,10 @@ where
                         }
                     }
                     None => {
-                        warn!(txid = %key.txid, channel = %key.channel_id, "reply for an unknown transaction dropped")
+                        warn!(
+                            txid = %transaction::short_txid(&key.txid), channel = %key.channel_id,
+                            "dropping a reply from the peer for a transaction not running on this connection"
+                        )
                     }
                 }
             }
@@ -334,5 +373,22 @@ where
                 return Err(ConnectionError::UnexpectedMessage { got, state: state.describe() });
             }
         }
+    }
+}
+
+/// Logs that the peer did not accept the chaincode's REGISTER (`how` it showed it), unless the
+/// server closed the connection itself for another reason (to admit another, or at shutdown).
+fn register_refused(settings: &ConnectionSettings, connection: Option<&PeerConnection>, how: &str) {
+    if settings.drain.is_stopping() || connection.is_some_and(|c| c.closed_by_server() == Closed::Evicted) {
+        return;
+    }
+    let id = &settings.chaincode_id;
+    if let Some(count) = settings.refused_registers.record() {
+        error!(
+            chaincode_id = %id, remote = ?connection.map(PeerConnection::remote), count,
+            "the peer refused chaincode ID {id}: it got REGISTER and {how}. A peer accepts only the package ID \
+             of the chaincode it is launching, so CHAINCODE_ID must be the installed package ID (`ccaas-package id \
+             PACKAGE` prints it); count includes those not logged since the last line"
+        );
     }
 }

@@ -64,12 +64,16 @@ pub(crate) async fn run<C: Chaincode>(
                     };
                     match tokio::time::timeout(timeout, run).await {
                         Ok(Ok(response)) => {
-                            debug!(txid = %key.txid, status = response.status, "transaction finished");
+                            debug!(status = response.status, "transaction finished");
                             completion(&link, &stub, response, is_init)
                         }
                         Ok(Err(e)) => error_message(&key, e.to_string()),
                         Err(_) => {
-                            warn!(txid = %key.txid, ?timeout, "transaction cancelled: it ran past the transaction timeout");
+                            warn!(
+                                ?timeout,
+                                "transaction cancelled: it ran past the transaction timeout \
+                                 (CHAINCODE_TRANSACTION_TIMEOUT); the peer gets ERROR for it"
+                            );
                             let text = format!(
                                 "[{}] the chaincode did not complete the transaction within {timeout:?} \
                                  (CHAINCODE_TRANSACTION_TIMEOUT); it was cancelled",
@@ -85,7 +89,7 @@ pub(crate) async fn run<C: Chaincode>(
     // Remove the route before the peer can see the outcome and reuse the txid.
     let _ = done.send(key);
     if link.send(reply).await.is_err() {
-        warn!(txid = %link.txid, "the peer connection closed before the transaction's result could be sent");
+        warn!("the peer connection closed before the transaction's result could be sent; the peer retries or fails it");
     }
 }
 
@@ -110,7 +114,7 @@ async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: boo
     let outcome = AssertUnwindSafe(call).catch_unwind().await;
     outcome.unwrap_or_else(|panic| {
         let reason = panic_message(panic.as_ref());
-        warn!(txid = %stub.tx_id(), %reason, "transaction panicked");
+        warn!(%reason, "the chaincode panicked in this transaction; it fails with status 500 and the server goes on");
         Response::error(format!("chaincode panicked: {reason}"))
     })
 }
@@ -129,7 +133,7 @@ fn completion(link: &TxLink, stub: &ChaincodeStub, response: Response, is_init: 
     match check_size(&message, "the transaction's result") {
         Ok(()) => message,
         Err(e) => {
-            warn!(txid = %link.txid, error = %e, "transaction result refused");
+            warn!(error = %e, "the transaction's result is too large to send; the peer gets ERROR for it");
             link.message(Type::Error, Bytes::from(e.to_string()))
         }
     }

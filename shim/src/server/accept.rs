@@ -1,26 +1,33 @@
 //! The accept loop: TCP (with TCP_NODELAY), then an optional TLS handshake per connection, in
 //! its own task, so a slow or failing client never holds up the next one.
 //!
-//! Two limits guard it (see [`Limits`]): at most `max_connections` connections are open at once
-//! (one more is closed as soon as it is accepted), and each must become a ready chaincode stream
-//! (TLS, HTTP/2 preface, `Connect`, REGISTER to READY) within `handshake_timeout` of its accept,
-//! or it is closed. Refusals are logged once per burst.
+//! Admission (see [`Limits`]): a connection is *pending* from its accept until it is a ready
+//! chaincode stream (TLS, HTTP/2 preface, `Connect`, REGISTER to READY), then *ready*. Each kind
+//! has its own limit. At the pending limit a new connection is never refused: the pending one
+//! that has made the least progress ([`Stage`]), oldest first, is closed to make room, so silent
+//! or stalled connections, however many and however fast they come, cannot keep out a peer that
+//! is talking. A ready connection is never closed to admit another. A pending connection must be
+//! ready within `handshake_timeout` of its accept, or it is closed. A connection costs no TLS or
+//! HTTP/2 state until its first byte arrives, which also tells a TLS client from a plaintext one,
+//! so a client speaking the other protocol is logged as that. Refusals are logged once per burst.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
 
 use super::limits::Limits;
@@ -31,46 +38,223 @@ use crate::burst::BurstLog;
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// Accepted connections waiting for the gRPC server to pick them up.
 const BACKLOG: usize = 64;
+/// The first byte of every TLS handshake record (a ClientHello).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+/// The first byte of the HTTP/2 connection preface (`PRI * HTTP/2.0`), a plaintext gRPC client.
+const HTTP2_PREFACE_START: u8 = b'P';
+
+/// How far a pending connection has come. At the connection limit, the one at the earliest stage
+/// (the oldest of them) is closed to admit a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// Accepted; no byte received yet.
+    Silent,
+    /// Sent its first bytes: TLS or HTTP/2 handshake under way.
+    Talking,
+    /// Opened its chaincode stream (`Connect`) and got REGISTER; waits for REGISTERED and READY.
+    Registering,
+}
+
+/// Why the server closed a connection itself, for the log lines of the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Closed {
+    /// Not closed by the server (so far).
+    No = 0,
+    /// Closed to admit a new connection at the limit.
+    Evicted = 1,
+    /// Closed at its handshake deadline.
+    Deadline = 2,
+}
+
+/// The connections of one server: those still in their handshake, and how many are ready.
+struct Admission {
+    limits: Limits,
+    /// The server's token that closes every connection (at shutdown); each connection's own is
+    /// a child of it.
+    kill: CancellationToken,
+    table: Mutex<Table>,
+    /// Log lines that could come once per connection, each logged once per burst.
+    evicted: BurstLog,
+    late: BurstLog,
+    refused_ready: BurstLog,
+    mismatched: BurstLog,
+}
+
+#[derive(Default)]
+struct Table {
+    next_id: u64,
+    /// Pending connections by id (accept order), and the same ordered for eviction.
+    pending: BTreeMap<u64, (Stage, Weak<Ticket>)>,
+    by_stage: BTreeSet<(Stage, u64)>,
+    ready: usize,
+}
+
+impl Table {
+    fn remove_pending(&mut self, id: u64) -> Option<(Stage, Weak<Ticket>)> {
+        let entry = self.pending.remove(&id)?;
+        self.by_stage.remove(&(entry.0, id));
+        Some(entry)
+    }
+}
+
+impl Admission {
+    /// Admits a new connection as pending; at the limit, first removes the pending connection
+    /// that has made the least progress (oldest first) and returns it, for the caller to close.
+    fn admit(self: &Arc<Self>, remote: SocketAddr) -> (Arc<Ticket>, Option<(Stage, Weak<Ticket>)>) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let evicted = if table.pending.len() >= self.limits.max_connections {
+            let first = table.by_stage.first().copied();
+            first.and_then(|(_, id)| table.remove_pending(id))
+        } else {
+            None
+        };
+        let id = table.next_id;
+        table.next_id += 1;
+        let ticket = Arc::new(Ticket {
+            id,
+            remote,
+            admission: Arc::clone(self),
+            kill: self.kill.child_token(),
+            settled: CancellationToken::new(),
+            ready: AtomicBool::new(false),
+            closed: AtomicU8::new(Closed::No as u8),
+        });
+        table.pending.insert(id, (Stage::Silent, Arc::downgrade(&ticket)));
+        table.by_stage.insert((Stage::Silent, id));
+        (ticket, evicted)
+    }
+}
+
+/// One connection's place in the [`Admission`] table, shared by its socket ([`ServerIo`]) and
+/// the chaincode stream on it ([`PeerConnection`]). Dropping the last of them frees the place.
+pub(crate) struct Ticket {
+    id: u64,
+    remote: SocketAddr,
+    admission: Arc<Admission>,
+    /// Cancelled to close the connection by force: every read and write fails from then on.
+    kill: CancellationToken,
+    /// Cancelled when the connection is ready or gone: ends the handshake deadline's watcher.
+    settled: CancellationToken,
+    ready: AtomicBool,
+    closed: AtomicU8,
+}
+
+impl Ticket {
+    fn close(&self, why: Closed) {
+        let _ = self.closed.compare_exchange(Closed::No as u8, why as u8, Ordering::AcqRel, Ordering::Acquire);
+        self.kill.cancel();
+    }
+
+    /// Records progress; a connection never moves back.
+    fn advance(&self, stage: Stage) {
+        let mut table = self.admission.table.lock().unwrap_or_else(|e| e.into_inner());
+        let table = &mut *table;
+        if let Some((current, _)) = table.pending.get_mut(&self.id) {
+            if *current < stage {
+                table.by_stage.remove(&(*current, self.id));
+                table.by_stage.insert((stage, self.id));
+                *current = stage;
+            }
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut table = self.admission.table.lock().unwrap_or_else(|e| e.into_inner());
+        if self.ready.load(Ordering::Acquire) {
+            table.ready -= 1;
+        } else {
+            table.remove_pending(self.id);
+        }
+        drop(table);
+        self.settled.cancel();
+    }
+}
 
 /// What the gRPC service learns about the connection a `Connect` call came on (from the
-/// request's extensions, where the HTTP/2 server puts it): who it is, and the token to cancel once the chaincode stream is ready,
-/// which stops the connection's handshake deadline.
-#[derive(Debug, Clone)]
-pub(crate) struct PeerConnection {
-    pub(crate) remote: SocketAddr,
-    pub(crate) ready: CancellationToken,
+/// request's extensions, where the HTTP/2 server puts it): who it is, and its place among the
+/// server's connections.
+#[derive(Clone)]
+pub(crate) struct PeerConnection(Arc<Ticket>);
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection").field("remote", &self.0.remote).finish_non_exhaustive()
+    }
+}
+
+impl PeerConnection {
+    /// The client's address.
+    pub(crate) fn remote(&self) -> SocketAddr {
+        self.0.remote
+    }
+
+    /// The chaincode stream is open and REGISTER sent.
+    pub(crate) fn registering(&self) {
+        self.0.advance(Stage::Registering);
+    }
+
+    /// The chaincode stream is ready: it leaves the pending connections (its handshake deadline
+    /// ends) for the ready ones. Fails with the limit when as many streams are ready already;
+    /// the caller ends the stream.
+    pub(crate) fn ready(&self) -> Result<(), usize> {
+        let ticket = &self.0;
+        let admission = &ticket.admission;
+        let limit = admission.limits.max_ready_connections;
+        let mut table = admission.table.lock().unwrap_or_else(|e| e.into_inner());
+        if ticket.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if table.ready >= limit {
+            drop(table);
+            if let Some(count) = admission.refused_ready.record() {
+                warn!(
+                    remote = %ticket.remote, count, max_ready_connections = limit,
+                    "closing a chaincode stream that became ready: the server is at its limit of ready streams \
+                     (CHAINCODE_MAX_READY_CONNECTIONS); raise it if this many peers really serve this chaincode; \
+                     count includes those not logged since the last line"
+                );
+            }
+            return Err(limit);
+        }
+        table.remove_pending(ticket.id);
+        table.ready += 1;
+        ticket.ready.store(true, Ordering::Release);
+        drop(table);
+        ticket.settled.cancel();
+        Ok(())
+    }
+
+    /// Whether, and why, the server closed this connection itself.
+    pub(crate) fn closed_by_server(&self) -> Closed {
+        match self.0.closed.load(Ordering::Acquire) {
+            1 => Closed::Evicted,
+            2 => Closed::Deadline,
+            _ => Closed::No,
+        }
+    }
 }
 
 /// An accepted connection the server can close by force: at shutdown once the grace period is
-/// over, or when it missed its handshake deadline. After `kill` is cancelled every read and write
-/// fails, which ends the HTTP/2 connection. It holds its slot of the connection limit until it
-/// is dropped.
+/// over, when it missed its handshake deadline, or to admit another. After `kill` is cancelled
+/// every read and write fails, which ends the HTTP/2 connection. It holds its place among the
+/// server's connections until it is dropped.
 pub(crate) struct ServerIo<T> {
     inner: T,
-    kill: CancellationToken,
     killed: Pin<Box<WaitForCancellationFutureOwned>>,
     connection: PeerConnection,
-    _slot: OwnedSemaphorePermit,
-    /// Ends the handshake deadline's watcher when the connection goes away first.
-    _closed: DropGuard,
 }
 
 impl<T> ServerIo<T> {
-    fn new(inner: T, slot: Slot) -> Self {
-        let Slot { permit, kill, connection, closed } = slot;
-        ServerIo {
-            inner,
-            killed: Box::pin(kill.clone().cancelled_owned()),
-            kill,
-            connection,
-            _slot: permit,
-            _closed: closed,
-        }
+    fn new(inner: T, ticket: Arc<Ticket>) -> Self {
+        ServerIo { inner, killed: Box::pin(ticket.kill.clone().cancelled_owned()), connection: PeerConnection(ticket) }
     }
 
     /// Fails once the connection must close; otherwise registers for the wake-up.
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if self.kill.is_cancelled() || self.killed.as_mut().poll(cx).is_ready() {
+        if self.connection.0.kill.is_cancelled() || self.killed.as_mut().poll(cx).is_ready() {
             return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the chaincode server shut down"));
         }
         Ok(())
@@ -127,6 +311,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
 /// Connections ready for the gRPC server.
 pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
 
+/// Which protocol the server speaks on its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Plaintext,
+    Tls,
+}
+
 /// Serves plaintext: every accepted socket goes straight to the gRPC server.
 pub(crate) fn plaintext(
     listener: TcpListener,
@@ -134,7 +325,7 @@ pub(crate) fn plaintext(
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TcpStream> {
-    spawn(listener, limits, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+    spawn(listener, Protocol::Plaintext, limits, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -147,20 +338,13 @@ pub(crate) fn tls(
     kill: CancellationToken,
 ) -> Accepted<TlsStream<TcpStream>> {
     let acceptor = TlsAcceptor::from(config);
-    spawn(listener, limits, stop, kill, move |tcp, remote| {
+    spawn(listener, Protocol::Tls, limits, stop, kill, move |tcp, remote| {
         let acceptor = acceptor.clone();
         async move {
             match acceptor.accept(tcp).await {
                 Ok(stream) => Some(stream),
-                // rustls reports protocol and certificate failures as InvalidData: worth a warning
-                // (a peer with the wrong client certificate, a plaintext client). Anything else is a
-                // client going away mid-handshake, e.g. a TCP probe.
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    warn!(%remote, error = %e, "TLS handshake failed");
-                    None
-                }
                 Err(e) => {
-                    debug!(%remote, error = %e, "connection closed during the TLS handshake");
+                    log_tls_failure(remote, &e);
                     None
                 }
             }
@@ -168,59 +352,117 @@ pub(crate) fn tls(
     })
 }
 
-/// What an accepted connection holds from the accept loop on, handed to its [`ServerIo`]:
-/// dropping it at any point frees the connection's slot and ends its deadline watcher.
-struct Slot {
-    permit: OwnedSemaphorePermit,
-    kill: CancellationToken,
-    connection: PeerConnection,
-    closed: DropGuard,
+/// Logs a failed TLS handshake with what to check. rustls reports protocol and certificate
+/// failures as InvalidData, wrapping its own error; anything else is a client going away
+/// mid-handshake (e.g. a TCP probe), logged at debug level only.
+fn log_tls_failure(remote: SocketAddr, e: &io::Error) {
+    let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let Some(cause) = cause.filter(|_| e.kind() == io::ErrorKind::InvalidData) else {
+        debug!(%remote, error = %e, "connection closed during the TLS handshake");
+        return;
+    };
+    let advice = match cause {
+        rustls::Error::AlertReceived(alert) => format!(
+            "the client refused this server's certificate ({alert:?}): the root_cert in the package's \
+             connection.json must be the CA that signed the server certificate (CHAINCODE_TLS_CERT), and the \
+             certificate must name the host in the package's address"
+        ),
+        rustls::Error::NoCertificatesPresented => "the client sent no TLS client certificate, which this server \
+             requires (CHAINCODE_CLIENT_CA_CERT is set): set client_auth_required, client_key and client_cert in \
+             the package's connection.json, or unset CHAINCODE_CLIENT_CA_CERT"
+            .to_string(),
+        rustls::Error::InvalidCertificate(why) => format!(
+            "the client's TLS certificate was refused ({why}): it must be signed by a CA in \
+             CHAINCODE_CLIENT_CA_CERT (the client_cert of the package's connection.json) and be valid now"
+        ),
+        rustls::Error::PeerIncompatible(why) => {
+            format!("the client's TLS is incompatible ({why:?}): the server speaks TLS 1.2 and 1.3 only")
+        }
+        other => format!("{other}"),
+    };
+    warn!(%remote, "TLS handshake with a client failed: {advice}");
 }
 
-impl Slot {
-    /// A slot for a connection from `remote` that must be ready by `deadline`, or be closed.
-    fn new(permit: OwnedSemaphorePermit, remote: SocketAddr, kill: &CancellationToken, deadline: Deadline) -> Self {
-        let kill = kill.child_token();
-        let connection = PeerConnection { remote, ready: CancellationToken::new() };
-        let closed = CancellationToken::new();
-        watch_handshake(deadline, kill.clone(), connection.clone(), closed.clone());
-        Slot { permit, kill, connection, closed: closed.drop_guard() }
-    }
-}
-
-/// When a connection must be ready, and where to log those that are not.
-struct Deadline {
-    at: Instant,
-    timeout: Duration,
-    late: Arc<BurstLog>,
-}
-
-/// Closes the connection (through `kill`) if it is not ready by the deadline.
-fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: PeerConnection, closed: CancellationToken) {
-    let Deadline { at: deadline, timeout, late } = deadline;
-    let PeerConnection { remote, ready } = connection;
+/// Closes, at its deadline, a connection that is still pending then.
+fn watch_handshake(ticket: &Arc<Ticket>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let (settled, weak) = (ticket.settled.clone(), Arc::downgrade(ticket));
     tokio::spawn(async move {
         tokio::select! {
             // A connection that became ready (or went away) at the deadline itself is not cut.
             biased;
-            () = ready.cancelled() => {}
-            () = closed.cancelled() => {}
+            () = settled.cancelled() => {}
             () = tokio::time::sleep_until(deadline) => {
-                if let Some(count) = late.record() {
-                    warn!(
-                        %remote, count, ?timeout,
-                        "closing connections that did not become a ready chaincode stream in time \
-                         (CHAINCODE_HANDSHAKE_TIMEOUT); count includes those not logged since the last line"
-                    );
+                let Some(ticket) = weak.upgrade() else { return };
+                let admission = &ticket.admission;
+                let stage = {
+                    let mut table = admission.table.lock().unwrap_or_else(|e| e.into_inner());
+                    match table.remove_pending(ticket.id) {
+                        Some((stage, _)) => stage,
+                        None => return, // ready meanwhile
+                    }
+                };
+                // A connection that got as far as REGISTER is one the peer did not answer: the
+                // handler names that cause when its stream ends.
+                if stage < Stage::Registering {
+                    if let Some(count) = admission.late.record() {
+                        let what = if stage == Stage::Silent { "sent nothing" } else { "did not open a chaincode stream" };
+                        warn!(
+                            remote = %ticket.remote, count, ?timeout,
+                            "closing connections that did not become a ready chaincode stream in time \
+                             (CHAINCODE_HANDSHAKE_TIMEOUT); this one {what}; count includes those not logged \
+                             since the last line"
+                        );
+                    }
                 }
-                kill.cancel();
+                ticket.close(Closed::Deadline);
             }
         }
     });
 }
 
+/// Waits for the connection's first byte without taking it, so a silent connection holds no TLS
+/// or HTTP/2 state. `None` if the client closed it or it failed first.
+async fn first_byte(tcp: &TcpStream) -> Option<u8> {
+    let mut byte = [0u8; 1];
+    match tcp.peek(&mut byte).await {
+        Ok(1) => Some(byte[0]),
+        _ => None,
+    }
+}
+
+/// Logs a client that speaks the other protocol than the server, with what to check, and says
+/// whether the connection can go on.
+fn speaks(protocol: Protocol, first: u8, remote: SocketAddr, admission: &Admission) -> bool {
+    let advice = match protocol {
+        Protocol::Tls if first == TLS_HANDSHAKE_RECORD => return true,
+        Protocol::Plaintext if first != TLS_HANDSHAKE_RECORD => return true,
+        Protocol::Tls if first != HTTP2_PREFACE_START => {
+            debug!(%remote, first, "closing a connection that does not start a TLS handshake");
+            return false;
+        }
+        Protocol::Tls => {
+            "a client spoke plaintext HTTP/2 to this TLS chaincode server. If it is the peer, the package's \
+             connection.json has tls_required false: set tls_required to true and root_cert to the CA of this \
+             server's certificate (CHAINCODE_TLS_CERT) and install the package again, or serve plaintext \
+             (unset the CHAINCODE_TLS_* variables)"
+        }
+        Protocol::Plaintext => {
+            "a client started a TLS handshake with this plaintext chaincode server. If it is the peer, the \
+             package's connection.json has tls_required true: serve TLS (CHAINCODE_TLS_DISABLED=false with \
+             CHAINCODE_TLS_KEY and CHAINCODE_TLS_CERT, and CHAINCODE_CLIENT_CA_CERT when client_auth_required is \
+             true), or set tls_required to false and install the package again"
+        }
+    };
+    if let Some(count) = admission.mismatched.record() {
+        warn!(%remote, count, "closing the connection: {advice}; count includes those not logged since the last line");
+    }
+    false
+}
+
 fn spawn<T, H, Fut>(
     listener: TcpListener,
+    protocol: Protocol,
     limits: Limits,
     stop: CancellationToken,
     kill: CancellationToken,
@@ -228,12 +470,20 @@ fn spawn<T, H, Fut>(
 ) -> Accepted<T>
 where
     T: Send + 'static,
-    H: Fn(TcpStream, SocketAddr) -> Fut + Send + 'static,
+    H: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<T>> + Send + 'static,
 {
     let (ready, accepted) = mpsc::channel(BACKLOG);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let (refused, late) = (BurstLog::default(), Arc::new(BurstLog::default()));
+    let admission = Arc::new(Admission {
+        limits,
+        kill,
+        table: Mutex::default(),
+        evicted: BurstLog::default(),
+        late: BurstLog::default(),
+        refused_ready: BurstLog::default(),
+        mismatched: BurstLog::default(),
+    });
+    let handshake = Arc::new(handshake);
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -255,40 +505,53 @@ where
                     }
                 }
             };
-            let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                if let Some(count) = refused.record() {
+            let (ticket, evicted) = admission.admit(remote);
+            if let Some((stage, evicted)) = evicted {
+                if let Some(count) = admission.evicted.record() {
                     warn!(
-                        %remote, count, max_connections = limits.max_connections,
-                        "refusing connections: the server is at its connection limit (CHAINCODE_MAX_CONNECTIONS); \
-                         count includes those not logged since the last line"
+                        %remote, count, max_connections = limits.max_connections, ?stage,
+                        "closing the least advanced connection still in its handshake to admit a new one: the \
+                         server is at its limit of connections in their handshake (CHAINCODE_MAX_CONNECTIONS); \
+                         ready chaincode streams are not affected; count includes those not logged since the \
+                         last line"
                     );
                 }
-                continue; // Dropping the socket closes it.
-            };
+                if let Some(evicted) = evicted.upgrade() {
+                    evicted.close(Closed::Evicted);
+                }
+            }
             if let Err(e) = tcp.set_nodelay(true) {
                 debug!(%remote, error = %e, "could not set TCP_NODELAY");
             }
-            let deadline = Deadline {
-                at: Instant::now() + limits.handshake_timeout,
-                timeout: limits.handshake_timeout,
-                late: Arc::clone(&late),
+            watch_handshake(&ticket, limits.handshake_timeout);
+            let (ready, stop, admission) = (ready.clone(), stop.clone(), Arc::clone(&admission));
+            let kill = ticket.kill.clone();
+            let handshake = Arc::clone(&handshake);
+            let handshake = async move {
+                let first = first_byte(&tcp).await?;
+                ticket.advance(Stage::Talking);
+                if !speaks(protocol, first, remote, &admission) {
+                    return None;
+                }
+                let stream = handshake(tcp, remote).await?;
+                Some(ServerIo::new(stream, ticket))
             };
-            let slot = Slot::new(permit, remote, &kill, deadline);
-            let handshake = handshake(tcp, remote);
-            let (ready, stop) = (ready.clone(), stop.clone());
             tokio::spawn(async move {
-                let stream = tokio::select! {
+                let io = tokio::select! {
                     () = stop.cancelled() => return,
-                    () = slot.kill.cancelled() => return,
-                    stream = handshake => stream,
+                    () = kill.cancelled() => return,
+                    io = handshake => io,
                 };
-                if let Some(stream) = stream {
+                if let Some(io) = io {
                     tokio::select! {
                         () = stop.cancelled() => {}
-                        _ = ready.send(ServerIo::new(stream, slot)) => {}
+                        _ = ready.send(io) => {}
                     }
                 }
             });
+            // Let the connections accepted so far take their first steps (read their first
+            // bytes) before the next accept can close one of them to make room.
+            tokio::task::yield_now().await;
         }
         debug!("stopped accepting connections");
         // The listener drops here: the port closes and new connections are refused.

@@ -33,6 +33,7 @@ const CHAINCODE_WRITE_BATCHING: &str = "CHAINCODE_WRITE_BATCHING";
 // Resource limits.
 const CHAINCODE_HANDSHAKE_TIMEOUT: &str = "CHAINCODE_HANDSHAKE_TIMEOUT";
 const CHAINCODE_MAX_CONNECTIONS: &str = "CHAINCODE_MAX_CONNECTIONS";
+const CHAINCODE_MAX_READY_CONNECTIONS: &str = "CHAINCODE_MAX_READY_CONNECTIONS";
 const CHAINCODE_MAX_TRANSACTIONS: &str = "CHAINCODE_MAX_TRANSACTIONS";
 const CHAINCODE_TRANSACTION_TIMEOUT: &str = "CHAINCODE_TRANSACTION_TIMEOUT";
 // fabric-samples family.
@@ -396,6 +397,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(Limits {
             handshake_timeout: self.duration(CHAINCODE_HANDSHAKE_TIMEOUT)?.unwrap_or(defaults.handshake_timeout),
             max_connections: self.count(CHAINCODE_MAX_CONNECTIONS)?.unwrap_or(defaults.max_connections),
+            max_ready_connections: self
+                .count(CHAINCODE_MAX_READY_CONNECTIONS)?
+                .unwrap_or(defaults.max_ready_connections),
             max_transactions_per_connection: self
                 .count(CHAINCODE_MAX_TRANSACTIONS)?
                 .unwrap_or(defaults.max_transactions_per_connection),
@@ -436,7 +440,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         for other in names.iter().filter(|&&name| name != variable) {
             if let Some(value) = self.get(other) {
                 if value != id {
-                    warn!(used = variable, id = %id, ignored = other, ignored_id = %value, "chaincode id variables disagree");
+                    warn!(
+                        used = variable, id = %id, ignored = other, ignored_id = %value,
+                        "chaincode id variables disagree; using {variable}: unset {other} or give both the installed \
+                         package ID"
+                    );
                 }
             }
         }
@@ -448,7 +456,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let pem_value = self.get(pem);
         let base64_value = base64.and_then(|name| self.get(name).map(|value| (name, value)));
         if let (Some(_), Some((name, _))) = (&pem_value, &base64_value) {
-            warn!(used = pem, ignored = name, "both variables are set; using the PEM file");
+            warn!(used = pem, ignored = name, "both variables are set; using the PEM file {pem}: unset {name}");
         }
         match (pem_value, base64_value) {
             (Some(path), _) => Some(FileVar { variable: pem, path: PathBuf::from(path), encoding: Encoding::Pem }),

@@ -24,10 +24,17 @@ pub struct Limits {
     /// `Connect` call and the REGISTER / REGISTERED / READY exchange (default 10 s). A connection
     /// that has not become ready by then is closed. A real peer takes milliseconds.
     pub handshake_timeout: Duration,
-    /// How many connections may be open at once (default 64). Further connections are closed as
-    /// soon as they are accepted, until one ends. A peer holds one connection per chaincode (a
-    /// few more while it re-dials), so a handful of peers never come near.
+    /// How many connections may be in their handshake at once, not yet ready chaincode streams
+    /// (default 64). At the limit, a new connection is admitted by closing the one that has made
+    /// the least progress: the oldest that has not sent a byte yet, else the oldest that has not
+    /// opened its chaincode stream, else the oldest that has not become ready. A real peer sends
+    /// its first bytes at once and is ready in milliseconds, so any number of silent or slow
+    /// connections cannot keep it out; ready streams are never closed to admit anything.
     pub max_connections: usize,
+    /// How many ready chaincode streams may be open at once (default 64). A connection that
+    /// completes its handshake beyond it is closed. A peer holds one stream per chaincode (a few
+    /// more while it re-dials), so a handful of peers never come near.
+    pub max_ready_connections: usize,
     /// How many transactions may run at once on one connection (default 1,000). A TRANSACTION
     /// or INIT beyond it is answered at once with ERROR (the peer fails that proposal, which the
     /// client may retry) instead of queuing: the peer's replies to the running transactions
@@ -44,6 +51,8 @@ pub struct Limits {
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default [`Limits::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// The default [`Limits::max_ready_connections`].
+pub const DEFAULT_MAX_READY_CONNECTIONS: usize = 64;
 /// The default [`Limits::max_transactions_per_connection`].
 pub const DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION: usize = 1000;
 /// The default [`Limits::transaction_timeout`].
@@ -54,6 +63,7 @@ impl Default for Limits {
         Limits {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_ready_connections: DEFAULT_MAX_READY_CONNECTIONS,
             max_transactions_per_connection: DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION,
             transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
         }

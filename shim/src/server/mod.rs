@@ -49,7 +49,8 @@
 //! | peer MSP id ([`ChaincodeStub::peer_msp_id`](crate::ChaincodeStub::peer_msp_id)) | `CORE_PEER_LOCALMSPID` | unset |
 //! | automatic write batching ([`ServerBuilder::automatic_write_batching`]) | `CHAINCODE_WRITE_BATCHING` | true |
 //! | [`Limits::handshake_timeout`] (a duration: `10s`, `500ms`, `2m`, or seconds) | `CHAINCODE_HANDSHAKE_TIMEOUT` | 10 s |
-//! | [`Limits::max_connections`] | `CHAINCODE_MAX_CONNECTIONS` | 64 |
+//! | [`Limits::max_connections`] (connections in their handshake) | `CHAINCODE_MAX_CONNECTIONS` | 64 |
+//! | [`Limits::max_ready_connections`] (ready chaincode streams) | `CHAINCODE_MAX_READY_CONNECTIONS` | 64 |
 //! | [`Limits::max_transactions_per_connection`] | `CHAINCODE_MAX_TRANSACTIONS` | 1000 |
 //! | [`Limits::transaction_timeout`] | `CHAINCODE_TRANSACTION_TIMEOUT` | 30 s |
 //!
@@ -166,8 +167,8 @@ use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
 pub use limits::{
-    Limits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION,
-    DEFAULT_TRANSACTION_TIMEOUT,
+    Limits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_READY_CONNECTIONS,
+    DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION, DEFAULT_TRANSACTION_TIMEOUT,
 };
 pub use run::run_from_env;
 pub use tls::{TlsConfig, TlsError};
@@ -185,7 +186,10 @@ pub enum ServerError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {address}: {error}")]
+    #[error(
+        "cannot listen on {address}: {error} (is another process using the port? CHAINCODE_SERVER_ADDRESS sets the \
+         address)"
+    )]
     Bind {
         /// The address.
         address: SocketAddr,
@@ -390,7 +394,12 @@ impl<C: Chaincode> Server<C> {
         if finished {
             info!("all in-flight transactions completed");
         } else {
-            warn!(remaining = drain.in_flight(), "shutdown deadline passed: aborting the transactions still running");
+            warn!(
+                remaining = drain.in_flight(), deadline = ?config.shutdown_deadline,
+                "shutdown deadline passed: aborting the transactions still running (the peer fails their proposals; \
+                 clients may retry them). Give them longer with ServerBuilder::shutdown_deadline, within the \
+                 container's termination grace period"
+            );
             drain.abort_transactions();
         }
 

@@ -96,3 +96,53 @@ async fn a_peer_gone_in_the_middle_of_a_transaction_leaves_the_server_serving() 
     assert_eq!(completed_response(&next.recv().await.unwrap()).payload, "1,2");
     running.stop().await.unwrap();
 }
+
+/// The error line a peer that refuses the chaincode's REGISTER (`refuse`) leaves in the log.
+async fn register_refused_line(limits: ccaas_shim::server::Limits, refuse: impl AsyncFnOnce(PeerStream)) -> String {
+    let running = start(ccaas_shim::server::ServerConfig { limits, ..plaintext_config() }).await;
+    let logs = capture_logs();
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    assert_eq!(peer.recv().await.unwrap().r#type, Type::Register as i32);
+    refuse(peer).await;
+    let line = logs.line_with("the peer refused chaincode ID").await;
+    for names in ["ERROR", CHAINCODE_ID, "CHAINCODE_ID must be the installed package ID", "ccaas-package id PACKAGE"] {
+        assert!(line.contains(names), "{names} missing in {line}");
+    }
+    assert!(!logs.text().contains("did not become a ready chaincode stream in time"), "{}", logs.text());
+    // The server goes on: a peer that accepts the id is served.
+    let mut peer = ready_peer(&running).await;
+    peer.transaction("after", &["echo", "fine"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "fine");
+    running.stop().await.unwrap();
+    line
+}
+
+#[tokio::test]
+async fn a_peer_that_ends_the_stream_after_register_is_logged_as_refusing_the_chaincode_id() {
+    let line = register_refused_line(Default::default(), async |peer| drop(peer)).await;
+    assert!(line.contains("ended the connection without answering it"), "{line}");
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_register_with_error_is_logged_with_its_text() {
+    let line = register_refused_line(Default::default(), async |peer| {
+        let text = "peer will not accept external chaincode connection x (except in dev mode)";
+        peer.send(message(Type::Error, "", Bytes::from(text))).await;
+        // The server ends the stream.
+        let mut peer = peer;
+        assert!(peer.recv().await.is_none());
+    })
+    .await;
+    assert!(line.contains("answered it with ERROR: peer will not accept external chaincode connection"), "{line}");
+}
+
+#[tokio::test]
+async fn a_peer_that_never_answers_register_is_logged_as_refusing_it_not_as_a_timeout() {
+    let limits = ccaas_shim::server::Limits { handshake_timeout: Duration::from_millis(300), ..Default::default() };
+    let line = register_refused_line(limits, async |mut peer| {
+        // Like a real peer given an id it is not launching: no answer; the deadline ends it.
+        assert!(peer.recv().await.is_none());
+    })
+    .await;
+    assert!(line.contains("did not answer it within 300ms"), "{line}");
+}

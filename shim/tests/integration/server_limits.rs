@@ -1,4 +1,4 @@
-//! The server's resource limits: the handshake deadline, the connection limit, the limit of
+//! The server's resource limits: the handshake deadline, admission at the connection limits, the limit of
 //! transactions in flight per connection, the transaction timeout and the message size limit.
 //! After each refusal the server still serves a healthy peer.
 
@@ -67,23 +67,109 @@ async fn silent_connections_are_closed_at_the_handshake_deadline() {
     running.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn connections_beyond_the_limit_are_closed_until_slots_free_up() {
-    let limits = Limits { max_connections: 3, handshake_timeout: Duration::from_millis(500), ..Limits::default() };
-    let running = start(config(limits)).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(TcpStream::connect(running.addr).await.unwrap());
+/// Whether the server has closed `socket` (EOF or reset) by now, without waiting.
+fn is_closed(socket: &TcpStream) -> bool {
+    let mut buffer = [0u8; 256];
+    loop {
+        match socket.try_read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => continue, // the server's HTTP/2 settings frame
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
     }
-    // Give the accept loop time to take all three.
+}
+
+/// Waits until the server has taken its next step with the connections so far.
+async fn settle() {
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut refused = TcpStream::connect(running.addr).await.unwrap();
-    let waited = closed_within(&mut refused, Duration::from_secs(5)).await;
-    assert!(waited < Duration::from_millis(300), "the fourth connection was held {waited:?}");
-    // The three silent ones miss their deadline, which frees their slots.
-    for socket in &mut held {
-        closed_within(socket, Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn at_the_limit_the_oldest_silent_connection_is_closed_to_admit_a_new_one() {
+    let limits = Limits { max_connections: 3, handshake_timeout: Duration::from_secs(30), ..Limits::default() };
+    let running = start(config(limits)).await;
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(TcpStream::connect(running.addr).await.unwrap());
     }
+    settle().await;
+    assert!(silent.iter().all(|socket| !is_closed(socket)), "a connection under the limit was closed");
+    // A fourth is admitted; the oldest silent one makes room, long before its deadline.
+    silent.push(TcpStream::connect(running.addr).await.unwrap());
+    let waited = closed_within(&mut silent[0], Duration::from_secs(5)).await;
+    assert!(waited < Duration::from_secs(2), "closed after {waited:?}");
+    settle().await;
+    let open: Vec<bool> = silent.iter().map(|socket| !is_closed(socket)).collect();
+    assert_eq!(open, [false, true, true, true]);
+    // A real peer gets in while the limit is full of silent connections, and keeps its stream
+    // while more silent ones come: each of them closes an older silent one, never the peer.
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    for _ in 0..10 {
+        silent.push(TcpStream::connect(running.addr).await.unwrap());
+    }
+    settle().await;
+    let open = silent.iter().filter(|socket| !is_closed(socket)).count();
+    assert_eq!(open, 3, "the limit of connections in their handshake is 3");
+    assert!(silent[silent.len() - 3..].iter().all(|socket| !is_closed(socket)), "the newest are the ones kept");
+    peer.transaction("during", &["echo", "served"]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, "served");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_that_talks_outlives_silent_ones_and_the_limit_holds() {
+    let limits = Limits { max_connections: 2, handshake_timeout: Duration::from_secs(30), ..Limits::default() };
+    let running = start(config(limits)).await;
+    // The start of an HTTP/2 preface, then nothing more: older than every silent one below.
+    let talking = TcpStream::connect(running.addr).await.unwrap();
+    talking.try_write(b"PRI * HTTP/2.0").unwrap();
+    settle().await;
+    let mut silent = Vec::new();
+    for _ in 0..5 {
+        silent.push(TcpStream::connect(running.addr).await.unwrap());
+        settle().await;
+    }
+    assert!(!is_closed(&talking), "the connection that talked was closed for a silent one");
+    let open: Vec<bool> = silent.iter().map(|socket| !is_closed(socket)).collect();
+    assert_eq!(open, [false, false, false, false, true]);
+    // The deadline still applies to it.
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn ready_streams_have_their_own_limit_and_are_never_closed_for_new_connections() {
+    let limits = Limits {
+        max_connections: 1,
+        max_ready_connections: 1,
+        handshake_timeout: Duration::from_secs(30),
+        ..Limits::default()
+    };
+    let running = start(config(limits)).await;
+    let logs = capture_logs();
+    let mut first = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    first.handshake().await;
+    first.transaction("first", &["echo", "one"]).await;
+    assert_eq!(completed_response(&first.recv().await.unwrap()).payload, "one");
+    // Silent connections beyond the limit of one pending connection do not touch the ready one.
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(TcpStream::connect(running.addr).await.unwrap());
+    }
+    settle().await;
+    // A second peer completes its handshake beyond the ready limit: its stream is closed.
+    drop(silent);
+    let mut second = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    second.handshake().await;
+    assert!(second.recv().await.is_none(), "a stream beyond the ready limit was kept");
+    let line = logs.line_with("limit of ready streams").await;
+    assert!(line.contains("CHAINCODE_MAX_READY_CONNECTIONS"), "{line}");
+    first.transaction("still", &["echo", "two"]).await;
+    assert_eq!(completed_response(&first.recv().await.unwrap()).payload, "two");
+    // Once the first is gone there is room again.
+    drop(first);
+    settle().await;
     assert_serves_a_healthy_peer(&running).await;
     running.stop().await.unwrap();
 }
@@ -176,6 +262,7 @@ fn limits_come_from_the_environment_and_bad_values_name_the_variable() {
         ("CHAINCODE_ID", CHAINCODE_ID),
         ("CHAINCODE_HANDSHAKE_TIMEOUT", "2s"),
         ("CHAINCODE_MAX_CONNECTIONS", "8"),
+        ("CHAINCODE_MAX_READY_CONNECTIONS", "4"),
         ("CHAINCODE_MAX_TRANSACTIONS", "50"),
         ("CHAINCODE_TRANSACTION_TIMEOUT", "1m30s"),
     ]))
@@ -185,6 +272,7 @@ fn limits_come_from_the_environment_and_bad_values_name_the_variable() {
         Limits {
             handshake_timeout: Duration::from_secs(2),
             max_connections: 8,
+            max_ready_connections: 4,
             max_transactions_per_connection: 50,
             transaction_timeout: Duration::from_secs(90),
         }

@@ -311,3 +311,61 @@ async fn unknown_services_are_unimplemented() {
     driver.abort();
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_plaintext_client_on_a_tls_server_is_logged_as_that_with_what_to_check() {
+    let ca = Ca::new("tls-ca");
+    let server = start(tls_config(&ca, None)).await;
+    let logs = capture_logs();
+    let refused = match plaintext_channel(server.addr).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a plaintext client was served by a TLS server");
+    let line = logs.line_with("spoke plaintext HTTP/2 to this TLS chaincode server").await;
+    eprintln!("the server's log line: {line}");
+    for names in ["WARN", "tls_required", "root_cert", "connection.json", "CHAINCODE_TLS_"] {
+        assert!(line.contains(names), "{names} missing in {line}");
+    }
+    assert!(!logs.text().contains("TLS handshake with a client failed"), "{}", logs.text());
+    assert_serving(tls_channel(server.addr, &ca.cert_pem(), None).await.unwrap()).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tls_client_on_a_plaintext_server_is_logged_as_that_with_what_to_check() {
+    let ca = Ca::new("tls-ca");
+    let server = start(plaintext_config()).await;
+    let logs = capture_logs();
+    let refused = match tls_channel(server.addr, &ca.cert_pem(), None).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused, "a TLS client was served by a plaintext server");
+    let line = logs.line_with("started a TLS handshake with this plaintext chaincode server").await;
+    eprintln!("the server's log line: {line}");
+    for names in ["WARN", "tls_required", "connection.json", "CHAINCODE_TLS_KEY", "CHAINCODE_TLS_CERT"] {
+        assert!(line.contains(names), "{names} missing in {line}");
+    }
+    // Not a raw HTTP/2 error.
+    assert!(!logs.text().contains("h2"), "{}", logs.text());
+    assert_serving(plaintext_channel(server.addr).await.unwrap()).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_distrusts_the_server_certificate_is_logged_with_what_to_check() {
+    let ca = Ca::new("tls-ca");
+    let server = start(tls_config(&ca, None)).await;
+    let logs = capture_logs();
+    let other = Ca::new("other-ca");
+    let refused = match tls_channel(server.addr, &other.cert_pem(), None).await {
+        Err(_) => true,
+        Ok(channel) => health(channel, "").await.is_err(),
+    };
+    assert!(refused);
+    let line = logs.line_with("TLS handshake with a client failed").await;
+    eprintln!("the server's log line: {line}");
+    assert!(line.contains("refused this server's certificate") && line.contains("root_cert"), "{line}");
+    server.stop().await.unwrap();
+}

@@ -80,6 +80,48 @@ async fn a_wrong_package_id_over_tcp_then_the_right_one() {
     assert_eq!(peer.invoke("put", ["k", "v"]).await.unwrap().status(), 200);
 }
 
+/// Log lines written on this thread (the in-process server's too, on the test's current-thread
+/// runtime) while the returned guard lives.
+fn capture_logs() -> (Arc<std::sync::Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Writer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = Writer(Arc::clone(&bytes));
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    (bytes, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn the_server_logs_a_refused_package_id_as_that_with_what_to_do() {
+    let (logs, _guard) = capture_logs();
+    let server = serve(Probe::default(), "probe_1.0:wrong", None).await;
+    let target = Target::new(server.address.to_string());
+    PeerEmulator::builder().chaincode_id(PACKAGE_ID).connect(&target).await.unwrap_err();
+    let text = || String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    support::eventually(|| text().contains("the peer refused chaincode ID")).await;
+    let text = text();
+    let line = text.lines().find(|line| line.contains("the peer refused chaincode ID")).unwrap();
+    for names in [
+        "ERROR",
+        "probe_1.0:wrong",
+        "ended the connection without answering it",
+        "CHAINCODE_ID must be the installed package ID",
+        "`ccaas-package id PACKAGE` prints it",
+    ] {
+        assert!(line.contains(names), "{names} missing in {line}");
+    }
+    assert!(!text.contains("CHAINCODE_HANDSHAKE_TIMEOUT"), "{text}");
+}
+
 #[tokio::test]
 async fn without_an_expected_id_any_id_is_accepted() {
     let peer = PeerEmulator::builder().connect_chaincode(Probe::default()).await.unwrap();

@@ -35,6 +35,7 @@ mod stub_metadata;
 mod stub_pagination;
 mod stub_private;
 mod stub_proposal;
+mod testbed_wrong_id;
 mod tls;
 mod token_contract;
 mod unit_api;

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -270,4 +270,54 @@ pub fn message(kind: Type, txid: &str, payload: Bytes) -> ChaincodeMessage {
 pub fn completed_response(message: &ChaincodeMessage) -> ccaas_protos::protos::Response {
     assert_eq!(message.r#type, Type::Completed as i32, "expected COMPLETED, got {message:?}");
     ccaas_protos::protos::Response::decode(message.payload.clone()).unwrap()
+}
+
+/// The log lines written on this thread while it lives (the server's too, on a current-thread
+/// runtime), without colours; the test's global subscriber is bypassed meanwhile.
+pub struct Logs {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the log lines at info level and above (see [`Logs`]).
+pub fn capture_logs() -> Logs {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let writer = LogWriter(Arc::clone(&bytes));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    Logs { bytes, _guard: tracing::subscriber::set_default(subscriber) }
+}
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// The first line that contains `needle`, waiting up to 5 s for it.
+    pub async fn line_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(line) = self.text().lines().find(|line| line.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(std::time::Instant::now() < deadline, "no log line with {needle:?} in:\n{}", self.text());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
