@@ -3,7 +3,7 @@
 //!
 //! Port bases: 2050 and 4550 (invoke), 9550 (policy, 3 orgs), 12050 (errors), 14550 and 29550
 //! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 24550 (pipelines), 27050 (two_orgs), and for one org
-//! 1100, 1300 and 1500 (races; k8s kill_rerun: 1700): a one-org testbed uses only base..base+3
+//! 1100, 1300 and 1500 (races; k8s kill_rerun: 1700, hlf: 3050; the testkit's testbed_wrong_id: 1900): a one-org testbed uses only base..base+3
 //! and base+2393..base+2394, which no other base uses. A testbed of up to 2 orgs uses
 //! base..base+2397, so bases 2500 apart never overlap; one of 3 orgs also uses base+4001 and
 //! base+4002 (9550's: 13551, 13552, between the others' ports). All stay below Linux's ephemeral

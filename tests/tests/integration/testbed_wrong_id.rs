@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use ccaas_package::{build_package, write_package_atomically, ConnectionSpec, PackageSpec};
 
-/// This test's testbed ports (see the testbed's README: bases 10000 apart never overlap those of
-/// another base; the deploy tests use other bases).
-const PORT_BASE: u16 = 33050;
+/// This test's testbed ports: a one-org testbed uses base..base+3 and base+2393..base+2394, which
+/// no deploy test's base uses (deploy/tests/testbed/main.rs lists them), below the ephemeral range.
+const PORT_BASE: u16 = 1900;
 /// Where the chaincode server listens, outside the testbed's ranges.
 const CHAINCODE_PORT: u16 = 39731;
 const CHAINCODE: &str = env!("CARGO_BIN_EXE_ccaas-test-chaincode");
