@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::burst::BurstLog;
 use crate::drain::Drain;
+use crate::metrics::{Limit, Metrics};
 use crate::server::Limits;
 use crate::Chaincode;
 use link::{describe_type, Outbound};
@@ -122,6 +123,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) limits: Limits,
     /// Transactions refused at the per-connection limit, logged once per burst.
     pub(crate) refused_transactions: Arc<BurstLog>,
+    pub(crate) metrics: Metrics,
 }
 
 /// What every transaction of one connection shares: the peer's capabilities and settings.
@@ -168,6 +170,7 @@ where
     debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
 
     let mut state = State::Created;
+    let mut _ready_gauge = None;
     let mut env = Arc::new(TxEnv::default());
     // foldhash instead of SipHash: the keys are a channel name and a 64-character txid, hashed
     // three times per transaction; SipHash cost 1,400 instructions of a ReadAsset's 47,000.
@@ -200,6 +203,7 @@ where
                     return Ok(());
                 }
                 Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                    settings.metrics.limit_hit(Limit::MessageSize);
                     warn!(
                         limit = crate::MAX_MESSAGE_SIZE, in_flight = routes.len(), error = %status.message(),
                         "the peer sent a message over the message size limit; the stream cannot go on past it"
@@ -232,6 +236,7 @@ where
                     ready.cancel();
                 }
                 state = State::Ready;
+                _ready_gauge = Some(settings.metrics.connection_ready());
                 info!(capabilities = ?env.capabilities, "connection ready");
             }
             (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
@@ -255,6 +260,7 @@ where
                 }
                 let limit = settings.limits.max_transactions_per_connection;
                 if routes.len() >= limit {
+                    settings.metrics.limit_hit(Limit::MaxTransactions);
                     if let Some(count) = settings.refused_transactions.record() {
                         warn!(
                             limit,
@@ -279,8 +285,14 @@ where
                 let (reply_tx, reply_rx) = mpsc::channel(1);
                 let awaiting = Arc::new(AtomicUsize::new(0));
                 routes.insert(key.clone(), Route { replies: reply_tx, awaiting: Arc::clone(&awaiting) });
-                let link =
-                    link::TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound.clone(), reply_rx, awaiting);
+                let link = link::TxLink::new(
+                    key.channel_id.clone(),
+                    key.txid.clone(),
+                    outbound.clone(),
+                    reply_rx,
+                    awaiting,
+                    settings.metrics.clone(),
+                );
                 let task = transaction::run(
                     Arc::clone(&chaincode),
                     kind == Type::Init,

@@ -25,6 +25,7 @@ use tracing::{debug, warn};
 
 use super::limits::Limits;
 use crate::burst::BurstLog;
+use crate::metrics::{Metrics, Open, Refusal};
 
 /// How long to pause after an accept error that is not about one connection (e.g. out of file
 /// descriptors), so the loop does not spin.
@@ -53,11 +54,12 @@ pub(crate) struct ServerIo<T> {
     _slot: OwnedSemaphorePermit,
     /// Ends the handshake deadline's watcher when the connection goes away first.
     _closed: DropGuard,
+    _open: Open,
 }
 
 impl<T> ServerIo<T> {
     fn new(inner: T, slot: Slot) -> Self {
-        let Slot { permit, kill, connection, closed } = slot;
+        let Slot { permit, kill, connection, closed, open } = slot;
         ServerIo {
             inner,
             killed: Box::pin(kill.clone().cancelled_owned()),
@@ -65,6 +67,7 @@ impl<T> ServerIo<T> {
             connection,
             _slot: permit,
             _closed: closed,
+            _open: open,
         }
     }
 
@@ -131,10 +134,11 @@ pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
 pub(crate) fn plaintext(
     listener: TcpListener,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TcpStream> {
-    spawn(listener, limits, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+    spawn(listener, limits, metrics, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -143,12 +147,13 @@ pub(crate) fn tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TlsStream<TcpStream>> {
     let acceptor = TlsAcceptor::from(config);
-    spawn(listener, limits, stop, kill, move |tcp, remote| {
-        let acceptor = acceptor.clone();
+    spawn(listener, limits, metrics.clone(), stop, kill, move |tcp, remote| {
+        let (acceptor, metrics) = (acceptor.clone(), metrics.clone());
         async move {
             match acceptor.accept(tcp).await {
                 Ok(stream) => Some(stream),
@@ -157,6 +162,7 @@ pub(crate) fn tls(
                 // client going away mid-handshake, e.g. a TCP probe.
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     warn!(%remote, error = %e, "TLS handshake failed");
+                    metrics.connection_refused(Refusal::Tls);
                     None
                 }
                 Err(e) => {
@@ -175,6 +181,7 @@ struct Slot {
     kill: CancellationToken,
     connection: PeerConnection,
     closed: DropGuard,
+    open: Open,
 }
 
 impl Slot {
@@ -183,8 +190,9 @@ impl Slot {
         let kill = kill.child_token();
         let connection = PeerConnection { remote, ready: CancellationToken::new() };
         let closed = CancellationToken::new();
+        let open = deadline.metrics.connection_open();
         watch_handshake(deadline, kill.clone(), connection.clone(), closed.clone());
-        Slot { permit, kill, connection, closed: closed.drop_guard() }
+        Slot { permit, kill, connection, closed: closed.drop_guard(), open }
     }
 }
 
@@ -193,11 +201,12 @@ struct Deadline {
     at: Instant,
     timeout: Duration,
     late: Arc<BurstLog>,
+    metrics: Metrics,
 }
 
 /// Closes the connection (through `kill`) if it is not ready by the deadline.
 fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: PeerConnection, closed: CancellationToken) {
-    let Deadline { at: deadline, timeout, late } = deadline;
+    let Deadline { at: deadline, timeout, late, metrics } = deadline;
     let PeerConnection { remote, ready } = connection;
     tokio::spawn(async move {
         tokio::select! {
@@ -206,6 +215,7 @@ fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: Peer
             () = ready.cancelled() => {}
             () = closed.cancelled() => {}
             () = tokio::time::sleep_until(deadline) => {
+                metrics.connection_refused(Refusal::HandshakeTimeout);
                 if let Some(count) = late.record() {
                     warn!(
                         %remote, count, ?timeout,
@@ -222,6 +232,7 @@ fn watch_handshake(deadline: Deadline, kill: CancellationToken, connection: Peer
 fn spawn<T, H, Fut>(
     listener: TcpListener,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
     handshake: H,
@@ -256,6 +267,7 @@ where
                 }
             };
             let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                metrics.connection_refused(Refusal::MaxConnections);
                 if let Some(count) = refused.record() {
                     warn!(
                         %remote, count, max_connections = limits.max_connections,
@@ -272,6 +284,7 @@ where
                 at: Instant::now() + limits.handshake_timeout,
                 timeout: limits.handshake_timeout,
                 late: Arc::clone(&late),
+                metrics: metrics.clone(),
             };
             let slot = Slot::new(permit, remote, &kill, deadline);
             let handshake = handshake(tcp, remote);
