@@ -771,6 +771,11 @@ pub struct WorkloadArgs {
     /// Chaincode server port (container and Service).
     #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_PORT)]
     pub port: u16,
+    /// Serve Prometheus metrics on this port: sets CHAINCODE_METRICS_ADDRESS, adds the container and
+    /// Service port `metrics` and the prometheus.io/scrape, port and path annotations. The chaincode
+    /// must be built with the shim's `metrics` feature [default: no metrics].
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
     /// More environment variables (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
     pub env: Vec<(String, String)>,
@@ -856,6 +861,7 @@ impl WorkloadArgs {
         w.digest = self.digest.clone();
         w.replicas = self.replicas;
         w.port = self.port;
+        w.metrics_port = self.metrics_port;
         w.env = self.env.iter().cloned().collect();
         w.resources = Resources {
             requests: self.requests.iter().cloned().collect(),
