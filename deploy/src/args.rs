@@ -1186,6 +1186,9 @@ pub struct BuildStatic {
     /// Cargo.toml of the workspace [default: cargo's search from the current directory].
     #[arg(long, value_name = "FILE")]
     pub manifest_path: Option<PathBuf>,
+    /// Cargo features to build with, as for cargo --features (e.g. `ccaas-shim/metrics`).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Option<String>,
     /// Link the functions in their default places (build-static otherwise puts the functions a
     /// chaincode server runs next to each other, with the linker's --symbol-ordering-file).
     #[arg(long)]

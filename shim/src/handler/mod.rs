@@ -123,6 +123,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) limits: Limits,
     /// Transactions refused at the per-connection limit, logged once per burst.
     pub(crate) refused_transactions: Arc<BurstLog>,
+    /// The server's metrics (nothing unless the `metrics` feature is on and an address is set).
     pub(crate) metrics: Metrics,
 }
 
@@ -170,6 +171,7 @@ where
     debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
 
     let mut state = State::Created;
+    // Counts the stream as ready from READY until this function returns.
     let mut _ready_gauge = None;
     let mut env = Arc::new(TxEnv::default());
     // foldhash instead of SipHash: the keys are a channel name and a 64-character txid, hashed
