@@ -73,7 +73,7 @@ mod disabled {
 
     /// Without the `metrics` feature: nothing, and every hook does nothing.
     #[derive(Debug, Clone, Default)]
-    pub(crate) struct Metrics;
+    pub(crate) struct Metrics(());
 
     /// Held while a connection is open (nothing without the feature).
     pub(crate) struct Open;

@@ -450,7 +450,7 @@ fn start_metrics(listener: Option<TcpListener>, stop: CancellationToken) -> Resu
 /// Without the `metrics` feature there is no listener ([`Server::new`] refuses a metrics address).
 #[cfg(not(feature = "metrics"))]
 fn start_metrics(_listener: Option<TcpListener>, _stop: CancellationToken) -> Result<Metrics, ServerError> {
-    Ok(Metrics)
+    Ok(Metrics::default())
 }
 
 /// A server whose listening socket is bound (see [`Server::bind`]).
