@@ -14,7 +14,9 @@
 # IMPLS="ours go node", WORKLOADS="ReadAsset CreateAsset InitLedger GetAllAssets",
 # CONCURRENCY="1 16 64" (those are the defaults). Needs python3, and xz for Go, npm for Node.
 # IMPLS may add `before`: ours built the same way from the revision BEFORE=REV (a scratch worktree),
-# for a side-by-side check that a change costs no CPU or memory.
+# for a side-by-side check that a change costs no CPU or memory; and `metrics`: ours built with the
+# shim's `metrics` feature and serving its metrics (CHAINCODE_METRICS_ADDRESS), for the cost of
+# metrics against `ours` (IMPLS="ours metrics").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -25,13 +27,17 @@ read -ra concurrencies <<< "${CONCURRENCY:-1 16 64}"
 
 # Ours is built by `ccaas-deploy build-static`, as for its container image (Go's is static too).
 . bench/lib.sh
-ours=$(build_ours)
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/before" 2>/dev/null; rm -rf "$work"' EXIT
-declare -A binary=([ours]=$ours)
+# A copy: the `metrics` build writes the same path.
+cp "$(build_ours)" "$work/ours"
+declare -A binary=([ours]=$work/ours)
 for impl in "${impls[@]}"; do
   case $impl in
     ours) ;;
+    metrics)
+      cp "$(build_ours --features ccaas-shim/metrics)" "$work/ours-metrics"
+      binary[metrics]=$work/ours-metrics ;;
     go)
       baselines=${BASELINES:?set BASELINES to the folder holding go-asset-cc-v2shim.xz}
       xz -dc "$baselines/go-asset-cc-v2shim.xz" > "$work/go-asset-cc"
@@ -48,7 +54,7 @@ for impl in "${impls[@]}"; do
       binary[before]=$(CARGO_TARGET_DIR=$work/before-target target/debug/ccaas-deploy build-static \
         -p asset-transfer-basic --manifest-path "$work/before/Cargo.toml" --output json |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])') ;;
-    *) echo "unknown implementation $impl: use ours, before, go or node" >&2; exit 2 ;;
+    *) echo "unknown implementation $impl: use ours, before, metrics, go or node" >&2; exit 2 ;;
   esac
 done
 mkdir "$work/runs"
@@ -65,7 +71,10 @@ for workload in "${workloads[@]}"; do
         printf '%s c=%s round %s: %s\n' "$workload" "$concurrency" "$round" "$impl" >&2
         # One file per run, named IMPL.*; the exit status is 1 when a transaction failed, which
         # the table shows as errors.
-        RUST_LOG=warn target/release/ccaas-peer bench --function "$workload" --concurrency "$concurrency" \
+        # Only `metrics` serves them (on a free port; nothing scrapes during the run).
+        metrics_address=
+        [ "$impl" = metrics ] && metrics_address=127.0.0.1:0
+        CHAINCODE_METRICS_ADDRESS=$metrics_address RUST_LOG=warn target/release/ccaas-peer bench --function "$workload" --concurrency "$concurrency" \
           --duration "$duration" --assets "$assets" --spawn "${binary[$impl]}" --output json \
           > "$work/runs/$impl.$workload.$concurrency.$round.json" || echo "  ($impl: exit status $?)" >&2
       done

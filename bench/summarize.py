@@ -8,8 +8,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-IMPLS = ["ours", "before", "go", "node"]
-NAMES = {"ours": "ours", "before": "ours before", "go": "Go", "node": "Node"}
+IMPLS = ["ours", "before", "metrics", "go", "node"]
+NAMES = {"ours": "ours", "before": "ours before", "metrics": "ours with metrics", "go": "Go", "node": "Node"}
 WORKLOADS = ["ReadAsset", "CreateAsset", "InitLedger", "GetAllAssets"]
 LABELS = {"InitLedger": "InitLedger (6 writes)", "GetAllAssets": "GetAllAssets (200 assets)"}
 TARGET_PEAK_MIB = 8

@@ -799,6 +799,11 @@ pub struct WorkloadArgs {
     /// Chaincode server port (container and Service).
     #[arg(long, default_value_t = ccaas_deploy::render::DEFAULT_PORT)]
     pub port: u16,
+    /// Serve Prometheus metrics on this port: sets CHAINCODE_METRICS_ADDRESS, adds the container and
+    /// Service port `metrics` and the prometheus.io/scrape, port and path annotations. The chaincode
+    /// must be built with the shim's `metrics` feature [default: no metrics].
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
     /// More environment variables (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
     pub env: Vec<(String, String)>,
@@ -884,6 +889,7 @@ impl WorkloadArgs {
         w.digest = self.digest.clone();
         w.replicas = self.replicas;
         w.port = self.port;
+        w.metrics_port = self.metrics_port;
         w.env = self.env.iter().cloned().collect();
         w.resources = Resources {
             requests: self.requests.iter().cloned().collect(),
@@ -1231,6 +1237,9 @@ pub struct BuildStatic {
     /// Cargo.toml of the workspace [default: cargo's search from the current directory].
     #[arg(long, value_name = "FILE")]
     pub manifest_path: Option<PathBuf>,
+    /// Cargo features to build with, as for cargo --features (e.g. `ccaas-shim/metrics`).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Option<String>,
     /// Link the functions in their default places (build-static otherwise puts the functions a
     /// chaincode server runs next to each other, with the linker's --symbol-ordering-file).
     #[arg(long)]

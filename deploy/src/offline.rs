@@ -216,6 +216,9 @@ fn cargo(a: &BuildStatic, flags: &str, subcommand: &[&str]) -> Command {
     cmd.args(["--release", "--target", STATIC_TARGET, "--message-format=json-render-diagnostics"]);
     // One argument: a package name starting with '-' cannot be taken for a flag.
     cmd.arg(format!("--package={}", a.package));
+    if let Some(features) = &a.features {
+        cmd.arg(format!("--features={features}"));
+    }
     for var in ccaas_deploy::registry_auth::SECRET_VARS {
         cmd.env_remove(var);
     }

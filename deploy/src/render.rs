@@ -13,6 +13,13 @@
 //!
 //! The pod template carries the package ID as an annotation (and, with TLS files, a digest of
 //! them), so a new package or new TLS material rolls the pods.
+//!
+//! With a metrics port ([`Workload::metrics_port`]) the server is told to serve its Prometheus
+//! metrics there (`CHAINCODE_METRICS_ADDRESS`; the chaincode must be built with the shim's
+//! `metrics` feature), the container and the Service get a port named `metrics`, and the pod
+//! template and the Service carry the `prometheus.io/scrape`, `prometheus.io/port` and
+//! `prometheus.io/path` annotations that Prometheus' Kubernetes discovery is commonly set up to
+//! follow.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,8 +49,13 @@ pub const DEFAULT_PROGRESS_DEADLINE: u32 = 120;
 /// The default numeric user and group the container runs as (distroless `nonroot`).
 pub const DEFAULT_USER: u32 = 65532;
 
+/// The port name of the metrics, on the container and the Service.
+pub const METRICS_PORT_NAME: &str = "metrics";
+/// The path the shim serves its metrics on.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// Environment variable names that [`render`] sets itself; a user `env` entry may not repeat them.
-pub const RESERVED_ENV: [&str; 17] = [
+pub const RESERVED_ENV: [&str; 18] = [
     "CHAINCODE_ID",
     "CORE_CHAINCODE_ID_NAME",
     "CORE_CHAINCODE_ID",
@@ -60,6 +72,7 @@ pub const RESERVED_ENV: [&str; 17] = [
     "CORE_CHAINCODE_TLS_CERT_FILE",
     "CORE_CHAINCODE_TLS_KEY_FILE",
     "CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE",
+    "CHAINCODE_METRICS_ADDRESS",
     "HOME",
 ];
 
@@ -210,6 +223,11 @@ pub struct Workload {
     /// Seconds a rollout may make no progress before the Deployment reports it failed.
     #[serde(default = "default_progress_deadline")]
     pub progress_deadline_seconds: u32,
+    /// Serve Prometheus metrics on this port (`CHAINCODE_METRICS_ADDRESS`; the chaincode must be
+    /// built with the shim's `metrics` feature), exposed as the container and Service port
+    /// `metrics` with the `prometheus.io/*` annotations. None (the default): no metrics.
+    #[serde(default)]
+    pub metrics_port: Option<u16>,
 }
 
 fn default_namespace() -> String {
@@ -249,6 +267,7 @@ impl Workload {
             per_peer: Vec::new(),
             address_template: None,
             progress_deadline_seconds: DEFAULT_PROGRESS_DEADLINE,
+            metrics_port: None,
         }
     }
 
@@ -312,6 +331,22 @@ impl Workload {
         if self.port == 0 {
             return Err(Error::Config("port 0: give the chaincode server's port (--port)".into()));
         }
+        match self.metrics_port {
+            Some(0) => {
+                return Err(Error::Config(
+                    "metrics port 0: give the port the chaincode serves its metrics on (--metrics-port), or \
+                     leave it out for no metrics"
+                        .into(),
+                ))
+            }
+            Some(p) if p == self.port => {
+                return Err(Error::Config(format!(
+                    "the metrics port {p} is the chaincode server's port: the metrics need a port of their own; \
+                     give another --metrics-port (9464 is Prometheus' usual one for exporters)"
+                )))
+            }
+            _ => {}
+        }
         if self.progress_deadline_seconds == 0 {
             return Err(Error::Config("a progress deadline of 0 s fails every rollout: give seconds > 0".into()));
         }
@@ -321,7 +356,8 @@ impl Workload {
         for k in self.env.keys() {
             if RESERVED_ENV.contains(&k.as_str()) {
                 return Err(Error::Config(format!(
-                    "env {k} is set by ccaas-deploy from the package ID, port and TLS options; remove it from env"
+                    "env {k} is set by ccaas-deploy from the package ID, port, metrics port and TLS options; \
+                     remove it from env"
                 )));
             }
         }
@@ -536,14 +572,32 @@ fn env_list(w: &Workload, tls: Option<&TlsMaterial>) -> Vec<Value> {
             }
         }
     }
+    if let Some(p) = w.metrics_port {
+        env.push(("CHAINCODE_METRICS_ADDRESS".into(), format!("0.0.0.0:{p}")));
+    }
     env.extend(w.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     env.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect()
+}
+
+/// The `prometheus.io/*` annotations, with a metrics port.
+fn scrape_annotations(w: &Workload) -> BTreeMap<String, String> {
+    let Some(p) = w.metrics_port else { return BTreeMap::new() };
+    BTreeMap::from([
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+        ("prometheus.io/port".to_string(), p.to_string()),
+        ("prometheus.io/path".to_string(), METRICS_PATH.to_string()),
+    ])
 }
 
 fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
     let mut annotations = BTreeMap::from([(PACKAGE_ID_ANNOTATION.to_string(), w.package_id.clone())]);
     if let Some(d) = tls.and_then(|t| t.digest.clone()) {
         annotations.insert(TLS_DIGEST_ANNOTATION.into(), d);
+    }
+    annotations.extend(scrape_annotations(w));
+    let mut ports = vec![json!({"name": "chaincode", "containerPort": w.port, "protocol": "TCP"})];
+    if let Some(p) = w.metrics_port {
+        ports.push(json!({"name": METRICS_PORT_NAME, "containerPort": p, "protocol": "TCP"}));
     }
     let probe = |initial: u32, period: u32, failures: u32| {
         json!({"tcpSocket": {"port": "chaincode"}, "initialDelaySeconds": initial,
@@ -553,7 +607,7 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
         "name": "chaincode",
         "image": w.image_ref(),
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "chaincode", "containerPort": w.port, "protocol": "TCP"}],
+        "ports": ports,
         "env": env_list(w, tls),
         "readinessProbe": probe(1, 2, 3),
         "livenessProbe": probe(10, 10, 3),
@@ -622,14 +676,23 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
 }
 
 fn service(w: &Workload, server: &str) -> Value {
+    let mut ports = vec![json!({"name": "chaincode", "port": w.port, "targetPort": "chaincode", "protocol": "TCP"})];
+    if let Some(p) = w.metrics_port {
+        ports.push(json!({"name": METRICS_PORT_NAME, "port": p, "targetPort": METRICS_PORT_NAME, "protocol": "TCP"}));
+    }
+    let mut metadata = json!({"name": server, "namespace": w.namespace, "labels": labels(w, server)});
+    let annotations = scrape_annotations(w);
+    if !annotations.is_empty() {
+        metadata["annotations"] = json!(annotations);
+    }
     json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": server, "namespace": w.namespace, "labels": labels(w, server)},
+        "metadata": metadata,
         "spec": {
             "type": "ClusterIP",
             "selector": selector(w, server),
-            "ports": [{"name": "chaincode", "port": w.port, "targetPort": "chaincode", "protocol": "TCP"}],
+            "ports": ports,
         },
     })
 }
@@ -654,7 +717,11 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
                 .into(),
         ));
     }
-    let env: Vec<Value> = w.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+    let metrics = w.metrics_port.map(|p| json!({"name": "CHAINCODE_METRICS_ADDRESS", "value": format!("0.0.0.0:{p}")}));
+    let env: Vec<Value> =
+        metrics.into_iter().chain(w.env.iter().map(|(k, v)| json!({"name": k, "value": v}))).collect();
+    let mut pod_annotations = BTreeMap::from([(PACKAGE_ID_ANNOTATION.to_string(), w.package_id.clone())]);
+    pod_annotations.extend(scrape_annotations(w));
     let mut spec = json!({
         "image": w.image_ref(),
         "imagePullPolicy": "IfNotPresent",
@@ -666,7 +733,7 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
         "env": std::iter::once(json!({"name": "CORE_CHAINCODE_ID_NAME", "value": w.package_id}))
             .chain(env)
             .collect::<Vec<_>>(),
-        "podAnnotations": {PACKAGE_ID_ANNOTATION: w.package_id},
+        "podAnnotations": pod_annotations,
         "labels": labels(w, server),
         "podLabels": labels(w, server),
         "podSecurityContext": {"runAsNonRoot": true, "runAsUser": w.user, "runAsGroup": w.user, "fsGroup": w.user},
@@ -706,7 +773,9 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
 /// the Deployment and the Service; or one `FabricChaincode` per server.
 ///
 /// The hlf-operator's controller always makes its Service on port 7052 (whatever
-/// `chaincodeServerPort` says), so that target requires port 7052.
+/// `chaincodeServerPort` says), so that target requires port 7052. Its Service has no metrics
+/// port either: with a metrics port, its pods get the variable and the `prometheus.io/*`
+/// annotations (for Prometheus' pod discovery), not a Service port.
 pub fn render(w: &Workload, target: RenderTarget) -> Result<Vec<Value>, Error> {
     w.validate()?;
     let mut out = Vec::new();

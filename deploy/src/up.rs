@@ -30,6 +30,7 @@
 //!   namespace: default
 //!   replicas: 1
 //!   port: 7052
+//!   metrics_port: 9464                         # optional: Prometheus metrics (the shim's `metrics` feature)
 //!   env: {RUST_LOG: info}
 //!   resources: {requests: {cpu: 50m}, limits: {memory: 128Mi}}
 //!   image_pull_secrets: []
@@ -156,6 +157,10 @@ pub struct KubernetesSection {
     /// Chaincode server port [default 7052].
     #[serde(default)]
     pub port: Option<u16>,
+    /// Prometheus metrics port: `CHAINCODE_METRICS_ADDRESS`, a `metrics` container and Service
+    /// port and the `prometheus.io/*` annotations (see [`Workload::metrics_port`]) [default: none].
+    #[serde(default)]
+    pub metrics_port: Option<u16>,
     /// More environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -325,6 +330,7 @@ impl UpConfig {
         if let Some(p) = k.port {
             w.port = p;
         }
+        w.metrics_port = k.metrics_port;
         w.env = k.env.clone();
         w.resources = k.resources.clone();
         w.image_pull_secrets = k.image_pull_secrets.clone();

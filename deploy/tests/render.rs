@@ -1,5 +1,5 @@
 //! `ccaas-deploy render` (the manifests `--dry-run` prints, no cluster): golden YAML for the plain,
-//! TLS, per-peer and hlf-operator cases, and the descriptions it refuses.
+//! TLS, per-peer, metrics and hlf-operator cases, and the descriptions it refuses.
 //!
 //! `UPDATE_GOLDEN=1 cargo test -p ccaas-deploy --test render` rewrites the golden files; review
 //! the diff before committing it.
@@ -98,6 +98,43 @@ fn plain_deployment_and_service() {
     for name in ["CHAINCODE_SERVER_ADDRESS", "CORE_CHAINCODE_ADDRESS"] {
         assert!(env.contains(&(name, "0.0.0.0:9999")), "{name} missing: {env:?}");
     }
+}
+
+#[test]
+fn a_metrics_port_is_a_named_container_and_service_port_with_scrape_annotations() {
+    let args = [PLAIN, &["--metrics-port", "9464"]].concat();
+    golden("metrics.yaml", &args);
+    let d = docs(&args);
+    let pod = &d[0]["spec"]["template"];
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(c["ports"][1], serde_json::json!({"name": "metrics", "containerPort": 9464, "protocol": "TCP"}));
+    let env = c["env"].as_array().unwrap();
+    assert!(
+        env.contains(&serde_json::json!({"name": "CHAINCODE_METRICS_ADDRESS", "value": "0.0.0.0:9464"})),
+        "{env:?}"
+    );
+    assert_eq!(
+        d[1]["spec"]["ports"][1],
+        serde_json::json!({"name": "metrics", "port": 9464, "targetPort": "metrics", "protocol": "TCP"})
+    );
+    for annotations in [&pod["metadata"]["annotations"], &d[1]["metadata"]["annotations"]] {
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+        assert_eq!(annotations["prometheus.io/port"], "9464");
+        assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    }
+
+    // Without it: no metrics port, variable or annotation anywhere.
+    let plain = serde_json::to_string(&docs(PLAIN)).unwrap();
+    for absent in ["metrics", "prometheus.io"] {
+        assert!(!plain.contains(absent), "{absent} in the plain render: {plain}");
+    }
+
+    // The hlf-operator's Service is its controller's: the pods get the variable and the annotations.
+    let hlf = ["--target", "hlf-operator", "--name", "asset", "--image", "r/a:1", "--package-id", "a:1"];
+    let d = docs(&[&hlf[..], &["--metrics-port", "9464"]].concat());
+    let spec = &d[0]["spec"];
+    assert_eq!(spec["env"][1], serde_json::json!({"name": "CHAINCODE_METRICS_ADDRESS", "value": "0.0.0.0:9464"}));
+    assert_eq!(spec["podAnnotations"]["prometheus.io/port"], "9464");
 }
 
 #[test]
@@ -288,6 +325,9 @@ fn refuses_descriptions_that_cannot_work() {
     refused(&[&base[..], &["--tls-cert", "missing.pem", "--tls-key", "admin-key.pem"]].concat(), "missing.pem");
     refused(&[&base[..], &["--tls-cert", "network-org1.yaml", "--tls-key", "admin-key.pem"]].concat(), "not PEM");
     refused(&["--name", "asset", "--image", "r/a:1"], "no package ID");
+    refused(&[&base[..], &["--metrics-port", "7052"]].concat(), "a port of their own");
+    refused(&[&base[..], &["--metrics-port", "0"]].concat(), "metrics port 0");
+    refused(&[&base[..], &["--env", "CHAINCODE_METRICS_ADDRESS=0.0.0.0:9464"]].concat(), "remove it from env");
 }
 
 #[test]

@@ -106,10 +106,14 @@ fn the_file_is_checked() {
     assert_eq!(c.image.binary.unwrap(), d.join("bin/asset"));
     assert_eq!(c.kubernetes.kubeconfig.unwrap(), d.join("kube/config"));
     // The workload carries the package ID, the namespace default and the file's settings.
-    write(d, "ccaas-deploy.yaml", &format!("{BASE}kubernetes:\n  replicas: 3\n  port: 9999\n"));
+    write(d, "ccaas-deploy.yaml", &format!("{BASE}kubernetes:\n  replicas: 3\n  port: 9999\n  metrics_port: 9464\n"));
     let c = UpConfig::load(&d.join("ccaas-deploy.yaml")).unwrap();
     let w = c.workload("asset_1.0:ab", Some("sha256:00".into()));
-    assert_eq!((w.namespace.as_str(), w.replicas, w.port), ("default", 3, 9999));
+    assert_eq!((w.namespace.as_str(), w.replicas, w.port, w.metrics_port), ("default", 3, 9999, Some(9464)));
+    // up renders what render does: the metrics port reaches the manifests.
+    let manifests = ccaas_deploy::render::render(&c.workload("asset_1.0:ab", None), Default::default()).unwrap();
+    assert_eq!(manifests[1]["spec"]["ports"][1]["name"], "metrics");
+    assert_eq!(manifests[0]["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"], "9464");
     assert_eq!(w.image_ref(), "127.0.0.1:5000/asset@sha256:00");
     // Per-peer servers are named by the address template.
     write(

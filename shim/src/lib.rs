@@ -60,6 +60,7 @@ pub mod identity;
 mod into_chaincode;
 pub mod json;
 mod keys;
+mod metrics;
 pub mod policy;
 pub mod prelude;
 mod response;

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::burst::BurstLog;
 use crate::drain::Drain;
 use crate::handler::{run_connection, ConnectionSettings, OUTBOUND_CAPACITY};
+use crate::metrics::Metrics;
 use crate::server::accept::PeerConnection;
 use crate::server::Limits;
 use crate::Chaincode;
@@ -41,6 +42,7 @@ impl<C: Chaincode> ChaincodeService<C> {
             limits: Limits::default(),
             refused_transactions: Arc::new(BurstLog::default()),
             refused_registers: Arc::new(BurstLog::default()),
+            metrics: Metrics::default(),
         });
         ChaincodeService { chaincode, settings }
     }
@@ -80,6 +82,12 @@ impl<C: Chaincode> ChaincodeService<C> {
     /// not to the service).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         Arc::make_mut(&mut self.settings).limits = limits;
+        self
+    }
+
+    /// Counts into the server's metrics.
+    pub(crate) fn with_metrics(mut self, metrics: Metrics) -> Self {
+        Arc::make_mut(&mut self.settings).metrics = metrics;
         self
     }
 

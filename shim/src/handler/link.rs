@@ -14,6 +14,7 @@ use prost::Message;
 use tokio::sync::{mpsc, Mutex};
 
 use crate::error::{Result, ShimError};
+use crate::metrics::{Limit, Metrics};
 
 /// Messages from the chaincode to the peer. tonic wants `Result` items on a response stream.
 pub(crate) type Outbound = mpsc::Sender<Result<ChaincodeMessage, tonic::Status>>;
@@ -42,6 +43,8 @@ pub(crate) struct TxLink {
     awaiting: Arc<AtomicUsize>,
     /// Iterators dropped before they were exhausted; closed before the next request.
     pending_closes: SyncMutex<Vec<String>>,
+    /// The server's metrics (stub requests, write batches, the transaction's own).
+    pub(crate) metrics: Metrics,
 }
 
 /// Marks a request as abandoned if the future awaiting its reply is dropped.
@@ -65,6 +68,7 @@ impl TxLink {
         outbound: Outbound,
         rx: mpsc::Receiver<Reply>,
         awaiting: Arc<AtomicUsize>,
+        metrics: Metrics,
     ) -> Self {
         TxLink {
             channel_id,
@@ -73,6 +77,7 @@ impl TxLink {
             replies: Mutex::new(Replies { rx, abandoned: 0 }),
             awaiting,
             pending_closes: SyncMutex::new(Vec::new()),
+            metrics,
         }
     }
 
@@ -130,8 +135,10 @@ impl TxLink {
         let message = self.message(kind, payload);
         if let Err(e) = check_size(&message, name) {
             tracing::warn!(error = %e, "stub request refused before sending; the call fails");
+            self.metrics.limit_hit(Limit::MessageSize);
             return Err(e);
         }
+        self.metrics.stub_request(kind);
         self.awaiting.fetch_add(1, Ordering::AcqRel);
         self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(name))?;
         let mut in_flight = InFlight { replies, done: false };

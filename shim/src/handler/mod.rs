@@ -24,6 +24,7 @@ use tracing::{debug, error, info, warn, Instrument};
 use crate::burst::BurstLog;
 use crate::drain::Drain;
 use crate::server::accept::{Closed, PeerConnection};
+use crate::metrics::{Limit, Metrics};
 use crate::server::Limits;
 use crate::Chaincode;
 use link::{describe_type, Outbound};
@@ -124,6 +125,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) refused_transactions: Arc<BurstLog>,
     /// Connections whose REGISTER the peer refused, logged once per burst.
     pub(crate) refused_registers: Arc<BurstLog>,
+    /// The server's metrics (nothing unless the `metrics` feature is on and an address is set).
+    pub(crate) metrics: Metrics,
 }
 
 /// What every transaction of one connection shares: the peer's capabilities and settings.
@@ -174,6 +177,8 @@ where
     }
 
     let mut state = State::Created;
+    // Counts the stream as ready from READY until this function returns.
+    let mut _ready_gauge = None;
     let mut env = Arc::new(TxEnv::default());
     // foldhash instead of SipHash: the keys are a channel name and a 64-character txid, hashed
     // three times per transaction; SipHash cost 1,400 instructions of a ReadAsset's 47,000.
@@ -213,6 +218,7 @@ where
                     return Ok(());
                 }
                 Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                    settings.metrics.limit_hit(Limit::MessageSize);
                     warn!(
                         limit = crate::MAX_MESSAGE_SIZE, in_flight = routes.len(), error = %status.message(),
                         "the peer sent a message over the message size limit; the stream cannot go on past it"
@@ -250,6 +256,7 @@ where
                     return Ok(()); // Logged by `ready`.
                 }
                 state = State::Ready;
+                _ready_gauge = Some(settings.metrics.connection_ready());
                 info!(capabilities = ?env.capabilities, "connection ready");
             }
             (State::Ready, Some(kind @ (Type::Init | Type::Transaction))) => {
@@ -276,6 +283,7 @@ where
                 }
                 let limit = settings.limits.max_transactions_per_connection;
                 if routes.len() >= limit {
+                    settings.metrics.limit_hit(Limit::MaxTransactions);
                     if let Some(count) = settings.refused_transactions.record() {
                         warn!(
                             limit,
@@ -302,8 +310,14 @@ where
                 let (reply_tx, reply_rx) = mpsc::channel(1);
                 let awaiting = Arc::new(AtomicUsize::new(0));
                 routes.insert(key.clone(), Route { replies: reply_tx, awaiting: Arc::clone(&awaiting) });
-                let link =
-                    link::TxLink::new(key.channel_id.clone(), key.txid.clone(), outbound.clone(), reply_rx, awaiting);
+                let link = link::TxLink::new(
+                    key.channel_id.clone(),
+                    key.txid.clone(),
+                    outbound.clone(),
+                    reply_rx,
+                    awaiting,
+                    settings.metrics.clone(),
+                );
                 // Every log line of the transaction, the chaincode's own included, names it.
                 let span = tracing::info_span!(
                     "tx",

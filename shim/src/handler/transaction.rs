@@ -13,7 +13,8 @@ use tracing::{debug, warn};
 
 use super::link::{check_size, TxLink};
 use super::{TxEnv, TxKey};
-use crate::response::{Response, ERROR};
+use crate::metrics::{Limit, Outcome};
+use crate::response::{Response, ERROR, ERROR_THRESHOLD};
 use crate::stub::ChaincodeStub;
 use crate::Chaincode;
 
@@ -46,7 +47,10 @@ pub(crate) async fn run<C: Chaincode>(
 ) {
     let link = Arc::new(link);
     let timeout = env.transaction_timeout;
-    let reply = match ChaincodeInput::decode(message.payload.clone()) {
+    let input = ChaincodeInput::decode(message.payload.clone());
+    let metrics = link.metrics.transaction(input.as_ref().ok().and_then(|i| i.args.first()).map(|f| &f[..]));
+    let mut outcome = Outcome::Failed;
+    let reply = match input {
         Err(e) => {
             let text = format!("[{}] failed to unmarshal input: {e}", short_txid(&key.txid));
             error_message(&key, text)
@@ -65,10 +69,13 @@ pub(crate) async fn run<C: Chaincode>(
                     match tokio::time::timeout(timeout, run).await {
                         Ok(Ok(response)) => {
                             debug!(status = response.status, "transaction finished");
-                            completion(&link, &stub, response, is_init)
+                            outcome = if response.status < ERROR_THRESHOLD { Outcome::Success } else { Outcome::Error };
+                            completion(&link, &stub, response, is_init, &mut outcome)
                         }
                         Ok(Err(e)) => error_message(&key, e.to_string()),
                         Err(_) => {
+                            outcome = Outcome::Timeout;
+                            link.metrics.limit_hit(Limit::TransactionTimeout);
                             warn!(
                                 ?timeout,
                                 "transaction cancelled: it ran past the transaction timeout \
@@ -86,6 +93,7 @@ pub(crate) async fn run<C: Chaincode>(
             }
         }
     };
+    metrics.finish(outcome);
     // Remove the route before the peer can see the outcome and reuse the txid.
     let _ = done.send(key);
     if link.send(reply).await.is_err() {
@@ -121,7 +129,14 @@ async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: boo
 
 /// COMPLETED with the response and event; a failed Init becomes ERROR, as in the Go shim. A
 /// result over the message size limit becomes ERROR too: sent, it would end the whole stream.
-fn completion(link: &TxLink, stub: &ChaincodeStub, response: Response, is_init: bool) -> ChaincodeMessage {
+/// A refused result makes the `outcome` [`Outcome::Failed`].
+fn completion(
+    link: &TxLink,
+    stub: &ChaincodeStub,
+    response: Response,
+    is_init: bool,
+    outcome: &mut Outcome,
+) -> ChaincodeMessage {
     let event = stub.take_event();
     let mut message = if is_init && response.status >= ERROR {
         link.message(Type::Error, Bytes::from(response.message))
@@ -134,6 +149,8 @@ fn completion(link: &TxLink, stub: &ChaincodeStub, response: Response, is_init: 
         Ok(()) => message,
         Err(e) => {
             warn!(error = %e, "the transaction's result is too large to send; the peer gets ERROR for it");
+            link.metrics.limit_hit(Limit::MessageSize);
+            *outcome = Outcome::Failed;
             link.message(Type::Error, Bytes::from(e.to_string()))
         }
     }

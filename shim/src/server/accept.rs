@@ -32,6 +32,7 @@ use tracing::{debug, warn};
 
 use super::limits::Limits;
 use crate::burst::BurstLog;
+use crate::metrics::{Metrics, Open, Refusal};
 
 /// How long to pause after an accept error that is not about one connection (e.g. out of file
 /// descriptors), so the loop does not spin.
@@ -74,6 +75,7 @@ struct Admission {
     /// a child of it.
     kill: CancellationToken,
     table: Mutex<Table>,
+    metrics: Metrics,
     /// Log lines that could come once per connection, each logged once per burst.
     evicted: BurstLog,
     late: BurstLog,
@@ -119,6 +121,7 @@ impl Admission {
             settled: CancellationToken::new(),
             ready: AtomicBool::new(false),
             closed: AtomicU8::new(Closed::No as u8),
+            _open: self.metrics.connection_open(),
         });
         table.pending.insert(id, (Stage::Silent, Arc::downgrade(&ticket)));
         table.by_stage.insert((Stage::Silent, id));
@@ -138,6 +141,8 @@ pub(crate) struct Ticket {
     settled: CancellationToken,
     ready: AtomicBool,
     closed: AtomicU8,
+    /// Counts the connection as open (metrics) until the ticket goes.
+    _open: Open,
 }
 
 impl Ticket {
@@ -322,10 +327,11 @@ enum Protocol {
 pub(crate) fn plaintext(
     listener: TcpListener,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TcpStream> {
-    spawn(listener, Protocol::Plaintext, limits, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+    spawn(listener, Protocol::Plaintext, limits, metrics, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -334,16 +340,20 @@ pub(crate) fn tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
 ) -> Accepted<TlsStream<TcpStream>> {
     let acceptor = TlsAcceptor::from(config);
-    spawn(listener, Protocol::Tls, limits, stop, kill, move |tcp, remote| {
-        let acceptor = acceptor.clone();
+    spawn(listener, Protocol::Tls, limits, metrics.clone(), stop, kill, move |tcp, remote| {
+        let (acceptor, metrics) = (acceptor.clone(), metrics.clone());
         async move {
             match acceptor.accept(tcp).await {
                 Ok(stream) => Some(stream),
                 Err(e) => {
+                    if e.kind() == io::ErrorKind::InvalidData {
+                        metrics.connection_refused(Refusal::Tls);
+                    }
                     log_tls_failure(remote, &e);
                     None
                 }
@@ -402,6 +412,7 @@ fn watch_handshake(ticket: &Arc<Ticket>, timeout: Duration) {
                         None => return, // ready meanwhile
                     }
                 };
+                admission.metrics.connection_refused(Refusal::HandshakeTimeout);
                 // A connection that got as far as REGISTER is one the peer did not answer: the
                 // handler names that cause when its stream ends.
                 if stage < Stage::Registering {
@@ -464,6 +475,7 @@ fn spawn<T, H, Fut>(
     listener: TcpListener,
     protocol: Protocol,
     limits: Limits,
+    metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
     handshake: H,
@@ -478,6 +490,7 @@ where
         limits,
         kill,
         table: Mutex::default(),
+        metrics,
         evicted: BurstLog::default(),
         late: BurstLog::default(),
         refused_ready: BurstLog::default(),
@@ -507,6 +520,7 @@ where
             };
             let (ticket, evicted) = admission.admit(remote);
             if let Some((stage, evicted)) = evicted {
+                admission.metrics.connection_refused(Refusal::MaxConnections);
                 if let Some(count) = admission.evicted.record() {
                     warn!(
                         %remote, count, max_connections = limits.max_connections, ?stage,

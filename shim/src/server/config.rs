@@ -30,6 +30,8 @@ const CORE_CHAINCODE_ID: &str = "CORE_CHAINCODE_ID";
 const CORE_PEER_LOCALMSPID: &str = "CORE_PEER_LOCALMSPID";
 // Automatic write batching on Fabric 3.1 peers.
 const CHAINCODE_WRITE_BATCHING: &str = "CHAINCODE_WRITE_BATCHING";
+// Prometheus metrics (the `metrics` feature).
+const CHAINCODE_METRICS_ADDRESS: &str = "CHAINCODE_METRICS_ADDRESS";
 // Resource limits.
 const CHAINCODE_HANDSHAKE_TIMEOUT: &str = "CHAINCODE_HANDSHAKE_TIMEOUT";
 const CHAINCODE_MAX_CONNECTIONS: &str = "CHAINCODE_MAX_CONNECTIONS";
@@ -106,6 +108,10 @@ pub struct ServerConfig {
     pub automatic_write_batching: bool,
     /// Connection, transaction and time limits (see [`Limits`]).
     pub limits: Limits,
+    /// Where to serve Prometheus metrics (`GET /metrics`), or `None` (the default) for no
+    /// metrics. Needs the shim's `metrics` feature: without it a server with an address fails to
+    /// start with [`ConfigError::MetricsNotBuilt`].
+    pub metrics_address: Option<SocketAddr>,
 }
 
 /// A configuration error found at startup. Each names the environment variable (and file) at
@@ -247,6 +253,18 @@ pub enum ConfigError {
     /// TLS material given in code is unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A metrics address is configured but the shim was built without its `metrics` feature.
+    #[error(
+        "metrics are asked for ({source_name}={address}) but this chaincode was built without the ccaas-shim \
+         feature `metrics`: build it with the feature (in the chaincode's Cargo.toml: ccaas-shim = {{ ..., \
+         features = [\"metrics\"] }}), or unset {source_name}"
+    )]
+    MetricsNotBuilt {
+        /// Where the address came from: `CHAINCODE_METRICS_ADDRESS` or `ServerBuilder::metrics_address`.
+        source_name: &'static str,
+        /// The address.
+        address: SocketAddr,
+    },
 }
 
 impl ServerConfig {
@@ -260,6 +278,7 @@ impl ServerConfig {
             peer_msp_id: None,
             automatic_write_batching: true,
             limits: Limits::default(),
+            metrics_address: None,
         }
     }
 
@@ -303,6 +322,11 @@ impl ServerConfig {
         let tls = env.tls()?;
         let automatic_write_batching = env.bool(CHAINCODE_WRITE_BATCHING)?.unwrap_or(true);
         let limits = env.limits()?;
+        let metrics_address =
+            env.get(CHAINCODE_METRICS_ADDRESS).map(|v| parse_address(CHAINCODE_METRICS_ADDRESS, &v)).transpose()?;
+        if let (Some(address), false) = (metrics_address, cfg!(feature = "metrics")) {
+            return Err(ConfigError::MetricsNotBuilt { source_name: CHAINCODE_METRICS_ADDRESS, address });
+        }
         Ok(ServerConfig {
             address,
             chaincode_id,
@@ -311,6 +335,7 @@ impl ServerConfig {
             peer_msp_id,
             automatic_write_batching,
             limits,
+            metrics_address,
         })
     }
 }

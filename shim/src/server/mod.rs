@@ -53,6 +53,7 @@
 //! | [`Limits::max_ready_connections`] (ready chaincode streams) | `CHAINCODE_MAX_READY_CONNECTIONS` | 64 |
 //! | [`Limits::max_transactions_per_connection`] | `CHAINCODE_MAX_TRANSACTIONS` | 1000 |
 //! | [`Limits::transaction_timeout`] | `CHAINCODE_TRANSACTION_TIMEOUT` | 30 s |
+//! | Prometheus metrics address ([`ServerBuilder::metrics_address`]; needs the `metrics` feature) | `CHAINCODE_METRICS_ADDRESS` | none: no metrics |
 //!
 //! The address is `host:port`; the host may be a name (`localhost:7052`, resolved once at
 //! startup; of several addresses the first IPv4 one is used, as Go's `net.Listen` does) and may be
@@ -173,6 +174,7 @@ pub use limits::{
 pub use run::run_from_env;
 pub use tls::{TlsConfig, TlsError};
 
+use crate::metrics::Metrics;
 use crate::{Chaincode, ChaincodeService, Drain};
 
 /// After the drain, how long connections get to close by themselves before they are cut.
@@ -229,6 +231,9 @@ impl<C: Chaincode> Server<C> {
     pub fn new(chaincode: C, config: ServerConfig) -> Result<Self, ConfigError> {
         if config.chaincode_id.trim().is_empty() {
             return Err(ConfigError::MissingChaincodeId);
+        }
+        if let (Some(address), false) = (config.metrics_address, cfg!(feature = "metrics")) {
+            return Err(ConfigError::MetricsNotBuilt { source_name: "ServerBuilder::metrics_address", address });
         }
         Ok(Server { chaincode: Arc::new(chaincode), config })
     }
@@ -288,11 +293,20 @@ impl<C: Chaincode> Server<C> {
 
     /// Binds the configured address, so the bound address (e.g. the port chosen for port 0) is
     /// known before serving.
+    /// The metrics address ([`ServerConfig::metrics_address`]) is bound too.
     pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
         let address = self.config.address;
         let listener = TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
-        Ok(BoundServer { server: self, listener, local_addr })
+        let metrics = self.bind_metrics().await?;
+        Ok(BoundServer { server: self, listener, local_addr, metrics })
+    }
+
+    /// Binds the metrics address, if one is configured.
+    async fn bind_metrics(&self) -> Result<Option<TcpListener>, ServerError> {
+        let Some(address) = self.config.metrics_address else { return Ok(None) };
+        let listener = TcpListener::bind(address).await.map_err(|error| ServerError::Bind { address, error })?;
+        Ok(Some(listener))
     }
 
     /// Binds the configured address and serves until SIGTERM or SIGINT, then shuts down
@@ -309,10 +323,17 @@ impl<C: Chaincode> Server<C> {
     where
         F: Future<Output = ()> + Send,
     {
-        self.run(listener, shutdown, std::future::pending()).await
+        let metrics = self.bind_metrics().await?;
+        self.run(listener, metrics, shutdown, std::future::pending()).await
     }
 
-    async fn run<F, G>(self, listener: TcpListener, shutdown: F, force: G) -> Result<(), ServerError>
+    async fn run<F, G>(
+        self,
+        listener: TcpListener,
+        metrics_listener: Option<TcpListener>,
+        shutdown: F,
+        force: G,
+    ) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send,
         G: Future<Output = ()> + Send,
@@ -321,10 +342,15 @@ impl<C: Chaincode> Server<C> {
         let drain = Drain::new();
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
         let tls = config.tls.as_ref().map(TlsConfig::rustls_server_config).transpose()?;
+        // Stops the metrics endpoint when the server stops (or this future is dropped).
+        let stop_metrics = CancellationToken::new();
+        let _stop_metrics = stop_metrics.clone().drop_guard();
+        let metrics = start_metrics(metrics_listener, stop_metrics)?;
 
         let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone())
             .with_automatic_write_batching(config.automatic_write_batching)
-            .with_limits(config.limits);
+            .with_limits(config.limits)
+            .with_metrics(metrics.clone());
         if let Some(msp_id) = &config.peer_msp_id {
             service = service.with_peer_msp_id(msp_id.clone());
         }
@@ -349,11 +375,12 @@ impl<C: Chaincode> Server<C> {
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
         let serving = match tls {
             None => {
-                let incoming = accept::plaintext(listener, config.limits, stop_accepting.clone(), kill.clone());
+                let incoming =
+                    accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
                 Either::Left(http2::serve(incoming, services, grpc_stopped))
             }
             Some(tls) => {
-                let incoming = accept::tls(listener, tls, config.limits, stop_accepting.clone(), kill.clone());
+                let incoming = accept::tls(listener, tls, config.limits, metrics, stop_accepting.clone(), kill.clone());
                 Either::Right(http2::serve(incoming, services, grpc_stopped))
             }
         };
@@ -418,11 +445,29 @@ impl<C: Chaincode> Server<C> {
     }
 }
 
+/// Serves the metrics on `listener` (if any) until `stop`; the metrics the server counts.
+#[cfg(feature = "metrics")]
+fn start_metrics(listener: Option<TcpListener>, stop: CancellationToken) -> Result<Metrics, ServerError> {
+    let Some(listener) = listener else { return Ok(Metrics::default()) };
+    let address = listener.local_addr().map_err(ServerError::Listener)?;
+    let metrics = Metrics::enabled();
+    crate::metrics::serve(listener, metrics.clone(), stop);
+    info!(%address, path = crate::metrics::PATH, "serving Prometheus metrics");
+    Ok(metrics)
+}
+
+/// Without the `metrics` feature there is no listener ([`Server::new`] refuses a metrics address).
+#[cfg(not(feature = "metrics"))]
+fn start_metrics(_listener: Option<TcpListener>, _stop: CancellationToken) -> Result<Metrics, ServerError> {
+    Ok(Metrics::default())
+}
+
 /// A server whose listening socket is bound (see [`Server::bind`]).
 pub struct BoundServer<C> {
     server: Server<C>,
     listener: TcpListener,
     local_addr: SocketAddr,
+    metrics: Option<TcpListener>,
 }
 
 impl<C> std::fmt::Debug for BoundServer<C> {
@@ -437,13 +482,18 @@ impl<C: Chaincode> BoundServer<C> {
         self.local_addr
     }
 
+    /// The address the metrics are served on, if [`ServerConfig::metrics_address`] is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully and returns `Ok(())`. A
     /// second signal stops waiting for in-flight transactions.
     pub async fn serve(self) -> Result<(), ServerError> {
         let signals = signals::ShutdownSignals::install().map_err(ServerError::Signals)?;
         let shutdown = signals.shutdown.clone().cancelled_owned();
         let force = signals.force.clone().cancelled_owned();
-        self.server.run(self.listener, shutdown, force).await
+        self.server.run(self.listener, self.metrics, shutdown, force).await
     }
 
     /// Serves until `shutdown` completes, then shuts down gracefully and returns `Ok(())`.
@@ -451,7 +501,7 @@ impl<C: Chaincode> BoundServer<C> {
     where
         F: Future<Output = ()> + Send,
     {
-        self.server.run(self.listener, shutdown, std::future::pending()).await
+        self.server.run(self.listener, self.metrics, shutdown, std::future::pending()).await
     }
 }
 
@@ -511,6 +561,14 @@ impl<C: Chaincode> ServerBuilder<C> {
     /// Connection, transaction and time limits (default [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.config.limits = limits;
+        self
+    }
+
+    /// Serves Prometheus metrics on `address` (`GET /metrics`, plaintext HTTP/1.1; the series are
+    /// listed in docs/reliability.md). Default: no metrics. Needs the shim's `metrics` feature:
+    /// without it [`build`](Self::build) fails with [`ConfigError::MetricsNotBuilt`].
+    pub fn metrics_address(mut self, address: SocketAddr) -> Self {
+        self.config.metrics_address = Some(address);
         self
     }
 

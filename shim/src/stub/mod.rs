@@ -245,6 +245,9 @@ impl ChaincodeStub {
         let Some(batch) = batch else { return Ok(()) };
         let chunk = self.env.capabilities.max_size_write_batch.max(1) as usize;
         let mut records = batch.into_records();
+        if !records.is_empty() {
+            self.link.metrics.write_batch(records.len());
+        }
         while !records.is_empty() {
             let rest = records.split_off(records.len().min(chunk));
             let request = WriteBatchState { rec: std::mem::replace(&mut records, rest) };

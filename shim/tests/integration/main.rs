@@ -17,5 +17,6 @@ mod policy_statebased;
 mod server_config;
 mod server_faults;
 mod server_limits;
+mod server_metrics;
 mod server_shutdown;
 mod server_transport;
