@@ -97,11 +97,8 @@ impl SimpleChaincode {
         owner: String,
         appraised_value: isize,
     ) -> Result<()> {
-        let exists = self.asset_exists(ctx, asset_id.clone()).await;
-        let exists = exists.map_err(|e| ContractError::failed(format!("failed to get asset: {e}")))?;
-        if exists {
-            return Err(ContractError::failed(format!("asset already exists: {asset_id}")));
-        }
+        let exists = self.asset_exists(ctx, asset_id.clone()).await.map_err(|e| failed!("failed to get asset: {e}"))?;
+        ensure!(!exists, "asset already exists: {asset_id}");
         let asset = Asset { doc_type: "asset".into(), id: asset_id, color, size, owner, appraised_value };
         ctx.stub().put_state(&asset.id, ccaas_shim::json::to_vec(&asset)?).await?;
         let index_key = ctx.stub().create_composite_key(INDEX, &[&asset.color, &asset.id])?;
@@ -111,9 +108,8 @@ impl SimpleChaincode {
     /// Returns the asset stored under `asset_id`.
     #[transaction(evaluate)]
     pub async fn read_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<Asset> {
-        let json = ctx.stub().get_state(&asset_id).await;
-        let json = json.map_err(|e| ContractError::failed(format!("failed to get asset {asset_id}: {e}")))?;
-        let json = json.ok_or_else(|| ContractError::failed(format!("asset {asset_id} does not exist")))?;
+        let json = ctx.stub().get_state(&asset_id).await.map_err(|e| failed!("failed to get asset {asset_id}: {e}"))?;
+        let Some(json) = json else { bail!("asset {asset_id} does not exist") };
         Ok(serde_json::from_slice(&json)?)
     }
 
@@ -121,8 +117,7 @@ impl SimpleChaincode {
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<()> {
         let asset = self.read_asset(ctx, asset_id.clone()).await?;
-        let deleted = ctx.stub().del_state(&asset_id).await;
-        deleted.map_err(|e| ContractError::failed(format!("failed to delete asset {asset_id}: {e}")))?;
+        ctx.stub().del_state(&asset_id).await.map_err(|e| failed!("failed to delete asset {asset_id}: {e}"))?;
         let index_key = ctx.stub().create_composite_key(INDEX, &[&asset.color, &asset.id])?;
         Ok(ctx.stub().del_state(&index_key).await?)
     }
@@ -145,7 +140,7 @@ impl SimpleChaincode {
             let mut asset = self.read_asset(ctx, id.clone()).await?;
             asset.owner = new_owner.clone();
             let put = ctx.stub().put_state(id, ccaas_shim::json::to_vec(&asset)?).await;
-            put.map_err(|e| ContractError::failed(format!("transfer failed for asset {id}: {e}")))?;
+            put.map_err(|e| failed!("transfer failed for asset {id}: {e}"))?;
         }
         Ok(())
     }
@@ -231,9 +226,7 @@ impl SimpleChaincode {
     #[transaction(evaluate)]
     pub async fn asset_exists(&self, ctx: &Context<'_>, asset_id: String) -> Result<bool> {
         let json = ctx.stub().get_state(&asset_id).await;
-        Ok(json
-            .map_err(|e| ContractError::failed(format!("failed to read asset {asset_id} from world state. {e}")))?
-            .is_some())
+        Ok(json.map_err(|e| failed!("failed to read asset {asset_id} from world state. {e}"))?.is_some())
     }
 }
 
