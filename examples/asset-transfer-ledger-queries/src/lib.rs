@@ -1,14 +1,10 @@
 //! # asset-transfer-ledger-queries
 //!
-//! fabric-samples' `asset-transfer-ledger-queries` chaincode (`chaincode-go`) on the contract
-//! API: a composite key index (`color~name`) to find assets by colour, range queries with and
-//! without pagination, a key's history, and CouchDB rich queries (Mango selectors, with and
-//! without pagination). `META-INF/statedb/couchdb/indexes/indexOwner.json` indexes the owner
-//! query; package it with `ccaas-package build --meta-inf examples/asset-transfer-ledger-queries`.
-//! Rich queries need a channel whose state database is CouchDB.
-//!
-//! Assets on the ledger are read with serde, which is stricter than Go's `json.Unmarshal`: only
-//! malformed data already on the ledger is answered differently.
+//! fabric-samples' `asset-transfer-ledger-queries` chaincode (`chaincode-go`): a composite key
+//! index (`color~name`), range queries with and without pagination, a key's history, and CouchDB
+//! rich queries (a channel whose state database is CouchDB). `META-INF/statedb/couchdb/indexes/
+//! indexOwner.json` indexes the owner query: `ccaas-package build --meta-inf <this crate>`. Assets
+//! are read with serde, stricter than Go's `json.Unmarshal` on malformed data.
 #![forbid(unsafe_code)]
 
 use ccaas_shim::prelude::*;
@@ -145,15 +141,10 @@ impl SimpleChaincode {
         Ok(())
     }
 
-    /// The assets from `start_key` (included) to `end_key` (excluded), in key order.
+    /// The assets from key `from` (included) to `to` (excluded), in key order.
     #[transaction(evaluate)]
-    pub async fn get_assets_by_range(
-        &self,
-        ctx: &Context<'_>,
-        start_key: String,
-        end_key: String,
-    ) -> Result<Option<Vec<Asset>>> {
-        assets(ctx.stub().get_state_by_range(&start_key, &end_key).await?).await
+    pub async fn get_assets_by_range(&self, ctx: &Context<'_>, from: String, to: String) -> Result<Option<Vec<Asset>>> {
+        assets(ctx.stub().get_state_by_range(&from, &to).await?).await
     }
 
     /// One page of [`get_assets_by_range`](Self::get_assets_by_range).

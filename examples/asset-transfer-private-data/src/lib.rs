@@ -1,9 +1,8 @@
 //! # asset-transfer-private-data
 //!
-//! fabric-samples' `asset-transfer-private-data` chaincode (`chaincode-go`): assets in the
-//! collection `assetCollection` (Org1 and Org2), appraised values in each org's
-//! `<MSPID>PrivateCollection` (`collections_config.json`, for `approveformyorg
-//! --collections-config`), private values as transient data, writes by the peer's org only.
+//! fabric-samples' `asset-transfer-private-data` chaincode (`chaincode-go`): assets in collection
+//! `assetCollection`, appraised values in each org's `<MSPID>PrivateCollection` (both defined in
+//! `collections_config.json`), private values as transient data, writes by the peer's org only.
 //! Not ported: `DeleteTranferAgreement`, `QueryAssetByOwner`, `QueryAssets`. JSON is read with
 //! serde, stricter than Go: malformed JSON fails with serde's reason.
 #![forbid(unsafe_code)]
@@ -80,7 +79,7 @@ impl SmartContract {
         let existing = existing.map_err(|e| failed!("failed to get asset: {e}"))?;
         ensure!(existing.is_none(), "this asset already exists: {}", input.id);
         let owner = client_id(ctx)?;
-        verify_client_org_matches_peer_org(ctx).map_err(|e| failed!("CreateAsset cannot be performed: Error {e}"))?;
+        verify_client_org(ctx).map_err(|e| failed!("CreateAsset cannot be performed: Error {e}"))?;
         let Input { object_type, id, color, size, appraised_value, .. } = input;
         let asset = json::to_vec(&Asset { object_type, id: id.clone(), color, size, owner })?;
         let put = ctx.stub().put_private_data(ASSET_COLLECTION, &id, asset).await;
@@ -101,8 +100,7 @@ impl SmartContract {
         ensure!(value.appraised_value > 0, "appraisedValue field must be a positive integer");
         let asset = self.read_asset(ctx, value.id.clone()).await.map_err(|e| failed!("error reading asset: {e}"))?;
         ensure!(asset.is_some(), "{} does not exist", value.id);
-        verify_client_org_matches_peer_org(ctx)
-            .map_err(|e| failed!("AgreeToTransfer cannot be performed: Error {e}"))?;
+        verify_client_org(ctx).map_err(|e| failed!("AgreeToTransfer cannot be performed: Error {e}"))?;
         let put = ctx.stub().put_private_data(&collection_name(ctx)?, &value.id, bytes).await;
         put.map_err(|e| failed!("failed to put asset bid: {e}"))?;
         let key = ctx.stub().create_composite_key(TRANSFER_AGREEMENT, &[&value.id])?;
@@ -118,7 +116,7 @@ impl SmartContract {
         ensure!(!input.buyer_msp.is_empty(), "buyerMSP field must be a non-empty string");
         let asset = self.read_asset(ctx, input.id.clone()).await.map_err(|e| failed!("error reading asset: {e}"))?;
         let Some(mut asset) = asset else { bail!("{} does not exist", input.id) };
-        verify_client_org_matches_peer_org(ctx).map_err(|e| failed!("TransferAsset cannot be performed: Error {e}"))?;
+        verify_client_org(ctx).map_err(|e| failed!("TransferAsset cannot be performed: Error {e}"))?;
         let verified = verify_agreement(ctx, &input.id, &asset.owner, &input.buyer_msp).await;
         verified.map_err(|e| failed!("failed transfer verification: {e}"))?;
         let agreement = self.read_transfer_agreement(ctx, input.id.clone()).await;
@@ -136,7 +134,7 @@ impl SmartContract {
     pub async fn delete_asset(&self, ctx: &Context<'_>) -> Result<()> {
         let (input, _): (Input, _) = transient(ctx, "asset_delete", "asset to delete not found in the transient map")?;
         ensure!(!input.id.is_empty(), "assetID field must be a non-empty string");
-        verify_client_org_matches_peer_org(ctx).map_err(|e| failed!("DeleteAsset cannot be performed: Error {e}"))?;
+        verify_client_org(ctx).map_err(|e| failed!("DeleteAsset cannot be performed: Error {e}"))?;
         let asset = ctx.stub().get_private_data(ASSET_COLLECTION, &input.id).await;
         let asset = asset.map_err(|e| failed!("failed to read asset: {e}"))?;
         ensure!(asset.is_some(), "asset not found: {}", input.id);
@@ -207,25 +205,23 @@ async fn verify_agreement(ctx: &Context<'_>, id: &str, owner: &str, buyer_msp: &
 async fn value_hash(ctx: &Context<'_>, whose: &str, collection: &str, id: &str) -> Result<Option<String>> {
     let hash = ctx.stub().get_private_data_hash(collection, id).await;
     let hash =
-        hash.map_err(|e| failed!("failed to get hash of appraised value from {whose} collection {collection}: {e}"))?;
-    Ok(hash.map(|hash| hex(&hash)))
+        hash.map_err(|e| failed!("failed to get hash of appraised value from {whose} collection {collection}: {e}"));
+    Ok(hash?.map(|hash| hash.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 /// Refuses a client of another org than the peer's: it must not read or write this org's data.
-fn verify_client_org_matches_peer_org(ctx: &Context<'_>) -> Result<()> {
+fn verify_client_org(ctx: &Context<'_>) -> Result<()> {
     let client = ctx.client_identity().map_err(|e| failed!("failed getting the client's MSPID: {e}"))?;
     let peer = ctx.stub().peer_msp_id().map_err(|e| failed!("failed getting the peer's MSPID: {e}"))?;
-    let client = client.msp_id();
-    let refused = format!("client from org {client} is not authorized to read or write private data");
-    ensure!(client == peer, "{refused} from an org {peer} peer");
+    let refused = format!("client from org {} is not authorized to read or write private data", client.msp_id());
+    ensure!(client.msp_id() == peer, "{refused} from an org {peer} peer");
     Ok(())
 }
 
 /// The caller's org collection, `<MSPID>PrivateCollection`.
 fn collection_name(ctx: &Context<'_>) -> Result<String> {
-    let client =
-        ctx.client_identity().map_err(|e| failed!("failed to infer private collection name for the org: {e}"))?;
-    Ok(format!("{}PrivateCollection", client.msp_id()))
+    let client = ctx.client_identity().map_err(|e| failed!("failed to infer private collection name for the org: {e}"));
+    Ok(format!("{}PrivateCollection", client?.msp_id()))
 }
 
 /// The caller's id, `x509::<subject>::<issuer>` (Go's base64-decoded `GetID()`).
@@ -243,8 +239,4 @@ fn transient<T: DeserializeOwned>(ctx: &Context<'_>, key: &str, missing: &str) -
 fn parse<T: DeserializeOwned>(bytes: Option<impl AsRef<[u8]>>) -> Result<Option<T>> {
     let parsed = bytes.map(|b| serde_json::from_slice(b.as_ref()));
     parsed.transpose().map_err(|e| failed!("failed to unmarshal JSON: {e}"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
