@@ -9,6 +9,9 @@
 //!   identity, `serde_json` and key-level endorsement policies ([`ContractError`]'s
 //!   conversions). It replaces std's `Result` in your module; `Result<T, E>` with an explicit
 //!   error type is std's as before;
+//! * [`bail!`], [`ensure!`] and [`failed!`]: a [`ContractError`] with a formatted text, returned
+//!   (`bail!("the asset {id} does not exist")`, Go's `return fmt.Errorf(...)`), returned unless a
+//!   condition holds, or made to pass on;
 //! * [`ContractChaincode`] (several contracts in one chaincode), [`ChaincodeStub`],
 //!   [`ClientIdentity`], [`Response`], and [`run_from_env`] for `main`.
 //!
@@ -42,4 +45,5 @@ pub use crate::contract::{
 };
 pub use crate::identity::ClientIdentity;
 pub use crate::server::run_from_env;
+pub use crate::{bail, ensure, failed};
 pub use crate::{ChaincodeStub, Response};

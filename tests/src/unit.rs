@@ -286,6 +286,53 @@ impl TxOutcome {
         self.event.as_ref().map(|event| String::from_utf8_lossy(&event.payload))
     }
 
+    /// The response payload decoded from JSON as `T`: what a transaction returned, as a client
+    /// application reads it.
+    ///
+    /// # Panics
+    /// If the payload is not `T`'s JSON (an empty payload, a failed transaction's, included).
+    ///
+    /// ```
+    /// use ccaas_shim::prelude::*;
+    /// use ccaas_testkit::Emulator;
+    ///
+    /// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, Object)]
+    /// pub struct Total {
+    ///     pub sum: i64,
+    ///     pub count: usize,
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// pub struct Adder;
+    ///
+    /// #[contract]
+    /// impl Adder {
+    ///     #[transaction(evaluate)]
+    ///     async fn add(&self, _ctx: &Context<'_>, numbers: Vec<i64>) -> Result<Total> {
+    ///         Ok(Total { sum: numbers.iter().sum(), count: numbers.len() })
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let peer = Emulator::in_process(Adder).await;
+    /// let outcome = peer.evaluate("add", ["[1, 2, 3]"]).await.unwrap();
+    /// assert_eq!(outcome.assert_ok().payload_json::<Total>(), Total { sum: 6, count: 3 });
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn payload_json<T: DeserializeOwned>(&self) -> T {
+        match serde_json::from_slice(&self.response.payload) {
+            Ok(value) => value,
+            Err(e) => panic!(
+                "the payload is not a {}: {e}: {} (status {}, message {:?})",
+                std::any::type_name::<T>(),
+                crate::printable(&self.response.payload),
+                self.status(),
+                self.response.message
+            ),
+        }
+    }
+
     /// The chaincode event named `name`, its payload decoded from JSON as `T`.
     ///
     /// # Panics

@@ -66,8 +66,7 @@ impl SmartContract {
         ];
         for asset in assets {
             let json = ccaas_shim::json::to_vec(&asset)?;
-            let put = ctx.stub().put_state(&asset.id, json).await;
-            put.map_err(|e| ContractError::failed(format!("failed to put to world state. {e}")))?;
+            ctx.stub().put_state(&asset.id, json).await.map_err(|e| failed!("failed to put to world state. {e}"))?;
         }
         Ok(())
     }
@@ -83,9 +82,7 @@ impl SmartContract {
         owner: String,
         appraised_value: isize,
     ) -> Result<()> {
-        if self.asset_exists(ctx, id.clone()).await? {
-            return Err(ContractError::failed(format!("the asset {id} already exists")));
-        }
+        ensure!(!self.asset_exists(ctx, id.clone()).await?, "the asset {id} already exists");
         let asset = Asset::new(&id, &color, size, &owner, appraised_value);
         Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
     }
@@ -93,9 +90,8 @@ impl SmartContract {
     /// Returns the asset stored under `id`.
     #[transaction(evaluate)]
     pub async fn read_asset(&self, ctx: &Context<'_>, id: String) -> Result<Asset> {
-        let json = ctx.stub().get_state(&id).await;
-        let json = json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?;
-        let json = json.ok_or_else(|| ContractError::failed(format!("the asset {id} does not exist")))?;
+        let json = ctx.stub().get_state(&id).await.map_err(|e| failed!("failed to read from world state: {e}"))?;
+        let Some(json) = json else { bail!("the asset {id} does not exist") };
         Ok(serde_json::from_slice(&json)?)
     }
 
@@ -110,9 +106,7 @@ impl SmartContract {
         owner: String,
         appraised_value: isize,
     ) -> Result<()> {
-        if !self.asset_exists(ctx, id.clone()).await? {
-            return Err(ContractError::failed(format!("the asset {id} does not exist")));
-        }
+        ensure!(self.asset_exists(ctx, id.clone()).await?, "the asset {id} does not exist");
         let asset = Asset::new(&id, &color, size, &owner, appraised_value);
         Ok(ctx.stub().put_state(&id, ccaas_shim::json::to_vec(&asset)?).await?)
     }
@@ -120,17 +114,14 @@ impl SmartContract {
     /// Deletes an existing asset.
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, id: String) -> Result<()> {
-        if !self.asset_exists(ctx, id.clone()).await? {
-            return Err(ContractError::failed(format!("the asset {id} does not exist")));
-        }
+        ensure!(self.asset_exists(ctx, id.clone()).await?, "the asset {id} does not exist");
         Ok(ctx.stub().del_state(&id).await?)
     }
 
     /// Whether an asset is stored under `id`.
     #[transaction(evaluate)]
     pub async fn asset_exists(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
-        let json = ctx.stub().get_state(&id).await;
-        Ok(json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?.is_some())
+        Ok(ctx.stub().get_state(&id).await.map_err(|e| failed!("failed to read from world state: {e}"))?.is_some())
     }
 
     /// Sets a new owner and returns the previous one.

@@ -47,7 +47,7 @@ impl SmartContract {
     ) -> Result<()> {
         // As in the Go sample, only an asset that is certainly there stops the creation.
         if let Ok(Some(_)) = ctx.stub().get_state(&id).await {
-            return Err(ContractError::failed(format!("the asset {id} already exists")));
+            bail!("the asset {id} already exists");
         }
         let asset = Asset { appraised_value, color, id, owner, size };
         self.write(ctx, "CreateAsset", &asset).await
@@ -94,9 +94,8 @@ impl SmartContract {
 
     /// The stored JSON of asset `id`.
     async fn read_state(&self, ctx: &Context<'_>, id: &str) -> Result<Vec<u8>> {
-        let json = ctx.stub().get_state(id).await;
-        let json = json.map_err(|e| ContractError::failed(format!("failed to read from world state: {e}")))?;
-        json.map(Vec::from).ok_or_else(|| ContractError::failed(format!("the asset {id} does not exist")))
+        let json = ctx.stub().get_state(id).await.map_err(|e| failed!("failed to read from world state: {e}"))?;
+        json.map(Vec::from).ok_or_else(|| failed!("the asset {id} does not exist"))
     }
 
     /// Sets the event `name` with the asset's JSON as payload, and writes the asset.

@@ -1,14 +1,10 @@
 //! # asset-transfer-ledger-queries
 //!
-//! fabric-samples' `asset-transfer-ledger-queries` chaincode (`chaincode-go`) on the contract
-//! API: a composite key index (`color~name`) to find assets by colour, range queries with and
-//! without pagination, a key's history, and CouchDB rich queries (Mango selectors, with and
-//! without pagination). `META-INF/statedb/couchdb/indexes/indexOwner.json` indexes the owner
-//! query; package it with `ccaas-package build --meta-inf examples/asset-transfer-ledger-queries`.
-//! Rich queries need a channel whose state database is CouchDB.
-//!
-//! Assets on the ledger are read with serde, which is stricter than Go's `json.Unmarshal`: only
-//! malformed data already on the ledger is answered differently.
+//! fabric-samples' `asset-transfer-ledger-queries` chaincode (`chaincode-go`): a composite key
+//! index (`color~name`), range queries with and without pagination, a key's history, and CouchDB
+//! rich queries (a channel whose state database is CouchDB). `META-INF/statedb/couchdb/indexes/
+//! indexOwner.json` indexes the owner query: `ccaas-package build --meta-inf <this crate>`. Assets
+//! are read with serde, stricter than Go's `json.Unmarshal` on malformed data.
 #![forbid(unsafe_code)]
 
 use ccaas_shim::prelude::*;
@@ -97,11 +93,8 @@ impl SimpleChaincode {
         owner: String,
         appraised_value: isize,
     ) -> Result<()> {
-        let exists = self.asset_exists(ctx, asset_id.clone()).await;
-        let exists = exists.map_err(|e| ContractError::failed(format!("failed to get asset: {e}")))?;
-        if exists {
-            return Err(ContractError::failed(format!("asset already exists: {asset_id}")));
-        }
+        let exists = self.asset_exists(ctx, asset_id.clone()).await.map_err(|e| failed!("failed to get asset: {e}"))?;
+        ensure!(!exists, "asset already exists: {asset_id}");
         let asset = Asset { doc_type: "asset".into(), id: asset_id, color, size, owner, appraised_value };
         ctx.stub().put_state(&asset.id, ccaas_shim::json::to_vec(&asset)?).await?;
         let index_key = ctx.stub().create_composite_key(INDEX, &[&asset.color, &asset.id])?;
@@ -111,9 +104,8 @@ impl SimpleChaincode {
     /// Returns the asset stored under `asset_id`.
     #[transaction(evaluate)]
     pub async fn read_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<Asset> {
-        let json = ctx.stub().get_state(&asset_id).await;
-        let json = json.map_err(|e| ContractError::failed(format!("failed to get asset {asset_id}: {e}")))?;
-        let json = json.ok_or_else(|| ContractError::failed(format!("asset {asset_id} does not exist")))?;
+        let json = ctx.stub().get_state(&asset_id).await.map_err(|e| failed!("failed to get asset {asset_id}: {e}"))?;
+        let Some(json) = json else { bail!("asset {asset_id} does not exist") };
         Ok(serde_json::from_slice(&json)?)
     }
 
@@ -121,8 +113,7 @@ impl SimpleChaincode {
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<()> {
         let asset = self.read_asset(ctx, asset_id.clone()).await?;
-        let deleted = ctx.stub().del_state(&asset_id).await;
-        deleted.map_err(|e| ContractError::failed(format!("failed to delete asset {asset_id}: {e}")))?;
+        ctx.stub().del_state(&asset_id).await.map_err(|e| failed!("failed to delete asset {asset_id}: {e}"))?;
         let index_key = ctx.stub().create_composite_key(INDEX, &[&asset.color, &asset.id])?;
         Ok(ctx.stub().del_state(&index_key).await?)
     }
@@ -145,20 +136,15 @@ impl SimpleChaincode {
             let mut asset = self.read_asset(ctx, id.clone()).await?;
             asset.owner = new_owner.clone();
             let put = ctx.stub().put_state(id, ccaas_shim::json::to_vec(&asset)?).await;
-            put.map_err(|e| ContractError::failed(format!("transfer failed for asset {id}: {e}")))?;
+            put.map_err(|e| failed!("transfer failed for asset {id}: {e}"))?;
         }
         Ok(())
     }
 
-    /// The assets from `start_key` (included) to `end_key` (excluded), in key order.
+    /// The assets from key `from` (included) to `to` (excluded), in key order.
     #[transaction(evaluate)]
-    pub async fn get_assets_by_range(
-        &self,
-        ctx: &Context<'_>,
-        start_key: String,
-        end_key: String,
-    ) -> Result<Option<Vec<Asset>>> {
-        assets(ctx.stub().get_state_by_range(&start_key, &end_key).await?).await
+    pub async fn get_assets_by_range(&self, ctx: &Context<'_>, from: String, to: String) -> Result<Option<Vec<Asset>>> {
+        assets(ctx.stub().get_state_by_range(&from, &to).await?).await
     }
 
     /// One page of [`get_assets_by_range`](Self::get_assets_by_range).
@@ -231,9 +217,7 @@ impl SimpleChaincode {
     #[transaction(evaluate)]
     pub async fn asset_exists(&self, ctx: &Context<'_>, asset_id: String) -> Result<bool> {
         let json = ctx.stub().get_state(&asset_id).await;
-        Ok(json
-            .map_err(|e| ContractError::failed(format!("failed to read asset {asset_id} from world state. {e}")))?
-            .is_some())
+        Ok(json.map_err(|e| failed!("failed to read asset {asset_id} from world state. {e}"))?.is_some())
     }
 }
 

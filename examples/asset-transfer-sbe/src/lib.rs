@@ -38,9 +38,7 @@ impl AssetContract {
     /// Creates an asset owned by `owner` of the caller's org, which must endorse its changes.
     #[transaction]
     pub async fn create_asset(&self, ctx: &Context<'_>, asset_id: String, value: i64, owner: String) -> Result<()> {
-        if self.asset_exists(ctx, asset_id.clone()).await? {
-            return Err(ContractError::failed(format!("The asset {asset_id} already exists")));
-        }
+        ensure!(!self.asset_exists(ctx, asset_id.clone()).await?, "The asset {asset_id} already exists");
         let owner_org = ctx.client_identity()?.msp_id().to_owned();
         let asset = Asset { id: asset_id.clone(), value, owner, owner_org };
         ctx.stub().put_state(&asset_id, serde_json::to_vec(&asset)?).await?;
@@ -52,7 +50,7 @@ impl AssetContract {
     pub async fn read_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<String> {
         match ctx.stub().get_state(&asset_id).await? {
             Some(json) => Ok(String::from_utf8_lossy(&json).into_owned()),
-            None => Err(ContractError::failed(format!("The asset {asset_id} does not exist"))),
+            None => bail!("The asset {asset_id} does not exist"),
         }
     }
 
@@ -67,9 +65,7 @@ impl AssetContract {
     /// Deletes the asset (endorsed by the owner's org).
     #[transaction]
     pub async fn delete_asset(&self, ctx: &Context<'_>, asset_id: String) -> Result<()> {
-        if !self.asset_exists(ctx, asset_id.clone()).await? {
-            return Err(ContractError::failed(format!("The asset {asset_id} does not exist")));
-        }
+        ensure!(self.asset_exists(ctx, asset_id.clone()).await?, "The asset {asset_id} does not exist");
         Ok(ctx.stub().del_state(&asset_id).await?)
     }
 

@@ -62,7 +62,7 @@ impl SmartContract {
         ];
         for (i, car) in cars.iter().enumerate() {
             let put = ctx.stub().put_state(&format!("CAR{i}"), ccaas_shim::json::to_vec(car)?).await;
-            put.map_err(|e| ContractError::failed(format!("Failed to put to world state. {e}")))?;
+            put.map_err(|e| failed!("Failed to put to world state. {e}"))?;
         }
         Ok(())
     }
@@ -86,8 +86,8 @@ impl SmartContract {
     #[transaction(evaluate)]
     pub async fn query_car(&self, ctx: &Context<'_>, car_number: String) -> Result<Car> {
         let json = ctx.stub().get_state(&car_number).await;
-        let json = json.map_err(|e| ContractError::failed(format!("Failed to read from world state. {e}")))?;
-        let json = json.ok_or_else(|| ContractError::failed(format!("{car_number} does not exist")))?;
+        let json = json.map_err(|e| failed!("Failed to read from world state. {e}"))?;
+        let Some(json) = json else { bail!("{car_number} does not exist") };
         // Like the Go sample, which ignores json.Unmarshal's error.
         Ok(serde_json::from_slice(&json).unwrap_or_default())
     }

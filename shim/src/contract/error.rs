@@ -39,8 +39,9 @@ pub enum MetadataFileError {
 /// It is also the error type of [`contract::Result`](super::Result), the result type to give
 /// transactions: `?` then works on every stub call ([`ShimError`]), on the client identity
 /// ([`IdentityError`]), on `serde_json` and on key-level endorsement policies ([`PolicyError`]),
-/// with no mapping. For other errors, return [`ContractError::failed`]`(e)` or use
-/// `anyhow::Result`, which works as well.
+/// with no mapping. For your own errors, `bail!("the note {key} does not exist")` returns one
+/// with a formatted text (see [`bail!`](crate::bail), [`ensure!`](crate::ensure) and
+/// [`failed!`](crate::failed)); `anyhow::Result` works as well.
 ///
 /// ```
 /// use ccaas_shim::prelude::*;
@@ -61,7 +62,7 @@ pub enum MetadataFileError {
 ///     #[transaction(evaluate)]
 ///     async fn length(&self, ctx: &Context<'_>, key: String) -> Result<usize> {
 ///         let note = ctx.stub().get_state(&key).await?;
-///         let note = note.ok_or_else(|| ContractError::failed(format!("the note {key} does not exist")))?;
+///         let Some(note) = note else { bail!("the note {key} does not exist") };
 ///         Ok(note.len())
 ///     }
 /// }
@@ -148,6 +149,81 @@ impl ContractError {
     }
 }
 
+/// A [`ContractError::Failed`] whose text is `format!`'s: Go's `fmt.Errorf(...)` as a value, to
+/// pass on, e.g. `.map_err(|e| failed!("failed to read asset {id}: {e}"))?`.
+///
+/// To return it at once, use [`bail!`](crate::bail); to return it unless a condition holds,
+/// [`ensure!`](crate::ensure). All three are in the [prelude](crate::prelude).
+///
+/// ```
+/// use ccaas_shim::prelude::*;
+///
+/// let id = "asset1";
+/// let error = failed!("the asset {id} does not exist");
+/// assert_eq!(error, ContractError::Failed("the asset asset1 does not exist".into()));
+/// ```
+#[macro_export]
+macro_rules! failed {
+    ($($format:tt)+) => {
+        $crate::contract::ContractError::Failed(::std::format!($($format)+))
+    };
+}
+
+/// Returns a [`ContractError::Failed`] whose text is `format!`'s from the function: Go's
+/// `return fmt.Errorf(...)`, in one line.
+///
+/// The error goes through `From`, so `bail!` works in a transaction returning the prelude's
+/// `Result<T>`, and in one returning `anyhow::Result<T>` or another error type that converts from
+/// [`ContractError`]. The transaction fails with status 500 and the text as its message.
+///
+/// ```
+/// use ccaas_shim::prelude::*;
+///
+/// /// Go: `if size <= 0 { return fmt.Errorf("size %d of %s must be positive", size, id) }`
+/// fn check(id: &str, size: i64) -> Result<i64> {
+///     if size <= 0 {
+///         bail!("size {size} of {id} must be positive");
+///     }
+///     Ok(size)
+/// }
+///
+/// assert_eq!(check("asset1", 5), Ok(5));
+/// let error = check("asset1", 0).unwrap_err();
+/// assert_eq!(error.to_string(), "size 0 of asset1 must be positive");
+/// ```
+#[macro_export]
+macro_rules! bail {
+    ($($format:tt)+) => {
+        return ::core::result::Result::Err(::core::convert::From::from($crate::failed!($($format)+)))
+    };
+}
+
+/// Returns a [`ContractError::Failed`] with a formatted text unless `condition` holds: Go's
+/// `if !condition { return fmt.Errorf(...) }`. `ensure!(condition, "text {x}")` is
+/// `if !condition { bail!("text {x}") }` (see [`bail!`](crate::bail)).
+///
+/// ```
+/// use ccaas_shim::prelude::*;
+///
+/// fn check(color: &str, size: i64) -> Result<()> {
+///     ensure!(!color.is_empty(), "color field must be a non-empty string");
+///     ensure!(size > 0, "size field must be a positive integer, not {size}");
+///     Ok(())
+/// }
+///
+/// assert_eq!(check("blue", 5), Ok(()));
+/// assert_eq!(check("", 5).unwrap_err().to_string(), "color field must be a non-empty string");
+/// assert_eq!(check("blue", -1).unwrap_err().to_string(), "size field must be a positive integer, not -1");
+/// ```
+#[macro_export]
+macro_rules! ensure {
+    ($condition:expr, $($format:tt)+) => {
+        if !$condition {
+            $crate::bail!($($format)+);
+        }
+    };
+}
+
 impl From<ContractError> for crate::Response {
     fn from(error: ContractError) -> Self {
         crate::Response::error(error.to_string())
@@ -167,5 +243,30 @@ mod tests {
             Ok(policy.policy()?)
         };
         assert_eq!(policy(), Err(ContractError::Failed("role type AUDITOR does not exist".into())));
+    }
+
+    #[test]
+    fn bail_and_ensure_return_through_from() {
+        // Another error type than ContractError: the macros convert with `From`.
+        fn boxed(n: i32) -> std::result::Result<i32, Box<dyn std::error::Error>> {
+            crate::ensure!(n != 0, "{n} is zero");
+            if n < 0 {
+                crate::bail!("{n} is negative");
+            }
+            Ok(n)
+        }
+        assert_eq!(boxed(3).unwrap(), 3);
+        assert_eq!(boxed(0).unwrap_err().to_string(), "0 is zero");
+        assert_eq!(boxed(-2).unwrap_err().to_string(), "-2 is negative");
+
+        // In expression position, as a match arm.
+        let parse = |text: &str| -> crate::contract::Result<u8> {
+            match text.parse() {
+                Ok(n) => Ok(n),
+                Err(e) => crate::bail!("cannot convert {text}: {e}"),
+            }
+        };
+        assert_eq!(parse("7"), Ok(7));
+        assert_eq!(parse("x"), Err(ContractError::Failed("cannot convert x: invalid digit found in string".into())));
     }
 }

@@ -71,6 +71,43 @@ impl CollectionConfig {
         })
     }
 
+    /// The collections of a collections config file, the JSON given to `peer lifecycle chaincode
+    /// approveformyorg --collections-config`: each entry's `name`, `policy`, `memberOnlyRead` and
+    /// `memberOnlyWrite` (absent flags are `false`; the other fields do not change what a peer
+    /// lets a chaincode do in one transaction, and are ignored).
+    ///
+    /// ```
+    /// use ccaas_testkit::model::CollectionConfig;
+    /// let json = r#"[{"name": "assetCollection", "policy": "OR('Org1MSP.member', 'Org2MSP.member')",
+    ///                 "blockToLive": 1000000, "memberOnlyRead": true}]"#;
+    /// let collections = CollectionConfig::from_collections_config(json).unwrap();
+    /// assert_eq!(collections[0].member_orgs(), ["Org1MSP", "Org2MSP"]);
+    /// assert!(collections[0].member_only_read && !collections[0].member_only_write);
+    /// ```
+    pub fn from_collections_config(json: &str) -> Result<Vec<Self>, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Entry {
+            name: String,
+            policy: String,
+            #[serde(default)]
+            member_only_read: bool,
+            #[serde(default)]
+            member_only_write: bool,
+        }
+        let entries: Vec<Entry> = serde_json::from_str(json).map_err(|e| {
+            format!("not a collections config (a JSON array of collections with a name and a policy): {e}")
+        })?;
+        entries
+            .into_iter()
+            .map(|entry| {
+                let collection = CollectionConfig::with_policy(&entry.name, &entry.policy)
+                    .map_err(|e| format!("the policy of collection {}: {e}", entry.name))?;
+                Ok(collection.member_only_read(entry.member_only_read).member_only_write(entry.member_only_write))
+            })
+            .collect()
+    }
+
     /// The orgs the policy names: their peers store the private values (`MemberOrgs`).
     pub fn member_orgs(&self) -> Vec<String> {
         self.member_orgs_policy.msp_ids()

@@ -4,11 +4,6 @@
 mod support;
 
 mod asset_transfer_bench;
-mod asset_transfer_events_unit;
-mod asset_transfer_ledger_queries_unit;
-mod asset_transfer_private_data_unit;
-mod asset_transfer_sbe_unit;
-mod asset_transfer_unit;
 mod cli;
 mod collection_policy;
 mod concurrency;
@@ -16,7 +11,6 @@ mod conformance;
 mod disconnect;
 mod dockerfiles;
 mod env_conventions;
-mod fabcar_unit;
 mod faults;
 mod fidelity;
 mod handshake;

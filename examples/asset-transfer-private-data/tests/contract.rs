@@ -15,19 +15,10 @@ use serde_json::Value;
 
 const NAME: &str = "private";
 
-/// The collections of `examples/asset-transfer-private-data/collections_config.json`.
+/// The collections of this crate's `collections_config.json`.
 fn collections() -> Vec<CollectionConfig> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asset-transfer-private-data/collections_config.json");
-    let config: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    config
-        .iter()
-        .map(|c| {
-            CollectionConfig::with_policy(c["name"].as_str().unwrap(), c["policy"].as_str().unwrap())
-                .unwrap()
-                .member_only_read(c["memberOnlyRead"].as_bool().unwrap())
-                .member_only_write(c["memberOnlyWrite"].as_bool().unwrap())
-        })
-        .collect()
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/collections_config.json");
+    CollectionConfig::from_collections_config(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The peer of `msp_id` on `ledger`, running the chaincode as a peer of that org would launch it
@@ -54,8 +45,7 @@ async fn submit(peer: &PeerEmulator, who: &Identity, function: &'static str, tra
 
 async fn read_asset(peer: &PeerEmulator, who: &Identity) -> Value {
     let outcome = peer.transaction("ReadAsset").arg("asset1").creator(who.clone()).evaluate().await.unwrap();
-    assert_eq!(outcome.status(), 200, "{}", outcome.response.message);
-    serde_json::from_slice(&outcome.response.payload).unwrap()
+    outcome.assert_ok().payload_json()
 }
 
 fn client_id(who: &Identity) -> String {

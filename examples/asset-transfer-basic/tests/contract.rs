@@ -334,7 +334,7 @@ async fn no_transaction_sets_an_event() {
 async fn get_metadata_describes_the_contract_as_contract_api_go_does() {
     let peer = peer().await;
     let outcome = peer.evaluate("org.hyperledger.fabric:GetMetadata", NO_ARGS).await.unwrap();
-    let metadata: Value = serde_json::from_slice(&outcome.assert_ok().response.payload).unwrap();
+    let metadata: Value = outcome.assert_ok().payload_json();
     assert_eq!(metadata["info"], json!({"title": "undefined", "version": "latest"}));
     let contracts = metadata["contracts"].as_object().unwrap();
     assert_eq!(contracts.keys().collect::<Vec<_>>(), ["SmartContract", "org.hyperledger.fabric"]);

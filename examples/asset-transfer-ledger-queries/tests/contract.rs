@@ -110,9 +110,9 @@ async fn the_history_of_an_asset_lists_every_change() {
 
 #[tokio::test]
 async fn the_couchdb_index_is_packaged() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/asset-transfer-ledger-queries");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let spec = PackageSpec::ccaas("ledger_1.0", ConnectionSpec::new("ledger:9999"));
-    let built = build_package(&spec.with_meta_inf(read_meta_inf_dir(&dir).unwrap())).unwrap();
+    let built = build_package(&spec.with_meta_inf(read_meta_inf_dir(dir).unwrap())).unwrap();
     let report = inspect(&built.bytes).unwrap();
     let index = report.meta_inf.iter().find(|f| f.path == "statedb/couchdb/indexes/indexOwner.json").unwrap();
     let index: Value = serde_json::from_slice(&index.contents).unwrap();
