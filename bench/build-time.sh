@@ -59,13 +59,27 @@ results=$work/results.tsv
 # Each figure also goes to stderr as it is measured (a long run can be read before it ends).
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" | tee -a "$results" >&2; }
 
-# seconds COMMAND...: runs COMMAND (output to the log), prints its wall time in seconds.
+# seconds COMMAND...: runs COMMAND (output to the log), prints its wall time and the CPU time (user +
+# system) of the command and all its children, in seconds: "WALL CPU". On a busy machine the wall time
+# grows with the load and the CPU time much less, so the CPU time is the steadier figure to compare.
 seconds() {
-  local start end
-  start=$(date +%s.%N)
-  "$@" >> "$work/commands.log" 2>&1 || { log "failed: $* (see below)"; tail -30 "$work/commands.log" >&2; exit 1; }
-  end=$(date +%s.%N)
-  python3 -c "print(f'{$end - $start:.1f}')"
+  python3 - "$work/commands.log" "$@" <<'PY' || { log "failed: $* (see below)"; tail -30 "$work/commands.log" >&2; exit 1; }
+import resource, subprocess, sys, time
+log, command = sys.argv[1], sys.argv[2:]
+start = time.monotonic()
+with open(log, "a") as out:
+    status = subprocess.call(command, stdout=out, stderr=out)
+wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{wall:.1f} {usage.ru_utime + usage.ru_stime:.1f}")
+sys.exit(status)
+PY
+}
+
+# record_build LABEL MEASURE "WALL CPU": both figures of one build.
+record_build() {
+  record "$1" "$2" "${3% *}"
+  record "$1" "$2, CPU" "${3#* }"
 }
 
 # The one-line change: a string in the contract that no test depends on, changed and put back.
@@ -85,12 +99,12 @@ for round in $(seq "$rounds"); do
       rm -rf "$target"
       log "$label round $round: cold debug build"
       t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" cargo build --locked -p asset-transfer-basic --timings)
-      wants debug && record "$label" "cold debug build" "$t"
+      wants debug && record_build "$label" "cold debug build" "$t"
       [ "$round" -eq 1 ] && cp "$target/cargo-timings/cargo-timing.html" "$work/timing-$label.html"
       if wants incremental; then
         touch_contract "$dir"
         t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" cargo build --locked -p asset-transfer-basic)
-        record "$label" "incremental debug rebuild" "$t"
+        record_build "$label" "incremental debug rebuild" "$t"
         restore_contract "$dir"
       fi
     fi
@@ -98,11 +112,11 @@ for round in $(seq "$rounds"); do
       rm -rf "$target"
       log "$label round $round: cold release build"
       t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" cargo build --locked --release -p asset-transfer-basic)
-      wants release && record "$label" "cold release build" "$t"
+      wants release && record_build "$label" "cold release build" "$t"
       if wants incremental; then
         touch_contract "$dir"
         t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" cargo build --locked --release -p asset-transfer-basic)
-        record "$label" "incremental release rebuild" "$t"
+        record_build "$label" "incremental release rebuild" "$t"
         restore_contract "$dir"
       fi
     fi
@@ -110,7 +124,7 @@ for round in $(seq "$rounds"); do
       rm -rf "$target"
       log "$label round $round: cold build-static"
       t=$(cd "$dir" && seconds env CARGO_TARGET_DIR="$target" "$deploy" build-static -p asset-transfer-basic)
-      record "$label" "cold build-static" "$t"
+      record_build "$label" "cold build-static" "$t"
     fi
     # A crate from `new` depends on the revision's shim: measured where that revision has `new`.
     if wants new && [ -e "$dir/deploy/src/new.rs" ]; then
@@ -118,7 +132,7 @@ for round in $(seq "$rounds"); do
       "$deploy" new my-chaincode --path "$dir" --dir "$work/new-$label" >/dev/null
       log "$label round $round: cold debug build of a crate made by ccaas-deploy new"
       t=$(cd "$work/new-$label" && seconds env CARGO_TARGET_DIR="$target" cargo build --offline)
-      record "$label" "cold debug build, crate from \`new\`" "$t"
+      record_build "$label" "cold debug build, crate from \`new\`" "$t"
     fi
     rm -rf "$target"
   done
@@ -175,7 +189,7 @@ for label in labels:
     by_index = {u["i"]: u for u in units}
     unlocked_by = {}
     for u in units:
-        for j in u.get("unlocked_units", []) + u.get("unlocked_rmeta_units", []):
+        for j in u.get("unblocked_units", []) + u.get("unblocked_rmeta_units", []):
             unlocked_by.setdefault(j, u["i"])
     unit = max(units, key=lambda u: u["start"] + u["duration"])
     path = []
