@@ -23,8 +23,8 @@ use tracing::{debug, error, info, warn, Instrument};
 
 use crate::burst::BurstLog;
 use crate::drain::Drain;
-use crate::server::accept::{Closed, PeerConnection};
 use crate::metrics::{Limit, Metrics};
+use crate::server::accept::{Closed, PeerConnection};
 use crate::server::Limits;
 use crate::Chaincode;
 use link::{describe_type, Outbound};
