@@ -146,11 +146,16 @@ pub fn server_cert(server_pem: &str, root_pem: Option<&str>, hosts: &[String]) -
             .iter()
             .map(|r| {
                 webpki::anchor_from_trusted_cert(r)
-                    .map_err(|e| Error::Tls(format!("root_cert: unusable as a trust anchor: {e:?}")))
+                    .map_err(|e| Error::Tls(format!(
+                        "root_cert: unusable as a trust anchor ({e:?}): give the CA certificate that signed the server certificate"
+                    )))
             })
             .collect::<Result<Vec<_>>>()?;
-        let leaf =
-            webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| Error::Tls(format!("server certificate: {e:?}")))?;
+        let leaf = webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| {
+            Error::Tls(format!(
+                "server certificate: not a usable X.509 certificate ({e:?}): give the server's certificate in PEM"
+            ))
+        })?;
         leaf.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
             &anchors,

@@ -21,7 +21,9 @@ pub(crate) fn certificates(field: &str, pem: &str) -> Result<Vec<CertificateDer<
         certs.push(cert);
     }
     if certs.is_empty() {
-        return Err(Error::Tls(format!("{field}: no PEM CERTIFICATE block found")));
+        return Err(Error::Tls(format!(
+            "{field}: no PEM CERTIFICATE block found: give the certificate's PEM file (a `-----BEGIN CERTIFICATE-----` block), not a key or a DER file"
+        )));
     }
     Ok(certs)
 }
@@ -44,7 +46,9 @@ pub(crate) fn private_key(field: &str, pem: &str) -> Result<rcgen::KeyPair> {
         }
     }
     let Some((kind, der)) = found else {
-        return Err(Error::Tls(format!("{field}: no PEM PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found")));
+        return Err(Error::Tls(format!(
+            "{field}: no PEM PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found: give the private key's PEM file, not a certificate"
+        )));
     };
     let candidates = match kind {
         SectionKind::RsaPrivateKey => vec![pkcs8_wrap(&alg_id(OID_RSA_ENCRYPTION, None), &der)],
