@@ -280,10 +280,15 @@ fn profiles(manifest: &str) -> Vec<(String, Vec<String>)> {
 fn the_template_profiles_are_the_workspace_profiles() {
     let workspace = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
     let template = include_str!("../src/new/Cargo.toml.tmpl");
-    assert!(profiles(&workspace).len() >= 3, "{:?}", profiles(&workspace));
+    // Tables for crates only our tools build (the image compressor of ccaas-deploy): a chaincode's
+    // tree has none of them, and cargo warns about a profile for a package it does not have.
+    let tools_only = ["[profile.dev.package.miniz_oxide]", "[profile.dev.package.crc32fast]"];
+    let mut wanted = profiles(&workspace);
+    wanted.retain(|(table, _)| !tools_only.contains(&table.as_str()));
+    assert!(wanted.len() >= 3, "{wanted:?}");
     assert_eq!(
         profiles(template),
-        profiles(&workspace),
+        wanted,
         "the [profile.*] tables of deploy/src/new/Cargo.toml.tmpl differ from the workspace's Cargo.toml: copy them"
     );
 }
