@@ -12,7 +12,7 @@ transactions=${1:-5000}
 read -ra workloads <<< "${2:-ReadAsset CreateAsset}"
 . bench/lib.sh
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 # Copies: both builds write the same path.
 cp "$(build_ours)" "$work/off"
 cp "$(build_ours --features ccaas-shim/metrics)" "$work/on"
