@@ -39,6 +39,26 @@ fn render_target(t: TargetArg) -> RenderTarget {
     }
 }
 
+/// Waits for the rollout `target` makes of `manifests` (the workload's Deployments, or what
+/// hlf-operator makes of its FabricChaincode): until the command's deadline, less the time to
+/// read why the pods are not ready; without one, the Deployment's progress deadline and 10 s.
+pub(crate) async fn wait_rollout(
+    client: &kube::Client,
+    w: &render::Workload,
+    names: &[String],
+    manifests: &[serde_json::Value],
+    target: RenderTarget,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), RolloutError> {
+    let deadline = ccaas_deploy::deadline::remaining()
+        .map(|r| r.saturating_sub(Duration::from_secs(2)))
+        .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
+    match target {
+        RenderTarget::Kubernetes => rollout::wait(client, &w.namespace, names, deadline, progress).await,
+        RenderTarget::HlfOperator => ccaas_deploy::hlf::wait(client, manifests, deadline, progress).await,
+    }
+}
+
 pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let w = a.workload.workload()?;
     let manifests = render::render(&w, render_target(a.target))?;
@@ -55,15 +75,7 @@ pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
     let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
     let names = w.server_names()?;
     if !a.no_wait {
-        let deadline = ccaas_deploy::deadline::remaining()
-            // Time left to read why the pods are not ready, before the command's deadline.
-            .map(|r| r.saturating_sub(Duration::from_secs(2)))
-            .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
-        let waited = match a.target {
-            TargetArg::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
-            TargetArg::HlfOperator => ccaas_deploy::hlf::wait(&client, &manifests, deadline, &mut progress).await,
-        };
-        if let Err(e) = waited {
+        if let Err(e) = wait_rollout(&client, &w, &names, &manifests, render_target(a.target), &mut progress).await {
             if let RolloutError::Failed { .. } | RolloutError::Operator { .. } = e {
                 eprintln!("error: {e}");
                 out.failed(Kind::Rollout, e.to_string(), Vec::new());

@@ -1,6 +1,6 @@
 //! `up` and `down`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ccaas_deploy::config::Target;
 use ccaas_deploy::hlf;
@@ -196,15 +196,8 @@ pub async fn up(
         changed.push(format!("kubernetes: {} {}/{}", x.kind, x.namespace, x.name));
     }
     let names = w.server_names()?;
-    let deadline = ccaas_deploy::deadline::remaining()
-        // Time left to read why the pods are not ready, before the command's deadline.
-        .map(|r| r.saturating_sub(Duration::from_secs(2)))
-        .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
     in_flight.update(format!("kubernetes: waiting for the rollout of {} in {}", names.join(", "), w.namespace));
-    let rolled = match target {
-        RenderTarget::Kubernetes => rollout::wait(&client, &w.namespace, &names, deadline, &mut progress).await,
-        RenderTarget::HlfOperator => hlf::wait(&client, &manifests, deadline, &mut progress).await,
-    };
+    let rolled = crate::offline::wait_rollout(&client, &w, &names, &manifests, target, &mut progress).await;
     drop(in_flight);
     let rollout_failed = match rolled {
         Ok(()) => None,
