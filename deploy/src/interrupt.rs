@@ -30,16 +30,8 @@ impl Interrupts {
         let in_flight = ccaas_deploy::in_flight::now();
         let text = message(name, &in_flight);
         eprintln!("{text}");
-        (code, text, tx_ids(&in_flight))
+        (code, text, ccaas_deploy::in_flight::tx_ids())
     }
-}
-
-/// The transaction IDs in the in-flight lines (`transaction ID ...`).
-fn tx_ids(in_flight: &[String]) -> Vec<String> {
-    in_flight
-        .iter()
-        .filter_map(|line| line.strip_prefix("transaction ")?.split([' ', ':']).next().map(str::to_string))
-        .collect()
 }
 
 fn message(signal: &str, in_flight: &[String]) -> String {
@@ -62,7 +54,6 @@ mod tests {
         let m = super::message("SIGTERM", &["step: approve basic".into(), "transaction t1 (approve): sent".into()]);
         assert!(m.starts_with("interrupted by SIGTERM during:\n  step: approve basic\n  transaction t1"), "{m}");
         assert!(m.ends_with("does only what is missing)"), "{m}");
-        assert_eq!(super::tx_ids(&["step: approve basic".into(), "transaction t1 (approve): sent".into()]), ["t1"]);
         assert!(super::message("SIGINT", &[]).starts_with("interrupted by SIGINT, with nothing in flight\n"));
     }
 

@@ -424,10 +424,10 @@ impl Session {
     ) -> Result<TxOutcome> {
         let p = proposal::for_identity(&self.identity, &self.channel, LIFECYCLE, vec![function.into(), args]);
         let gateway = self.gateway();
-        let in_flight = crate::in_flight::enter(format!(
-            "transaction {} ({action}): being endorsed, not sent to the orderer yet",
-            p.tx_id
-        ));
+        let in_flight = crate::in_flight::enter_transaction(
+            &p.tx_id,
+            format!("transaction {} ({action}): being endorsed, not sent to the orderer yet", p.tx_id),
+        );
         match via {
             Via::Gateway => {
                 let request = EndorseRequest {
