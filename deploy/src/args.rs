@@ -136,8 +136,9 @@ pub enum Command {
     /// binary gives the same digest) and write it as an OCI layout or a docker archive.
     Image(ImageArgs),
     /// Build a workspace binary static (glibc crt-static, not position-independent, x86_64-unknown-linux-gnu, release)
-    /// for an image, and print its path. Its hot code is laid out together (less memory per
-    /// running instance); --no-layout skips that.
+    /// for an image, and print its path. Built with thin LTO over 4 codegen units (unless
+    /// CARGO_PROFILE_RELEASE_LTO / _CODEGEN_UNITS say otherwise), and its hot code laid out
+    /// together (less memory per running instance); --no-layout skips that.
     BuildStatic(BuildStatic),
     /// Make a new chaincode crate that builds, tests and serves as it is: a contract, its server,
     /// its tests with the test kit, a ccaas-deploy.yaml for `up`, and a Cargo.lock from
