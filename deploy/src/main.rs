@@ -48,7 +48,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ccaas_deploy::lifecycle::{Session, Via};
 use ccaas_deploy::rollout::RolloutError;
-use ccaas_deploy::{commit_policy, deadline, plan};
+use ccaas_deploy::{deadline, plan};
 use ccaas_deploy::{Error, Kind};
 use clap::parser::ValueSource;
 use clap::FromArgMatches;
@@ -482,7 +482,7 @@ async fn run(out: &Printer, cli: Cli, connection: ConnectionArgs, from_env: &[&s
         }
         Command::Commit(a) => {
             let def = def.expect("read before connecting");
-            let (rule, _) = commit_policy::read(&session).await?;
+            let (rule, _) = session.commit_rule().await?;
             if let Some(w) = rule.warning() {
                 eprintln!("warning: {w}");
             }

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+pub use crate::image::{DEFAULT_PORT, DEFAULT_USER};
 use crate::Error;
 
 /// The field manager and [`MANAGED_BY_LABEL`] value.
@@ -42,12 +43,8 @@ pub const PACKAGE_ID_ANNOTATION: &str = "fabric-ccaas/package-id";
 pub const TLS_DIGEST_ANNOTATION: &str = "fabric-ccaas/tls-sha256";
 /// Where the TLS Secret is mounted in the container.
 pub const TLS_MOUNT: &str = "/etc/fabric-ccaas/tls";
-/// The default chaincode server port.
-pub const DEFAULT_PORT: u16 = 7052;
 /// The default progress deadline of the Deployments, in seconds.
 pub const DEFAULT_PROGRESS_DEADLINE: u32 = 120;
-/// The default numeric user and group the container runs as (distroless `nonroot`).
-pub const DEFAULT_USER: u32 = 65532;
 
 /// The port name of the metrics, on the container and the Service.
 pub const METRICS_PORT_NAME: &str = "metrics";
@@ -384,12 +381,11 @@ impl Workload {
 /// Checks that the package's `address` (what the peers dial, maybe with `{{.peername}}`) is a
 /// Service that `w` renders: the same name and port, as `name`, `name.namespace`,
 /// `name.namespace.svc` or `name.namespace.svc.<cluster domain>` (the rule of
-/// [`crate::status::dials_a_service`], which `status` also uses). A mismatch is a
+/// [`dials_a_service`], which `status` also uses). A mismatch is a
 /// configuration error naming both, and how to say the address is served elsewhere
 /// (`external`, e.g. `--external-address`).
 pub fn check_address(w: &Workload, address: &str, external: &str) -> Result<(), Error> {
     w.validate()?;
-    use crate::status::{dials_a_service, ServiceAddress};
     let services: Vec<ServiceAddress> = w
         .server_names()?
         .into_iter()
@@ -413,6 +409,48 @@ pub fn check_address(w: &Workload, address: &str, external: &str) -> Result<(), 
          Service, an ingress, a server outside Kubernetes), say so with {external}",
         rendered.join(", ")
     )))
+}
+
+/// A Service of the chaincode.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServiceAddress {
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its chaincode port.
+    pub port: u16,
+}
+
+/// Whether `address` (`host:port`, maybe with `{{.peername}}`) dials one of `services`.
+pub fn dials_a_service(address: &str, services: &[ServiceAddress]) -> bool {
+    let Some((host, port)) = address.rsplit_once(':') else { return false };
+    let Ok(port) = port.parse::<u16>() else { return false };
+    // The template's own dot is not a domain separator.
+    let host = host.replace("{{.peername}}", "\u{0}");
+    let (first, rest) = host.split_once('.').unwrap_or((&host, ""));
+    let name_matches = |name: &str| match first.split_once('\u{0}') {
+        None => first == name,
+        Some((prefix, suffix)) => {
+            name.len() > prefix.len() + suffix.len() && name.starts_with(prefix) && name.ends_with(suffix)
+        }
+    };
+    services.iter().any(|s| {
+        let ns_svc = format!("{}.svc", s.namespace);
+        s.port == port
+            && name_matches(&s.name)
+            && (rest.is_empty()
+                || rest == s.namespace
+                || rest == ns_svc
+                || rest.strip_prefix(&ns_svc).is_some_and(|d| d.starts_with('.') && d.len() > 1))
+    })
+}
+
+impl ServiceAddress {
+    /// `name.namespace:port`.
+    pub fn address(&self) -> String {
+        format!("{}.{}:{}", self.name, self.namespace, self.port)
+    }
 }
 
 fn split_address(a: &str) -> Result<(&str, u16), Error> {
@@ -708,6 +746,24 @@ fn secret(w: &Workload, server: &str, t: &TlsMaterial) -> Option<Value> {
     }))
 }
 
+/// Pod-template annotation (in `spec.podAnnotations`) holding [`spec_digest`] of the
+/// `FabricChaincode` spec: the operator's Deployment carries it once made from that spec.
+pub const SPEC_DIGEST_ANNOTATION: &str = "fabric-ccaas/spec-sha256";
+
+/// The SHA-256 (hex) of a `FabricChaincode` spec without `replicas` (which the operator's
+/// Deployment states itself) and without its own [`SPEC_DIGEST_ANNOTATION`].
+pub fn spec_digest(spec: &Value) -> String {
+    let mut s = spec.clone();
+    if let Some(o) = s.as_object_mut() {
+        o.remove("replicas");
+    }
+    if let Some(a) = s.get_mut("podAnnotations").and_then(Value::as_object_mut) {
+        a.remove(SPEC_DIGEST_ANNOTATION);
+    }
+    let text = serde_json::to_vec(&crate::image::sorted(s)).unwrap_or_default();
+    Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
     if w.tls.is_some() {
         return Err(Error::Config(
@@ -759,8 +815,8 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
     if !r.requests.is_empty() || !r.limits.is_empty() {
         spec["resources"] = json!({"requests": r.requests, "limits": r.limits});
     }
-    let digest = crate::hlf::spec_digest(&spec);
-    spec["podAnnotations"][crate::hlf::SPEC_DIGEST_ANNOTATION] = json!(digest);
+    let digest = spec_digest(&spec);
+    spec["podAnnotations"][SPEC_DIGEST_ANNOTATION] = json!(digest);
     Ok(json!({
         "apiVersion": "hlf.kungfusoftware.es/v1alpha1",
         "kind": "FabricChaincode",
