@@ -45,10 +45,10 @@ pub mod limits;
 pub mod status;
 pub mod up;
 
+pub use error::{Error, Kind, Result};
 pub use fabric::{
     client, commit_policy, config, definition, identity, in_flight, invoke, lifecycle, network_config, plan, policy,
     proposal,
 };
 pub use kubernetes::{hlf, render, rollout};
 pub use oci::{image, layout, registry, registry_auth};
-pub use error::{Error, Kind, Result};

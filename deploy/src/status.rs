@@ -26,8 +26,8 @@ use kube::Client;
 use serde::Serialize;
 
 use crate::error::Result;
-pub use crate::render::{dials_a_service, ServiceAddress};
 use crate::lifecycle::{Installed, Session};
+pub use crate::render::{dials_a_service, ServiceAddress};
 use crate::render::{MANAGED_BY_LABEL, MANAGER};
 use crate::rollout::RolloutError;
 

@@ -1,12 +1,53 @@
-//! `status`.
+//! `status`: its flags, and what it shows.
+
+use std::path::PathBuf;
 
 use ccaas_deploy::lifecycle::Session;
 use ccaas_deploy::up::UpConfig;
 use ccaas_deploy::{rollout, status, Error, Kind};
+use clap::Args;
 use serde_json::json;
 
-use crate::args::StatusArgs;
-use crate::Printer;
+use super::connection::ConnectionArgs;
+use super::output::Printer;
+
+pub const STATUS_HELP: &str =
+    "Drift (exit 7), each with what to run: a package the organization approved (at the committed
+or the next sequence) that one of its peers does not have; pods serving a package it does not
+approve at the committed sequence (or one approved at the next sequence, waiting for the commit);
+a Deployment with no ready pod, or none for the approved package; an approved package whose
+address (connection.json) is not a Service of the chaincode (name, name.namespace or
+name.namespace.svc[.domain], with the Service's port).
+
+Kubernetes: the Deployments, pods and Services labelled app.kubernetes.io/name=<name> and
+app.kubernetes.io/managed-by=ccaas-deploy in the namespace (--namespace, or kubernetes.namespace
+of -f, else default), read with --kubeconfig, kubernetes.kubeconfig of -f, $KUBECONFIG or
+~/.kube/config.
+
+Examples:
+  ccaas-deploy status -n basic
+  ccaas-deploy status -f ccaas-deploy.yaml --output json
+  ccaas-deploy status -n basic --namespace fabric";
+
+/// `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Chaincode name [default: chaincode.name of --file].
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// An up config file (ccaas-deploy.yaml): the chaincode's name, its Kubernetes settings and
+    /// the fabric section, as `up` reads them; turns on the Kubernetes view.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Namespace of the chaincode's servers; turns on the Kubernetes view.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// kubeconfig file; turns on the Kubernetes view.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
 
 /// Exit code: `status` found drift.
 pub const EXIT_DRIFT: u8 = 7;

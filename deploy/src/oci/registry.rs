@@ -45,8 +45,8 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::image::{Blob, Image, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 pub use super::reference::{Credentials, Reference};
+use crate::image::{Blob, Image, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 use crate::Error;
 
 /// The system CA bundle read for HTTPS registries (Debian's `ca-certificates`).

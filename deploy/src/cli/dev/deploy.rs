@@ -12,8 +12,8 @@ use ccaas_deploy::up::UpConfig;
 use ccaas_deploy::{plan, Error};
 use ccaas_package::{build_package, BuiltPackage, ConnectionSpec, PackageSpec};
 
+use super::args::DevArgs;
 use super::{absolute, say};
-use crate::args::DevArgs;
 
 /// The definition: the up file's chaincode section (`file`, and whether it was given), else
 /// `package`'s name and version 1.0, with the flags over it.

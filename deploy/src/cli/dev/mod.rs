@@ -15,6 +15,7 @@
 //! 4. **Stop.** Ctrl-C (or SIGTERM) stops the server and the network ([`procs`]); `--keep` keeps
 //!    the network's state for the next run, which starts it again with its ledger.
 
+mod args;
 mod chaincode;
 mod configs;
 mod deploy;
@@ -35,7 +36,8 @@ use ccaas_package::BuiltPackage;
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::args::{ConnectionArgs, DevArgs};
+use crate::cli::connection::ConnectionArgs;
+pub use args::{DevArgs, DEV_EXAMPLES};
 use procs::{Pids, Proc};
 use project::{Built, Project};
 
