@@ -4,3 +4,5 @@
 pub mod hlf;
 pub mod render;
 pub mod rollout;
+mod rollout_error;
+mod workload;
