@@ -172,7 +172,7 @@ impl Dev<'_> {
         let package = deploy::package(&definition.name, &address)?;
         say(format!("package {} (the peers dial {address})", package.package_id));
         let mut deployed = Deployed { definition, package, address, sessions, binary: None };
-        deploy::lifecycle(&deployed.sessions, &deployed.definition, &deployed.package).await?;
+        deploy::lifecycle(&deployed.sessions, &deployed.definition, &deployed.package, &|l| say(l)).await?;
         self.build_and_serve(&mut deployed, None).await?;
         let name = &deployed.definition.name;
         say(format!(
@@ -319,7 +319,7 @@ impl Dev<'_> {
         say(format!("the definition changed ({changes})"));
         let old = std::mem::replace(&mut d.definition, definition);
         let old_package = std::mem::replace(&mut d.package, package);
-        if let Err(e) = deploy::lifecycle(&d.sessions, &d.definition, &d.package).await {
+        if let Err(e) = deploy::lifecycle(&d.sessions, &d.definition, &d.package, &|l| say(l)).await {
             say(format!("{e:#}; {} stays as it was", old.name));
             d.definition = old;
             d.package = old_package;
@@ -425,10 +425,6 @@ fn state_dir(dir: &Path) -> anyhow::Result<PathBuf> {
         std::fs::write(&marker, "made by ccaas-deploy dev\n")?;
     }
     Ok(dir)
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// `path` relative to the current directory when it is below it.
