@@ -127,7 +127,7 @@ for round in $(seq "$rounds"); do
       record_build "$label" "cold build-static" "$t"
     fi
     # A crate from `new` depends on the revision's shim: measured where that revision has `new`.
-    if wants new && [ -e "$dir/deploy/src/new.rs" ]; then
+    if wants new && [ -e "$dir/deploy/src/new/Cargo.toml.tmpl" ]; then
       rm -rf "$target" "$work/new-$label"
       "$deploy" new my-chaincode --path "$dir" --dir "$work/new-$label" >/dev/null
       log "$label round $round: cold debug build of a crate made by ccaas-deploy new"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates deploy/src/hot_functions.txt, the functions `ccaas-deploy build-static` lays out
+# Regenerates deploy/src/oci/hot_functions.txt, the functions `ccaas-deploy build-static` lays out
 # together: runs the static asset-transfer-basic (built without layout) under callgrind while
 # ccaas-peer drives the handshake and every benchmark workload, in plaintext and over mutual TLS,
 # and lists every function that ran. Run it after upgrading tokio, h2, hyper, tonic, prost or
@@ -61,5 +61,5 @@ profile tls 17762 300 CHAINCODE_TLS_DISABLED=false CHAINCODE_TLS_CERT="$work/ser
   echo "# start-up and the handshake ran, then those the plaintext load added, then those only TLS used;"
   echo "# the file's order is the layout's."
   target/debug/ccaas-deploy hot-functions "$work/idle.out" "$work/plain.out" "$work/tls.out"
-} > deploy/src/hot_functions.txt
-echo "wrote deploy/src/hot_functions.txt: $(grep -vc '^#' deploy/src/hot_functions.txt) functions" >&2
+} > deploy/src/oci/hot_functions.txt
+echo "wrote deploy/src/oci/hot_functions.txt: $(grep -vc '^#' deploy/src/oci/hot_functions.txt) functions" >&2

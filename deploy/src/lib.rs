@@ -19,31 +19,36 @@
 //!   (what the operator makes of a `FabricChaincode`, and waiting for it).
 //! * [`status`] shows a chaincode for one org (definition, approvals, peers, servers) and what
 //!   drifted.
+//!
+//! # Source layout
+//!
+//! The modules above are grouped by concern in the source tree, and re-exported here so that
+//! their paths stay flat (`ccaas_deploy::lifecycle`, not `ccaas_deploy::fabric::lifecycle`):
+//!
+//! * `fabric/`: [`client`], [`config`] and [`network_config`], [`identity`], [`proposal`],
+//!   [`invoke`], [`lifecycle`], [`plan`], [`commit_policy`], [`policy`], [`definition`],
+//!   [`in_flight`];
+//! * `oci/`: [`image`], [`layout`] (with `build-static`'s `hot_functions.txt`), [`registry`],
+//!   [`registry_auth`];
+//! * `kubernetes/`: [`render`], [`rollout`], [`hlf`];
+//! * at the root, what uses them ([`up`]'s file, [`status`]) and what they share: [`Error`],
+//!   [`deadline`], [`limits`].
 
-pub mod client;
-pub mod commit_policy;
-pub mod config;
-pub mod deadline;
-pub mod definition;
 mod error;
+mod fabric;
 mod hints;
-pub mod hlf;
-pub mod identity;
-pub mod image;
-pub mod in_flight;
-pub mod invoke;
-pub mod layout;
-pub mod lifecycle;
+mod kubernetes;
+mod oci;
+
+pub mod deadline;
 pub mod limits;
-pub mod network_config;
-pub mod plan;
-pub mod policy;
-pub mod proposal;
-pub mod registry;
-pub mod registry_auth;
-pub mod render;
-pub mod rollout;
 pub mod status;
 pub mod up;
 
 pub use error::{Error, Kind, Result};
+pub use fabric::{
+    client, commit_policy, config, definition, identity, in_flight, invoke, lifecycle, network_config, plan, policy,
+    proposal,
+};
+pub use kubernetes::{hlf, render, rollout};
+pub use oci::{image, layout, registry, registry_auth};

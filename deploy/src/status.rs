@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::lifecycle::{Installed, Session};
+pub use crate::render::{dials_a_service, ServiceAddress};
 use crate::render::{MANAGED_BY_LABEL, MANAGER};
 use crate::rollout::RolloutError;
 
@@ -131,17 +132,6 @@ pub struct PodState {
     pub ready: bool,
     /// The package ID it serves (`CHAINCODE_ID`).
     pub package_id: String,
-}
-
-/// A Service of the chaincode.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ServiceAddress {
-    /// Its name.
-    pub name: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its chaincode port.
-    pub port: u16,
 }
 
 /// One finding of [`Status::drift`].
@@ -298,37 +288,6 @@ pub fn kubernetes_from(namespace: &str, deployments: &[Deployment], pods: &[Pod]
         .collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
     Kubernetes { namespace: namespace.into(), deployments: servers, services }
-}
-
-/// Whether `address` (`host:port`, maybe with `{{.peername}}`) dials one of `services`.
-pub fn dials_a_service(address: &str, services: &[ServiceAddress]) -> bool {
-    let Some((host, port)) = address.rsplit_once(':') else { return false };
-    let Ok(port) = port.parse::<u16>() else { return false };
-    // The template's own dot is not a domain separator.
-    let host = host.replace("{{.peername}}", "\u{0}");
-    let (first, rest) = host.split_once('.').unwrap_or((&host, ""));
-    let name_matches = |name: &str| match first.split_once('\u{0}') {
-        None => first == name,
-        Some((prefix, suffix)) => {
-            name.len() > prefix.len() + suffix.len() && name.starts_with(prefix) && name.ends_with(suffix)
-        }
-    };
-    services.iter().any(|s| {
-        let ns_svc = format!("{}.svc", s.namespace);
-        s.port == port
-            && name_matches(&s.name)
-            && (rest.is_empty()
-                || rest == s.namespace
-                || rest == ns_svc
-                || rest.strip_prefix(&ns_svc).is_some_and(|d| d.starts_with('.') && d.len() > 1))
-    })
-}
-
-impl ServiceAddress {
-    /// `name.namespace:port`.
-    pub fn address(&self) -> String {
-        format!("{}.{}:{}", self.name, self.namespace, self.port)
-    }
 }
 
 impl Status {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::commit_policy::{self, Check, CommitRule};
+use crate::commit_policy::{Check, CommitRule};
 use crate::definition::Definition;
 use crate::error::{Error, Result};
 use crate::lifecycle::{Session, TxOutcome, Via};
@@ -228,7 +228,7 @@ async fn make_once(
                 };
                 steps.push(Step::Approve { org: org.clone(), sequence, reason });
             }
-            let (rule, config) = commit_policy::read(session).await?;
+            let (rule, config) = session.commit_rule().await?;
             let approvals = with_own(session.readiness(definition, sequence).await?.approvals, &org);
             let check = rule.check(&approvals);
             if check.met {

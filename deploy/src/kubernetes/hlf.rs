@@ -84,8 +84,8 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::Client;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+pub use crate::render::{spec_digest, SPEC_DIGEST_ANNOTATION};
 use crate::render::{RenderTarget, DEFAULT_PORT};
 use crate::rollout::{self, api_error, Deleted, RolloutError};
 use crate::up::UpConfig;
@@ -95,24 +95,6 @@ use crate::Error;
 /// operator's verdict: the operator reconciles again right after writing it, and a passing
 /// error (a conflict) then turns into `RUNNING`.
 pub const FAILED_GRACE: Duration = Duration::from_secs(5);
-
-/// Pod-template annotation (in `spec.podAnnotations`) holding [`spec_digest`] of the
-/// `FabricChaincode` spec: the operator's Deployment carries it once made from that spec.
-pub const SPEC_DIGEST_ANNOTATION: &str = "fabric-ccaas/spec-sha256";
-
-/// The SHA-256 (hex) of a `FabricChaincode` spec without `replicas` (which the operator's
-/// Deployment states itself) and without its own [`SPEC_DIGEST_ANNOTATION`].
-pub fn spec_digest(spec: &Value) -> String {
-    let mut s = spec.clone();
-    if let Some(o) = s.as_object_mut() {
-        o.remove("replicas");
-    }
-    if let Some(a) = s.get_mut("podAnnotations").and_then(Value::as_object_mut) {
-        a.remove(SPEC_DIGEST_ANNOTATION);
-    }
-    let text = serde_json::to_vec(&crate::image::sorted(s)).unwrap_or_default();
-    Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Refuses, with the setting's name, what the hlf-operator target cannot express (nothing for
 /// the Kubernetes target).

@@ -125,16 +125,17 @@ mod tests {
 
     #[test]
     fn the_order_names_this_binarys_symbols_in_the_lists_order() {
-        // This test binary is an ELF file with a symbol table; these two functions are in it.
+        // This test binary is an ELF file with a symbol table; these two functions are in it (named
+        // by where they are defined, oci/layout.rs, not by lib.rs's re-export).
         let elf = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let list =
-            "# comment\n\nccaas_deploy::layout::list_entries\nno::such::function\nccaas_deploy::layout::stable_name\n";
+        let list = "# comment\n\nccaas_deploy::oci::layout::list_entries\nno::such::function\n\
+                    ccaas_deploy::oci::layout::stable_name\n";
         let order = symbol_order(&elf, list).unwrap();
         let names: Vec<String> = order.iter().map(|s| stable_name(s)).collect();
-        let listed = names.iter().position(|n| n == "ccaas_deploy::layout::list_entries");
-        let stable = names.iter().position(|n| n == "ccaas_deploy::layout::stable_name");
+        let listed = names.iter().position(|n| n == "ccaas_deploy::oci::layout::list_entries");
+        let stable = names.iter().position(|n| n == "ccaas_deploy::oci::layout::stable_name");
         assert!(matches!((listed, stable), (Some(a), Some(b)) if a < b), "list order not kept: {names:?}");
-        assert!(names.iter().all(|n| n.starts_with("ccaas_deploy::layout::")), "{names:?}");
+        assert!(names.iter().all(|n| n.starts_with("ccaas_deploy::oci::layout::")), "{names:?}");
         assert!(order.iter().all(|s| s.starts_with("_ZN") || s.starts_with("_R")), "{order:?}");
     }
 

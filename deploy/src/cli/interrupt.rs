@@ -60,6 +60,6 @@ mod tests {
     #[test]
     fn a_persistent_conflict_exits_8() {
         let e = ccaas_deploy::Error::Conflict { step: "approve".into(), tx_ids: vec!["t1".into()], attempts: 4 };
-        assert_eq!(crate::classify(&e.into()).1, 8);
+        assert_eq!(crate::cli::output::classify(&e.into()).1, 8);
     }
 }

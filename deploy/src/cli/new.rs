@@ -16,20 +16,44 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ccaas_deploy::Error;
+use clap::Args;
 use serde_json::json;
 
-use crate::args::New;
-use crate::Printer;
+use super::output::Printer;
+
+#[derive(Args, Debug)]
+pub struct New {
+    /// The crate's name (lower-case ASCII letters, digits, '-' and '_'); its chaincode name is the
+    /// same with '-' for '_'.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The directory to create (new or empty) [default: ./NAME].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Depend on the shim and the test kit of this fabric-ccaas checkout [default: the one this
+    /// ccaas-deploy was built from].
+    #[arg(long, value_name = "CHECKOUT", conflicts_with = "git")]
+    pub path: Option<PathBuf>,
+    /// Depend on them by git URL instead, at --tag or --rev.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The git tag (with --git).
+    #[arg(long, requires = "git", conflicts_with = "rev")]
+    pub tag: Option<String>,
+    /// The git revision (with --git).
+    #[arg(long, requires = "git")]
+    pub rev: Option<String>,
+}
 
 /// The files, by their path in the new crate, and their templates.
 const TEMPLATES: [(&str, &str); 7] = [
-    ("Cargo.toml", include_str!("new/Cargo.toml.tmpl")),
-    ("src/lib.rs", include_str!("new/lib.rs.tmpl")),
-    ("src/main.rs", include_str!("new/main.rs.tmpl")),
-    ("tests/contract.rs", include_str!("new/contract_test.rs.tmpl")),
-    ("ccaas-deploy.yaml", include_str!("new/ccaas-deploy.yaml.tmpl")),
-    (".gitignore", include_str!("new/gitignore.tmpl")),
-    ("README.md", include_str!("new/README.md.tmpl")),
+    ("Cargo.toml", include_str!("../new/Cargo.toml.tmpl")),
+    ("src/lib.rs", include_str!("../new/lib.rs.tmpl")),
+    ("src/main.rs", include_str!("../new/main.rs.tmpl")),
+    ("tests/contract.rs", include_str!("../new/contract_test.rs.tmpl")),
+    ("ccaas-deploy.yaml", include_str!("../new/ccaas-deploy.yaml.tmpl")),
+    (".gitignore", include_str!("../new/gitignore.tmpl")),
+    ("README.md", include_str!("../new/README.md.tmpl")),
 ];
 
 /// The checkout this binary was built from.

@@ -11,7 +11,7 @@ use prost::Message;
 use serde::Serialize;
 
 use crate::client::Node;
-use crate::commit_policy::ChannelConfig;
+use crate::commit_policy::{ChannelConfig, CommitRule};
 use crate::config::Target;
 use crate::definition::Definition;
 use crate::error::{Error, Result};
@@ -399,6 +399,20 @@ impl Session {
             return Err(node.refused(&action, r.message));
         }
         ChannelConfig::decode(&r.payload).map_err(|m| node.refused(&action, m))
+    }
+
+    /// The rule that decides commits on the session's channel, and the channel configuration it
+    /// comes from. When the peer does not give the configuration (the identity is not among the
+    /// channel's Readers, or the answer is unreadable) the rule is [`CommitRule::EveryOrg`], saying
+    /// why; a peer that cannot be reached is an error.
+    pub async fn commit_rule(&self) -> Result<(CommitRule, Option<ChannelConfig>)> {
+        match self.channel_config().await {
+            Ok(c) => Ok((c.commit_rule(), Some(c))),
+            Err(Error::Refused { node, message, .. }) => {
+                Ok((CommitRule::EveryOrg { why: format!("{node} answered: {message}") }, None))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The package `package_id` as installed on `node` (`None`: not installed there).

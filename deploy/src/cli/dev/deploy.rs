@@ -12,8 +12,7 @@ use ccaas_deploy::up::UpConfig;
 use ccaas_deploy::{plan, Error};
 use ccaas_package::{build_package, BuiltPackage, ConnectionSpec, PackageSpec};
 
-use super::{absolute, say};
-use crate::args::DevArgs;
+use super::args::DevArgs;
 
 /// The definition: the up file's chaincode section (`file`, and whether it was given), else
 /// `package`'s name and version 1.0, with the flags over it.
@@ -62,8 +61,13 @@ pub fn definition_file(a: &DevArgs, package_dir: &Path) -> anyhow::Result<(PathB
 }
 
 /// Installs, approves (as each org) and commits what is missing; a definition already committed
-/// and approved with this package needs nothing.
-pub async fn lifecycle(sessions: &[Session], definition: &Definition, package: &BuiltPackage) -> anyhow::Result<()> {
+/// and approved with this package needs nothing. Each step line goes to `say`.
+pub async fn lifecycle(
+    sessions: &[Session],
+    definition: &Definition,
+    package: &BuiltPackage,
+    say: &dyn Fn(String),
+) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut sequence = 0;
     let mut waiting = Vec::new();
@@ -105,6 +109,10 @@ pub async fn lifecycle(sessions: &[Session], definition: &Definition, package: &
         ));
     }
     Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The ccaas package of `name` for `address`, labelled `NAME_dev`: the same for every run with

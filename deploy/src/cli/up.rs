@@ -1,5 +1,6 @@
-//! `up` and `down`.
+//! `up` and `down`: their flags, and what they do.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ccaas_deploy::config::Target;
@@ -11,11 +12,137 @@ use ccaas_deploy::render::{self, RenderTarget};
 use ccaas_deploy::rollout::{self, RolloutError};
 use ccaas_deploy::up::UpConfig;
 use ccaas_deploy::{in_flight, plan, Error, Kind};
+use clap::Args;
 use serde_json::json;
 
-use crate::args::{DownArgs, UpArgs};
-use crate::offline::EXIT_ROLLOUT_FAILED;
-use crate::{Printer, EXIT_WAITING};
+use super::connection::ConnectionArgs;
+use super::image::{push_options, TokenHostArgs};
+use super::output::{Printer, EXIT_WAITING};
+use super::render::{wait_rollout, ClusterArgs, TargetArg, EXIT_ROLLOUT_FAILED};
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override image.binary.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Override image.reference.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Override chaincode.version.
+    #[arg(long = "cc-version", value_name = "VERSION")]
+    pub cc_version: Option<String>,
+    /// Override chaincode.address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The package's address is served elsewhere, not by the Service up renders (as
+    /// chaincode.external_address: true).
+    #[arg(long)]
+    pub external_address: bool,
+    /// Override kubernetes.target: Deployments and Services, or an hlf-operator FabricChaincode.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub token_hosts: TokenHostArgs,
+    /// Check the file and every local input (binary, package, definition, TLS files, identity,
+    /// network config, kubeconfig, registry credentials) without the network, print what `up`
+    /// would deploy, and stop.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+impl UpArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(b) = &self.binary {
+            c.image.binary = Some(b.clone());
+        }
+        if let Some(i) = &self.image {
+            c.image.reference = i.clone();
+        }
+        if let Some(v) = &self.cc_version {
+            c.chaincode.version = v.clone();
+        }
+        if let Some(a) = &self.address {
+            c.chaincode.address = a.clone();
+        }
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if self.external_address {
+            c.chaincode.external_address = true;
+        }
+        if let Some(k) = &self.cluster.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        if let Some(t) = self.target {
+            c.kubernetes.target = Some(t.into());
+        }
+        ccaas_deploy::hlf::check_config(&c)?;
+        // The package's address must be the Service up renders, unless it is served elsewhere:
+        // checked before anything is done.
+        if !c.chaincode.external_address {
+            let w = c.workload(&c.package()?.package_id, None);
+            ccaas_deploy::render::check_address(
+                &w,
+                &c.chaincode.address,
+                "--external-address (chaincode.external_address: true in the up file)",
+            )?;
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// The config file.
+    #[arg(long, short = 'f', default_value = "ccaas-deploy.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override kubernetes.namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Override kubernetes.target: what up rolled out.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
+    /// Also delete objects of the same name that ccaas-deploy did not make (not labelled
+    /// app.kubernetes.io/managed-by: ccaas-deploy). Without it they are left in place, each named
+    /// in a warning and in the result ("left" with --output json), and the exit code is 0:
+    /// nothing of ccaas-deploy's remains.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+impl DownArgs {
+    /// The file with the flags applied.
+    pub fn config(&self) -> Result<ccaas_deploy::up::UpConfig, Error> {
+        let mut c = ccaas_deploy::up::UpConfig::load(&self.file)?;
+        if let Some(n) = &self.namespace {
+            c.kubernetes.namespace = Some(n.clone());
+        }
+        if let Some(k) = &self.kubeconfig {
+            c.kubernetes.kubeconfig = Some(k.clone());
+        }
+        if let Some(t) = self.target {
+            c.kubernetes.target = Some(t.into());
+        }
+        Ok(c)
+    }
+}
 
 /// The push options of `up` (`None` without `image.binary`: nothing to push), resolved before
 /// anything else is done: CCAAS_REGISTRY_USER and CCAAS_REGISTRY_PASSWORD go to the image's
@@ -27,16 +154,8 @@ pub fn registry_options(a: &UpArgs, c: &UpConfig) -> Result<Option<PushOptions>,
     }
     let reference: Reference = c.image.reference.parse()?;
     let user = std::env::var(ccaas_deploy::registry_auth::USER_VAR).ok();
-    crate::args::push_options(
-        &reference,
-        user.as_deref(),
-        false,
-        a.image.is_some(),
-        c.image.insecure,
-        None,
-        &a.token_hosts,
-    )
-    .map(Some)
+    push_options(&reference, user.as_deref(), false, a.image.is_some(), c.image.insecure, None, &a.token_hosts)
+        .map(Some)
 }
 
 /// Reads and checks every local input of `up` (the binary, the package and its TLS files, the
@@ -197,7 +316,7 @@ pub async fn up(
     }
     let names = w.server_names()?;
     in_flight.update(format!("kubernetes: waiting for the rollout of {} in {}", names.join(", "), w.namespace));
-    let rolled = crate::offline::wait_rollout(&client, &w, &names, &manifests, target, &mut progress).await;
+    let rolled = wait_rollout(&client, &w, &names, &manifests, target, &mut progress).await;
     drop(in_flight);
     let rollout_failed = match rolled {
         Ok(()) => None,

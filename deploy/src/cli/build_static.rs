@@ -1,167 +1,46 @@
-//! The commands that need no Fabric network: `render`, `image` and `build-static`.
+//! `build-static`: a workspace binary built static for an image, its hot code laid out
+//! together; and `hot-functions`, which makes the list of that hot code.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
-use ccaas_deploy::image::{self, ImageSpec};
-use ccaas_deploy::layout;
-use ccaas_deploy::registry::{self, Reference};
-use ccaas_deploy::render::{self, RenderTarget};
-use ccaas_deploy::rollout::{self, RolloutError};
-use ccaas_deploy::{Error, Kind};
+use ccaas_deploy::{image, layout, Error, Kind};
+use clap::Args;
 use serde_json::json;
 
-use crate::args::{Apply, BuildStatic, HotFunctions, ImageArgs, Render, TargetArg};
-use crate::{Output, Printer};
+use super::output::Printer;
 
 /// Exit code of `build-static` when cargo fails.
 pub const EXIT_BUILD_FAILED: u8 = 5;
 
-pub fn render(out: &Printer, a: &Render) -> anyhow::Result<u8> {
-    let w = a.workload.workload()?;
-    let manifests = render::render(&w, render_target(a.target))?;
-    match out.output {
-        Output::Text => print!("{}", render::to_yaml(&manifests)?),
-        Output::Json => println!("{}", json!(manifests)),
-    }
-    Ok(0)
+#[derive(Args, Debug)]
+pub struct BuildStatic {
+    /// The workspace package whose binary to build (cargo -p).
+    #[arg(long, short = 'p', value_name = "PACKAGE")]
+    pub package: String,
+    /// Cargo.toml of the workspace [default: cargo's search from the current directory].
+    #[arg(long, value_name = "FILE")]
+    pub manifest_path: Option<PathBuf>,
+    /// Cargo features to build with, as for cargo --features (e.g. `ccaas-shim/metrics`).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Option<String>,
+    /// Link the functions in their default places (build-static otherwise puts the functions a
+    /// chaincode server runs next to each other, with the linker's --symbol-ordering-file).
+    #[arg(long)]
+    pub no_layout: bool,
+    /// The hot-function list to lay out [default: the shim's, built in; see bench/hot-functions.sh].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_layout")]
+    pub hot_functions: Option<PathBuf>,
 }
 
-/// Exit code of `apply` when the rollout fails.
-pub const EXIT_ROLLOUT_FAILED: u8 = 6;
-
-fn render_target(t: TargetArg) -> RenderTarget {
-    match t {
-        TargetArg::Kubernetes => RenderTarget::Kubernetes,
-        TargetArg::HlfOperator => RenderTarget::HlfOperator,
-    }
-}
-
-/// Waits for the rollout `target` makes of `manifests` (the workload's Deployments, or what
-/// hlf-operator makes of its FabricChaincode): until the command's deadline, less the time to
-/// read why the pods are not ready; without one, the Deployment's progress deadline and 10 s.
-pub(crate) async fn wait_rollout(
-    client: &kube::Client,
-    w: &render::Workload,
-    names: &[String],
-    manifests: &[serde_json::Value],
-    target: RenderTarget,
-    progress: &mut dyn FnMut(&str),
-) -> Result<(), RolloutError> {
-    let deadline = ccaas_deploy::deadline::remaining()
-        .map(|r| r.saturating_sub(Duration::from_secs(2)))
-        .unwrap_or(Duration::from_secs(u64::from(w.progress_deadline_seconds) + 10));
-    match target {
-        RenderTarget::Kubernetes => rollout::wait(client, &w.namespace, names, deadline, progress).await,
-        RenderTarget::HlfOperator => ccaas_deploy::hlf::wait(client, manifests, deadline, progress).await,
-    }
-}
-
-pub async fn apply(out: &Printer, a: &Apply) -> anyhow::Result<u8> {
-    let w = a.workload.workload()?;
-    let manifests = render::render(&w, render_target(a.target))?;
-    if a.dry_run {
-        match out.output {
-            Output::Text => print!("{}", render::to_yaml(&manifests)?),
-            Output::Json => println!("{}", json!(manifests)),
-        }
-        return Ok(0);
-    }
-    let started = Instant::now();
-    let client = rollout::client(a.cluster.kubeconfig.as_deref()).await?;
-    let mut progress = |l: &str| out.progress(l);
-    let applied = rollout::apply(&client, &manifests, a.cluster.force_conflicts, &mut progress).await?;
-    let names = w.server_names()?;
-    if !a.no_wait {
-        if let Err(e) = wait_rollout(&client, &w, &names, &manifests, render_target(a.target), &mut progress).await {
-            if let RolloutError::Failed { .. } | RolloutError::Operator { .. } = e {
-                eprintln!("error: {e}");
-                out.failed(Kind::Rollout, e.to_string(), Vec::new());
-                out.result(&[], json!({"applied": applied, "rolled_out": false, "error": e.to_string()}));
-                return Ok(EXIT_ROLLOUT_FAILED);
-            }
-            return Err(e.into());
-        }
-    }
-    out.result(
-        &[format!(
-            "{} in {}: {} ({:.1?})",
-            names.join(", "),
-            w.namespace,
-            if a.no_wait { "applied" } else { "rolled out" },
-            started.elapsed()
-        )],
-        json!({"applied": applied, "rolled_out": !a.no_wait, "seconds": started.elapsed().as_secs_f64()}),
-    );
-    Ok(0)
-}
-
-pub async fn image(out: &Printer, a: &ImageArgs) -> anyhow::Result<u8> {
-    let started = Instant::now();
-    out.progress(&format!("assembling an image from {}", a.binary.display()));
-    let spec = ImageSpec {
-        binary: a.binary.clone(),
-        entrypoint: a.entrypoint.clone(),
-        port: (!a.no_port).then_some(a.port),
-        user: a.uid,
-        env: a.env.clone(),
-        more_binaries: a.add_binaries.clone(),
-    };
-    let img = image::build(&spec)?;
-    let name = a.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "chaincode".into());
-    let tag = a.tag.clone().or_else(|| a.push.push.clone()).unwrap_or_else(|| format!("{name}:latest"));
-    let mut written = Vec::new();
-    if let Some(dir) = &a.oci_layout {
-        img.write_oci_layout(dir, Some(&tag))?;
-        written.push(json!({"format": "oci-layout", "path": dir}));
-    }
-    if let Some(f) = &a.oci_archive {
-        image::write_file(f, &img.oci_archive(Some(&tag))?)?;
-        written.push(json!({"format": "oci-archive", "path": f}));
-    }
-    if let Some(f) = &a.docker_archive {
-        image::write_file(f, &img.docker_archive(&tag)?)?;
-        written.push(json!({"format": "docker-archive", "path": f}));
-    }
-    let mut pushed = None;
-    if let Some(r) = &a.push.push {
-        let reference: Reference = r.parse()?;
-        let opts = a.push.options(&reference)?;
-        out.progress(&format!("pushing {} to {reference}", img.digest()));
-        let mut progress = |l: &str| out.progress(l);
-        pushed = Some(registry::push(&img, &reference, opts, &mut progress).await?);
-    }
-    let linking = if img.static_binary { "static binary" } else { "dynamically linked: libraries copied in" };
-    let mut text = vec![
-        format!("digest {}", img.digest()),
-        format!(
-            "{} bytes compressed ({:.2} MiB), {linking}; files: {}",
-            img.compressed_size(),
-            img.compressed_size() as f64 / (1024.0 * 1024.0),
-            img.files.join(" ")
-        ),
-    ];
-    for w in &written {
-        text.push(format!("wrote {} {}", w["format"].as_str().unwrap_or(""), w["path"].as_str().unwrap_or("")));
-    }
-    if let Some(p) = &pushed {
-        text.push(format!("pushed {} as {}", p.pinned, p.reference));
-    }
-    if written.is_empty() && pushed.is_none() {
-        text.push(
-            "nothing written: add --push REF, --oci-layout DIR, --oci-archive FILE or --docker-archive FILE".into(),
-        );
-    }
-    text.push(format!("took {:.1?}", started.elapsed()));
-    out.result(
-        &text,
-        json!({"digest": img.digest(), "config_digest": img.config.digest, "layer_digest": img.layer.digest,
-               "compressed_size": img.compressed_size(), "static": img.static_binary, "files": img.files,
-               "reference": tag, "written": written, "pushed": pushed}),
-    );
-    Ok(0)
+#[derive(Args, Debug)]
+pub struct HotFunctions {
+    /// callgrind output files; the functions of each that the ones before it lacked follow theirs,
+    /// so the code every server runs comes first (e.g. plaintext, then TLS).
+    #[arg(required = true, value_name = "CALLGRIND_OUT")]
+    pub profiles: Vec<PathBuf>,
 }
 
 pub fn build_static(out: &Printer, a: &BuildStatic) -> anyhow::Result<u8> {

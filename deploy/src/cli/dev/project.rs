@@ -9,7 +9,7 @@ use anyhow::Context;
 use ccaas_deploy::Error;
 use serde::Deserialize;
 
-use crate::args::DevArgs;
+use super::args::DevArgs;
 
 /// A package and the binary of it that serves the chaincode.
 #[derive(Debug, Clone)]

@@ -39,7 +39,6 @@ use serde::Serialize;
 
 use crate::definition::Definition;
 use crate::error::{Error, Result};
-use crate::lifecycle::Session;
 
 /// The policy that decides a commit.
 pub const LIFECYCLE_ENDORSEMENT: &str = "/Channel/Application/LifecycleEndorsement";
@@ -236,20 +235,6 @@ impl CommitRule {
                  (an org admin or member) to commit as soon as the policy is met"
             )),
         }
-    }
-}
-
-/// The rule that decides commits on the session's channel, and the channel configuration it
-/// comes from. When the peer does not give the configuration (the identity is not among the
-/// channel's Readers, or the answer is unreadable) the rule is [`CommitRule::EveryOrg`], saying
-/// why; a peer that cannot be reached is an error.
-pub async fn read(session: &Session) -> Result<(CommitRule, Option<ChannelConfig>)> {
-    match session.channel_config().await {
-        Ok(c) => Ok((c.commit_rule(), Some(c))),
-        Err(Error::Refused { node, message, .. }) => {
-            Ok((CommitRule::EveryOrg { why: format!("{node} answered: {message}") }, None))
-        }
-        Err(e) => Err(e),
     }
 }
 

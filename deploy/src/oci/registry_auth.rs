@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
-use crate::registry::{Credentials, Reference};
+use super::reference::{Credentials, Reference};
 use crate::Error;
 
 /// The registry user.

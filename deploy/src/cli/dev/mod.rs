@@ -15,6 +15,7 @@
 //! 4. **Stop.** Ctrl-C (or SIGTERM) stops the server and the network ([`procs`]); `--keep` keeps
 //!    the network's state for the next run, which starts it again with its ledger.
 
+mod args;
 mod chaincode;
 mod configs;
 mod deploy;
@@ -35,7 +36,8 @@ use ccaas_package::BuiltPackage;
 use rustix::process::Signal;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::args::{ConnectionArgs, DevArgs};
+use crate::cli::connection::ConnectionArgs;
+pub use args::{DevArgs, DEV_EXAMPLES};
 use procs::{Pids, Proc};
 use project::{Built, Project};
 
@@ -170,7 +172,7 @@ impl Dev<'_> {
         let package = deploy::package(&definition.name, &address)?;
         say(format!("package {} (the peers dial {address})", package.package_id));
         let mut deployed = Deployed { definition, package, address, sessions, binary: None };
-        deploy::lifecycle(&deployed.sessions, &deployed.definition, &deployed.package).await?;
+        deploy::lifecycle(&deployed.sessions, &deployed.definition, &deployed.package, &|l| say(l)).await?;
         self.build_and_serve(&mut deployed, None).await?;
         let name = &deployed.definition.name;
         say(format!(
@@ -317,7 +319,7 @@ impl Dev<'_> {
         say(format!("the definition changed ({changes})"));
         let old = std::mem::replace(&mut d.definition, definition);
         let old_package = std::mem::replace(&mut d.package, package);
-        if let Err(e) = deploy::lifecycle(&d.sessions, &d.definition, &d.package).await {
+        if let Err(e) = deploy::lifecycle(&d.sessions, &d.definition, &d.package, &|l| say(l)).await {
             say(format!("{e:#}; {} stays as it was", old.name));
             d.definition = old;
             d.package = old_package;
@@ -423,10 +425,6 @@ fn state_dir(dir: &Path) -> anyhow::Result<PathBuf> {
         std::fs::write(&marker, "made by ccaas-deploy dev\n")?;
     }
     Ok(dir)
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// `path` relative to the current directory when it is below it.

@@ -20,6 +20,11 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
+/// The default chaincode server port.
+pub const DEFAULT_PORT: u16 = 7052;
+/// The default numeric user and group the container runs as (distroless `nonroot`).
+pub const DEFAULT_USER: u32 = 65532;
+
 /// Media type of the manifest.
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 /// Media type of the config.
@@ -53,8 +58,8 @@ impl ImageSpec {
         ImageSpec {
             binary: binary.into(),
             entrypoint: None,
-            port: Some(crate::render::DEFAULT_PORT),
-            user: crate::render::DEFAULT_USER,
+            port: Some(DEFAULT_PORT),
+            user: DEFAULT_USER,
             env: Vec::new(),
             more_binaries: Vec::new(),
         }
