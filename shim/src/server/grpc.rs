@@ -121,15 +121,21 @@ fn percent_encode(text: &str) -> String {
 }
 
 /// Refuses a request whose messages are compressed (`grpc-encoding` other than `identity`), as
-/// tonic did with no compression enabled.
-pub(crate) fn check_encoding(headers: &HeaderMap) -> Result<(), GrpcStatus> {
-    match headers.get("grpc-encoding").map(HeaderValue::as_bytes) {
-        None | Some(b"identity") => Ok(()),
-        Some(other) => Err(GrpcStatus::new(
-            GrpcCode::Unimplemented,
-            format!("Content is compressed with `{}` which isn't supported", String::from_utf8_lossy(other)),
-        )),
-    }
+/// tonic did with no compression enabled: `UNIMPLEMENTED`, and `grpc-accept-encoding: identity`.
+/// Returns `respond` back when the request can be read.
+pub(crate) fn refuse_compressed(headers: &HeaderMap, respond: SendResponse<Bytes>) -> Option<SendResponse<Bytes>> {
+    let encoding = match headers.get("grpc-encoding").map(HeaderValue::as_bytes) {
+        None | Some(b"identity") => return Some(respond),
+        Some(other) => String::from_utf8_lossy(other),
+    };
+    let status = GrpcStatus::new(
+        GrpcCode::Unimplemented,
+        format!("Content is compressed with `{encoding}` which isn't supported"),
+    );
+    let mut headers = status.headers();
+    headers.insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
+    trailers_only(respond, headers);
+    None
 }
 
 /// The messages of a request stream, decoded as they arrive. Each chunk's flow-control capacity
@@ -269,12 +275,13 @@ fn head() -> Response<()> {
 }
 
 /// Answers with `status` alone (a trailers-only response: one HEADERS frame ending the stream).
-pub(crate) fn respond_status(mut respond: SendResponse<Bytes>, status: &GrpcStatus) {
+pub(crate) fn respond_status(respond: SendResponse<Bytes>, status: &GrpcStatus) {
+    trailers_only(respond, status.headers());
+}
+
+fn trailers_only(mut respond: SendResponse<Bytes>, headers: HeaderMap) {
     let mut response = head();
-    response.headers_mut().extend(status.headers());
-    if status.code == GrpcCode::Unimplemented && status.message.starts_with("Content is compressed") {
-        response.headers_mut().insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
-    }
+    response.headers_mut().extend(headers);
     let _ = respond.send_response(response, true);
 }
 

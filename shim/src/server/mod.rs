@@ -113,7 +113,7 @@
 //!
 //! * HTTP/2 keepalive as in the Go shim: the server pings an idle connection every 60 s and
 //!   drops it if the ping is not answered in 20 s. The peer pings every 60 s itself; the server
-//!   (hyper/h2) answers every client ping and has no ping-rate policy, so it never answers
+//!   (h2) answers every client ping and has no ping-rate policy, so it never answers
 //!   them with `GOAWAY(ENHANCE_YOUR_CALM)` (a test sends a burst of pings to prove it).
 //! * Messages up to 100 MiB each way ([`MAX_MESSAGE_SIZE`](crate::MAX_MESSAGE_SIZE)), as the
 //!   peer allows.
