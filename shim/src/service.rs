@@ -107,8 +107,9 @@ impl<C: Chaincode> ChaincodeService<C> {
     /// Serves one `Connect` call: the handler reads `inbound`, and its messages are sent on the
     /// response as they come, several to a DATA frame when they are ready together (up to 32 KiB,
     /// as tonic did), each frame once flow control lets it go. The response ends with status OK
-    /// when the handler and its transactions are done with the stream, or when the client resets
-    /// it.
+    /// when the handler and its transactions are done with the stream (`OUT_OF_RANGE` after a
+    /// message over the size limit, which the handler refuses before sending, as tonic ended it),
+    /// and at once when the client resets the stream.
     pub(crate) async fn serve_connect(
         &self,
         inbound: Messages<ChaincodeMessage>,

@@ -31,24 +31,40 @@ pub(crate) const BATCH: usize = 32 * 1024;
 /// A gRPC status code ([the gRPC numbering](https://grpc.github.io/grpc/core/md_doc_statuscodes.html)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub enum GrpcCode {
+    /// Not an error.
     Ok = 0,
+    /// The call was cancelled.
     Cancelled = 1,
+    /// An error with no better code.
     Unknown = 2,
+    /// The client sent an invalid argument.
     InvalidArgument = 3,
+    /// The deadline passed first.
     DeadlineExceeded = 4,
+    /// Something asked for was not found.
     NotFound = 5,
+    /// What the client tried to create exists.
     AlreadyExists = 6,
+    /// Not allowed for this caller.
     PermissionDenied = 7,
+    /// A resource (a quota, memory) is used up.
     ResourceExhausted = 8,
+    /// The system is not in the state the call needs.
     FailedPrecondition = 9,
+    /// Aborted, e.g. by a concurrency conflict.
     Aborted = 10,
+    /// Out of the valid range, e.g. a message over the size limit.
     OutOfRange = 11,
+    /// Not implemented or not served.
     Unimplemented = 12,
+    /// An internal error, e.g. a message that does not decode.
     Internal = 13,
+    /// The service is unavailable for now.
     Unavailable = 14,
+    /// Data was lost or corrupted.
     DataLoss = 15,
+    /// The caller is not authenticated.
     Unauthenticated = 16,
 }
 
