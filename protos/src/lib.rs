@@ -7,7 +7,7 @@
 //! # Generated code
 //!
 //! The `.proto` sources live in `proto/`; the Rust code generated from them (prost messages,
-//! tonic clients and servers) is committed in `src/generated/`, so building this crate runs no
+//! tonic clients and servers, see [Features](#features)) is committed in `src/generated/`, so building this crate runs no
 //! protobuf compiler (neither `protoc` nor a build script). The generator, `protox` and
 //! `tonic-prost-build` at exact versions, is a dev-dependency: the test `tests/generated.rs`
 //! regenerates the code and fails if it differs from the committed files. After changing a
@@ -16,6 +16,16 @@
 //! ```text
 //! CCAAS_REGENERATE_PROTOS=1 cargo test -p ccaas-protos --test generated
 //! ```
+//!
+//! # Features
+//!
+//! The messages need only prost. The tonic gRPC code is optional, so a chaincode (whose shim
+//! serves its one gRPC service on HTTP/2 itself) builds no tonic:
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `client` | the tonic clients (`protos::chaincode_client::ChaincodeClient`, `gateway::gateway_client::GatewayClient`, ...) |
+//! | `server` | the tonic servers (`protos::chaincode_server::ChaincodeServer`, `gateway::gateway_server::GatewayServer`, ...) |
 //!
 //! A new package (a `.proto` file added to the list in `tests/generated.rs`) gets its module here
 //! after that command wrote its file: the test builds this crate, so it must compile without it.

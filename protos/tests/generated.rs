@@ -41,6 +41,9 @@ fn generate(out: &Path) -> BTreeMap<String, String> {
         .build_server(true)
         // `Chaincode.Connect` would clash with the generated `connect` constructor; clients use `new(channel)`.
         .build_transport(false)
+        // tonic is optional: the clients behind the crate's `client` feature, the servers behind `server`.
+        .client_mod_attribute(".", "#[cfg(feature = \"client\")]")
+        .server_mod_attribute(".", "#[cfg(feature = \"server\")]")
         .emit_rerun_if_changed(false)
         .out_dir(out)
         .compile_fds(descriptors)

@@ -2,24 +2,27 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use ccaas_protos::protos::{chaincode_server, ChaincodeMessage};
+use bytes::{Bytes, BytesMut};
+use ccaas_protos::protos::ChaincodeMessage;
 use futures_core::Stream;
+use h2::server::SendResponse;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
-use tonic::{Request, Response, Status, Streaming};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::burst::BurstLog;
 use crate::drain::Drain;
 use crate::handler::{run_connection, ConnectionSettings, OUTBOUND_CAPACITY};
 use crate::metrics::Metrics;
 use crate::server::accept::PeerConnection;
+use crate::server::grpc::{self, GrpcStatus, Messages, BATCH};
 use crate::server::Limits;
 use crate::Chaincode;
 
-/// The tonic service behind `protos.Chaincode/Connect`: every call is one peer connection.
+/// The service behind `protos.Chaincode/Connect`: every call is one peer connection. A
+/// [`Server`](crate::server::Server) serves it; [`connect_in_process`](Self::connect_in_process)
+/// drives it without a network.
 pub struct ChaincodeService<C> {
     chaincode: Arc<C>,
     settings: Arc<ConnectionSettings>,
@@ -91,34 +94,59 @@ impl<C: Chaincode> ChaincodeService<C> {
         self
     }
 
-    /// Wraps the service as a tonic gRPC service (for a tonic router, say), with Fabric's 100 MiB
-    /// message limits.
-    pub fn into_server(self) -> chaincode_server::ChaincodeServer<Self> {
-        chaincode_server::ChaincodeServer::new(self)
-            .max_decoding_message_size(crate::MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(crate::MAX_MESSAGE_SIZE)
-    }
-
     /// Serves one connection over in-memory channels, with no gRPC or sockets in between.
     ///
     /// Send the peer's messages on the returned sender; read the chaincode's from the receiver.
     /// This is how the test kit's in-process emulator drives a chaincode.
     pub fn connect_in_process(&self) -> InProcessConnection {
         let (to_chaincode, from_peer) = mpsc::channel::<ChaincodeMessage>(OUTBOUND_CAPACITY);
-        let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
-        let inbound = ReceiverStream::new(from_peer).map(Ok::<_, Status>);
-        self.spawn_connection(inbound, outbound, None);
+        let from_chaincode = self.spawn_connection(InProcess(from_peer), None);
         InProcessConnection { to_chaincode, from_chaincode }
     }
 
-    fn spawn_connection<S>(
+    /// Serves one `Connect` call: the handler reads `inbound`, and its messages are sent on the
+    /// response as they come, several to a DATA frame when they are ready together (up to 32 KiB,
+    /// as tonic did), each frame once flow control lets it go. The response ends with status OK
+    /// when the handler and its transactions are done with the stream (`OUT_OF_RANGE` after a
+    /// message over the size limit, which the handler refuses before sending, as tonic ended it),
+    /// and at once when the client resets the stream.
+    pub(crate) async fn serve_connect(
         &self,
-        inbound: S,
-        outbound: mpsc::Sender<Result<ChaincodeMessage, Status>>,
-        connection: Option<PeerConnection>,
-    ) where
-        S: Stream<Item = Result<ChaincodeMessage, Status>> + Unpin + Send + 'static,
+        inbound: Messages<ChaincodeMessage>,
+        mut respond: SendResponse<Bytes>,
+        connection: PeerConnection,
+    ) {
+        info!(peer = %connection.remote(), "peer connected");
+        let mut from_chaincode = self.spawn_connection(inbound, Some(connection));
+        let Ok(mut stream) = grpc::start(&mut respond) else { return };
+        let mut buf = BytesMut::new();
+        let status = loop {
+            let next = tokio::select! {
+                next = from_chaincode.recv() => next,
+                () = grpc::reset(&mut stream) => return debug!("the peer reset its chaincode stream"),
+            };
+            let Some(message) = next else { break grpc::ok() };
+            let mut failed = grpc::encode(&message, &mut buf).err();
+            while failed.is_none() && buf.len() < BATCH {
+                let Ok(message) = from_chaincode.try_recv() else { break };
+                failed = grpc::encode(&message, &mut buf).err();
+            }
+            if !buf.is_empty() && grpc::send(&mut stream, buf.split().freeze()).await.is_err() {
+                return;
+            }
+            if let Some(status) = failed {
+                break status;
+            }
+        };
+        grpc::finish(stream, &status);
+    }
+
+    /// Runs the handler on `inbound` in its own task; returns the receiver of its messages.
+    fn spawn_connection<S>(&self, inbound: S, connection: Option<PeerConnection>) -> mpsc::Receiver<ChaincodeMessage>
+    where
+        S: Stream<Item = Result<ChaincodeMessage, GrpcStatus>> + Unpin + Send + 'static,
     {
+        let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
         let chaincode = Arc::clone(&self.chaincode);
         let settings = Arc::clone(&self.settings);
         tokio::spawn(async move {
@@ -127,6 +155,7 @@ impl<C: Chaincode> ChaincodeService<C> {
                 Err(e) => warn!(error = %e, "peer connection ended with an error"),
             }
         });
+        from_chaincode
     }
 }
 
@@ -135,25 +164,16 @@ pub struct InProcessConnection {
     /// Messages to the chaincode (what a peer would send).
     pub to_chaincode: mpsc::Sender<ChaincodeMessage>,
     /// Messages from the chaincode.
-    pub from_chaincode: mpsc::Receiver<Result<ChaincodeMessage, Status>>,
+    pub from_chaincode: mpsc::Receiver<ChaincodeMessage>,
 }
 
-type ConnectStream = Pin<Box<dyn Stream<Item = Result<ChaincodeMessage, Status>> + Send + 'static>>;
+/// The peer's messages of an in-process connection, as the handler reads a stream.
+struct InProcess(mpsc::Receiver<ChaincodeMessage>);
 
-#[tonic::async_trait]
-impl<C: Chaincode> chaincode_server::Chaincode for ChaincodeService<C> {
-    type ConnectStream = ConnectStream;
+impl Stream for InProcess {
+    type Item = Result<ChaincodeMessage, GrpcStatus>;
 
-    async fn connect(
-        &self,
-        request: Request<Streaming<ChaincodeMessage>>,
-    ) -> Result<Response<Self::ConnectStream>, Status> {
-        // Set by the server's accept loop; absent when the service runs under another server.
-        let connection = request.extensions().get::<PeerConnection>().cloned();
-        let remote = connection.as_ref().map(PeerConnection::remote);
-        info!(peer = ?remote, "peer connected");
-        let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
-        self.spawn_connection(request.into_inner(), outbound, connection);
-        Ok(Response::new(Box::pin(ReceiverStream::new(from_chaincode))))
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|message| message.map(Ok))
     }
 }

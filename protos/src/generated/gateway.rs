@@ -124,6 +124,7 @@ pub struct PreparedTransaction {
     pub envelope: ::core::option::Option<super::common::Envelope>,
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod gateway_client {
     #![allow(
         unused_variables,
@@ -314,6 +315,7 @@ pub mod gateway_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod gateway_server {
     #![allow(
         unused_variables,

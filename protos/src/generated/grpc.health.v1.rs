@@ -58,6 +58,7 @@ pub mod health_check_response {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod health_client {
     #![allow(
         unused_variables,
@@ -205,6 +206,7 @@ pub mod health_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod health_server {
     #![allow(
         unused_variables,

@@ -178,6 +178,7 @@ pub mod deliver_response {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod atomic_broadcast_client {
     #![allow(
         unused_variables,
@@ -312,6 +313,7 @@ pub mod atomic_broadcast_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod atomic_broadcast_server {
     #![allow(
         unused_variables,

@@ -776,6 +776,7 @@ impl MetaDataKeys {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod endorser_client {
     #![allow(
         unused_variables,
@@ -882,6 +883,7 @@ pub mod endorser_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod endorser_server {
     #![allow(
         unused_variables,
@@ -1062,6 +1064,7 @@ pub mod endorser_server {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod chaincode_support_client {
     #![allow(
         unused_variables,
@@ -1169,6 +1172,7 @@ pub mod chaincode_support_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod chaincode_support_server {
     #![allow(
         unused_variables,
@@ -1358,6 +1362,7 @@ pub mod chaincode_support_server {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "client")]
 pub mod chaincode_client {
     #![allow(
         unused_variables,
@@ -1462,6 +1467,7 @@ pub mod chaincode_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "server")]
 pub mod chaincode_server {
     #![allow(
         unused_variables,

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, Mutex};
 use crate::error::{Result, ShimError};
 use crate::metrics::{Limit, Metrics};
 
-/// Messages from the chaincode to the peer. tonic wants `Result` items on a response stream.
-pub(crate) type Outbound = mpsc::Sender<Result<ChaincodeMessage, tonic::Status>>;
+/// Messages from the chaincode to the peer.
+pub(crate) type Outbound = mpsc::Sender<ChaincodeMessage>;
 
 /// The reply side of a transaction: RESPONSE or ERROR messages routed to it by the connection.
 /// A RESPONSE or ERROR for a transaction: its type and payload, all a request needs of it. (A
@@ -94,7 +94,7 @@ impl TxLink {
 
     /// Sends a message that expects no reply (COMPLETED, ERROR).
     pub(crate) async fn send(&self, message: ChaincodeMessage) -> Result<()> {
-        self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(type_name(Type::Completed)))
+        self.outbound.send(message).await.map_err(|_| ShimError::ConnectionClosed(type_name(Type::Completed)))
     }
 
     /// Sends `request` as a message of type `kind` and returns the payload of the peer's RESPONSE.
@@ -140,7 +140,7 @@ impl TxLink {
         }
         self.metrics.stub_request(kind);
         self.awaiting.fetch_add(1, Ordering::AcqRel);
-        self.outbound.send(Ok(message)).await.map_err(|_| ShimError::ConnectionClosed(name))?;
+        self.outbound.send(message).await.map_err(|_| ShimError::ConnectionClosed(name))?;
         let mut in_flight = InFlight { replies, done: false };
         let reply = in_flight.replies.rx.recv().await;
         in_flight.done = true;

@@ -26,6 +26,7 @@ use crate::drain::Drain;
 use crate::metrics::{Limit, Metrics};
 use crate::server::accept::{Closed, PeerConnection};
 use crate::server::Limits;
+use crate::server::{GrpcCode, GrpcStatus};
 use crate::Chaincode;
 use link::{describe_type, Outbound};
 
@@ -76,7 +77,7 @@ pub enum ConnectionError {
     },
     /// The transport failed.
     #[error("the connection to the peer broke ({}); the peer dials again when it next needs the chaincode", .0.message())]
-    Transport(#[from] tonic::Status),
+    Transport(#[from] GrpcStatus),
     /// The chaincode could not write to the peer any more.
     #[error("the stream to the peer closed; the peer dials again when it next needs the chaincode")]
     OutboundClosed,
@@ -163,14 +164,14 @@ pub(crate) async fn run_connection<C, S>(
 ) -> Result<(), ConnectionError>
 where
     C: Chaincode,
-    S: Stream<Item = Result<ChaincodeMessage, tonic::Status>> + Unpin + Send,
+    S: Stream<Item = Result<ChaincodeMessage, GrpcStatus>> + Unpin + Send,
 {
     let register = ChaincodeMessage {
         r#type: Type::Register as i32,
         payload: Bytes::from(ChaincodeId { name: settings.chaincode_id.clone(), ..Default::default() }.encode_to_vec()),
         ..Default::default()
     };
-    outbound.send(Ok(register)).await.map_err(|_| ConnectionError::OutboundClosed)?;
+    outbound.send(register).await.map_err(|_| ConnectionError::OutboundClosed)?;
     debug!(chaincode_id = %settings.chaincode_id, "sent REGISTER");
     if let Some(connection) = &connection {
         connection.registering();
@@ -217,7 +218,7 @@ where
                     info!(in_flight = routes.len(), "the peer closed the connection");
                     return Ok(());
                 }
-                Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                Some(Err(status)) if status.code() == GrpcCode::OutOfRange => {
                     settings.metrics.limit_hit(Limit::MessageSize);
                     warn!(
                         limit = crate::MAX_MESSAGE_SIZE, in_flight = routes.len(), error = %status.message(),
@@ -232,7 +233,7 @@ where
 
         let kind = Type::try_from(message.r#type).ok();
         if kind == Some(Type::Keepalive) {
-            outbound.send(Ok(message)).await.map_err(|_| ConnectionError::OutboundClosed)?;
+            outbound.send(message).await.map_err(|_| ConnectionError::OutboundClosed)?;
             continue;
         }
         match (state, kind) {
@@ -268,7 +269,7 @@ where
                     );
                     let text = format!("[{}] channel exists", transaction::short_txid(&key.txid));
                     outbound
-                        .send(Ok(transaction::error_message(&key, text)))
+                        .send(transaction::error_message(&key, text))
                         .await
                         .map_err(|_| ConnectionError::OutboundClosed)?;
                     continue;
@@ -276,7 +277,7 @@ where
                 if settings.drain.is_stopping() {
                     let text = "the chaincode server is shutting down; retry the transaction".to_string();
                     outbound
-                        .send(Ok(transaction::error_message(&key, text)))
+                        .send(transaction::error_message(&key, text))
                         .await
                         .map_err(|_| ConnectionError::OutboundClosed)?;
                     continue;
@@ -300,7 +301,7 @@ where
                         transaction::short_txid(&key.txid)
                     );
                     outbound
-                        .send(Ok(transaction::error_message(&key, text)))
+                        .send(transaction::error_message(&key, text))
                         .await
                         .map_err(|_| ConnectionError::OutboundClosed)?;
                     continue;
@@ -383,7 +384,7 @@ where
                     txid: message.txid,
                     ..Default::default()
                 };
-                let _ = outbound.send(Ok(reply)).await;
+                let _ = outbound.send(reply).await;
                 return Err(ConnectionError::UnexpectedMessage { got, state: state.describe() });
             }
         }

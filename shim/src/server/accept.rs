@@ -178,9 +178,9 @@ impl Drop for Ticket {
     }
 }
 
-/// What the gRPC service learns about the connection a `Connect` call came on (from the
-/// request's extensions, where the HTTP/2 server puts it): who it is, and its place among the
-/// server's connections.
+/// What the gRPC service learns about the connection a `Connect` call came on (the HTTP/2
+/// server hands it to each call it serves): who it is, and its place among the server's
+/// connections.
 #[derive(Clone)]
 pub(crate) struct PeerConnection(Arc<Ticket>);
 

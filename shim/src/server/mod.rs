@@ -113,7 +113,7 @@
 //!
 //! * HTTP/2 keepalive as in the Go shim: the server pings an idle connection every 60 s and
 //!   drops it if the ping is not answered in 20 s. The peer pings every 60 s itself; the server
-//!   (hyper/h2) answers every client ping and has no ping-rate policy, so it never answers
+//!   (h2) answers every client ping and has no ping-rate policy, so it never answers
 //!   them with `GOAWAY(ENHANCE_YOUR_CALM)` (a test sends a burst of pings to prove it).
 //! * Messages up to 100 MiB each way ([`MAX_MESSAGE_SIZE`](crate::MAX_MESSAGE_SIZE)), as the
 //!   peer allows.
@@ -146,6 +146,7 @@
 
 pub(crate) mod accept;
 mod config;
+pub(crate) mod grpc;
 mod health;
 mod http2;
 mod limits;
@@ -167,6 +168,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use config::{ConfigError, ServerConfig, DEFAULT_ADDRESS, DEFAULT_SHUTDOWN_DEADLINE};
+pub use grpc::{GrpcCode, GrpcStatus};
 pub use limits::{
     Limits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_READY_CONNECTIONS,
     DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION, DEFAULT_TRANSACTION_TIMEOUT,
@@ -355,7 +357,7 @@ impl<C: Chaincode> Server<C> {
             service = service.with_peer_msp_id(msp_id.clone());
         }
         let (health, health_service) = health::Health::serving();
-        let services = http2::Services { chaincode: service.into_server(), health: health_service };
+        let services = http2::Services { chaincode: service, health: health_service };
 
         // `stop_accepting` ends the accept loop; `stop_grpc` starts the HTTP/2 server's graceful
         // shutdown (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future

@@ -16,6 +16,7 @@ mod identity_id;
 mod policy_statebased;
 mod server_config;
 mod server_faults;
+mod server_keepalive;
 mod server_limits;
 mod server_metrics;
 mod server_shutdown;

@@ -240,6 +240,21 @@ async fn a_result_over_the_message_limit_fails_its_transaction_alone() {
     running.stop().await.unwrap();
 }
 
+/// Messages many times the HTTP/2 flow-control windows (1 MiB) go both ways: the server gives
+/// the client's window back as it reads, and sends within the client's window as it opens.
+#[tokio::test]
+async fn messages_larger_than_the_flow_control_windows_go_both_ways() {
+    let running = start(plaintext_config()).await;
+    let mut peer = PeerStream::connect(plaintext_channel(running.addr).await.unwrap()).await.unwrap();
+    peer.handshake().await;
+    let text: String = (0..8 << 20).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    peer.transaction("large", &["echo", &text]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload, text.as_bytes());
+    peer.transaction("larger", &["big", &(64 << 20).to_string()]).await;
+    assert_eq!(completed_response(&peer.recv().await.unwrap()).payload.len(), 64 << 20);
+    running.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_peer_message_over_the_limit_ends_only_its_own_connection() {
     let running = start(plaintext_config()).await;

@@ -131,7 +131,7 @@ fn rcgen_der(pem: &str) -> Vec<u8> {
 }
 
 /// Go's gRPC server would answer a burst of pings with GOAWAY(ENHANCE_YOUR_CALM) unless its
-/// enforcement policy allows them; hyper's HTTP/2 server has no ping policy. A burst far denser
+/// enforcement policy allows them; h2 has no ping policy. A burst far denser
 /// than the peer's one ping a minute is answered, and the connection keeps serving.
 #[tokio::test]
 async fn client_pings_never_get_goaway() {
@@ -308,6 +308,81 @@ async fn unknown_services_are_unimplemented() {
             assert_eq!(response.headers()["content-type"], "application/grpc", "{path}");
         }
     }
+    driver.abort();
+    server.stop().await.unwrap();
+}
+
+/// What a health check with `body` (and `grpc-encoding: encoding`, if any) gets: the trailers-only
+/// response's `grpc-status`, `grpc-message` and `grpc-accept-encoding`.
+async fn refused_check(
+    client: &h2::client::SendRequest<bytes::Bytes>,
+    addr: std::net::SocketAddr,
+    encoding: Option<&str>,
+    body: &'static [u8],
+) -> (String, String, Option<String>) {
+    let mut client = client.clone().ready().await.unwrap();
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}/grpc.health.v1.Health/Check"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if let Some(encoding) = encoding {
+        request = request.header("grpc-encoding", encoding);
+    }
+    let (response, mut stream) = client.send_request(request.body(()).unwrap(), false).unwrap();
+    stream.send_data(bytes::Bytes::from_static(body), true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response).await.unwrap().unwrap();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    (
+        header("grpc-status").expect("a trailers-only response"),
+        header("grpc-message").unwrap_or_default(),
+        header("grpc-accept-encoding"),
+    )
+}
+
+/// Requests the server cannot read get tonic's statuses and texts, each on its own stream: a
+/// compressed body (no encoding is accepted), a message flagged compressed without an encoding, and
+/// a message over the size limit.
+#[tokio::test]
+async fn unreadable_requests_get_tonics_statuses() {
+    let server = start(plaintext_config()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(connection);
+    let empty = &[0, 0, 0, 0, 0];
+    assert_eq!(
+        refused_check(&client, server.addr, Some("gzip"), empty).await,
+        ("12".into(), "Content is compressed with `gzip` which isn't supported".into(), Some("identity".into()))
+    );
+    assert_eq!(
+        refused_check(&client, server.addr, None, &[1, 0, 0, 0, 0]).await,
+        (
+            "13".into(),
+            "protocol error: received message with compressed-flag but no grpc-encoding was specified".into(),
+            None
+        )
+    );
+    // 100 MiB + 1 byte.
+    assert_eq!(
+        refused_check(&client, server.addr, None, &[0, 0x06, 0x40, 0x00, 0x01]).await,
+        (
+            "11".into(),
+            "Error, decoded message length too large: found 104857601 bytes, the limit is: 104857600 bytes".into(),
+            None
+        )
+    );
+    // `identity` is no compression: served.
+    let mut served = client.clone().ready().await.unwrap();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/grpc.health.v1.Health/Check", server.addr))
+        .header("grpc-encoding", "identity")
+        .body(())
+        .unwrap();
+    let (response, mut stream) = served.send_request(request, false).unwrap();
+    stream.send_data(bytes::Bytes::from_static(empty), true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response).await.unwrap().unwrap();
+    assert!(!response.headers().contains_key("grpc-status"), "served: the status comes in the trailers");
     driver.abort();
     server.stop().await.unwrap();
 }

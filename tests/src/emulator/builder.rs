@@ -251,7 +251,7 @@ impl EmulatorBuilder {
         service: &ChaincodeService<C>,
     ) -> Result<PeerEmulator, EmulatorError> {
         let connection = service.connect_in_process();
-        self.connect_stream(connection.to_chaincode, ReceiverStream::new(connection.from_chaincode)).await
+        self.connect_stream(connection.to_chaincode, ReceiverStream::new(connection.from_chaincode).map(Ok)).await
     }
 
     /// Serves `chaincode` in this process (registering with the expected chaincode id, or

@@ -78,22 +78,3 @@ async fn several_peers_at_once() {
     assert!(outcomes.into_iter().all(|o| o.unwrap().status() == 200));
     assert_eq!(ledger.len("probe"), 3);
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bare_tonic_service_also_serves_the_next_connection() {
-    let probe = Probe::default();
-    let (address, _stop) = support::serve_with_tonic(probe.clone(), PACKAGE_ID).await;
-    let target = Target::new(address.to_string());
-    let ledger = Ledger::new();
-    let first = connect(&target, &ledger).await;
-    let running = tokio::spawn({
-        let first = first.clone();
-        async move { first.invoke("wait", [""; 0]).await }
-    });
-    probe.waiting.notified().await;
-    first.disconnect().await;
-    assert!(matches!(running.await.unwrap(), Err(EmulatorError::StreamTerminated)));
-    probe.gate.notify_one();
-    let second = connect(&target, &ledger).await;
-    assert_eq!(second.invoke("put", ["k", "v"]).await.unwrap().status(), 200);
-}

@@ -104,6 +104,6 @@ impl Peer {
 
     async fn receive(&mut self) -> ChaincodeMessage {
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), self.connection.from_chaincode.recv());
-        next.await.expect("the chaincode answers").expect("the connection is open").expect("no transport error")
+        next.await.expect("the chaincode answers").expect("the connection is open")
     }
 }

@@ -216,10 +216,13 @@ pub struct PeerStream {
 }
 
 impl PeerStream {
-    /// Calls `protos.Chaincode/Connect`.
+    /// Calls `protos.Chaincode/Connect`, with the peer's 100 MiB message limits.
     pub async fn connect(channel: Channel) -> Result<PeerStream, tonic::Status> {
         let (to_chaincode, outbound) = mpsc::channel(16);
-        let response = ChaincodeClient::new(channel).connect(ReceiverStream::new(outbound)).await?;
+        let mut client = ChaincodeClient::new(channel)
+            .max_decoding_message_size(ccaas_shim::MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(ccaas_shim::MAX_MESSAGE_SIZE);
+        let response = client.connect(ReceiverStream::new(outbound)).await?;
         Ok(PeerStream { to_chaincode, from_chaincode: response.into_inner() })
     }
 

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ccaas_shim::server::{Server, TlsConfig};
-use ccaas_shim::{Chaincode, ChaincodeService, ChaincodeStub, Drain, Response};
+use ccaas_shim::{Chaincode, ChaincodeStub, Response};
 use serde_json::json;
 use tokio::sync::{oneshot, Notify};
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// The package ID the test chaincodes register with.
 pub const PACKAGE_ID: &str = "probe_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -288,21 +287,6 @@ pub async fn serve<C: Chaincode>(chaincode: C, id: &str, tls: Option<ServerTls>)
         let _ = rx.await;
     }));
     TestServer { address, shutdown: Some(tx), task }
-}
-
-/// Serves `chaincode` with a bare tonic server around `ChaincodeService` (no shim server).
-pub async fn serve_with_tonic<C: Chaincode>(chaincode: C, id: &str) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let service = ChaincodeService::new(Arc::new(chaincode), id, Drain::new());
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(tonic::transport::Server::builder().add_service(service.into_server()).serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        async {
-            let _ = rx.await;
-        },
-    ));
-    (address, tx)
 }
 
 /// Polls `condition` until it holds (no time limit of its own: the test harness's timeout applies).
