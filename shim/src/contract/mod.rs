@@ -180,9 +180,12 @@ pub use metadata::{
 pub use schema::{Components, ObjectSchema, Schema, COMPONENTS_PREFIX};
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 
 use crate::ChaincodeStub;
+
+/// A boxed future that is `Send`: what [`Contract::invoke`] returns (the same type as
+/// `futures::future::BoxFuture`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The result of a transaction or hook: `Result<T>` fails with a [`ContractError`], to which
 /// stub errors ([`ShimError`](crate::ShimError)), identity errors
@@ -218,8 +221,8 @@ pub mod __private {
     use std::fmt::Display;
     use std::marker::PhantomData;
 
+    pub use super::BoxFuture;
     pub use bytes::Bytes;
-    pub use futures_util::future::BoxFuture;
     use serde::de::DeserializeOwned;
     use serde::Serialize;
     pub use serde_json::{json, Value};

@@ -16,7 +16,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeId, ChaincodeMessage};
 use futures_core::Stream;
-use futures_util::StreamExt;
 use prost::Message;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn, Instrument};
@@ -198,7 +197,7 @@ where
                 info!("closing the peer connection for shutdown");
                 return Ok(());
             }
-            next = inbound.next() => match next {
+            next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut inbound).poll_next(cx)) => match next {
                 None if state == State::Created => {
                     register_refused(&settings, connection.as_ref(), "ended the connection without answering it");
                     return Ok(());

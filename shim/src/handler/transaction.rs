@@ -1,12 +1,14 @@
 //! One INIT or TRANSACTION, from the peer's message to COMPLETED.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeInput, ChaincodeMessage};
-use futures_util::FutureExt;
 use prost::Message;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -117,14 +119,24 @@ async fn finish(stub: &ChaincodeStub, response: &Response, is_init: bool) -> cra
 async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: bool) -> Response {
     // Boxed: a chaincode's future can be tens of KiB (every transaction's state machine), and
     // held by value it would be copied into the task at spawn and again on completion.
-    let call: std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + '_>> =
+    let call: Pin<Box<dyn Future<Output = Response> + Send + '_>> =
         if is_init { Box::pin(chaincode.init(stub)) } else { Box::pin(chaincode.invoke(stub)) };
-    let outcome = AssertUnwindSafe(call).catch_unwind().await;
+    let outcome = catch_unwind(call).await;
     outcome.unwrap_or_else(|panic| {
         let reason = panic_message(panic.as_ref());
         warn!(%reason, "the chaincode panicked in this transaction; it fails with status 500 and the server goes on");
         Response::error(format!("chaincode panicked: {reason}"))
     })
+}
+
+/// Runs `future` to completion, or to the panic that one of its polls raised.
+async fn catch_unwind<T>(mut future: Pin<Box<dyn Future<Output = T> + Send + '_>>) -> std::thread::Result<T> {
+    std::future::poll_fn(|cx| match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+        Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
+    })
+    .await
 }
 
 /// COMPLETED with the response and event; a failed Init becomes ERROR, as in the Go shim. A

@@ -157,12 +157,11 @@ mod tls;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ccaas_protos::grpc::health::v1::health_check_response::ServingStatus;
-use futures_util::future::Either;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -375,18 +374,18 @@ impl<C: Chaincode> Server<C> {
         // The HTTP/2 server shuts down when `stop_grpc` says so, after the drain, not when the
         // accept loop stops.
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
-        let serving = match tls {
+        // Boxed: the plaintext and the TLS server are futures of different types.
+        let mut serving: Pin<Box<dyn Future<Output = ()> + Send>> = match tls {
             None => {
                 let incoming =
                     accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
-                Either::Left(http2::serve(incoming, services, grpc_stopped))
+                Box::pin(http2::serve(incoming, services, grpc_stopped))
             }
             Some(tls) => {
                 let incoming = accept::tls(listener, tls, config.limits, metrics, stop_accepting.clone(), kill.clone());
-                Either::Right(http2::serve(incoming, services, grpc_stopped))
+                Box::pin(http2::serve(incoming, services, grpc_stopped))
             }
         };
-        let mut serving = pin!(serving);
         info!(
             address = %local_addr,
             tls = mode,
