@@ -13,7 +13,8 @@
 # bench/node-asset (fabric-shim 2.5.x, installed here by `npm ci` into a scratch copy). Subsets:
 # IMPLS="ours go node", WORKLOADS="ReadAsset CreateAsset InitLedger GetAllAssets",
 # CONCURRENCY="1 16 64" (those are the defaults). Needs python3, and xz for Go, npm for Node.
-# IMPLS may add `before`: ours built the same way from the revision BEFORE=REV (a scratch worktree),
+# IMPLS may add `before`: ours built the same way from the revision BEFORE=REV (a scratch worktree,
+# its hot code laid out by that revision's own list),
 # for a side-by-side check that a change costs no CPU or memory; and `metrics`: ours built with the
 # shim's `metrics` feature and serving its metrics (CHAINCODE_METRICS_ADDRESS), for the cost of
 # metrics against `ours` (IMPLS="ours metrics").
@@ -51,8 +52,13 @@ for impl in "${impls[@]}"; do
     before)
       rev=${BEFORE:?set BEFORE to the revision to compare ours with}
       git worktree add --detach --quiet "$work/before" "$rev"
+      # Laid out with that revision's own hot-function list (this tree's names other functions).
+      hot_list=$work/before/deploy/src/oci/hot_functions.txt
+      [ -e "$hot_list" ] || hot_list=$work/before/deploy/src/hot_functions.txt
+      layout=(--no-layout)
+      [ -e "$hot_list" ] && layout=(--hot-functions "$hot_list")
       binary[before]=$(CARGO_TARGET_DIR=$work/before-target target/debug/ccaas-deploy build-static \
-        -p asset-transfer-basic --manifest-path "$work/before/Cargo.toml" --output json |
+        -p asset-transfer-basic --manifest-path "$work/before/Cargo.toml" "${layout[@]}" --output json |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["binary"])') ;;
     *) echo "unknown implementation $impl: use ours, before, metrics, go or node" >&2; exit 2 ;;
   esac
