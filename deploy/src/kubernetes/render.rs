@@ -205,14 +205,7 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
         "env": env_list(w, tls),
         "readinessProbe": probe(1, 2, 3),
         "livenessProbe": probe(10, 10, 3),
-        "securityContext": {
-            "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true,
-            "runAsNonRoot": true,
-            "runAsUser": w.user,
-            "runAsGroup": w.user,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security_context(w),
     });
     let r = &w.resources;
     if !r.requests.is_empty() || !r.limits.is_empty() {
@@ -242,15 +235,7 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
         pod_spec["volumes"] = json!([{"name": "tls", "secret": {"secretName": t.secret_name, "defaultMode": 0o440}}]);
     }
     pod_spec["containers"] = json!([container]);
-    if !w.image_pull_secrets.is_empty() {
-        pod_spec["imagePullSecrets"] = w.image_pull_secrets.iter().map(|n| json!({"name": n})).collect();
-    }
-    if !w.node_selector.is_empty() {
-        pod_spec["nodeSelector"] = json!(w.node_selector);
-    }
-    if !w.tolerations.is_empty() {
-        pod_spec["tolerations"] = json!(w.tolerations);
-    }
+    add_scheduling(&mut pod_spec, w);
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -320,6 +305,32 @@ pub fn spec_digest(spec: &Value) -> String {
     Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The chaincode container's security context: the workload's user, nothing else allowed.
+fn container_security_context(w: &Workload) -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+        "runAsUser": w.user,
+        "runAsGroup": w.user,
+        "capabilities": {"drop": ["ALL"]},
+    })
+}
+
+/// Pull secrets, node selector and tolerations, each where the workload has some: a Deployment's
+/// pod spec and a `FabricChaincode`'s spec name them alike.
+fn add_scheduling(spec: &mut Value, w: &Workload) {
+    if !w.image_pull_secrets.is_empty() {
+        spec["imagePullSecrets"] = w.image_pull_secrets.iter().map(|n| json!({"name": n})).collect();
+    }
+    if !w.node_selector.is_empty() {
+        spec["nodeSelector"] = json!(w.node_selector);
+    }
+    if !w.tolerations.is_empty() {
+        spec["tolerations"] = json!(w.tolerations);
+    }
+}
+
 fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
     if w.tls.is_some() {
         return Err(Error::Config(
@@ -349,24 +360,9 @@ fn fabric_chaincode(w: &Workload, server: &str) -> Result<Value, Error> {
         "labels": labels(w, server),
         "podLabels": labels(w, server),
         "podSecurityContext": {"runAsNonRoot": true, "runAsUser": w.user, "runAsGroup": w.user, "fsGroup": w.user},
-        "securityContext": {
-            "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true,
-            "runAsNonRoot": true,
-            "runAsUser": w.user,
-            "runAsGroup": w.user,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security_context(w),
     });
-    if !w.image_pull_secrets.is_empty() {
-        spec["imagePullSecrets"] = w.image_pull_secrets.iter().map(|n| json!({"name": n})).collect();
-    }
-    if !w.node_selector.is_empty() {
-        spec["nodeSelector"] = json!(w.node_selector);
-    }
-    if !w.tolerations.is_empty() {
-        spec["tolerations"] = json!(w.tolerations);
-    }
+    add_scheduling(&mut spec, w);
     let r = &w.resources;
     if !r.requests.is_empty() || !r.limits.is_empty() {
         spec["resources"] = json!({"requests": r.requests, "limits": r.limits});
