@@ -10,23 +10,14 @@
 use std::process::Command;
 use std::time::Instant;
 
+use crate::doc_block::sh_block;
 use crate::support::Cluster;
 use crate::up::{fabric, registry};
 use crate::{namespace, nodesim};
 
-fn from_source_section() -> String {
-    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploying.md")).unwrap();
-    let section = page
-        .split("\n## From source to a running chaincode\n")
-        .nth(1)
-        .expect("docs/deploying.md has a 'From source to a running chaincode' section");
-    let block = section.split("```sh\n").nth(1).expect("a sh block").split("\n```").next().unwrap();
-    block.to_string()
-}
-
 #[test]
 fn docs_from_source_to_a_running_chaincode() {
-    let script = from_source_section();
+    let script = sh_block("docs/deploying.md", "## From source to a running chaincode");
     assert!(script.contains("ccaas-deploy up"));
     let Some(reg) = registry() else { return };
     if which("skopeo").is_none() {

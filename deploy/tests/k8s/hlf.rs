@@ -16,20 +16,12 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{json, Value};
 
+use crate::doc_block::sh_block;
 use crate::support::Cluster;
 use crate::up::{fabric, ok, registry, run};
 use crate::{block, hlfsim, install_fabric_chaincode_crd, live_pod_images, namespace, nodesim};
 
 const NS: &str = "ccaas-hlf";
-
-fn readme_section() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme
-        .split("\n### hlf-operator: the guide's three steps as one `up`\n")
-        .nth(1)
-        .expect("README has the hlf-operator section");
-    section.split("```sh\n").nth(1).expect("a sh block").split("\n```").next().unwrap().to_string()
-}
 
 async fn fabric_chaincodes(c: &Cluster, ns: &str) -> (kube::Client, Api<DynamicObject>) {
     let client = ccaas_deploy::rollout::client(Some(&c.kubeconfig)).await.unwrap();
@@ -76,7 +68,7 @@ fn up_and_down_with_hlf_operator() {
     namespace(&cluster, NS);
 
     // 0. The README's section, as written.
-    let script = readme_section();
+    let script = sh_block("README.md", "### hlf-operator: the guide's three steps as one `up`");
     assert!(script.contains("target: hlf-operator") && script.contains("ccaas-deploy up"));
     let dir = tempfile::tempdir().unwrap();
     let path = format!("{}:{}:/usr/local/bin:/usr/bin:/bin", fabric::bin_dir().display(), t.var("FABRIC_BIN"));

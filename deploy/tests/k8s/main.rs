@@ -10,6 +10,8 @@
 mod api_errors;
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;
+#[path = "../common/doc_block.rs"]
+mod doc_block;
 mod e2e;
 mod hlf;
 mod hlfsim;

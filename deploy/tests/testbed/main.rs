@@ -13,6 +13,8 @@
 
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;
+#[path = "../common/doc_block.rs"]
+mod doc_block;
 mod errors;
 mod invoke;
 #[path = "../common/kill.rs"]

@@ -2,22 +2,12 @@
 
 use std::process::Command;
 
+use crate::doc_block::sh_block;
 use crate::support::{bin_dir, run, Testbed};
-
-fn deploy_section() -> String {
-    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploying.md")).unwrap();
-    let section = page
-        .split("\n## The lifecycle, step by step\n")
-        .nth(1)
-        .expect("docs/deploying.md has a 'The lifecycle, step by step' section");
-    let section = section.split("\n## ").next().unwrap();
-    let block = section.split("```sh\n").nth(1).expect("a sh block").split("\n```").next().unwrap();
-    block.to_string()
-}
 
 #[test]
 fn docs_lifecycle_section_runs_as_written() {
-    let script = deploy_section();
+    let script = sh_block("docs/deploying.md", "## The lifecycle, step by step");
     assert!(script.contains("ccaas-deploy --config org1.yaml --user admin lifecycle"));
     let Some(t) = Testbed::up("readme", 1, 22050) else { return };
     let dir = tempfile::tempdir().unwrap();
