@@ -242,18 +242,76 @@ impl PeerConnection {
     }
 }
 
+/// An accepted connection's byte stream: TCP, or TLS over TCP. One type for both, so the HTTP/2
+/// server above it is compiled once, not once per transport.
+pub(crate) enum Transport {
+    Tcp(TcpStream),
+    /// Boxed: a TLS session is over a kilobyte, which a plaintext connection need not carry.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Transport::Tcp(tcp) => tcp.is_write_vectored(),
+            Transport::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// An accepted connection the server can close by force: at shutdown once the grace period is
 /// over, when it missed its handshake deadline, or to admit another. After `kill` is cancelled
 /// every read and write fails, which ends the HTTP/2 connection. It holds its place among the
 /// server's connections until it is dropped.
-pub(crate) struct ServerIo<T> {
-    inner: T,
+pub(crate) struct ServerIo {
+    inner: Transport,
     killed: Pin<Box<WaitForCancellationFutureOwned>>,
     connection: PeerConnection,
 }
 
-impl<T> ServerIo<T> {
-    fn new(inner: T, ticket: Arc<Ticket>) -> Self {
+impl ServerIo {
+    fn new(inner: Transport, ticket: Arc<Ticket>) -> Self {
         ServerIo { inner, killed: Box::pin(ticket.kill.clone().cancelled_owned()), connection: PeerConnection(ticket) }
     }
 
@@ -266,14 +324,14 @@ impl<T> ServerIo<T> {
     }
 }
 
-impl<T> ServerIo<T> {
+impl ServerIo {
     /// The connection, as the gRPC service learns it.
     pub(crate) fn connection(&self) -> &PeerConnection {
         &self.connection
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
+impl AsyncRead for ServerIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check(cx)?;
@@ -281,7 +339,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
+impl AsyncWrite for ServerIo {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check(cx)?;
@@ -314,7 +372,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
 }
 
 /// Connections ready for the gRPC server.
-pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
+pub(crate) type Accepted = mpsc::Receiver<ServerIo>;
 
 /// Which protocol the server speaks on its port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,8 +388,8 @@ pub(crate) fn plaintext(
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-) -> Accepted<TcpStream> {
-    spawn(listener, Protocol::Plaintext, limits, metrics, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+) -> Accepted {
+    spawn(listener, None, limits, metrics, stop, kill)
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -343,23 +401,27 @@ pub(crate) fn tls(
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-) -> Accepted<TlsStream<TcpStream>> {
-    let acceptor = TlsAcceptor::from(config);
-    spawn(listener, Protocol::Tls, limits, metrics.clone(), stop, kill, move |tcp, remote| {
-        let (acceptor, metrics) = (acceptor.clone(), metrics.clone());
-        async move {
-            match acceptor.accept(tcp).await {
-                Ok(stream) => Some(stream),
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::InvalidData {
-                        metrics.connection_refused(Refusal::Tls);
-                    }
-                    log_tls_failure(remote, &e);
-                    None
-                }
+) -> Accepted {
+    spawn(listener, Some(TlsAcceptor::from(config)), limits, metrics, stop, kill)
+}
+
+/// The TLS handshake of an accepted socket; a failure is logged and counted.
+async fn tls_handshake(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    metrics: &Metrics,
+) -> Option<TlsStream<TcpStream>> {
+    match acceptor.accept(tcp).await {
+        Ok(stream) => Some(stream),
+        Err(e) => {
+            if e.kind() == io::ErrorKind::InvalidData {
+                metrics.connection_refused(Refusal::Tls);
             }
+            log_tls_failure(remote, &e);
+            None
         }
-    })
+    }
 }
 
 /// Logs a failed TLS handshake with what to check. rustls reports protocol and certificate
@@ -471,20 +533,16 @@ fn speaks(protocol: Protocol, first: u8, remote: SocketAddr, admission: &Admissi
     false
 }
 
-fn spawn<T, H, Fut>(
+/// The accept loop, in its own task: TLS when there is an `acceptor`, else plaintext.
+fn spawn(
     listener: TcpListener,
-    protocol: Protocol,
+    acceptor: Option<TlsAcceptor>,
     limits: Limits,
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-    handshake: H,
-) -> Accepted<T>
-where
-    T: Send + 'static,
-    H: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<T>> + Send + 'static,
-{
+) -> Accepted {
+    let protocol = if acceptor.is_some() { Protocol::Tls } else { Protocol::Plaintext };
     let (ready, accepted) = mpsc::channel(BACKLOG);
     let admission = Arc::new(Admission {
         limits,
@@ -496,7 +554,6 @@ where
         refused_ready: BurstLog::default(),
         mismatched: BurstLog::default(),
     });
-    let handshake = Arc::new(handshake);
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -540,14 +597,19 @@ where
             watch_handshake(&ticket, limits.handshake_timeout);
             let (ready, stop, admission) = (ready.clone(), stop.clone(), Arc::clone(&admission));
             let kill = ticket.kill.clone();
-            let handshake = Arc::clone(&handshake);
+            let acceptor = acceptor.clone();
             let handshake = async move {
                 let first = first_byte(&tcp).await?;
                 ticket.advance(Stage::Talking);
                 if !speaks(protocol, first, remote, &admission) {
                     return None;
                 }
-                let stream = handshake(tcp, remote).await?;
+                let stream = match acceptor {
+                    None => Transport::Tcp(tcp),
+                    Some(acceptor) => {
+                        Transport::Tls(Box::new(tls_handshake(&acceptor, tcp, remote, &admission.metrics).await?))
+                    }
+                };
                 Some(ServerIo::new(stream, ticket))
             };
             tokio::spawn(async move {
