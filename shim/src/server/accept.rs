@@ -11,7 +11,7 @@
 //! HTTP/2 state until its first byte arrives, which also tells a TLS client from a plaintext one,
 //! so a client speaking the other protocol is logged as that. Refusals are logged once per burst.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -47,13 +47,14 @@ const HTTP2_PREFACE_START: u8 = b'P';
 /// How far a pending connection has come. At the connection limit, the one at the earliest stage
 /// (the oldest of them) is closed to admit a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
 pub(crate) enum Stage {
     /// Accepted; no byte received yet.
-    Silent,
+    Silent = 0,
     /// Sent its first bytes: TLS or HTTP/2 handshake under way.
-    Talking,
+    Talking = 1,
     /// Opened its chaincode stream (`Connect`) and got REGISTER; waits for REGISTERED and READY.
-    Registering,
+    Registering = 2,
 }
 
 /// Why the server closed a connection itself, for the log lines of the handler.
@@ -86,17 +87,17 @@ struct Admission {
 #[derive(Default)]
 struct Table {
     next_id: u64,
-    /// Pending connections by id (accept order), and the same ordered for eviction.
-    pending: BTreeMap<u64, (Stage, Weak<Ticket>)>,
-    by_stage: BTreeSet<(Stage, u64)>,
+    /// Pending connections by stage, then id (accept order): the first is the one to evict. A
+    /// ticket knows its own stage, so one map serves for eviction and for lookups.
+    pending: BTreeMap<(Stage, u64), Weak<Ticket>>,
     ready: usize,
 }
 
 impl Table {
-    fn remove_pending(&mut self, id: u64) -> Option<(Stage, Weak<Ticket>)> {
-        let entry = self.pending.remove(&id)?;
-        self.by_stage.remove(&(entry.0, id));
-        Some(entry)
+    /// Removes a pending connection (`None` if it is not pending any more).
+    fn remove_pending(&mut self, ticket: &Ticket) -> Option<Stage> {
+        let stage = ticket.stage();
+        self.pending.remove(&(stage, ticket.id)).map(|_| stage)
     }
 }
 
@@ -106,8 +107,7 @@ impl Admission {
     fn admit(self: &Arc<Self>, remote: SocketAddr) -> (Arc<Ticket>, Option<(Stage, Weak<Ticket>)>) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let evicted = if table.pending.len() >= self.limits.max_connections {
-            let first = table.by_stage.first().copied();
-            first.and_then(|(_, id)| table.remove_pending(id))
+            table.pending.pop_first().map(|((stage, _), ticket)| (stage, ticket))
         } else {
             None
         };
@@ -121,10 +121,10 @@ impl Admission {
             settled: CancellationToken::new(),
             ready: AtomicBool::new(false),
             closed: AtomicU8::new(Closed::No as u8),
+            stage: AtomicU8::new(Stage::Silent as u8),
             _open: self.metrics.connection_open(),
         });
-        table.pending.insert(id, (Stage::Silent, Arc::downgrade(&ticket)));
-        table.by_stage.insert((Stage::Silent, id));
+        table.pending.insert((Stage::Silent, id), Arc::downgrade(&ticket));
         (ticket, evicted)
     }
 }
@@ -141,6 +141,8 @@ pub(crate) struct Ticket {
     settled: CancellationToken,
     ready: AtomicBool,
     closed: AtomicU8,
+    /// Its [`Stage`] while pending, read and written under the table's lock.
+    stage: AtomicU8,
     /// Counts the connection as open (metrics) until the ticket goes.
     _open: Open,
 }
@@ -151,15 +153,22 @@ impl Ticket {
         self.kill.cancel();
     }
 
+    fn stage(&self) -> Stage {
+        match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Silent,
+            1 => Stage::Talking,
+            _ => Stage::Registering,
+        }
+    }
+
     /// Records progress; a connection never moves back.
     fn advance(&self, stage: Stage) {
         let mut table = self.admission.table.lock().unwrap_or_else(|e| e.into_inner());
-        let table = &mut *table;
-        if let Some((current, _)) = table.pending.get_mut(&self.id) {
-            if *current < stage {
-                table.by_stage.remove(&(*current, self.id));
-                table.by_stage.insert((stage, self.id));
-                *current = stage;
+        let current = self.stage();
+        if current < stage {
+            if let Some(weak) = table.pending.remove(&(current, self.id)) {
+                table.pending.insert((stage, self.id), weak);
+                self.stage.store(stage as u8, Ordering::Relaxed);
             }
         }
     }
@@ -171,7 +180,7 @@ impl Drop for Ticket {
         if self.ready.load(Ordering::Acquire) {
             table.ready -= 1;
         } else {
-            table.remove_pending(self.id);
+            table.remove_pending(self);
         }
         drop(table);
         self.settled.cancel();
@@ -224,7 +233,7 @@ impl PeerConnection {
             }
             return Err(limit);
         }
-        table.remove_pending(ticket.id);
+        table.remove_pending(ticket);
         table.ready += 1;
         ticket.ready.store(true, Ordering::Release);
         drop(table);
@@ -469,8 +478,8 @@ fn watch_handshake(ticket: &Arc<Ticket>, timeout: Duration) {
                 let admission = &ticket.admission;
                 let stage = {
                     let mut table = admission.table.lock().unwrap_or_else(|e| e.into_inner());
-                    match table.remove_pending(ticket.id) {
-                        Some((stage, _)) => stage,
+                    match table.remove_pending(&ticket) {
+                        Some(stage) => stage,
                         None => return, // ready meanwhile
                     }
                 };
