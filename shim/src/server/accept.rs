@@ -25,7 +25,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+#[cfg(feature = "tls")]
 use tokio_rustls::server::TlsStream;
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
@@ -320,6 +322,7 @@ pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     Plaintext,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,
 }
 
@@ -336,6 +339,7 @@ pub(crate) fn plaintext(
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
 /// loop goes on.
+#[cfg(feature = "tls")]
 pub(crate) fn tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
@@ -365,6 +369,7 @@ pub(crate) fn tls(
 /// Logs a failed TLS handshake with what to check. rustls reports protocol and certificate
 /// failures as InvalidData, wrapping its own error; anything else is a client going away
 /// mid-handshake (e.g. a TCP probe), logged at debug level only.
+#[cfg(feature = "tls")]
 fn log_tls_failure(remote: SocketAddr, e: &io::Error) {
     let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
     let Some(cause) = cause.filter(|_| e.kind() == io::ErrorKind::InvalidData) else {
