@@ -17,6 +17,14 @@
 //! CCAAS_REGENERATE_PROTOS=1 cargo test -p ccaas-protos --test generated
 //! ```
 //!
+//! The generator writes out what prost's derives (`prost::Message`, `Oneof`, `Enumeration`)
+//! would generate (`tests/expand`), so this crate depends on prost without its `derive` feature
+//! and building it runs no proc-macro; the well-known type Fabric's messages use,
+//! `google.protobuf.Timestamp`, is generated here too ([`google::protobuf::Timestamp`]), instead
+//! of coming from `prost-types`. The test `tests/equivalence.rs` checks on random valid and
+//! damaged wire bytes of every message that the written-out code behaves exactly as the derives
+//! (decoding, errors, encoding, `Debug`).
+//!
 //! # Features
 //!
 //! The messages need only prost. The tonic gRPC code is optional, so a chaincode (whose shim
@@ -41,6 +49,7 @@
 //! | [`lifecycle`] | `lifecycle` | `_lifecycle` arguments and results |
 //! | [`gateway`] | `gateway` | the Gateway service |
 //! | [`orderer`] | `orderer` | atomic broadcast |
+//! | [`google::protobuf`] | `google.protobuf` | [`google::protobuf::Timestamp`] (with `From<SystemTime>`) |
 //! | [`grpc::health::v1`] | `grpc.health.v1` (gRPC's, not Fabric's) | the `Health` service the chaincode server answers probes with |
 //!
 //! ```
@@ -82,6 +91,14 @@ pub mod lifecycle {
 pub mod gateway {
     include!("generated/gateway.rs");
 }
+/// Protocol Buffers' well-known types that Fabric's messages use, generated here (not taken from
+/// `prost-types`).
+pub mod google {
+    /// `google.protobuf`.
+    pub mod protobuf {
+        include!("generated/google.protobuf.rs");
+    }
+}
 /// gRPC's standard packages.
 pub mod grpc {
     /// gRPC's health checking protocol.
@@ -94,4 +111,21 @@ pub mod grpc {
 }
 
 pub use prost;
-pub use prost_types;
+
+impl From<std::time::SystemTime> for google::protobuf::Timestamp {
+    /// The time as seconds and nanoseconds since the Unix epoch, nanoseconds in `0..1_000_000_000`
+    /// (a time before the epoch has negative seconds and positive nanoseconds, as protobuf defines).
+    fn from(time: std::time::SystemTime) -> Self {
+        let (seconds, nanos) = match time.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => (after.as_secs() as i64, after.subsec_nanos() as i32),
+            Err(before) => {
+                let before = before.duration();
+                match before.subsec_nanos() {
+                    0 => (-(before.as_secs() as i64), 0),
+                    nanos => (-(before.as_secs() as i64) - 1, 1_000_000_000 - nanos as i32),
+                }
+            }
+        };
+        Self { seconds, nanos }
+    }
+}

@@ -48,3 +48,18 @@ fn additional_params_field_numbers() {
     };
     assert_eq!(params.encode_to_vec(), vec![0x08, 1, 0x10, 0xe8, 0x07, 0x18, 1, 0x20, 0xe8, 0x07]);
 }
+
+#[test]
+fn timestamp_from_system_time_counts_from_the_epoch() {
+    use ccaas_protos::google::protobuf::Timestamp;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let at = |seconds, nanos| Timestamp { seconds, nanos };
+    assert_eq!(Timestamp::from(UNIX_EPOCH), at(0, 0));
+    assert_eq!(Timestamp::from(UNIX_EPOCH + Duration::new(1_700_000_000, 5)), at(1_700_000_000, 5));
+    // Before the epoch: negative seconds, nanoseconds still counted forward.
+    assert_eq!(Timestamp::from(UNIX_EPOCH - Duration::new(1, 500_000_000)), at(-2, 500_000_000));
+    assert_eq!(Timestamp::from(UNIX_EPOCH - Duration::new(2, 0)), at(-2, 0));
+    // Field numbers: seconds=1 (varint), nanos=2 (varint).
+    assert_eq!(at(1, 2).encode_to_vec(), vec![0x08, 1, 0x10, 2]);
+}
