@@ -49,7 +49,7 @@
 //! | [`lifecycle`] | `lifecycle` | `_lifecycle` arguments and results |
 //! | [`gateway`] | `gateway` | the Gateway service |
 //! | [`orderer`] | `orderer` | atomic broadcast |
-//! | [`google::protobuf`] | `google.protobuf` | [`google::protobuf::Timestamp`] (with `From<SystemTime>`) |
+//! | [`google::protobuf`] | `google.protobuf` | [`google::protobuf::Timestamp`] (with `From<SystemTime>`, and `Display` as RFC 3339) |
 //! | [`grpc::health::v1`] | `grpc.health.v1` (gRPC's, not Fabric's) | the `Health` service the chaincode server answers probes with |
 //!
 //! ```
@@ -127,5 +127,31 @@ impl From<std::time::SystemTime> for google::protobuf::Timestamp {
             }
         };
         Self { seconds, nanos }
+    }
+}
+
+impl std::fmt::Display for google::protobuf::Timestamp {
+    /// RFC 3339 in UTC, as Go's `time.RFC3339Nano` writes it: `2023-11-14T22:13:20.5Z`, the
+    /// fraction without trailing zeros and left out when zero.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Nanoseconds out of 0..1_000_000_000 (not normalized) carried into the seconds.
+        let total = i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos);
+        let (seconds, nanos) = (total.div_euclid(1_000_000_000), total.rem_euclid(1_000_000_000));
+        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        // The civil date of a day number (days since 1970-01-01), after Howard Hinnant's `civil_from_days`.
+        let shifted = days + 719_468; // days since 0000-03-01
+        let (era, day_of_era) = (shifted.div_euclid(146_097), shifted.rem_euclid(146_097));
+        let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_from_march = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+        let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+        let year = era * 400 + year_of_era + i128::from(month <= 2);
+        let (hour, minute, second) = (second_of_day / 3_600, second_of_day / 60 % 60, second_of_day % 60);
+        write!(f, "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}")?;
+        if nanos != 0 {
+            write!(f, ".{}", format!("{nanos:09}").trim_end_matches('0'))?;
+        }
+        f.write_str("Z")
     }
 }
