@@ -36,7 +36,8 @@
 //! | `server` | the tonic servers (`protos::chaincode_server::ChaincodeServer`, `gateway::gateway_server::GatewayServer`, ...) |
 //!
 //! A new package (a `.proto` file added to the list in `tests/generated.rs`) gets its module here
-//! after that command wrote its file: the test builds this crate, so it must compile without it.
+//! (and in `tests/equivalence.rs`) after that command wrote its file: the test builds this crate,
+//! so it must compile without it.
 //!
 //! Modules follow the proto packages:
 //!
