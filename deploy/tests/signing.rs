@@ -77,8 +77,8 @@ fn expected_proposal(creator: &[u8], channel: &str, function: &str, arg: &[u8]) 
     (tx_id, proposal)
 }
 
-fn timestamp() -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: SECONDS, nanos: NANOS }
+fn timestamp() -> ccaas_protos::google::protobuf::Timestamp {
+    ccaas_protos::google::protobuf::Timestamp { seconds: SECONDS, nanos: NANOS }
 }
 
 #[test]

@@ -48,3 +48,37 @@ fn additional_params_field_numbers() {
     };
     assert_eq!(params.encode_to_vec(), vec![0x08, 1, 0x10, 0xe8, 0x07, 0x18, 1, 0x20, 0xe8, 0x07]);
 }
+
+#[test]
+fn timestamp_from_system_time_counts_from_the_epoch() {
+    use ccaas_protos::google::protobuf::Timestamp;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let at = |seconds, nanos| Timestamp { seconds, nanos };
+    assert_eq!(Timestamp::from(UNIX_EPOCH), at(0, 0));
+    assert_eq!(Timestamp::from(UNIX_EPOCH + Duration::new(1_700_000_000, 5)), at(1_700_000_000, 5));
+    // Before the epoch: negative seconds, nanoseconds still counted forward.
+    assert_eq!(Timestamp::from(UNIX_EPOCH - Duration::new(1, 500_000_000)), at(-2, 500_000_000));
+    assert_eq!(Timestamp::from(UNIX_EPOCH - Duration::new(2, 0)), at(-2, 0));
+    // Field numbers: seconds=1 (varint), nanos=2 (varint).
+    assert_eq!(at(1, 2).encode_to_vec(), vec![0x08, 1, 0x10, 2]);
+}
+
+#[test]
+fn timestamp_displays_as_rfc_3339_like_go() {
+    use ccaas_protos::google::protobuf::Timestamp;
+
+    let shown = |seconds, nanos| Timestamp { seconds, nanos }.to_string();
+    assert_eq!(shown(0, 0), "1970-01-01T00:00:00Z");
+    assert_eq!(shown(1_700_000_000, 5), "2023-11-14T22:13:20.000000005Z");
+    assert_eq!(shown(1_700_000_000, 120_000_000), "2023-11-14T22:13:20.12Z");
+    // 2000 is a leap year (divisible by 400); 2100 is not.
+    assert_eq!(shown(951_782_400, 0), "2000-02-29T00:00:00Z");
+    assert_eq!(shown(4_107_542_400, 0), "2100-03-01T00:00:00Z");
+    assert_eq!(shown(253_402_300_799, 999_999_999), "9999-12-31T23:59:59.999999999Z");
+    // Before the epoch, and nanoseconds out of range carried into the seconds.
+    assert_eq!(shown(-1, 500_000_000), "1969-12-31T23:59:59.5Z");
+    assert_eq!(shown(0, -1), "1969-12-31T23:59:59.999999999Z");
+    assert_eq!(shown(59, 1_000_000_000), "1970-01-01T00:01:00Z");
+    assert_eq!(shown(-62_135_596_800, 0), "0001-01-01T00:00:00Z");
+}

@@ -48,6 +48,14 @@
 //!     }
 //! }
 //! ```
+//!
+//! ## Cargo features
+//!
+//! - `tls` (default): serving TLS and mutual TLS with rustls ([`server::TlsConfig`], the TLS
+//!   variables of [`server`]). A chaincode its peers dial in plaintext can leave it out
+//!   (`default-features = false`) and build without rustls; TLS variables that switch TLS on then
+//!   stop the server at startup with [`server::ConfigError::TlsNotBuilt`].
+//! - `metrics`: Prometheus metrics on their own address (`CHAINCODE_METRICS_ADDRESS`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -42,6 +42,7 @@ pub(crate) enum Refusal {
     /// It was not ready within `handshake_timeout`.
     HandshakeTimeout,
     /// Its TLS handshake failed.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,
 }
 

@@ -53,8 +53,8 @@ pub fn new_nonce() -> [u8; NONCE_LEN] {
 }
 
 /// The current time as a protobuf timestamp.
-pub fn now() -> prost_types::Timestamp {
-    prost_types::Timestamp::from(std::time::SystemTime::now())
+pub fn now() -> ccaas_protos::google::protobuf::Timestamp {
+    ccaas_protos::google::protobuf::Timestamp::from(std::time::SystemTime::now())
 }
 
 /// What a proposal asks of a chaincode.
@@ -73,7 +73,7 @@ pub struct Invocation {
 pub fn build(
     creator: &[u8],
     nonce: &[u8],
-    timestamp: prost_types::Timestamp,
+    timestamp: ccaas_protos::google::protobuf::Timestamp,
     channel: &str,
     chaincode: &str,
     args: Vec<Vec<u8>>,
@@ -85,7 +85,7 @@ pub fn build(
 pub fn build_invocation(
     creator: &[u8],
     nonce: &[u8],
-    timestamp: prost_types::Timestamp,
+    timestamp: ccaas_protos::google::protobuf::Timestamp,
     channel: &str,
     chaincode: &str,
     invocation: &Invocation,

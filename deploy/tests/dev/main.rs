@@ -5,13 +5,15 @@
 //! `--keep` and the next start with the ledger, from the crate's folder and with `-p` from its
 //! workspace, and a run after a `dev` that was killed stopping what that one left.
 //!
-//! One network serves the steps (port base 20100: ports 20100-20115, between the testbed test
-//! groups' ranges; see tests/testbed/main.rs); a two-org network (20200-20215) runs beside it. The chaincode crate is written to a temporary
+//! One network serves the steps; a two-org network runs beside it (16 ports each, from port bases in
+//! the process's own slot of ports: ../common/ports.rs has the table). The chaincode crate is written to a temporary
 //! folder and built into the workspace's target directory (its dependencies are the workspace's).
 //! The timings are printed (docs/benchmarks.md has them).
 
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;
+#[path = "../common/ports.rs"]
+mod ports;
 mod support;
 
 use std::path::Path;
@@ -19,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 use support::{deploy_as_org1, fabric_release, running, until_answer, workspace, Dev};
-
-const PORT_BASE: &str = "20100";
 
 /// A contract whose `Version` answers `version`, with `Put` and `Get` for the ledger.
 fn contract(version: &str) -> String {
@@ -118,7 +118,8 @@ fn dev_deploys_rebuilds_on_save_redefines_stops_and_restarts_with_the_ledger() {
     let state = tmp.path().join("state");
     let target = workspace().join("target");
     let env = vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())];
-    let args = ["--fabric", fabric.to_str().unwrap(), "--port-base", PORT_BASE, "--keep"];
+    let port_base = ports::port(ports::dev::ONE_ORG).to_string();
+    let args = ["--fabric", fabric.to_str().unwrap(), "--port-base", &port_base, "--keep"];
 
     // The crate is built first: the target is the first start with a built binary.
     let t = Instant::now();
@@ -232,7 +233,7 @@ fn dev_deploys_rebuilds_on_save_redefines_stops_and_restarts_with_the_ledger() {
     dev.signal(Signal::KILL);
     dev.wait_exit(Duration::from_secs(10));
     assert!(left.iter().all(|(_, pid)| running(*pid)), "the nodes outlive a SIGKILLed dev until the next run");
-    let without_keep = ["--fabric", fabric.to_str().unwrap(), "--port-base", PORT_BASE, "--cc-version", "3.0"];
+    let without_keep = ["--fabric", fabric.to_str().unwrap(), "--port-base", &port_base, "--cc-version", "3.0"];
     let mut dev = Dev::start(&dir, &state, &without_keep, &env);
     dev.wait_for(0, "stopped what an earlier dev left running: chaincode (pid", Duration::from_secs(30));
     dev.wait_for(0, "devcc version 3.0 is committed at sequence 3", Duration::from_secs(60));
@@ -264,7 +265,8 @@ fn dev_with_two_orgs_approves_as_each() {
     let dir = write_crate(tmp.path(), "devcc2", None);
     let state = tmp.path().join("state");
     let env = vec![("CARGO_TARGET_DIR".to_string(), workspace().join("target").display().to_string())];
-    let args = ["--fabric", fabric.to_str().unwrap(), "--port-base", "20200", "--orgs", "2"];
+    let port_base = ports::port(ports::dev::TWO_ORGS).to_string();
+    let args = ["--fabric", fabric.to_str().unwrap(), "--port-base", &port_base, "--orgs", "2"];
     let mut dev = Dev::start(&dir, &state, &args, &env);
     dev.wait_for(0, "dev: ready in", Duration::from_secs(300));
     let out = dev.output();

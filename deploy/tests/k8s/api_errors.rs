@@ -43,7 +43,9 @@ fn service_account_kubeconfig(c: &Cluster, ns: &str, dir: &std::path::Path) -> s
 
 #[test]
 fn api_errors_say_what_to_do() {
-    let Some(cluster) = Cluster::up("k8s-api-errors", 16483) else { return };
+    let Some(cluster) = Cluster::up("k8s-api-errors", crate::ports::port(crate::ports::k8s::API_ERRORS)) else {
+        return;
+    };
 
     // 1. A namespace that does not exist: apply says so and how to fix it (exit 2).
     let (out, _) = apply(&cluster, "ccaas-missing", "asset", "r/asset:1", &["--no-wait"]);

@@ -1,4 +1,5 @@
-//! End to end, and docs/deploying.md's "From source to a running chaincode" run exactly as written:
+//! End to end, and docs/deploying.md's "From source to a running chaincode" run as written (with a
+//! port of the run's own for the page's 9997):
 //! `ccaas-deploy up` assembles the asset-transfer-basic example's image (from the workspace's
 //! build of it: dynamically linked, so its libraries go into the image), pushes it to Debian's
 //! docker-registry on loopback, installs, approves and commits it on the fabric-testbed, and
@@ -19,6 +20,12 @@ use crate::{namespace, nodesim};
 fn docs_from_source_to_a_running_chaincode() {
     let script = sh_block("docs/deploying.md", "## From source to a running chaincode");
     assert!(script.contains("ccaas-deploy up"));
+    // The page's chaincode port (the node simulator runs the server on the host), moved into this
+    // run's own ports.
+    assert!(script.contains("127.0.0.1:9997") && script.contains("port: 9997"), "{script}");
+    let port = crate::ports::port(crate::ports::chaincode::K8S_E2E).to_string();
+    let script =
+        script.replace("127.0.0.1:9997", &format!("127.0.0.1:{port}")).replace("port: 9997", &format!("port: {port}"));
     let Some(reg) = registry() else { return };
     if which("skopeo").is_none() {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -27,8 +34,8 @@ fn docs_from_source_to_a_running_chaincode() {
         eprintln!("skipping docs_from_source_to_a_running_chaincode: skopeo is not installed");
         return;
     }
-    let Some(cluster) = Cluster::up("k8s-e2e", 16463) else { return };
-    let Some(t) = fabric::Testbed::up("k8s-e2e", 1, 4050) else { return };
+    let Some(cluster) = Cluster::up("k8s-e2e", crate::ports::port(crate::ports::k8s::E2E)) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-e2e", 1, crate::ports::port(crate::ports::testbed::K8S_E2E)) else { return };
     let bin = fabric::bin_dir();
     // Untainted, so the page's workload (no tolerations) lands on it.
     let _node = nodesim::NodeSim::start_running_untainted(&cluster.kubeconfig, "ccaas-sim-e2e");

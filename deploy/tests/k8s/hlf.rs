@@ -58,8 +58,8 @@ fn changed(v: &Value) -> Vec<String> {
 #[test]
 fn up_and_down_with_hlf_operator() {
     let Some(reg) = registry() else { return };
-    let Some(cluster) = Cluster::up("k8s-hlf", 16543) else { return };
-    let Some(t) = fabric::Testbed::up("k8s-hlf", 1, 3050) else { return };
+    let Some(cluster) = Cluster::up("k8s-hlf", crate::ports::port(crate::ports::k8s::HLF)) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-hlf", 1, crate::ports::port(crate::ports::testbed::K8S_HLF)) else { return };
     // Untainted, so the README's workload (no tolerations) lands on it.
     let _node = nodesim::NodeSim::start_untainted(&cluster.kubeconfig, "ccaas-sim-hlf");
     install_fabric_chaincode_crd(&cluster);

@@ -31,8 +31,10 @@ fn binary(dir: &Path, n: u32) -> PathBuf {
 #[test]
 fn up_killed_at_any_point_then_rerun_ends_as_one_run() {
     let Some(reg) = registry() else { return };
-    let Some(cluster) = Cluster::up("k8s-kill", 16503) else { return };
-    let Some(t) = fabric::Testbed::up("k8s-kill", 1, 1700) else { return };
+    let Some(cluster) = Cluster::up("k8s-kill", crate::ports::port(crate::ports::k8s::KILL)) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-kill", 1, crate::ports::port(crate::ports::testbed::K8S_KILL)) else {
+        return;
+    };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-kill");
     namespace(&cluster, "ccaas-kill");
     let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,8 @@ mod kill;
 mod kill_rerun;
 mod nodesim;
 mod ownership;
+#[path = "../common/ports.rs"]
+mod ports;
 mod support;
 mod up;
 
@@ -207,7 +209,7 @@ fn fabric_chaincode_is_accepted(c: &Cluster, ns: &str) {
 
 #[test]
 fn rollouts_complete_and_fail_for_real_reasons() {
-    let Some(cluster) = Cluster::up("k8s-rollout", 16443) else { return };
+    let Some(cluster) = Cluster::up("k8s-rollout", crate::ports::port(crate::ports::k8s::ROLLOUT)) else { return };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-0");
     let ns = "ccaas-rollout";
     namespace(&cluster, ns);

@@ -79,7 +79,7 @@ fn down(c: &Cluster, dir: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn objects_that_are_not_ours_survive_apply_and_down() {
-    let Some(cluster) = Cluster::up("k8s-own", 16473) else { return };
+    let Some(cluster) = Cluster::up("k8s-own", crate::ports::port(crate::ports::k8s::OWNERSHIP)) else { return };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-own");
     let ns = "ccaas-own";
     namespace(&cluster, ns);

@@ -1,7 +1,6 @@
 //! The cluster for these tests: the k8s-testbed (`<workspace>/../shared/k8s-testbed`, or
 //! `$K8S_TESTBED_DIR`), started in a temporary state directory on an API port of its own per test
-//! group (16443, 16453, 16463, 16473, 16483, 16493 and 16503, etcd 64 below: away from a developer's own testbed and
-//! the fabric-testbed port ranges of the other tests) and stopped with `down --wipe` when dropped; or any cluster named by `CCAAS_K8S_KUBECONFIG` (a
+//! group (an offset in the process's slot of ports, etcd 64 below: ../common/ports.rs has the table) and stopped with `down --wipe` when dropped; or any cluster named by `CCAAS_K8S_KUBECONFIG` (a
 //! kubeconfig file), which is used as it is (the workloads then only land on the simulated
 //! node: it is tainted and labelled, and they select and tolerate it).
 //!

@@ -90,8 +90,8 @@ pub fn ok(out: &Output) -> String {
 #[test]
 fn up_and_down() {
     let Some(reg) = registry() else { return };
-    let Some(cluster) = Cluster::up("k8s-up", 16453) else { return };
-    let Some(t) = fabric::Testbed::up("k8s-up", 1, 7050) else { return };
+    let Some(cluster) = Cluster::up("k8s-up", crate::ports::port(crate::ports::k8s::UP)) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-up", 1, crate::ports::port(crate::ports::testbed::K8S_UP)) else { return };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-up");
     namespace(&cluster, "ccaas-up");
     let dir = tempfile::tempdir().unwrap();
@@ -285,8 +285,10 @@ fabric:
 #[test]
 fn up_that_waits_and_fails_its_rollout_says_both() {
     let Some(reg) = registry() else { return };
-    let Some(cluster) = Cluster::up("k8s-up-wait", 16493) else { return };
-    let Some(t) = fabric::Testbed::up("k8s-up-wait", 2, 24550) else { return };
+    let Some(cluster) = Cluster::up("k8s-up-wait", crate::ports::port(crate::ports::k8s::UP_WAIT)) else { return };
+    let Some(t) = fabric::Testbed::up("k8s-up-wait", 2, crate::ports::port(crate::ports::testbed::K8S_UP_WAIT)) else {
+        return;
+    };
     let _node = nodesim::NodeSim::start(&cluster.kubeconfig, "ccaas-sim-up-wait");
     namespace(&cluster, "ccaas-up-wait");
     let dir = tempfile::tempdir().unwrap();

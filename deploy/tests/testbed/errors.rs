@@ -11,7 +11,8 @@ fn assert_has(text: &str, parts: &[&str]) {
 
 #[test]
 fn errors_name_the_peer_the_org_and_the_cause() {
-    let Some(t) = Testbed::up("errors", 1, 12050) else { return };
+    let Some(t) = Testbed::up("errors", 1, crate::ports::port(crate::ports::testbed::ERRORS)) else { return };
+    let nowhere = crate::ports::port(crate::ports::chaincode::ERRORS_NOTHING);
     let dir = tempfile::tempdir().unwrap();
     let peer = t.var("ORG1_PEER_ADDRESS").to_string();
 
@@ -36,11 +37,12 @@ fn errors_name_the_peer_the_org_and_the_cause() {
     );
 
     // An unreachable peer (nothing listens there).
-    let (code, _, err) = run(t.deploy_as_peer_cli(1).env("CORE_PEER_ADDRESS", "127.0.0.1:11999").arg("installed"));
+    let (code, _, err) =
+        run(t.deploy_as_peer_cli(1).env("CORE_PEER_ADDRESS", format!("127.0.0.1:{nowhere}")).arg("installed"));
     assert_eq!(code, 4);
     assert_has(
         &err,
-        &["cannot connect to 127.0.0.1:11999 (Org1MSP) at 127.0.0.1:11999: nothing listens there (connection refused)"],
+        &[&format!("cannot connect to 127.0.0.1:{nowhere} (Org1MSP) at 127.0.0.1:{nowhere}: nothing listens there (connection refused)")],
     );
 
     // A package the peer refuses: a valid k8s package, but the peer has only the ccaas builder.
@@ -63,7 +65,8 @@ fn errors_name_the_peer_the_org_and_the_cause() {
     );
 
     // Sequence conflicts, in the peer's words plus what to do.
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 11001);
+    let (pkg, built) =
+        package(dir.path(), "basic.tgz", "basic_1.0", crate::ports::port(crate::ports::chaincode::ERRORS));
     let approve = ["approve", "-n", "basic", "-v", "1.0", "--sequence", "1", "--package-id", &built.package_id];
     let (code, out, err) = run(t.deploy_as_peer_cli(1).arg("install").arg(&pkg));
     assert_eq!(code, 0, "{out}{err}");

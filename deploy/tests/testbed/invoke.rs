@@ -45,11 +45,18 @@ fn asset(t: &Testbed, n: u32, chaincode: &str, id: &str) -> Value {
 /// CLI; its errors; private data with transient data, in an invoke and in a query.
 #[test]
 fn invoke_and_query_one_org() {
-    let Some(mut t) = Testbed::up("invoke_one_org", 1, 2050) else { return };
+    let Some(mut t) = Testbed::up("invoke_one_org", 1, crate::ports::port(crate::ports::testbed::INVOKE_ONE_ORG))
+    else {
+        return;
+    };
+    let (basic_port, private_port) = (
+        crate::ports::port(crate::ports::chaincode::INVOKE_BASIC),
+        crate::ports::port(crate::ports::chaincode::INVOKE_PRIVATE),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 6001);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", basic_port);
     ok(t.deploy_as_peer_cli(1).args(["lifecycle", "-n", "basic", "-v", "1.0"]).arg(&pkg));
-    t.start_chaincode(6001, &built.package_id);
+    t.start_chaincode(basic_port, &built.package_id);
     let peer = t.var("ORG1_PEER_ADDRESS").to_string();
 
     // Positional arguments; text output: nothing on stdout (CreateAsset answers nothing), the
@@ -140,12 +147,17 @@ fn invoke_and_query_one_org() {
              "maxPeerCount":1,"blockToLive":0,"memberOnlyRead":true,"memberOnlyWrite":false}]"#,
     )
     .unwrap();
-    let (pkg, built) = package(dir.path(), "private.tgz", "private_1.0", 6002);
+    let (pkg, built) = package(dir.path(), "private.tgz", "private_1.0", private_port);
     ok(t.deploy_as_peer_cli(1)
         .args(["lifecycle", "-n", "private", "-v", "1.0", "--collections-config"])
         .arg(&collections)
         .arg(&pkg));
-    t.start_example("asset-transfer-private-data", 6002, &built.package_id, &[("CORE_PEER_LOCALMSPID", "Org1MSP")]);
+    t.start_example(
+        "asset-transfer-private-data",
+        private_port,
+        &built.package_id,
+        &[("CORE_PEER_LOCALMSPID", "Org1MSP")],
+    );
     let properties = |id: &str, value: u32| {
         format!(r#"{{"objectType":"asset","assetID":"{id}","color":"green","size":20,"appraisedValue":{value}}}"#)
     };
@@ -198,14 +210,18 @@ fn invoke_and_query_one_org() {
 /// Org2.
 #[test]
 fn invoke_and_query_two_orgs() {
-    let Some(mut t) = Testbed::up("invoke_two_orgs", 2, 4550) else { return };
+    let Some(mut t) = Testbed::up("invoke_two_orgs", 2, crate::ports::port(crate::ports::testbed::INVOKE_TWO_ORGS))
+    else {
+        return;
+    };
+    let first_port = crate::ports::port(crate::ports::chaincode::INVOKE_TWO_ORGS);
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 6101);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", first_port);
     let and = ["lifecycle", "-n", "basic", "-v", "1.0", "--signature-policy", "AND('Org1MSP.peer','Org2MSP.peer')"];
     let (code, _, err) = run(as_org(&t, 1).args(and).arg(&pkg));
     assert_eq!(code, 3, "waiting for Org2: {err}");
     ok(as_org(&t, 2).args(and).arg(&pkg));
-    t.start_chaincode(6101, &built.package_id);
+    t.start_chaincode(first_port, &built.package_id);
 
     let json: Value = serde_json::from_str(&ok(as_org(&t, 1).args([
         "invoke",
@@ -269,7 +285,7 @@ fn invoke_and_query_two_orgs() {
     let collections = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/asset-transfer-private-data/collections_config.json");
     for n in [1u32, 2] {
-        let port = 6101 + n as u16;
+        let port = crate::ports::port(crate::ports::chaincode::INVOKE_TWO_ORGS) + n as u16;
         let (pkg, built) = package(dir.path(), &format!("private{n}.tgz"), "private_1.0", port);
         let (code, out, err) = run(as_org(&t, n)
             .args(["lifecycle", "-n", "private", "-v", "1.0", "--collections-config"])

@@ -1,15 +1,9 @@
 //! ccaas-deploy against a real Fabric 2.5 network (the fabric-testbed): each test group starts
 //! its own testbed (own state directory and port base) and wipes it afterwards.
 //!
-//! Port bases: 2050 and 4550 (invoke), 9550 (policy, 3 orgs), 12050 (errors), 14550 and 29550
-//! (mtls), 17050 (one_org), 19550 (status), 22050 (readme), 24550 (pipelines), 27050 (two_orgs), and for one org
-//! 1100, 1300 and 1500 (races; k8s kill_rerun: 1700, hlf: 3050; the testkit's testbed_wrong_id: 1900): a one-org testbed uses only base..base+3
-//! and base+2393..base+2394, which no other base uses. A testbed of up to 2 orgs uses
-//! base..base+2397, so bases 2500 apart never overlap; one of 3 orgs also uses base+4001 and
-//! base+4002 (9550's: 13551, 13552, between the others' ports). All stay below Linux's ephemeral
-//! range (32768-60999), where any client socket may hold a port and make `up` refuse it.
-//! Chaincode servers listen between the ranges (6001-6103, 9611, 11001, 14501, 15001, 15002,
-//! 19611-19612, 25001, 29501) or on docs/deploying.md's 9999 (races starts none).
+//! Ports: each test group's testbed port base and chaincode ports are offsets in the process's
+//! own slot of ports (../common/ports.rs has the table), so two test runs on one machine never
+//! share a port.
 
 #[path = "../common/cargo_env.rs"]
 mod cargo_env;
@@ -23,6 +17,8 @@ mod mtls;
 mod one_org;
 mod pipelines;
 mod policy;
+#[path = "../common/ports.rs"]
+mod ports;
 mod races;
 mod readme;
 #[path = "../common/registry.rs"]

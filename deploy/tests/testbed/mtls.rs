@@ -67,9 +67,13 @@ fn assert_certificate_required(cmd: &mut Command) {
 /// it each source fails with the sentence that says what to give.
 #[test]
 fn client_auth_required_by_the_peers() {
-    let Some(mut t) = Testbed::up_with("mtls", 1, 14550, &[CLIENT_AUTH]) else { return };
+    let Some(mut t) = Testbed::up_with("mtls", 1, crate::ports::port(crate::ports::testbed::MTLS), &[CLIENT_AUTH])
+    else {
+        return;
+    };
+    let chaincode_port = crate::ports::port(crate::ports::chaincode::MTLS);
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 14501);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port);
     let id = built.package_id.as_str();
     let definition = ["-n", "basic", "-v", "1.0", "--sequence", "1"];
 
@@ -84,7 +88,7 @@ fn client_auth_required_by_the_peers() {
     ok(with_config(&t).arg("commit").args(definition));
     let out = ok(with_config(&t).args(["approved", "-n", "basic"]));
     assert!(out.contains(id), "{out}");
-    t.start_chaincode(14501, id);
+    t.start_chaincode(chaincode_port, id);
 
     // The peer CLI's environment: testbed.env's CORE_PEER_TLS_CLIENTAUTHREQUIRED and
     // CORE_PEER_TLS_CLIENT{CERT,KEY}_FILE (the Org1 admin's TLS pair).
@@ -201,7 +205,11 @@ fn expected_client_id(cert_file: &str) -> String {
 #[test]
 fn ed25519_identities_on_fabric_3() {
     let settings = [("FABRIC_TESTBED_VERSION", "3.1.5"), ("FABRIC_TESTBED_KEY_ALGORITHM", "ed25519"), CLIENT_AUTH];
-    let Some(mut t) = Testbed::up_with("ed25519", 1, 29550, &settings) else { return };
+    let Some(mut t) = Testbed::up_with("ed25519", 1, crate::ports::port(crate::ports::testbed::ED25519), &settings)
+    else {
+        return;
+    };
+    let chaincode_port = crate::ports::port(crate::ports::chaincode::ED25519);
     // User1's signing key and TLS client key are Ed25519 (the admin's stay ECDSA).
     for (cert, key, ed25519) in [
         ("ORG1_USER_CERT", "ORG1_USER_KEY", true),
@@ -221,13 +229,13 @@ fn ed25519_identities_on_fabric_3() {
              "maxPeerCount":1,"blockToLive":0,"memberOnlyRead":true,"memberOnlyWrite":false}]"#,
     )
     .unwrap();
-    let (pkg, built) = package(dir.path(), "private.tgz", "private_1.0", 29501);
+    let (pkg, built) = package(dir.path(), "private.tgz", "private_1.0", chaincode_port);
     let id = built.package_id.as_str();
     ok(with_config(&t)
         .args(["lifecycle", "-n", "private", "-v", "1.0", "--collections-config"])
         .arg(&collections)
         .arg(&pkg));
-    t.start_example("asset-transfer-private-data", 29501, id, &[("CORE_PEER_LOCALMSPID", "Org1MSP")]);
+    t.start_example("asset-transfer-private-data", chaincode_port, id, &[("CORE_PEER_LOCALMSPID", "Org1MSP")]);
 
     // User1 three ways: its MSP folder with the network config (whose TLS client pair is the
     // admin's, ECDSA); the peer CLI's environment with User1's own TLS pair (Ed25519); PEM files.

@@ -10,9 +10,13 @@ use crate::{package, querycommitted};
 
 #[test]
 fn one_org_lifecycle() {
-    let Some(mut t) = Testbed::up("one_org", 1, 17050) else { return };
+    let Some(mut t) = Testbed::up("one_org", 1, crate::ports::port(crate::ports::testbed::ONE_ORG)) else { return };
+    let (port_a, port_b) = (
+        crate::ports::port(crate::ports::chaincode::ONE_ORG),
+        crate::ports::port(crate::ports::chaincode::ONE_ORG_NEXT),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let (pkg_a, a) = package(dir.path(), "a.tgz", "basic_1.0", 15001);
+    let (pkg_a, a) = package(dir.path(), "a.tgz", "basic_1.0", port_a);
     let lifecycle = ["lifecycle", "-n", "basic", "-v", "1.0"];
 
     // --plan says what it would do and changes nothing.
@@ -31,7 +35,7 @@ fn one_org_lifecycle() {
     assert!(out.contains("commit basic version 1.0 at sequence 1 on mychannel"), "{out}");
     assert!(out.ends_with(&format!("done: basic version 1.0 sequence 1 with package {}\n", a.package_id)), "{out}");
 
-    t.start_chaincode(15001, &a.package_id);
+    t.start_chaincode(port_a, &a.package_id);
     let asset = t.invoke_and_query(1);
     assert!(asset.contains(r#""ID":"asset1""#), "{asset}");
 
@@ -55,7 +59,7 @@ fn one_org_lifecycle() {
 
     // A new package (another address), same definition: install and re-approve at sequence 1,
     // now with the hlf-operator network config and its admin user.
-    let (pkg_b, b) = package(dir.path(), "b.tgz", "basic_1.0", 15002);
+    let (pkg_b, b) = package(dir.path(), "b.tgz", "basic_1.0", port_b);
     let org1_config = t.var("ORG1_NETWORK_CONFIG").to_string();
     let hlf = ["--config", org1_config.as_str(), "--user", "admin"];
     let out = ok(t.deploy().args(hlf).args(lifecycle).arg(&pkg_b));
@@ -74,7 +78,7 @@ fn one_org_lifecycle() {
     .unwrap();
     assert_eq!(approved["package_id"].as_str(), Some(b.package_id.as_str()));
     assert_eq!(querycommitted(&t)["sequence"].as_i64(), Some(1));
-    t.start_chaincode(15002, &b.package_id);
+    t.start_chaincode(port_b, &b.package_id);
     assert!(t.invoke_and_query(1).contains(r#""ID":"asset1""#), "the peer runs the new package");
 
     // A changed definition (version and policy) goes to sequence 2; through the orderer this time.

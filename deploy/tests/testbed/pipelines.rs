@@ -173,7 +173,7 @@ fn tools_image_and_pipeline_recipes() {
         auth,
         &[("htpasswd", HTPASSWD.as_bytes()), ("server.pem", &cert), ("server.key", &key)],
     );
-    let Some(t) = Testbed::up("pipelines", 1, 24550) else { return };
+    let Some(t) = Testbed::up("pipelines", 1, crate::ports::port(crate::ports::testbed::PIPELINES)) else { return };
     let network_config = t.var("ORG1_NETWORK_CONFIG").to_string();
 
     // `docker` is podman.

@@ -18,10 +18,16 @@ use serde_json::{json, Value};
 use crate::package;
 use crate::support::{ok, run, Testbed, DEPLOY};
 
-/// The port base of this group (3 orgs: B..B+3, B+2001, B+2002, B+4001, B+4002, B+2393..B+2396).
-const PORT_BASE: u16 = 9550;
+/// The port base of this group (3 orgs: B..B+3, B+2001, B+2002, B+4001, B+4002, B+2393..B+2396); the
+/// three policies' testbeds run one after another.
+fn port_base() -> u16 {
+    crate::ports::port(crate::ports::testbed::POLICY)
+}
+
 /// The chaincode server.
-const CHAINCODE_PORT: u16 = 9611;
+fn chaincode_port() -> u16 {
+    crate::ports::port(crate::ports::chaincode::POLICY)
+}
 
 fn as_org(t: &Testbed, n: u32) -> Command {
     let mut c = Command::new(DEPLOY);
@@ -55,9 +61,9 @@ fn commit_when_the_lifecycle_policy_is_met() {
 }
 
 fn majority() {
-    let Some(mut t) = Testbed::up("policy_majority", 3, PORT_BASE) else { return };
+    let Some(mut t) = Testbed::up("policy_majority", 3, port_base()) else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", CHAINCODE_PORT);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port());
     let lifecycle = ["lifecycle", "-n", "basic", "-v", "1.0"];
 
     let (code, out, err) = run(as_org(&t, 1).args(lifecycle).arg(&pkg));
@@ -110,7 +116,7 @@ fn majority() {
     let qc = committed_on(&t, 1, 1);
     assert_eq!(qc["approvals"], json!({"Org1MSP": true, "Org2MSP": true, "Org3MSP": false}));
 
-    t.start_chaincode(CHAINCODE_PORT, &built.package_id);
+    t.start_chaincode(chaincode_port(), &built.package_id);
     assert!(t.invoke_and_query(2).contains(r#""ID":"asset1""#));
 
     // Org3 joins later: install, approve the committed definition, nothing to commit.
@@ -145,11 +151,11 @@ fn majority() {
 }
 
 fn any() {
-    let Some(t) = Testbed::up_with("policy_any", 3, PORT_BASE, &[("FABRIC_TESTBED_LIFECYCLE_POLICY", "ANY")]) else {
+    let Some(t) = Testbed::up_with("policy_any", 3, port_base(), &[("FABRIC_TESTBED_LIFECYCLE_POLICY", "ANY")]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, _) = package(dir.path(), "basic.tgz", "basic_1.0", CHAINCODE_PORT);
+    let (pkg, _) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port());
     let lifecycle = ["lifecycle", "-n", "basic", "-v", "1.0"];
     let plan = ok(as_org(&t, 1).args(lifecycle).arg(&pkg).arg("--plan"));
     assert!(
@@ -164,11 +170,11 @@ fn any() {
 }
 
 fn all() {
-    let Some(t) = Testbed::up_with("policy_all", 3, PORT_BASE, &[("FABRIC_TESTBED_LIFECYCLE_POLICY", "ALL")]) else {
+    let Some(t) = Testbed::up_with("policy_all", 3, port_base(), &[("FABRIC_TESTBED_LIFECYCLE_POLICY", "ALL")]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", CHAINCODE_PORT);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port());
     let lifecycle = ["lifecycle", "-n", "basic", "-v", "1.0"];
     let (code, out, _) = run(as_org(&t, 1).args(lifecycle).arg(&pkg));
     assert_eq!(code, 3, "{out}");

@@ -45,7 +45,7 @@ fn assert_one_run(t: &Testbed, sequence: i64, version: &str, package_id: &str) {
 
 #[test]
 fn two_concurrent_lifecycle_runs_both_end_in_the_wanted_state() {
-    let Some(t) = Testbed::up("races", 1, 1100) else { return };
+    let Some(t) = Testbed::up("races", 1, crate::ports::port(crate::ports::testbed::RACES)) else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut replans = 0;
     for (round, version) in ["1.0", "1.1", "1.2"].into_iter().enumerate() {
@@ -68,7 +68,7 @@ fn two_concurrent_lifecycle_runs_both_end_in_the_wanted_state() {
 
 #[test]
 fn sigterm_mid_approve_then_one_rerun_finishes() {
-    let Some(t) = Testbed::up("sigterm", 1, 1300) else { return };
+    let Some(t) = Testbed::up("sigterm", 1, crate::ports::port(crate::ports::testbed::SIGTERM)) else { return };
     let dir = tempfile::tempdir().unwrap();
     let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 6202);
     let mut child = lifecycle(&t, "1.0", &pkg)
@@ -113,7 +113,7 @@ fn sigterm_mid_approve_then_one_rerun_finishes() {
 
 #[test]
 fn lifecycle_killed_at_any_point_then_rerun_ends_as_one_run() {
-    let Some(t) = Testbed::up("kill", 1, 1500) else { return };
+    let Some(t) = Testbed::up("kill", 1, crate::ports::port(crate::ports::testbed::KILL)) else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut delays = kill::Delays::new("lifecycle kills");
     // One uninterrupted run: its duration is the range of the kill delays.

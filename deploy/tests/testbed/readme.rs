@@ -1,4 +1,5 @@
-//! docs/deploying.md's "The lifecycle, step by step", run exactly as written against a testbed.
+//! docs/deploying.md's "The lifecycle, step by step", run as written against a testbed (with a port of
+//! the run's own for the page's chaincode port).
 
 use std::process::Command;
 
@@ -9,7 +10,13 @@ use crate::support::{bin_dir, run, Testbed};
 fn docs_lifecycle_section_runs_as_written() {
     let script = sh_block("docs/deploying.md", "## The lifecycle, step by step");
     assert!(script.contains("ccaas-deploy --config org1.yaml --user admin lifecycle"));
-    let Some(t) = Testbed::up("readme", 1, 22050) else { return };
+    // The page's chaincode port, moved into this run's own ports.
+    let port = crate::ports::port(crate::ports::chaincode::README).to_string();
+    assert!(script.contains("127.0.0.1:9999") && script.contains("127.0.0.1/9999"), "{script}");
+    let script = script
+        .replace("127.0.0.1:9999", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1/9999", &format!("127.0.0.1/{port}"));
+    let Some(t) = Testbed::up("readme", 1, crate::ports::port(crate::ports::testbed::README)) else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = format!("{}:{}:/usr/local/bin:/usr/bin:/bin", bin_dir().display(), t.var("FABRIC_BIN"));
     let result = run(Command::new("bash")

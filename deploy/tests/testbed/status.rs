@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use crate::package;
 use crate::support::{ok, run, Testbed, DEPLOY};
 
-const PORT_BASE: u16 = 19550;
+/// The port base of this group: its two testbeds run one after another.
+fn port_base() -> u16 {
+    crate::ports::port(crate::ports::testbed::STATUS)
+}
 
 fn as_org(t: &Testbed, n: u32) -> Command {
     let mut c = Command::new(DEPLOY);
@@ -24,9 +27,10 @@ fn status_after_lifecycle() {
 }
 
 fn one_org() {
-    let Some(t) = Testbed::up("status_one_org", 1, PORT_BASE) else { return };
+    let Some(t) = Testbed::up("status_one_org", 1, port_base()) else { return };
+    let chaincode_port = crate::ports::port(crate::ports::chaincode::STATUS);
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 19611);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port);
     let id = built.package_id.as_str();
     ok(as_org(&t, 1).args(["lifecycle", "-n", "basic", "-v", "1.0"]).arg(&pkg));
 
@@ -36,7 +40,7 @@ fn one_org() {
         "committed: version 1.0 sequence 1 (approvals: Org1MSP=approved)".into(),
         format!("Org1MSP approved version 1.0 at sequence 1 with package {id}"),
         "next sequence 2: Org1MSP has approved nothing".into(),
-        format!("peer0.org1.example.com: {id} (address 127.0.0.1:19611)"),
+        format!("peer0.org1.example.com: {id} (address 127.0.0.1:{chaincode_port})"),
         "consistent: nothing to do".into(),
     ] {
         assert!(out.lines().any(|l| l == line), "no line {line:?} in\n{out}");
@@ -45,11 +49,12 @@ fn one_org() {
         serde_json::from_str(&ok(as_org(&t, 1).args(["status", "-n", "basic", "--output", "json"]))).unwrap();
     assert_eq!(json["consistent"], json!(true));
     assert_eq!(json["committed"]["approved"]["package_id"], json!(id));
-    assert_eq!(json["addresses"][id], json!("127.0.0.1:19611"));
+    assert_eq!(json["addresses"][id], json!(format!("127.0.0.1:{chaincode_port}")));
     assert_eq!(json["peers"][0]["installed"][0]["package_id"], json!(id));
 
     // Org1 points its peers at a package it never installed: drift, exit 7, and what to do.
-    let (_, other) = package(dir.path(), "basic-b.tgz", "basic_1.0b", 19612);
+    let (_, other) =
+        package(dir.path(), "basic-b.tgz", "basic_1.0b", crate::ports::port(crate::ports::chaincode::STATUS_OTHER));
     ok(as_org(&t, 1).args([
         "approve",
         "-n",
@@ -79,9 +84,10 @@ fn one_org() {
 }
 
 fn two_orgs() {
-    let Some(t) = Testbed::up("status_two_orgs", 2, PORT_BASE) else { return };
+    let Some(t) = Testbed::up("status_two_orgs", 2, port_base()) else { return };
+    let chaincode_port = crate::ports::port(crate::ports::chaincode::STATUS);
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 19611);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port);
     let id = built.package_id.as_str();
     let lifecycle = ["lifecycle", "-n", "basic", "-v", "1.0"];
     let (code, _, err) = run(as_org(&t, 1).args(lifecycle).arg(&pkg));

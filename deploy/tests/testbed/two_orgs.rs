@@ -10,9 +10,10 @@ use crate::{package, querycommitted};
 
 #[test]
 fn two_orgs_each_with_its_own_network_config() {
-    let Some(mut t) = Testbed::up("two_orgs", 2, 27050) else { return };
+    let Some(mut t) = Testbed::up("two_orgs", 2, crate::ports::port(crate::ports::testbed::TWO_ORGS)) else { return };
+    let chaincode_port = crate::ports::port(crate::ports::chaincode::TWO_ORGS);
     let dir = tempfile::tempdir().unwrap();
-    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", 25001);
+    let (pkg, built) = package(dir.path(), "basic.tgz", "basic_1.0", chaincode_port);
     let configs = [t.var("ORG1_NETWORK_CONFIG").to_string(), t.var("ORG2_NETWORK_CONFIG").to_string()];
     let as_org = |n: usize| {
         let mut c = std::process::Command::new(crate::support::DEPLOY);
@@ -72,7 +73,7 @@ fn two_orgs_each_with_its_own_network_config() {
     assert_eq!(qc["sequence"].as_i64(), Some(1));
     assert_eq!(qc["approvals"], serde_json::json!({"Org1MSP": true, "Org2MSP": true}));
 
-    t.start_chaincode(25001, &built.package_id);
+    t.start_chaincode(chaincode_port, &built.package_id);
     assert!(t.invoke_and_query(2).contains(r#""ID":"asset1""#));
 
     let out = ok(&mut as_org(1));

@@ -207,7 +207,8 @@ impl SimpleChaincode {
             } else {
                 serde_json::from_slice(&row.value)?
             };
-            let timestamp = go_time(&row.timestamp.unwrap_or_default().to_string());
+            // RFC 3339 as Go's `time.Time` writes it (without trailing zeros in the fraction).
+            let timestamp = row.timestamp.unwrap_or_default().to_string();
             records.push(HistoryQueryResult { record, tx_id: row.tx_id, timestamp, is_delete: row.is_delete });
         }
         Ok((!records.is_empty()).then_some(records))
@@ -228,12 +229,4 @@ async fn assets(mut rows: StateIterator) -> Result<Option<Vec<Asset>>> {
         assets.push(serde_json::from_slice(&row.value)?);
     }
     Ok((!assets.is_empty()).then_some(assets))
-}
-
-/// An RFC 3339 time as Go's `time.Time` writes it: without trailing zeros in the fraction.
-fn go_time(rfc3339: &str) -> String {
-    match rfc3339.strip_suffix('Z') {
-        Some(time) if time.contains('.') => format!("{}Z", time.trim_end_matches('0').trim_end_matches('.')),
-        _ => rfc3339.to_owned(),
-    }
 }

@@ -1,8 +1,8 @@
 //! Checks a marked method's signature and describes it: context type, arguments, result.
 
-use proc_macro2::Span;
+use proc_macro2::{Group, Spacing, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
 use syn::{FnArg, GenericArgument, ImplItemFn, Pat, PathArguments, ReturnType, Type};
 
 use crate::case::unraw;
@@ -203,8 +203,7 @@ fn context(arg: Option<&FnArg>, sig: &syn::Signature, what: &str, noun: &str) ->
         return Err(error(mutability.span, "the transaction context is shared: take it as `&Context<'_>`, not `&mut`"));
     }
     check_pattern(&typed.pat)?;
-    let mut context = (*reference.elem).clone();
-    InferLifetimes.visit_type_mut(&mut context);
+    let context = syn::parse2(infer_lifetimes(reference.elem.to_token_stream()))?;
     Ok((context, typed.ty.span()))
 }
 
@@ -280,13 +279,31 @@ fn is_unit(ty: &Type) -> bool {
     }
 }
 
-/// Replaces every lifetime with `'_`, so the context type can annotate a `let`.
-struct InferLifetimes;
-
-impl VisitMut for InferLifetimes {
-    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
-        if lifetime.ident != "static" {
-            *lifetime = syn::Lifetime::new("'_", lifetime.span());
+/// Replaces every lifetime but `'static` with `'_`, so the context type can annotate a `let`.
+/// Works on the type's tokens (a lifetime is a joint `'` followed by its name), which spares every
+/// chaincode build syn's `visit-mut` feature.
+fn infer_lifetimes(tokens: TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(apostrophe) if apostrophe.as_char() == '\'' && apostrophe.spacing() == Spacing::Joint => {
+                match tokens.peek() {
+                    Some(TokenTree::Ident(name)) if name != "static" => {
+                        let span = name.span();
+                        tokens.next();
+                        syn::Lifetime::new("'_", span).to_tokens(&mut out);
+                    }
+                    _ => out.extend([TokenTree::Punct(apostrophe)]),
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), infer_lifetimes(group.stream()));
+                inner.set_span(group.span());
+                out.extend([TokenTree::Group(inner)]);
+            }
+            other => out.extend([other]),
         }
     }
+    out
 }

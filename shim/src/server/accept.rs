@@ -25,8 +25,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+#[cfg(feature = "tls")]
 use tokio_rustls::server::TlsStream;
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is no acceptor: a type with no values, so every server is plaintext.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum TlsAcceptor {}
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
 
@@ -256,6 +262,7 @@ impl PeerConnection {
 pub(crate) enum Transport {
     Tcp(TcpStream),
     /// Boxed: a TLS session is over a kilobyte, which a plaintext connection need not carry.
+    #[cfg(feature = "tls")]
     Tls(Box<TlsStream<TcpStream>>),
 }
 
@@ -263,6 +270,7 @@ impl AsyncRead for Transport {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
         }
     }
@@ -272,6 +280,7 @@ impl AsyncWrite for Transport {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
         }
     }
@@ -283,6 +292,7 @@ impl AsyncWrite for Transport {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
@@ -290,6 +300,7 @@ impl AsyncWrite for Transport {
     fn is_write_vectored(&self) -> bool {
         match self {
             Transport::Tcp(tcp) => tcp.is_write_vectored(),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.is_write_vectored(),
         }
     }
@@ -297,6 +308,7 @@ impl AsyncWrite for Transport {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
         }
     }
@@ -304,6 +316,7 @@ impl AsyncWrite for Transport {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }
@@ -387,6 +400,7 @@ pub(crate) type Accepted = mpsc::Receiver<ServerIo>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     Plaintext,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,
 }
 
@@ -403,6 +417,7 @@ pub(crate) fn plaintext(
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
 /// loop goes on.
+#[cfg(feature = "tls")]
 pub(crate) fn tls(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
@@ -415,6 +430,7 @@ pub(crate) fn tls(
 }
 
 /// The TLS handshake of an accepted socket; a failure is logged and counted.
+#[cfg(feature = "tls")]
 async fn tls_handshake(
     acceptor: &TlsAcceptor,
     tcp: TcpStream,
@@ -436,6 +452,7 @@ async fn tls_handshake(
 /// Logs a failed TLS handshake with what to check. rustls reports protocol and certificate
 /// failures as InvalidData, wrapping its own error; anything else is a client going away
 /// mid-handshake (e.g. a TCP probe), logged at debug level only.
+#[cfg(feature = "tls")]
 fn log_tls_failure(remote: SocketAddr, e: &io::Error) {
     let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
     let Some(cause) = cause.filter(|_| e.kind() == io::ErrorKind::InvalidData) else {
@@ -615,9 +632,12 @@ fn spawn(
                 }
                 let stream = match acceptor {
                     None => Transport::Tcp(tcp),
+                    #[cfg(feature = "tls")]
                     Some(acceptor) => {
                         Transport::Tls(Box::new(tls_handshake(&acceptor, tcp, remote, &admission.metrics).await?))
                     }
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
                 };
                 Some(ServerIo::new(stream, ticket))
             };

@@ -2,14 +2,19 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "tls")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
 use base64::Engine as _;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::limits::{parse_duration, Limits};
+#[cfg(feature = "tls")]
 use super::tls::{self, TlsConfig, TlsError};
 
 /// The address the server listens on when no variable names one: every interface, port 7052.
@@ -59,6 +64,7 @@ const CORE_CHAINCODE_TLS_CERT_PATH: &str = "CORE_CHAINCODE_TLS_CERT_PATH";
 const CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH: &str = "CORE_CHAINCODE_TLS_CLIENT_CACERT_PATH";
 
 /// Every family's client-CA variables (each form), checked against the client CA in effect.
+#[cfg(feature = "tls")]
 const CLIENT_CA_VARIABLES: [(&str, Encoding); 4] = [
     (CHAINCODE_CLIENT_CA_CERT, Encoding::Pem),
     (CORE_PEER_TLS_ROOTCERT_FILE, Encoding::Pem),
@@ -95,7 +101,8 @@ pub struct ServerConfig {
     pub address: SocketAddr,
     /// The chaincode package ID (`label:hash`) the peer launches; sent in REGISTER.
     pub chaincode_id: String,
-    /// TLS, or `None` for plaintext.
+    /// TLS, or `None` for plaintext (feature `tls`).
+    #[cfg(feature = "tls")]
     pub tls: Option<TlsConfig>,
     /// How long shutdown waits for in-flight transactions (default 25 s).
     pub shutdown_deadline: Duration,
@@ -182,6 +189,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// A file named by a variable holds unusable TLS material.
+    #[cfg(feature = "tls")]
     #[error("{variable} ({}): {error}", .path.display())]
     TlsFile {
         /// The variable.
@@ -251,8 +259,19 @@ pub enum ConfigError {
         in_effect_path: PathBuf,
     },
     /// TLS material given in code is unusable.
+    #[cfg(feature = "tls")]
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// TLS is switched on in the environment but the shim was built without its `tls` feature.
+    #[error(
+        "{enabled_by} turns TLS on but this chaincode was built without the ccaas-shim feature `tls`: build it with \
+         the feature (ccaas-shim's default features include it: remove `default-features = false`, or add \
+         features = [\"tls\"]), or unset the TLS variables to serve plaintext"
+    )]
+    TlsNotBuilt {
+        /// What switched TLS on, e.g. `CHAINCODE_TLS_DISABLED=false`.
+        enabled_by: String,
+    },
     /// A metrics address is configured but the shim was built without its `metrics` feature.
     #[error(
         "metrics are asked for ({source_name}={address}) but this chaincode was built without the ccaas-shim \
@@ -273,6 +292,7 @@ impl ServerConfig {
         ServerConfig {
             address: DEFAULT_ADDRESS,
             chaincode_id: chaincode_id.into(),
+            #[cfg(feature = "tls")]
             tls: None,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id: None,
@@ -319,7 +339,10 @@ impl ServerConfig {
         let address = env.address()?;
         let chaincode_id = env.chaincode_id()?;
         let peer_msp_id = env.get(CORE_PEER_LOCALMSPID);
+        #[cfg(feature = "tls")]
         let tls = env.tls()?;
+        #[cfg(not(feature = "tls"))]
+        env.tls()?;
         let automatic_write_batching = env.bool(CHAINCODE_WRITE_BATCHING)?.unwrap_or(true);
         let limits = env.limits()?;
         let metrics_address =
@@ -330,6 +353,7 @@ impl ServerConfig {
         Ok(ServerConfig {
             address,
             chaincode_id,
+            #[cfg(feature = "tls")]
             tls,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             peer_msp_id,
@@ -383,6 +407,7 @@ enum Encoding {
 
 /// A file named by a variable.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 struct FileVar {
     variable: &'static str,
     path: PathBuf,
@@ -390,6 +415,7 @@ struct FileVar {
 }
 
 /// One TLS variable family, switched on.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 struct Family {
     name: &'static str,
     enabled_by: String,
@@ -549,7 +575,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
-    fn tls(&self) -> Result<Option<TlsConfig>, ConfigError> {
+    /// The TLS variable family in effect, if any switches TLS on.
+    fn tls_family(&self) -> Result<Option<Family>, ConfigError> {
         // Every family's switches are parsed (a malformed boolean is always an error), then the
         // first family that is on wins.
         let families: Vec<Family> =
@@ -581,6 +608,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "several TLS variable families are set; using the first by precedence"
             );
         }
+        Ok(Some(chosen))
+    }
+
+    /// Without the `tls` feature: refuses an environment that switches TLS on.
+    #[cfg(not(feature = "tls"))]
+    fn tls(&self) -> Result<(), ConfigError> {
+        match self.tls_family()? {
+            None => Ok(()),
+            Some(chosen) => Err(ConfigError::TlsNotBuilt { enabled_by: chosen.enabled_by }),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls(&self) -> Result<Option<TlsConfig>, ConfigError> {
+        let Some(chosen) = self.tls_family()? else { return Ok(None) };
         let missing =
             |missing: String| ConfigError::MissingTlsVariable { enabled_by: chosen.enabled_by.clone(), missing };
         let key_var = chosen.key.clone().map_err(missing)?;
@@ -607,7 +649,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             }
         };
         self.check_client_cas(&chosen, client_ca.as_ref().map(|(roots, _)| roots.as_slice()))?;
-        info!(
+        tracing::info!(
             family = chosen.name,
             switch = %chosen.enabled_by,
             cert = %cert_var.path.display(),
@@ -621,6 +663,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// Every client-CA variable that is set, in any family and either form, must agree with the
     /// client CA in effect (`roots`, from `chosen`): refused when there is none (mutual TLS would
     /// be silently off) or when it names other certificates.
+    #[cfg(feature = "tls")]
     fn check_client_cas(&self, chosen: &Family, roots: Option<&[CertificateDer<'static>]>) -> Result<(), ConfigError> {
         for (variable, encoding) in CLIENT_CA_VARIABLES {
             let Some(path) = self.get(variable) else { continue };
@@ -655,6 +698,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 }
 
 /// Whether two CA lists hold the same certificates, in any order.
+#[cfg(feature = "tls")]
 fn same_certificates(a: &[CertificateDer<'static>], b: &[CertificateDer<'static>]) -> bool {
     fn sorted<'a>(list: &'a [CertificateDer<'static>]) -> Vec<&'a [u8]> {
         let mut v: Vec<&[u8]> = list.iter().map(|c| c.as_ref()).collect();
@@ -665,24 +709,29 @@ fn same_certificates(a: &[CertificateDer<'static>], b: &[CertificateDer<'static>
     sorted(a) == sorted(b)
 }
 
+#[cfg(feature = "tls")]
 fn tls_file_error(file: &FileVar, error: TlsError) -> ConfigError {
     ConfigError::TlsFile { variable: file.variable, path: file.path.clone(), error }
 }
 
+#[cfg(feature = "tls")]
 fn load_certificates(file: &FileVar) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let pem = read_pem(file)?;
     tls::parse_certificates(&pem).map_err(|error| tls_file_error(file, error))
 }
 
+#[cfg(feature = "tls")]
 fn load_private_key(file: &FileVar) -> Result<PrivateKeyDer<'static>, ConfigError> {
     let pem = read_pem(file)?;
     tls::parse_private_key(&pem).map_err(|error| tls_file_error(file, error))
 }
 
+#[cfg(feature = "tls")]
 fn has_pem_marker(content: &[u8]) -> bool {
     content.windows(b"-----BEGIN".len()).any(|window| window == b"-----BEGIN")
 }
 
+#[cfg(feature = "tls")]
 fn decode_base64(content: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
     let compact: Vec<u8> = content.iter().copied().filter(|byte| !byte.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(compact)
@@ -691,6 +740,7 @@ fn decode_base64(content: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
 /// A file's PEM text. Both forms are accepted whichever variable names the file: a `*_PATH`
 /// file that already holds PEM, or a PEM-file variable whose file holds base64 of PEM, is read
 /// as what it is (the two are easy to mix up, and unambiguous to tell apart).
+#[cfg(feature = "tls")]
 fn read_pem(file: &FileVar) -> Result<Vec<u8>, ConfigError> {
     let content = read_file(file.variable, &file.path)?;
     if has_pem_marker(&content) {
@@ -716,6 +766,7 @@ fn read_pem(file: &FileVar) -> Result<Vec<u8>, ConfigError> {
     }
 }
 
+#[cfg(feature = "tls")]
 fn read_file(variable: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     std::fs::read(path).map_err(|error| ConfigError::ReadFile { variable, path: path.to_path_buf(), error })
 }
@@ -748,5 +799,30 @@ mod tests {
             let error = parse_address("A", bad).unwrap_err();
             assert!(error.to_string().starts_with(&format!("A={bad:?}")), "{error}");
         }
+    }
+
+    /// Built without `tls`: any family that switches TLS on is refused, naming its switch and the
+    /// feature, before any TLS file is read; plaintext variables still start the server.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_needs_the_feature() {
+        let refused = [
+            (vec![("CHAINCODE_TLS_DISABLED", "false")], "CHAINCODE_TLS_DISABLED=false"),
+            (
+                vec![("CORE_PEER_TLS_ENABLED", "true"), ("CORE_TLS_CLIENT_KEY_FILE", "/no/such/key")],
+                "CORE_PEER_TLS_ENABLED=true",
+            ),
+            (vec![("CORE_CHAINCODE_TLS_CERT_FILE", "/no/such/cert")], "CORE_CHAINCODE_TLS_CERT_FILE being set"),
+        ];
+        for (vars, switch) in refused {
+            let vars: Vec<(&str, &str)> = [("CHAINCODE_ID", "cc:1")].into_iter().chain(vars).collect();
+            let lookup = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+            let error = ServerConfig::from_lookup(lookup).unwrap_err();
+            assert!(matches!(&error, ConfigError::TlsNotBuilt { enabled_by } if enabled_by == switch), "{error:?}");
+            assert!(error.to_string().contains("feature `tls`"), "{error}");
+        }
+        let plaintext = [("CHAINCODE_ID", "cc:1"), ("CHAINCODE_TLS_DISABLED", "true")];
+        let lookup = |name: &str| plaintext.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        assert_eq!(ServerConfig::from_lookup(lookup).unwrap().chaincode_id, "cc:1");
     }
 }

@@ -8,7 +8,7 @@
 //! hyper itself uses, leaves tonic, tonic-prost, hyper's server, hyper-util, tower-service,
 //! tower-layer, http-body (and -util), async-trait, pin-project, sync_wrapper, httpdate,
 //! tokio-stream, futures-channel and tracing's `#[instrument]` macros out of every chaincode's
-//! build: 87 crates before, 70 after (67 with the cuts that followed); a cold debug build of the
+//! build: 87 crates before, 70 after (62 with the cuts that followed); a cold debug build of the
 //! example took 0.78 of the wall time and 0.92 of the CPU time (docs/benchmarks.md). What it costs is this file and `grpc.rs`.
 //!
 //! Each accepted connection is served in its own task, each of its streams in another. A stream

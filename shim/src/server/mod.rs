@@ -152,6 +152,7 @@ mod http2;
 mod limits;
 mod run;
 mod signals;
+#[cfg(feature = "tls")]
 mod tls;
 
 use std::future::Future;
@@ -173,6 +174,7 @@ pub use limits::{
     DEFAULT_MAX_TRANSACTIONS_PER_CONNECTION, DEFAULT_TRANSACTION_TIMEOUT,
 };
 pub use run::run_from_env;
+#[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 
 use crate::contract::BoxFuture;
@@ -210,6 +212,7 @@ pub enum ServerError {
     #[error("cannot install the SIGTERM/SIGINT handlers: {0}")]
     Signals(io::Error),
     /// The TLS configuration was refused by rustls.
+    #[cfg(feature = "tls")]
     #[error(transparent)]
     Tls(#[from] TlsError),
 }
@@ -350,6 +353,7 @@ fn run<'a>(
     Box::pin(async move {
         let drain = Drain::new();
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
+        #[cfg(feature = "tls")]
         let tls = config.tls.as_ref().map(TlsConfig::rustls_server_config).transpose()?;
         // Stops the metrics endpoint when the server stops (or this future is dropped).
         let stop_metrics = CancellationToken::new();
@@ -372,18 +376,24 @@ fn run<'a>(
         let kill = CancellationToken::new();
         let _guards = (stop_accepting.clone().drop_guard(), kill.clone().drop_guard());
 
+        #[cfg(feature = "tls")]
         let mode = match &config.tls {
             None => "plaintext",
             Some(tls) if tls.requires_client_auth() => "mutual TLS",
             Some(_) => "TLS",
         };
+        #[cfg(not(feature = "tls"))]
+        let mode = "plaintext";
         // The HTTP/2 server shuts down when `stop_grpc` says so, after the drain, not when the
         // accept loop stops.
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
+        #[cfg(feature = "tls")]
         let incoming = match tls {
             None => accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone()),
             Some(tls) => accept::tls(listener, tls, config.limits, metrics, stop_accepting.clone(), kill.clone()),
         };
+        #[cfg(not(feature = "tls"))]
+        let incoming = accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
         let mut serving = pin!(http2::serve(incoming, services, grpc_stopped));
         info!(
             address = %local_addr,
@@ -532,7 +542,8 @@ impl<C: Chaincode> ServerBuilder<C> {
         self
     }
 
-    /// Serves TLS (or mutual TLS, if `tls` has client CAs). Default: plaintext.
+    /// Serves TLS (or mutual TLS, if `tls` has client CAs). Default: plaintext. Feature `tls`.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.config.tls = Some(tls);
         self

@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use ccaas_protos::google::protobuf::Timestamp;
 use ccaas_protos::protos::{
     chaincode_message::Type, write_record, ChaincodeEvent, DelState, PurgePrivateState, PutState, PutStateMetadata,
     SignedProposal, WriteBatchState, WriteRecord,
 };
-use prost_types::Timestamp;
 
 pub(crate) use iterator::decode_response;
 pub use iterator::{HistoryIterator, KeyValue, PageInfo, QueryIterator, StateIterator};

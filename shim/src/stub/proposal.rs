@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
+use ccaas_protos::google::protobuf::Timestamp;
 use ccaas_protos::protos::{ChaincodeProposalPayload, Proposal, SignedProposal};
 use prost::Message;
-use prost_types::Timestamp;
 
 /// The parts of a proposal a transaction can read.
 #[derive(Debug, Clone, Default)]

@@ -6,12 +6,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ccaas_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
+use ccaas_protos::google::protobuf::Timestamp;
 use ccaas_protos::protos::{
     ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload,
     ChaincodeSpec, Proposal, SignedProposal,
 };
 use prost::Message;
-use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 
 use super::identity::Identity;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use ccaas_protos::google::protobuf::Timestamp;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeEvent, ChaincodeInput, Response as PbResponse};
 use ccaas_shim::Response;
 use prost::Message;
-use prost_types::Timestamp;
 use serde::Serialize;
 
 use super::identity::Identity;

@@ -40,8 +40,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use ccaas_protos::google::protobuf::Timestamp;
 use ccaas_protos::protos::{chaincode_message::Type, ChaincodeAdditionalParams, ChaincodeMessage};
-use prost_types::Timestamp;
 use serde::Serialize;
 use tokio::sync::{oneshot, OwnedRwLockWriteGuard, RwLock};
 use tracing::{debug, error};

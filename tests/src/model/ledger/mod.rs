@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use prost_types::Timestamp;
+use ccaas_protos::google::protobuf::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
