@@ -11,10 +11,9 @@ use h2::server::SendResponse;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::burst::BurstLog;
 use crate::drain::Drain;
-use crate::handler::{run_connection, ConnectionSettings, OUTBOUND_CAPACITY};
-use crate::metrics::Metrics;
+use crate::handler::transaction::DynChaincode;
+use crate::handler::{run_connection, ConnectionSettings, Inbound, OUTBOUND_CAPACITY};
 use crate::server::accept::PeerConnection;
 use crate::server::grpc::{self, GrpcStatus, Messages, BATCH};
 use crate::server::Limits;
@@ -37,17 +36,7 @@ impl<C> Clone for ChaincodeService<C> {
 impl<C: Chaincode> ChaincodeService<C> {
     /// A service that registers as `chaincode_id` (the package ID the peer launches).
     pub fn new(chaincode: Arc<C>, chaincode_id: impl Into<String>, drain: Drain) -> Self {
-        let settings = Arc::new(ConnectionSettings {
-            chaincode_id: chaincode_id.into(),
-            drain,
-            peer_msp_id: None,
-            auto_write_batch: true,
-            limits: Limits::default(),
-            refused_transactions: Arc::new(BurstLog::default()),
-            refused_registers: Arc::new(BurstLog::default()),
-            metrics: Metrics::default(),
-        });
-        ChaincodeService { chaincode, settings }
+        ChaincodeService { chaincode, settings: Arc::new(ConnectionSettings::new(chaincode_id.into(), drain)) }
     }
 
     /// The MSP id of the peer that runs this chaincode (`CORE_PEER_LOCALMSPID`), for
@@ -88,19 +77,41 @@ impl<C: Chaincode> ChaincodeService<C> {
         self
     }
 
-    /// Counts into the server's metrics.
-    pub(crate) fn with_metrics(mut self, metrics: Metrics) -> Self {
-        Arc::make_mut(&mut self.settings).metrics = metrics;
-        self
-    }
-
     /// Serves one connection over in-memory channels, with no gRPC or sockets in between.
     ///
     /// Send the peer's messages on the returned sender; read the chaincode's from the receiver.
     /// This is how the test kit's in-process emulator drives a chaincode.
     pub fn connect_in_process(&self) -> InProcessConnection {
+        self.connections().connect_in_process()
+    }
+
+    /// The service's connections, served by code that does not depend on the chaincode's type.
+    fn connections(&self) -> Connections {
+        Connections {
+            chaincode: Arc::clone(&self.chaincode) as Arc<dyn DynChaincode>,
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
+/// What serves a [`ChaincodeService`]'s connections, with the chaincode as a trait object: this
+/// code is compiled once, in the shim, whatever the chaincode.
+#[derive(Clone)]
+pub(crate) struct Connections {
+    chaincode: Arc<dyn DynChaincode>,
+    settings: Arc<ConnectionSettings>,
+}
+
+impl Connections {
+    /// Connections that register as `settings.chaincode_id`.
+    pub(crate) fn new(chaincode: Arc<dyn DynChaincode>, settings: ConnectionSettings) -> Self {
+        Connections { chaincode, settings: Arc::new(settings) }
+    }
+
+    /// See [`ChaincodeService::connect_in_process`].
+    fn connect_in_process(&self) -> InProcessConnection {
         let (to_chaincode, from_peer) = mpsc::channel::<ChaincodeMessage>(OUTBOUND_CAPACITY);
-        let from_chaincode = self.spawn_connection(InProcess(from_peer), None);
+        let from_chaincode = self.spawn_connection(Box::new(InProcess(from_peer)), None);
         InProcessConnection { to_chaincode, from_chaincode }
     }
 
@@ -117,7 +128,7 @@ impl<C: Chaincode> ChaincodeService<C> {
         connection: PeerConnection,
     ) {
         info!(peer = %connection.remote(), "peer connected");
-        let mut from_chaincode = self.spawn_connection(inbound, Some(connection));
+        let mut from_chaincode = self.spawn_connection(Box::new(inbound), Some(connection));
         let Ok(mut stream) = grpc::start(&mut respond) else { return };
         let mut buf = BytesMut::new();
         let status = loop {
@@ -142,10 +153,11 @@ impl<C: Chaincode> ChaincodeService<C> {
     }
 
     /// Runs the handler on `inbound` in its own task; returns the receiver of its messages.
-    fn spawn_connection<S>(&self, inbound: S, connection: Option<PeerConnection>) -> mpsc::Receiver<ChaincodeMessage>
-    where
-        S: Stream<Item = Result<ChaincodeMessage, GrpcStatus>> + Unpin + Send + 'static,
-    {
+    fn spawn_connection(
+        &self,
+        inbound: Inbound,
+        connection: Option<PeerConnection>,
+    ) -> mpsc::Receiver<ChaincodeMessage> {
         let (outbound, from_chaincode) = mpsc::channel(OUTBOUND_CAPACITY);
         let chaincode = Arc::clone(&self.chaincode);
         let settings = Arc::clone(&self.settings);

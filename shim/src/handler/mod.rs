@@ -26,8 +26,8 @@ use crate::metrics::{Limit, Metrics};
 use crate::server::accept::{Closed, PeerConnection};
 use crate::server::Limits;
 use crate::server::{GrpcCode, GrpcStatus};
-use crate::Chaincode;
 use link::{describe_type, Outbound};
+use transaction::DynChaincode;
 
 /// How many messages may wait to be written to one peer connection.
 pub(crate) const OUTBOUND_CAPACITY: usize = 1024;
@@ -82,6 +82,10 @@ pub enum ConnectionError {
     OutboundClosed,
 }
 
+/// The peer's messages, as a connection reads them: from HTTP/2, or in process. Boxed once per
+/// connection, so the handler is compiled once for both.
+pub(crate) type Inbound = Box<dyn Stream<Item = Result<ChaincodeMessage, GrpcStatus>> + Unpin + Send>;
+
 /// Routing key of a transaction: replies are matched on (channel id, txid).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct TxKey {
@@ -129,6 +133,22 @@ pub(crate) struct ConnectionSettings {
     pub(crate) metrics: Metrics,
 }
 
+impl ConnectionSettings {
+    /// The defaults of a [`ChaincodeService`](crate::ChaincodeService) that registers as `chaincode_id`.
+    pub(crate) fn new(chaincode_id: String, drain: Drain) -> Self {
+        ConnectionSettings {
+            chaincode_id,
+            drain,
+            peer_msp_id: None,
+            auto_write_batch: true,
+            limits: Limits::default(),
+            refused_transactions: Arc::new(BurstLog::default()),
+            refused_registers: Arc::new(BurstLog::default()),
+            metrics: Metrics::default(),
+        }
+    }
+}
+
 /// What every transaction of one connection shares: the peer's capabilities and settings.
 #[derive(Debug, Default)]
 pub(crate) struct TxEnv {
@@ -154,17 +174,13 @@ struct Route {
 /// COMPLETED if the stream is still open. `connection` (absent in process) learns the handshake's
 /// progress: REGISTER sent, then READY (which ends its handshake deadline, or closes it when the
 /// server is at its limit of ready streams).
-pub(crate) async fn run_connection<C, S>(
-    chaincode: Arc<C>,
+pub(crate) async fn run_connection(
+    chaincode: Arc<dyn DynChaincode>,
     settings: Arc<ConnectionSettings>,
-    mut inbound: S,
+    mut inbound: Inbound,
     outbound: Outbound,
     connection: Option<PeerConnection>,
-) -> Result<(), ConnectionError>
-where
-    C: Chaincode,
-    S: Stream<Item = Result<ChaincodeMessage, GrpcStatus>> + Unpin + Send,
-{
+) -> Result<(), ConnectionError> {
     let register = ChaincodeMessage {
         r#type: Type::Register as i32,
         payload: Bytes::from(ChaincodeId { name: settings.chaincode_id.clone(), ..Default::default() }.encode_to_vec()),

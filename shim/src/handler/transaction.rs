@@ -15,10 +15,32 @@ use tracing::{debug, warn};
 
 use super::link::{check_size, TxLink};
 use super::{TxEnv, TxKey};
+use crate::contract::BoxFuture;
 use crate::metrics::{Limit, Outcome};
 use crate::response::{Response, ERROR, ERROR_THRESHOLD};
 use crate::stub::ChaincodeStub;
 use crate::Chaincode;
+
+/// A [`Chaincode`] as a trait object, which is how the server holds it: the server's code (the
+/// protocol handler, the HTTP/2 and gRPC layers, the accept loop) is then compiled once, in the
+/// shim, instead of once per chaincode type in every chaincode binary. A transaction's call
+/// costs one virtual call more; its future was boxed already.
+pub(crate) trait DynChaincode: Send + Sync + 'static {
+    /// [`Chaincode::init`] or [`Chaincode::invoke`], boxed.
+    fn call<'a>(&'a self, stub: &'a ChaincodeStub, is_init: bool) -> BoxFuture<'a, Response>;
+}
+
+impl<C: Chaincode> DynChaincode for C {
+    fn call<'a>(&'a self, stub: &'a ChaincodeStub, is_init: bool) -> BoxFuture<'a, Response> {
+        // Boxed: a chaincode's future can be tens of KiB (every transaction's state machine), and
+        // held by value it would be copied into the task at spawn and again on completion.
+        if is_init {
+            Box::pin(self.init(stub))
+        } else {
+            Box::pin(self.invoke(stub))
+        }
+    }
+}
 
 /// The first 8 characters of a txid, as the Go shim prints it in errors.
 pub(crate) fn short_txid(txid: &str) -> &str {
@@ -38,8 +60,8 @@ pub(crate) fn error_message(key: &TxKey, text: String) -> ChaincodeMessage {
 
 /// Runs one transaction and reports it. Never panics: a panicking chaincode becomes status 500,
 /// and one that runs past the transaction timeout is cancelled and reported as ERROR.
-pub(crate) async fn run<C: Chaincode>(
-    chaincode: Arc<C>,
+pub(crate) async fn run(
+    chaincode: Arc<dyn DynChaincode>,
     is_init: bool,
     message: ChaincodeMessage,
     key: TxKey,
@@ -116,12 +138,8 @@ async fn finish(stub: &ChaincodeStub, response: &Response, is_init: bool) -> cra
     stub.link().finish().await
 }
 
-async fn execute<C: Chaincode>(chaincode: &C, stub: &ChaincodeStub, is_init: bool) -> Response {
-    // Boxed: a chaincode's future can be tens of KiB (every transaction's state machine), and
-    // held by value it would be copied into the task at spawn and again on completion.
-    let call: Pin<Box<dyn Future<Output = Response> + Send + '_>> =
-        if is_init { Box::pin(chaincode.init(stub)) } else { Box::pin(chaincode.invoke(stub)) };
-    let outcome = catch_unwind(call).await;
+async fn execute(chaincode: &dyn DynChaincode, stub: &ChaincodeStub, is_init: bool) -> Response {
+    let outcome = catch_unwind(chaincode.call(stub, is_init)).await;
     outcome.unwrap_or_else(|panic| {
         let reason = panic_message(panic.as_ref());
         warn!(%reason, "the chaincode panicked in this transaction; it fails with status 500 and the server goes on");

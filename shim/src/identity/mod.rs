@@ -486,12 +486,7 @@ impl<'de> serde::Deserialize<'de> for FabricAttributes {
                 let mut attrs: Option<BTreeMap<String, String>> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if key.eq_ignore_ascii_case("attrs") {
-                        match map.next_value::<Option<BTreeMap<String, Option<String>>>>()? {
-                            None => attrs = None,
-                            Some(values) => attrs
-                                .get_or_insert_with(BTreeMap::new)
-                                .extend(values.into_iter().map(|(k, v)| (k, v.unwrap_or_default()))),
-                        }
+                        map.next_value_seed(Attrs(&mut attrs))?;
                     } else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                     }
@@ -500,6 +495,44 @@ impl<'de> serde::Deserialize<'de> for FabricAttributes {
             }
         }
         deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The value of an `attrs` key, read into the attributes so far: `null` clears them, an object's
+/// entries are added (a `null` value as the empty string). Read in place rather than as a map of
+/// its own, which would be one more map type compiled into every chaincode.
+struct Attrs<'a>(&'a mut Option<BTreeMap<String, String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Attrs<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Attrs<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let attrs = self.0.get_or_insert_with(BTreeMap::new);
+        while let Some((key, value)) = map.next_entry::<String, Option<String>>()? {
+            attrs.insert(key, value.unwrap_or_default());
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@
 //! HTTP/2 state until its first byte arrives, which also tells a TLS client from a plaintext one,
 //! so a client speaking the other protocol is logged as that. Refusals are logged once per burst.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -29,6 +29,10 @@ use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 #[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is no acceptor: a type with no values, so every server is plaintext.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum TlsAcceptor {}
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, warn};
 
@@ -49,13 +53,14 @@ const HTTP2_PREFACE_START: u8 = b'P';
 /// How far a pending connection has come. At the connection limit, the one at the earliest stage
 /// (the oldest of them) is closed to admit a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
 pub(crate) enum Stage {
     /// Accepted; no byte received yet.
-    Silent,
+    Silent = 0,
     /// Sent its first bytes: TLS or HTTP/2 handshake under way.
-    Talking,
+    Talking = 1,
     /// Opened its chaincode stream (`Connect`) and got REGISTER; waits for REGISTERED and READY.
-    Registering,
+    Registering = 2,
 }
 
 /// Why the server closed a connection itself, for the log lines of the handler.
@@ -88,17 +93,17 @@ struct Admission {
 #[derive(Default)]
 struct Table {
     next_id: u64,
-    /// Pending connections by id (accept order), and the same ordered for eviction.
-    pending: BTreeMap<u64, (Stage, Weak<Ticket>)>,
-    by_stage: BTreeSet<(Stage, u64)>,
+    /// Pending connections by stage, then id (accept order): the first is the one to evict. A
+    /// ticket knows its own stage, so one map serves for eviction and for lookups.
+    pending: BTreeMap<(Stage, u64), Weak<Ticket>>,
     ready: usize,
 }
 
 impl Table {
-    fn remove_pending(&mut self, id: u64) -> Option<(Stage, Weak<Ticket>)> {
-        let entry = self.pending.remove(&id)?;
-        self.by_stage.remove(&(entry.0, id));
-        Some(entry)
+    /// Removes a pending connection (`None` if it is not pending any more).
+    fn remove_pending(&mut self, ticket: &Ticket) -> Option<Stage> {
+        let stage = ticket.stage();
+        self.pending.remove(&(stage, ticket.id)).map(|_| stage)
     }
 }
 
@@ -108,8 +113,7 @@ impl Admission {
     fn admit(self: &Arc<Self>, remote: SocketAddr) -> (Arc<Ticket>, Option<(Stage, Weak<Ticket>)>) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let evicted = if table.pending.len() >= self.limits.max_connections {
-            let first = table.by_stage.first().copied();
-            first.and_then(|(_, id)| table.remove_pending(id))
+            table.pending.pop_first().map(|((stage, _), ticket)| (stage, ticket))
         } else {
             None
         };
@@ -123,10 +127,10 @@ impl Admission {
             settled: CancellationToken::new(),
             ready: AtomicBool::new(false),
             closed: AtomicU8::new(Closed::No as u8),
+            stage: AtomicU8::new(Stage::Silent as u8),
             _open: self.metrics.connection_open(),
         });
-        table.pending.insert(id, (Stage::Silent, Arc::downgrade(&ticket)));
-        table.by_stage.insert((Stage::Silent, id));
+        table.pending.insert((Stage::Silent, id), Arc::downgrade(&ticket));
         (ticket, evicted)
     }
 }
@@ -143,6 +147,8 @@ pub(crate) struct Ticket {
     settled: CancellationToken,
     ready: AtomicBool,
     closed: AtomicU8,
+    /// Its [`Stage`] while pending, read and written under the table's lock.
+    stage: AtomicU8,
     /// Counts the connection as open (metrics) until the ticket goes.
     _open: Open,
 }
@@ -153,15 +159,22 @@ impl Ticket {
         self.kill.cancel();
     }
 
+    fn stage(&self) -> Stage {
+        match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Silent,
+            1 => Stage::Talking,
+            _ => Stage::Registering,
+        }
+    }
+
     /// Records progress; a connection never moves back.
     fn advance(&self, stage: Stage) {
         let mut table = self.admission.table.lock().unwrap_or_else(|e| e.into_inner());
-        let table = &mut *table;
-        if let Some((current, _)) = table.pending.get_mut(&self.id) {
-            if *current < stage {
-                table.by_stage.remove(&(*current, self.id));
-                table.by_stage.insert((stage, self.id));
-                *current = stage;
+        let current = self.stage();
+        if current < stage {
+            if let Some(weak) = table.pending.remove(&(current, self.id)) {
+                table.pending.insert((stage, self.id), weak);
+                self.stage.store(stage as u8, Ordering::Relaxed);
             }
         }
     }
@@ -173,7 +186,7 @@ impl Drop for Ticket {
         if self.ready.load(Ordering::Acquire) {
             table.ready -= 1;
         } else {
-            table.remove_pending(self.id);
+            table.remove_pending(self);
         }
         drop(table);
         self.settled.cancel();
@@ -226,7 +239,7 @@ impl PeerConnection {
             }
             return Err(limit);
         }
-        table.remove_pending(ticket.id);
+        table.remove_pending(ticket);
         table.ready += 1;
         ticket.ready.store(true, Ordering::Release);
         drop(table);
@@ -244,18 +257,83 @@ impl PeerConnection {
     }
 }
 
+/// An accepted connection's byte stream: TCP, or TLS over TCP. One type for both, so the HTTP/2
+/// server above it is compiled once, not once per transport.
+pub(crate) enum Transport {
+    Tcp(TcpStream),
+    /// Boxed: a TLS session is over a kilobyte, which a plaintext connection need not carry.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Transport::Tcp(tcp) => tcp.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// An accepted connection the server can close by force: at shutdown once the grace period is
 /// over, when it missed its handshake deadline, or to admit another. After `kill` is cancelled
 /// every read and write fails, which ends the HTTP/2 connection. It holds its place among the
 /// server's connections until it is dropped.
-pub(crate) struct ServerIo<T> {
-    inner: T,
+pub(crate) struct ServerIo {
+    inner: Transport,
     killed: Pin<Box<WaitForCancellationFutureOwned>>,
     connection: PeerConnection,
 }
 
-impl<T> ServerIo<T> {
-    fn new(inner: T, ticket: Arc<Ticket>) -> Self {
+impl ServerIo {
+    fn new(inner: Transport, ticket: Arc<Ticket>) -> Self {
         ServerIo { inner, killed: Box::pin(ticket.kill.clone().cancelled_owned()), connection: PeerConnection(ticket) }
     }
 
@@ -268,14 +346,14 @@ impl<T> ServerIo<T> {
     }
 }
 
-impl<T> ServerIo<T> {
+impl ServerIo {
     /// The connection, as the gRPC service learns it.
     pub(crate) fn connection(&self) -> &PeerConnection {
         &self.connection
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
+impl AsyncRead for ServerIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check(cx)?;
@@ -283,7 +361,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
+impl AsyncWrite for ServerIo {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check(cx)?;
@@ -316,7 +394,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ServerIo<T> {
 }
 
 /// Connections ready for the gRPC server.
-pub(crate) type Accepted<T> = mpsc::Receiver<ServerIo<T>>;
+pub(crate) type Accepted = mpsc::Receiver<ServerIo>;
 
 /// Which protocol the server speaks on its port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,8 +411,8 @@ pub(crate) fn plaintext(
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-) -> Accepted<TcpStream> {
-    spawn(listener, Protocol::Plaintext, limits, metrics, stop, kill, |tcp, _remote| std::future::ready(Some(tcp)))
+) -> Accepted {
+    spawn(listener, None, limits, metrics, stop, kill)
 }
 
 /// Serves TLS: every accepted socket is handshaken in its own task; failures are logged and the
@@ -347,23 +425,28 @@ pub(crate) fn tls(
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-) -> Accepted<TlsStream<TcpStream>> {
-    let acceptor = TlsAcceptor::from(config);
-    spawn(listener, Protocol::Tls, limits, metrics.clone(), stop, kill, move |tcp, remote| {
-        let (acceptor, metrics) = (acceptor.clone(), metrics.clone());
-        async move {
-            match acceptor.accept(tcp).await {
-                Ok(stream) => Some(stream),
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::InvalidData {
-                        metrics.connection_refused(Refusal::Tls);
-                    }
-                    log_tls_failure(remote, &e);
-                    None
-                }
+) -> Accepted {
+    spawn(listener, Some(TlsAcceptor::from(config)), limits, metrics, stop, kill)
+}
+
+/// The TLS handshake of an accepted socket; a failure is logged and counted.
+#[cfg(feature = "tls")]
+async fn tls_handshake(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    metrics: &Metrics,
+) -> Option<TlsStream<TcpStream>> {
+    match acceptor.accept(tcp).await {
+        Ok(stream) => Some(stream),
+        Err(e) => {
+            if e.kind() == io::ErrorKind::InvalidData {
+                metrics.connection_refused(Refusal::Tls);
             }
+            log_tls_failure(remote, &e);
+            None
         }
-    })
+    }
 }
 
 /// Logs a failed TLS handshake with what to check. rustls reports protocol and certificate
@@ -412,8 +495,8 @@ fn watch_handshake(ticket: &Arc<Ticket>, timeout: Duration) {
                 let admission = &ticket.admission;
                 let stage = {
                     let mut table = admission.table.lock().unwrap_or_else(|e| e.into_inner());
-                    match table.remove_pending(ticket.id) {
-                        Some((stage, _)) => stage,
+                    match table.remove_pending(&ticket) {
+                        Some(stage) => stage,
                         None => return, // ready meanwhile
                     }
                 };
@@ -476,20 +559,16 @@ fn speaks(protocol: Protocol, first: u8, remote: SocketAddr, admission: &Admissi
     false
 }
 
-fn spawn<T, H, Fut>(
+/// The accept loop, in its own task: TLS when there is an `acceptor`, else plaintext.
+fn spawn(
     listener: TcpListener,
-    protocol: Protocol,
+    acceptor: Option<TlsAcceptor>,
     limits: Limits,
     metrics: Metrics,
     stop: CancellationToken,
     kill: CancellationToken,
-    handshake: H,
-) -> Accepted<T>
-where
-    T: Send + 'static,
-    H: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<T>> + Send + 'static,
-{
+) -> Accepted {
+    let protocol = if acceptor.is_some() { Protocol::Tls } else { Protocol::Plaintext };
     let (ready, accepted) = mpsc::channel(BACKLOG);
     let admission = Arc::new(Admission {
         limits,
@@ -501,7 +580,6 @@ where
         refused_ready: BurstLog::default(),
         mismatched: BurstLog::default(),
     });
-    let handshake = Arc::new(handshake);
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -545,14 +623,22 @@ where
             watch_handshake(&ticket, limits.handshake_timeout);
             let (ready, stop, admission) = (ready.clone(), stop.clone(), Arc::clone(&admission));
             let kill = ticket.kill.clone();
-            let handshake = Arc::clone(&handshake);
+            let acceptor = acceptor.clone();
             let handshake = async move {
                 let first = first_byte(&tcp).await?;
                 ticket.advance(Stage::Talking);
                 if !speaks(protocol, first, remote, &admission) {
                     return None;
                 }
-                let stream = handshake(tcp, remote).await?;
+                let stream = match acceptor {
+                    None => Transport::Tcp(tcp),
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => {
+                        Transport::Tls(Box::new(tls_handshake(&acceptor, tcp, remote, &admission.metrics).await?))
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
+                };
                 Some(ServerIo::new(stream, ticket))
             };
             tokio::spawn(async move {

@@ -26,7 +26,6 @@ use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Ping, PingPong, Reason, RecvStream};
 use http::Request;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::debug;
@@ -34,7 +33,7 @@ use tracing::debug;
 use super::accept::{Accepted, PeerConnection, ServerIo};
 use super::grpc::{self, GrpcCode, GrpcStatus, Messages};
 use super::health::Health;
-use crate::{Chaincode, ChaincodeService};
+use crate::service::Connections;
 
 /// The server's HTTP/2 ping interval on idle connections (the Go shim's `Time`).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
@@ -48,15 +47,10 @@ const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const HEALTH_WATCH: &str = "/grpc.health.v1.Health/Watch";
 
 /// The two gRPC services of the chaincode's port.
-pub(crate) struct Services<C> {
-    pub(crate) chaincode: ChaincodeService<C>,
+#[derive(Clone)]
+pub(crate) struct Services {
+    pub(crate) chaincode: Connections,
     pub(crate) health: Health,
-}
-
-impl<C> Clone for Services<C> {
-    fn clone(&self) -> Self {
-        Services { chaincode: self.chaincode.clone(), health: self.health.clone() }
-    }
 }
 
 /// h2's server with hyper's settings as tonic's server set them: flow-control windows of 1 MiB
@@ -97,12 +91,7 @@ impl Activity {
 /// Serves the connections `incoming` yields until `shutdown` completes, then stops taking them
 /// (those not picked up yet are closed), shuts every connection down gracefully and returns when
 /// all have closed.
-pub(crate) async fn serve<T, C, F>(mut incoming: Accepted<T>, services: Services<C>, shutdown: F)
-where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    C: Chaincode,
-    F: Future<Output = ()>,
-{
+pub(crate) async fn serve<F: Future<Output = ()>>(mut incoming: Accepted, services: Services, shutdown: F) {
     let builder = builder();
     // Every connection's task holds a receiver: a send asks them all to shut down, and the
     // channel closes when the last one has ended.
@@ -126,15 +115,12 @@ where
 
 /// Serves one connection until it closes: by the client, at the keepalive timeout, or after the
 /// graceful shutdown `closing` asks for (also when the server's future was dropped).
-async fn serve_connection<T, C>(
-    io: ServerIo<T>,
-    services: Services<C>,
+async fn serve_connection(
+    io: ServerIo,
+    services: Services,
     builder: h2::server::Builder,
     mut closing: watch::Receiver<()>,
-) where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    C: Chaincode,
-{
+) {
     let peer = io.connection().clone();
     let mut shutting_down = false;
     let mut handshake = pin!(builder.handshake::<_, Bytes>(io));
@@ -208,10 +194,10 @@ enum Call {
 }
 
 /// Serves one stream: the call its path names.
-async fn serve_stream<C: Chaincode>(
+async fn serve_stream(
     request: Request<RecvStream>,
     respond: SendResponse<Bytes>,
-    services: Services<C>,
+    services: Services,
     peer: PeerConnection,
     activity: Activity,
 ) {

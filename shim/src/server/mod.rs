@@ -158,7 +158,7 @@ mod tls;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -177,8 +177,12 @@ pub use run::run_from_env;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 
+use crate::contract::BoxFuture;
+use crate::handler::transaction::DynChaincode;
+use crate::handler::ConnectionSettings;
 use crate::metrics::Metrics;
-use crate::{Chaincode, ChaincodeService, Drain};
+use crate::service::Connections;
+use crate::{Chaincode, Drain};
 
 /// After the drain, how long connections get to close by themselves before they are cut.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -328,21 +332,25 @@ impl<C: Chaincode> Server<C> {
         F: Future<Output = ()> + Send,
     {
         let metrics = self.bind_metrics().await?;
-        self.run(listener, metrics, shutdown, std::future::pending()).await
+        run(self.chaincode, self.config, listener, metrics, Box::pin(shutdown), Box::pin(std::future::pending())).await
     }
+}
 
-    async fn run<F, G>(
-        self,
-        listener: TcpListener,
-        metrics_listener: Option<TcpListener>,
-        shutdown: F,
-        force: G,
-    ) -> Result<(), ServerError>
-    where
-        F: Future<Output = ()> + Send,
-        G: Future<Output = ()> + Send,
-    {
-        let Server { chaincode, config } = self;
+/// Serves `chaincode` on `listener` until `shutdown`, then shuts down gracefully (see
+/// [Shutdown](self#shutdown)); `force` cuts the wait for in-flight transactions short.
+///
+/// Neither generic nor `async`, and its future boxed (once per server): the server's code is then
+/// compiled once, in the shim. (An `async fn`'s body, like a generic function, is compiled again
+/// in every crate that awaits it, here every chaincode binary.)
+fn run<'a>(
+    chaincode: Arc<dyn DynChaincode>,
+    config: ServerConfig,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: BoxFuture<'a, ()>,
+    force: BoxFuture<'a, ()>,
+) -> BoxFuture<'a, Result<(), ServerError>> {
+    Box::pin(async move {
         let drain = Drain::new();
         let local_addr = listener.local_addr().map_err(ServerError::Listener)?;
         #[cfg(feature = "tls")]
@@ -352,15 +360,13 @@ impl<C: Chaincode> Server<C> {
         let _stop_metrics = stop_metrics.clone().drop_guard();
         let metrics = start_metrics(metrics_listener, stop_metrics)?;
 
-        let mut service = ChaincodeService::new(chaincode, config.chaincode_id.clone(), drain.clone())
-            .with_automatic_write_batching(config.automatic_write_batching)
-            .with_limits(config.limits)
-            .with_metrics(metrics.clone());
-        if let Some(msp_id) = &config.peer_msp_id {
-            service = service.with_peer_msp_id(msp_id.clone());
-        }
+        let mut settings = ConnectionSettings::new(config.chaincode_id.clone(), drain.clone());
+        settings.auto_write_batch = config.automatic_write_batching;
+        settings.limits = config.limits;
+        settings.metrics = metrics.clone();
+        settings.peer_msp_id = config.peer_msp_id.as_deref().map(Arc::from);
         let (health, health_service) = health::Health::serving();
-        let services = http2::Services { chaincode: service, health: health_service };
+        let services = http2::Services { chaincode: Connections::new(chaincode, settings), health: health_service };
 
         // `stop_accepting` ends the accept loop; `stop_grpc` starts the HTTP/2 server's graceful
         // shutdown (GOAWAY, wait for streams to end); `kill` cuts every connection. Dropping this future
@@ -381,24 +387,14 @@ impl<C: Chaincode> Server<C> {
         // The HTTP/2 server shuts down when `stop_grpc` says so, after the drain, not when the
         // accept loop stops.
         let grpc_stopped = stop_grpc.clone().cancelled_owned();
-        // Boxed: the plaintext and the TLS server are futures of different types.
         #[cfg(feature = "tls")]
-        let mut serving: Pin<Box<dyn Future<Output = ()> + Send>> = match tls {
-            None => {
-                let incoming =
-                    accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
-                Box::pin(http2::serve(incoming, services, grpc_stopped))
-            }
-            Some(tls) => {
-                let incoming = accept::tls(listener, tls, config.limits, metrics, stop_accepting.clone(), kill.clone());
-                Box::pin(http2::serve(incoming, services, grpc_stopped))
-            }
+        let incoming = match tls {
+            None => accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone()),
+            Some(tls) => accept::tls(listener, tls, config.limits, metrics, stop_accepting.clone(), kill.clone()),
         };
         #[cfg(not(feature = "tls"))]
-        let mut serving: Pin<Box<dyn Future<Output = ()> + Send>> = {
-            let incoming = accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
-            Box::pin(http2::serve(incoming, services, grpc_stopped))
-        };
+        let incoming = accept::plaintext(listener, config.limits, metrics, stop_accepting.clone(), kill.clone());
+        let mut serving = pin!(http2::serve(incoming, services, grpc_stopped));
         info!(
             address = %local_addr,
             tls = mode,
@@ -425,7 +421,7 @@ impl<C: Chaincode> Server<C> {
 
         // 2. Let in-flight transactions finish, up to the deadline (or a second signal).
         let finished = {
-            let mut force = pin!(force);
+            let mut force = force;
             tokio::select! {
                 finished = drain.wait(config.shutdown_deadline) => finished,
                 () = &mut force => false,
@@ -456,7 +452,7 @@ impl<C: Chaincode> Server<C> {
         }
         info!("chaincode server stopped");
         Ok(())
-    }
+    })
 }
 
 /// Serves the metrics on `listener` (if any) until `stop`; the metrics the server counts.
@@ -507,7 +503,8 @@ impl<C: Chaincode> BoundServer<C> {
         let signals = signals::ShutdownSignals::install().map_err(ServerError::Signals)?;
         let shutdown = signals.shutdown.clone().cancelled_owned();
         let force = signals.force.clone().cancelled_owned();
-        self.server.run(self.listener, self.metrics, shutdown, force).await
+        let Server { chaincode, config } = self.server;
+        run(chaincode, config, self.listener, self.metrics, Box::pin(shutdown), Box::pin(force)).await
     }
 
     /// Serves until `shutdown` completes, then shuts down gracefully and returns `Ok(())`.
@@ -515,7 +512,8 @@ impl<C: Chaincode> BoundServer<C> {
     where
         F: Future<Output = ()> + Send,
     {
-        self.server.run(self.listener, self.metrics, shutdown, std::future::pending()).await
+        let Server { chaincode, config } = self.server;
+        run(chaincode, config, self.listener, self.metrics, Box::pin(shutdown), Box::pin(std::future::pending())).await
     }
 }
 
