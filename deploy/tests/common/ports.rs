@@ -3,10 +3,8 @@
 //! its own, so two test runs on one machine (or two test binaries at once) never share a port: a
 //! test's port is its slot's base plus a fixed offset from the table below.
 //!
-//! A process owns slot `k` (base `2000 + 4500·k`, `k` < 6) by listening on the slot's last port,
-//! `base + 4499`, for as long as it runs; the next process finds that port taken and moves on to
-//! the next slot. Every port stays below Linux's ephemeral range (32768-60999), where any client
-//! socket may hold a port and make a testbed refuse it.
+//! The slots are ccaas-testkit's (`ccaas_testkit::testing::ports`): six slots of 4500 ports from
+//! 2000, below Linux's ephemeral range, each owned by the process listening on its last port.
 //!
 //! Offsets, in each slot:
 //! - fabric-testbed port bases, 10 apart ([`testbed`]). A testbed at base `B` uses `B..B+3` and
@@ -18,38 +16,7 @@
 //! - `ccaas-deploy dev` networks, 16 ports each: 1500 and 1600 ([`dev`]).
 #![allow(dead_code)] // each test binary uses its own part of the table
 
-use std::net::{Ipv4Addr, TcpListener};
-use std::sync::OnceLock;
-
-const FIRST_BASE: u16 = 2000;
-const SLOT_WIDTH: u16 = 4500;
-const SLOTS: u16 = 6;
-
-/// This process's port at `offset` in its slot.
-pub fn port(offset: u16) -> u16 {
-    assert!(offset < SLOT_WIDTH - 1, "port offset {offset} is outside a slot (0..{})", SLOT_WIDTH - 1);
-    slot_base() + offset
-}
-
-fn slot_base() -> u16 {
-    static SLOT: OnceLock<(TcpListener, u16)> = OnceLock::new();
-    let (_, base) = SLOT.get_or_init(|| {
-        for slot in 0..SLOTS {
-            let base = FIRST_BASE + slot * SLOT_WIDTH;
-            if let Ok(guard) = TcpListener::bind((Ipv4Addr::LOCALHOST, base + SLOT_WIDTH - 1)) {
-                eprintln!("test ports: slot {slot}, ports {base}-{}", base + SLOT_WIDTH - 1);
-                return (guard, base);
-            }
-        }
-        panic!(
-            "no free test port slot: the guard ports {} (every {SLOT_WIDTH}th from {}) are all taken; {SLOTS} \
-             test processes with testbeds are already running on this machine: wait for one to end",
-            FIRST_BASE + SLOT_WIDTH - 1,
-            FIRST_BASE + SLOT_WIDTH - 1
-        )
-    });
-    *base
-}
+pub use ccaas_testkit::testing::ports::port;
 
 /// fabric-testbed port bases (`FABRIC_TESTBED_PORT_BASE`), one per test group.
 pub mod testbed {

@@ -1,4 +1,4 @@
-//! Test chaincodes and TLS material.
+//! Test chaincodes, TLS material, and the ports of tests that start real networks.
 //!
 //! [`AssetTransfer`] implements the transactions of fabric-samples' `asset-transfer-basic`
 //! (same names, arguments, JSON and error texts) on the low-level [`Chaincode`] trait. The
@@ -10,6 +10,7 @@
 //! checked against.
 
 pub mod lowlevel;
+pub mod ports;
 pub mod tls;
 
 use ccaas_shim::{Chaincode, ChaincodeStub, Response};

@@ -10,25 +10,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ccaas_package::{build_package, write_package_atomically, ConnectionSpec, PackageSpec};
+use ccaas_testkit::testing::ports;
 
 /// This test's testbed port base and chaincode port: offsets 40 and 1081 in the process's slot of
-/// ports, which the table of ccaas-deploy's tests (deploy/tests/common/ports.rs) reserves for it.
+/// ports ([`ports::port`]), which the table of ccaas-deploy's tests (deploy/tests/common/ports.rs)
+/// reserves for it, so this test and a concurrent run of any testbed test never share a port.
 const PORT_BASE_OFFSET: u16 = 40;
 const CHAINCODE_PORT_OFFSET: u16 = 1081;
-
-/// The port at `offset` in this process's slot, taken as deploy/tests/common/ports.rs takes it (slot
-/// `k` starts at 2000 + 4500·k and is owned by listening on its last port), so this test and a
-/// concurrent run of any testbed test never share a port.
-fn slot_port(offset: u16) -> u16 {
-    static SLOT: std::sync::OnceLock<(std::net::TcpListener, u16)> = std::sync::OnceLock::new();
-    let (_, base) = SLOT.get_or_init(|| {
-        (0..6)
-            .map(|slot| 2000 + slot * 4500)
-            .find_map(|base| Some((std::net::TcpListener::bind(("127.0.0.1", base + 4499)).ok()?, base)))
-            .expect("no free test port slot: six test processes with testbeds already run on this machine")
-    });
-    base + offset
-}
 const CHAINCODE: &str = env!("CARGO_BIN_EXE_ccaas-test-chaincode");
 
 fn testbed_dir() -> Option<PathBuf> {
@@ -62,7 +50,9 @@ impl Drop for Testbed {
 impl Testbed {
     fn up(dir: PathBuf, state: PathBuf) -> Testbed {
         let mut up = Command::new(dir.join("up"));
-        up.arg(&state).env("FABRIC_TESTBED_PORT_BASE", slot_port(PORT_BASE_OFFSET).to_string()).stderr(Stdio::piped());
+        up.arg(&state)
+            .env("FABRIC_TESTBED_PORT_BASE", ports::port(PORT_BASE_OFFSET).to_string())
+            .stderr(Stdio::piped());
         let out = up.output().unwrap();
         let mut testbed = Testbed { dir, state: state.clone(), env: BTreeMap::new() };
         assert!(out.status.success(), "fabric-testbed up failed:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -111,7 +101,7 @@ fn a_real_peer_refusing_the_chaincode_id_is_logged_as_that() {
     let tmp = tempfile::Builder::new().prefix("ccaas-testkit-wrong-id-").tempdir().unwrap();
     let testbed = Testbed::up(dir, tmp.path().join("state"));
 
-    let address = format!("127.0.0.1:{}", slot_port(CHAINCODE_PORT_OFFSET));
+    let address = format!("127.0.0.1:{}", ports::port(CHAINCODE_PORT_OFFSET));
     let built = build_package(&PackageSpec::ccaas("basic_1.0", ConnectionSpec::new(address.clone()))).unwrap();
     let package = tmp.path().join("basic.tar.gz");
     write_package_atomically(&package, &built).unwrap();
