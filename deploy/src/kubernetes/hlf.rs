@@ -191,7 +191,7 @@ fn status_of(fc: &DynamicObject) -> (String, String) {
 /// from the applied spec, the Deployment has rolled out ([`rollout::wait`]: every replica
 /// updated and available; each pod's reason on failure) and the resource's status says
 /// `RUNNING`. Fails with [`RolloutError::Operator`] when the operator reports `FAILED` with a
-/// message for [`FAILED_GRACE`] or does nothing in time, with [`RolloutError::Failed`] when the
+/// message for [`FAILED_GRACE`] at any point (during the rollout too) or does nothing in time, with [`RolloutError::Failed`] when the
 /// rollout fails, and once `deadline` has passed.
 pub async fn wait(
     client: &Client,
@@ -256,9 +256,13 @@ pub async fn wait(
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        // 2. Its rollout, as for the Kubernetes target.
+        // 2. Its rollout, as for the Kubernetes target, unless the operator fails meanwhile
+        //    (its message names the cause; pods that never get ready would only show it).
         let left = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
-        rollout::wait(client, &ns, std::slice::from_ref(&name), left, progress).await?;
+        tokio::select! {
+            rolled = rollout::wait(client, &ns, std::slice::from_ref(&name), left, progress) => rolled?,
+            verdict = operator_failure(&fcs, &ns, &name) => return Err(verdict),
+        }
         // 3. The operator's word.
         failing = None;
         loop {
@@ -288,6 +292,29 @@ pub async fn wait(
         }
     }
     Ok(())
+}
+
+/// Returns once the operator has said `FAILED` with a message for [`FAILED_GRACE`] (or the
+/// resource is gone, or cannot be read); polls until then.
+async fn operator_failure(fcs: &Api<DynamicObject>, ns: &str, name: &str) -> RolloutError {
+    let failed = |why: String| RolloutError::Operator { namespace: ns.to_string(), name: name.to_string(), why };
+    let mut failing: Option<Instant> = None;
+    loop {
+        let fc = match fcs.get_opt(name).await {
+            Ok(Some(fc)) => fc,
+            Ok(None) => return failed("it was deleted meanwhile".into()),
+            Err(e) => return api_error(format!("reading FabricChaincode {ns}/{name}"), e),
+        };
+        match status_of(&fc) {
+            (s, m) if s == "FAILED" && !m.is_empty() => {
+                if failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE {
+                    return failed(format!("hlf-operator reports FAILED: {m}"));
+                }
+            }
+            _ => failing = None,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Deletes the `FabricChaincode`s of `manifests` that are ccaas-deploy's (all with
