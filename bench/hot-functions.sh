@@ -12,7 +12,8 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 . bench/lib.sh
-binary=$(build_ours --no-layout)
+# With TLS (the shim's opt-in feature), so the list covers chaincode built with it too.
+binary=$(build_ours --no-layout --features ccaas-shim/tls)
 
 # A CA, the chaincode's server certificate and the peer's client certificate (P-256).
 cd "$work"
