@@ -1,6 +1,7 @@
 //! `ccaas-deploy new`: the crate it makes builds, passes its tests, clippy and rustfmt offline
-//! against this checkout, keeps the workspace's pinned versions, serves a peer, and has an `up`
-//! file that parses; bad names, non-empty directories and non-checkouts are refused with nothing
+//! against this checkout, keeps the workspace's pinned versions, serves a peer in plaintext (and
+//! refuses TLS, naming the feature; with `--tls` it serves mutual TLS), and has an `up` file that
+//! parses; bad names, non-empty directories and non-checkouts are refused with nothing
 //! written; the template's profiles are the workspace's.
 
 use std::collections::BTreeMap;
@@ -156,7 +157,68 @@ async fn the_new_crate_builds_tests_lints_and_serves_offline() {
     assert_eq!(read.payload_str(), r#"{"id":"asset1","owner":"Tom","value":100}"#);
     server.kill().unwrap();
     server.wait().unwrap();
+
+    // Plaintext by default: a TLS switch in its environment stops it at startup, naming the feature.
+    let refused = Command::new(target_dir().join("debug/asset-keeper"))
+        .env("CHAINCODE_ID", "asset-keeper_1.0:test")
+        .env("CHAINCODE_TLS_DISABLED", "false")
+        .output()
+        .unwrap();
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CHAINCODE_TLS_DISABLED=false turns TLS on") && stderr.contains("features = [\"tls\"]"));
+    assert_eq!(made["tls"], false);
     eprintln!("new, test, clippy, fmt and serve: {:.1?}", started.elapsed());
+}
+
+/// `new --tls`: the shim with its `tls` feature, and the binary serves mutual TLS.
+#[tokio::test]
+async fn with_tls_the_new_crate_serves_mutual_tls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = new_in(tmp.path(), &["tls-keeper", "--tls"]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(said.contains("it serves TLS or plaintext, as its environment says"), "{said}");
+    let dir = tmp.path().join("tls-keeper");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let shim = format!("ccaas-shim = {{ path = \"{}\", features = [\"tls\"] }}", workspace().join("shim").display());
+    assert!(manifest.contains(&shim), "{manifest}");
+    cargo(&dir, &["build", "--offline"]);
+
+    let pki = ccaas_testkit::testing::tls::TestPki::new();
+    let (server_cert, client) = (pki.server(&["localhost", "127.0.0.1"]), pki.client("peer0.org1.example.com"));
+    for (name, content) in [("server.pem", &server_cert.cert_pem), ("server.key", &server_cert.key_pem)] {
+        std::fs::write(tmp.path().join(name), content).unwrap();
+    }
+    std::fs::write(tmp.path().join("ca.pem"), pki.ca_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(target_dir().join("debug/tls-keeper"))
+        .env("CHAINCODE_ID", "tls-keeper_1.0:test")
+        .env("CHAINCODE_SERVER_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("CHAINCODE_TLS_DISABLED", "false")
+        .env("CHAINCODE_TLS_CERT", tmp.path().join("server.pem"))
+        .env("CHAINCODE_TLS_KEY", tmp.path().join("server.key"))
+        .env("CHAINCODE_CLIENT_CA_CERT", tmp.path().join("ca.pem"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let target = Target::new(format!("127.0.0.1:{port}")).tls(ccaas_testkit::TlsOptions {
+        root_cert_pem: pki.ca_pem().as_bytes().to_vec(),
+        client_identity: Some((client.cert_pem.into_bytes(), client.key_pem.into_bytes())),
+        domain: None,
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let peer = loop {
+        match PeerEmulator::builder().chaincode_id("tls-keeper_1.0:test").connect(&target).await {
+            Ok(peer) => break peer,
+            Err(e) if Instant::now() > deadline => panic!("the chaincode never accepted a TLS connection: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let created = peer.invoke("CreateAsset", ["asset1", "Tom", "100"]).await.unwrap();
+    assert_eq!(created.status(), 200, "{}", created.response.message);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 #[test]

@@ -51,10 +51,12 @@
 //!
 //! ## Cargo features
 //!
-//! - `tls` (default): serving TLS and mutual TLS with rustls ([`server::TlsConfig`], the TLS
-//!   variables of [`server`]). A chaincode its peers dial in plaintext can leave it out
-//!   (`default-features = false`) and build without rustls; TLS variables that switch TLS on then
-//!   stop the server at startup with [`server::ConfigError::TlsNotBuilt`].
+//! - `tls`: serving TLS and mutual TLS with rustls (`server::TlsConfig`, the TLS variables of
+//!   [`server`]), for peers that dial the chaincode with TLS: `features = ["tls"]` on the
+//!   dependency, or `--features ccaas-shim/tls` for one build. Off by default: CCaaS chaincode is
+//!   served in plaintext unless asked otherwise, and rustls is about a fifth of a cold build.
+//!   Without it, TLS variables that switch TLS on stop the server at startup with
+//!   [`server::ConfigError::TlsNotBuilt`], which names the feature.
 //! - `metrics`: Prometheus metrics on their own address (`CHAINCODE_METRICS_ADDRESS`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -43,6 +43,10 @@ pub struct New {
     /// The git revision (with --git).
     #[arg(long, requires = "git")]
     pub rev: Option<String>,
+    /// Build the server with TLS (the shim's `tls` feature), for peers that dial it with TLS
+    /// [default: plaintext, a shorter build].
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// The files, by their path in the new crate, and their templates.
@@ -70,12 +74,18 @@ enum Source {
 }
 
 impl Source {
-    /// The dependency on the workspace's crate in `dir`, as a TOML inline table.
-    fn dependency(&self, dir: &str) -> String {
+    /// The dependency on the workspace's crate in `dir` with `features`, as a TOML inline table.
+    fn dependency(&self, dir: &str, features: &[&str]) -> String {
+        let features = match features {
+            [] => String::new(),
+            f => format!(", features = [{}]", f.iter().map(|f| toml_string(f)).collect::<Vec<_>>().join(", ")),
+        };
         match self {
-            Source::Path(checkout) => format!("{{ path = {} }}", toml_string(&checkout.join(dir).to_string_lossy())),
+            Source::Path(checkout) => {
+                format!("{{ path = {}{features} }}", toml_string(&checkout.join(dir).to_string_lossy()))
+            }
             Source::Git(url, kind, value) => {
-                format!("{{ git = {}, {kind} = {} }}", toml_string(url), toml_string(value))
+                format!("{{ git = {}, {kind} = {}{features} }}", toml_string(url), toml_string(value))
             }
         }
     }
@@ -285,8 +295,8 @@ pub fn new(out: &Printer, a: &New) -> anyhow::Result<u8> {
             .replace("@crate@", &a.name)
             .replace("@lib@", &lib)
             .replace("@chaincode@", &chaincode)
-            .replace("@shim@", &source.dependency("shim"))
-            .replace("@testkit@", &source.dependency("tests"))
+            .replace("@shim@", &source.dependency("shim", if a.tls { &["tls"] } else { &[] }))
+            .replace("@testkit@", &source.dependency("tests", &[]))
             .replace("@install_peer@", &source.install_peer())
     };
     let mut files = Vec::new();
@@ -324,6 +334,13 @@ pub fn new(out: &Printer, a: &New) -> anyhow::Result<u8> {
         dir.display(),
         files.join(", ")
     )];
+    text.push(if a.tls {
+        "it serves TLS or plaintext, as its environment says (the shim's `tls` feature)".into()
+    } else {
+        "it serves plaintext; for peers that dial it with TLS, add features = [\"tls\"] to ccaas-shim in Cargo.toml \
+         (or make it with --tls)"
+            .into()
+    });
     text.push(match &lockfile {
         Some(l) => format!("Cargo.lock is {}'s: the first build keeps its versions", l.display()),
         None => "no Cargo.lock: the first build resolves the newest versions that fit".into(),
@@ -333,7 +350,7 @@ pub fn new(out: &Printer, a: &New) -> anyhow::Result<u8> {
     out.result(
         &text,
         json!({"name": a.name, "dir": dir, "chaincode": chaincode, "files": files, "depends_on": depends_json,
-               "lockfile_from": lockfile, "next": next}),
+               "tls": a.tls, "lockfile_from": lockfile, "next": next}),
     );
     Ok(0)
 }

@@ -206,6 +206,9 @@ fn deployment(w: &Workload, server: &str, tls: Option<&TlsMaterial>) -> Value {
         "readinessProbe": probe(1, 2, 3),
         "livenessProbe": probe(10, 10, 3),
         "securityContext": container_security_context(w),
+        // A container that stops at startup leaves the end of its log as its termination
+        // message, which `up` shows with the crash loop.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     });
     let r = &w.resources;
     if !r.requests.is_empty() || !r.limits.is_empty() {

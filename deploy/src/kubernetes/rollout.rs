@@ -319,6 +319,22 @@ fn status_line(d: &Deployment) -> Result<Option<String>, String> {
     Ok(None)
 }
 
+/// The end of a terminated container's message, as `, its log ending in: ...`: its
+/// termination-message file, or
+/// with `terminationMessagePolicy: FallbackToLogsOnError` (which `render` sets) the end of its log,
+/// where a chaincode that stops at startup says why (a missing variable, an unreadable file, TLS
+/// asked of a build without the `tls` feature). The last three lines, at most 400 characters.
+fn last_words(message: Option<&str>) -> String {
+    let lines: Vec<&str> = message.unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let text = lines[lines.len().saturating_sub(3)..].join(" / ");
+    let chars = text.chars().count();
+    let text: String = if chars > 400 { "...".chars().chain(text.chars().skip(chars - 400)).collect() } else { text };
+    format!(", its log ending in: {text}")
+}
+
 /// Why a pod is not ready, from its status and its latest warning event.
 pub fn pod_reason(pod: &Pod, events: &[Event]) -> String {
     let st = pod.status.clone().unwrap_or_default();
@@ -341,15 +357,17 @@ pub fn pod_reason(pod: &Pod, events: &[Event]) -> String {
             if reason == "CrashLoopBackOff" {
                 if let Some(t) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
                     text.push_str(&format!(" (last exit code {}, restarts {})", t.exit_code, cs.restart_count));
+                    text.push_str(&last_words(t.message.as_deref()));
                 }
             }
             why.push(text);
         } else if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()) {
             why.push(format!(
-                "container {} terminated: {} (exit code {})",
+                "container {} terminated: {} (exit code {}){}",
                 cs.name,
                 t.reason.clone().unwrap_or_default(),
-                t.exit_code
+                t.exit_code,
+                last_words(t.message.as_deref())
             ));
         } else if !cs.ready {
             why.push(format!("container {} is running but readiness failing", cs.name));
@@ -448,4 +466,24 @@ pub async fn wait(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_words;
+
+    #[test]
+    fn last_words_are_the_last_three_lines_bounded() {
+        assert_eq!(last_words(None), "");
+        assert_eq!(last_words(Some(" \n\n")), "");
+        let log = "starting\nreading config\n\nerror: CHAINCODE_ID is not set\n  hint: set it\n";
+        assert_eq!(
+            last_words(Some(log)),
+            ", its log ending in: reading config / error: CHAINCODE_ID is not set / hint: set it"
+        );
+        let long = format!("{}é", "x".repeat(500));
+        let words = last_words(Some(&long));
+        assert!(words.starts_with(", its log ending in: ...x") && words.ends_with('é'), "{words}");
+        assert_eq!(words.chars().count(), ", its log ending in: ...".len() + 400);
+    }
 }

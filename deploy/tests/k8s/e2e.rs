@@ -6,7 +6,8 @@
 //! rolls it out on the k8s-testbed, where the node simulator pulls the image with skopeo and runs
 //! its entrypoint on the host network. The real peer then reaches the chaincode: InitLedger and
 //! ReadAsset through the peer return the Go sample's bytes. A second `up` does nothing; `down`
-//! removes the servers.
+//! removes the servers. Then a server that stops at startup (a bad variable): `up` fails naming
+//! the crash loop and the server's own error.
 
 use std::process::Command;
 use std::time::Instant;
@@ -70,6 +71,35 @@ fn docs_from_source_to_a_running_chaincode() {
     assert!(stdout
         .lines()
         .any(|l| l == r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#));
+
+    // A server that stops at startup: `up` names the crash loop with the server's own words (the
+    // end of its log, the termination message of the container `render` makes).
+    let config = std::fs::read_to_string(dir.path().join("ccaas-deploy.yaml")).unwrap();
+    let broken = config.replace("kubernetes:\n", "kubernetes:\n  env: {CHAINCODE_TRANSACTION_TIMEOUT: soon}\n");
+    assert_ne!(broken, config);
+    std::fs::write(dir.path().join("broken.yaml"), broken).unwrap();
+    let deploy = |args: &[&str]| {
+        Command::new(bin.join("ccaas-deploy"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .envs(&t.env)
+            .env("PATH", format!("{}:/usr/bin:/bin", t.var("FABRIC_BIN")))
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .output()
+            .unwrap()
+    };
+    let out = deploy(&["up", "-f", "broken.yaml", "--timeout", "20"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("CrashLoopBackOff")
+            && err.contains("(last exit code 2, restarts 1), its log ending in: ")
+            && err.contains(r#"CHAINCODE_TRANSACTION_TIMEOUT="soon" is not a positive duration"#),
+        "{err}"
+    );
+    let out = deploy(&["down", "-f", "broken.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn which(tool: &str) -> Option<std::path::PathBuf> {

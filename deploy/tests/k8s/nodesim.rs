@@ -11,7 +11,9 @@
 //! copies the pod's image from its registry with skopeo, unpacks the layer, and starts the
 //! entrypoint as a process on the host network with the image's and the pod's environment (a
 //! dynamically linked entrypoint through the image's own loader and libraries); the pod turns
-//! ready when the container port accepts connections.
+//! ready when the container port accepts connections, and a process that exits leaves it in
+//! CrashLoopBackOff with its exit code and, under `terminationMessagePolicy:
+//! FallbackToLogsOnError`, the end of its log as the termination message, as the kubelet does.
 //!
 //! Pods being deleted are removed at once (and their process, if any, killed).
 
@@ -253,12 +255,12 @@ impl Runner {
         Ok(())
     }
 
-    /// Whether the pod's process listens; an error when it exited.
-    fn listening(&mut self, uid: &str) -> Result<bool, String> {
+    /// Whether the pod's process listens; its exit code and log when it exited.
+    fn listening(&mut self, uid: &str) -> Result<bool, (i32, String)> {
         let Some((child, port, dir)) = self.children.get_mut(uid) else { return Ok(false) };
         if let Ok(Some(status)) = child.try_wait() {
             let log = std::fs::read_to_string(dir.path().join("container.log")).unwrap_or_default();
-            return Err(format!("the container exited ({status}): {log}"));
+            return Err((status.code().unwrap_or(128), log));
         }
         Ok(std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok())
     }
@@ -283,6 +285,8 @@ async fn drive_pods(client: &Client, node: &str, runner: &mut Runner) -> Result<
         let b = behaviour(&image);
         let mut marker = format!("{b:?}");
         let mut running_for_real = false;
+        // A container run for real that exited: its exit code and termination message.
+        let mut exited: Option<(i32, String)> = None;
         if runner.enabled && b == Behaviour::Ready {
             // Run the container; the pod is ready when its port accepts connections.
             if !runner.children.contains_key(&uid) {
@@ -302,9 +306,24 @@ async fn drive_pods(client: &Client, node: &str, runner: &mut Runner) -> Result<
             match runner.listening(&uid) {
                 Ok(true) => running_for_real = true,
                 Ok(false) => marker = "Starting".into(),
-                Err(e) => {
-                    eprintln!("node simulator {node}: pod {ns}/{name}: {e}");
+                Err((code, log)) => {
+                    eprintln!("node simulator {node}: pod {ns}/{name}: the container exited ({code}): {log}");
                     marker = "Exited".into();
+                    // As the kubelet does with FallbackToLogsOnError: the log's last 80 lines, at
+                    // most 2048 bytes, when the container failed and wrote no message file.
+                    let fallback = container.termination_message_policy.as_deref() == Some("FallbackToLogsOnError");
+                    let message = if fallback && code != 0 {
+                        let lines: Vec<&str> = log.lines().collect();
+                        let tail = lines[lines.len().saturating_sub(80)..].join("\n");
+                        let mut start = tail.len().saturating_sub(2048);
+                        while !tail.is_char_boundary(start) {
+                            start += 1;
+                        }
+                        tail[start..].to_string()
+                    } else {
+                        String::new()
+                    };
+                    exited = Some((code, message));
                 }
             }
         }
@@ -322,6 +341,8 @@ async fn drive_pods(client: &Client, node: &str, runner: &mut Runner) -> Result<
         let cond = |ty: &str, ok: bool| json!({"type": ty, "status": if ok { "True" } else { "False" }, "lastTransitionTime": t});
         let ready = b == Behaviour::Ready && (!runner.enabled || running_for_real);
         let state = match b {
+            _ if exited.is_some() => json!({"waiting": {"reason": "CrashLoopBackOff",
+                "message": format!("back-off 10s restarting failed container={} pod={name}", container.name)}}),
             Behaviour::Ready | Behaviour::NeverReady => json!({"running": {"startedAt": t}}),
             Behaviour::CrashLoop => json!({"waiting": {"reason": "CrashLoopBackOff",
                 "message": format!("back-off 40s restarting failed container={} pod={name}", container.name)}}),
@@ -333,6 +354,12 @@ async fn drive_pods(client: &Client, node: &str, runner: &mut Runner) -> Result<
         if b == Behaviour::CrashLoop {
             cs["lastState"] =
                 json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": t, "finishedAt": t}});
+        }
+        if let Some((code, message)) = &exited {
+            cs["started"] = json!(false);
+            cs["restartCount"] = json!(1);
+            cs["lastState"] = json!({"terminated": {"exitCode": code, "reason": "Error", "message": message,
+                "startedAt": t, "finishedAt": t}});
         }
         let phase = if b == Behaviour::ImagePullBackOff { "Pending" } else { "Running" };
         let status = json!({"status": {

@@ -201,8 +201,8 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
 }
 
 /// The directory of the workspace's binaries; builds `asset-transfer-basic`,
-/// `asset-transfer-private-data` and `ccaas-package` there once per test process (a no-op when
-/// they are up to date).
+/// `asset-transfer-private-data` (with the shim's `tls` feature) and `ccaas-package` there once
+/// per test process (a no-op when they are up to date).
 pub fn bin_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -220,6 +220,8 @@ pub fn bin_dir() -> PathBuf {
             let out = build
                 .args(["build", "--locked", "-p", "asset-transfer-basic", "-p", "asset-transfer-private-data"])
                 .args(["-p", "ccaas-package"])
+                // The examples serve mutual TLS in mtls.rs: the shim's opt-in feature.
+                .args(["--features", "ccaas-shim/tls"])
                 .args(release.then_some("--release"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .output()

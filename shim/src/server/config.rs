@@ -265,8 +265,8 @@ pub enum ConfigError {
     /// TLS is switched on in the environment but the shim was built without its `tls` feature.
     #[error(
         "{enabled_by} turns TLS on but this chaincode was built without the ccaas-shim feature `tls`: build it with \
-         the feature (ccaas-shim's default features include it: remove `default-features = false`, or add \
-         features = [\"tls\"]), or unset the TLS variables to serve plaintext"
+         the feature (features = [\"tls\"] on ccaas-shim in Cargo.toml, or --features ccaas-shim/tls), or unset \
+         the TLS variables to serve plaintext"
     )]
     TlsNotBuilt {
         /// What switched TLS on, e.g. `CHAINCODE_TLS_DISABLED=false`.

@@ -14,10 +14,14 @@ mod identity_attributes;
 mod identity_ed25519;
 mod identity_id;
 mod policy_statebased;
+// Configuration from the environment, most of it TLS; and the transports: with the `tls` feature
+// (on in `cargo test --workspace`, whose test kit enables it).
+#[cfg(feature = "tls")]
 mod server_config;
 mod server_faults;
 mod server_keepalive;
 mod server_limits;
 mod server_metrics;
 mod server_shutdown;
+#[cfg(feature = "tls")]
 mod server_transport;

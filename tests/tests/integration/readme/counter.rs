@@ -37,8 +37,8 @@ impl Counter {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    // Reads CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS and the TLS variables (see "Running as a
-    // service"), logs to stderr (RUST_LOG, default info), serves until SIGTERM, and exits
+    // Reads CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS and, with the `tls` feature, the TLS
+    // variables (see "Running as a service"), logs to stderr (RUST_LOG, default info), serves until SIGTERM, and exits
     // 0 after a graceful shutdown, 2 for a configuration error, 1 if the server fails.
     run_from_env(Counter).await
 }
