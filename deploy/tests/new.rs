@@ -57,6 +57,36 @@ fn cargo(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// `ccaas-deploy up --offline` of the crate in `dir` with `binary`, its server serving TLS
+/// (`kubernetes.tls` with a certificate and key of `pki`): checks the local inputs only.
+fn up_offline_with_server_tls(dir: &Path, binary: &Path, pki: &ccaas_testkit::testing::tls::TestPki) -> Output {
+    let server = pki.server(&["localhost"]);
+    std::fs::write(dir.join("server.pem"), &server.cert_pem).unwrap();
+    std::fs::write(dir.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(
+        dir.join("kubeconfig"),
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: x\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(dir.join("ccaas-deploy.yaml")).unwrap().replace(
+        "kubernetes:\n",
+        "kubernetes:\n  kubeconfig: kubeconfig\n  tls: {cert: server.pem, key: server.key}\n",
+    );
+    std::fs::write(dir.join("tls.yaml"), config).unwrap();
+    let msp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/msp");
+    Command::new(DEPLOY)
+        .args(["--msp-id", "Org1MSP", "--msp-dir"])
+        .arg(msp)
+        .args(["--peer-address", "127.0.0.1:1", "up", "-f", "tls.yaml", "--offline", "--binary"])
+        .arg(binary)
+        .current_dir(dir)
+        .env_remove("CCAAS_DEPLOY_LOG")
+        .output()
+        .unwrap()
+}
+
 fn target_dir() -> PathBuf {
     workspace().join("target/ccaas-new-test")
 }
@@ -168,6 +198,18 @@ async fn the_new_crate_builds_tests_lints_and_serves_offline() {
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("CHAINCODE_TLS_DISABLED=false turns TLS on") && stderr.contains("features = [\"tls\"]"));
     assert_eq!(made["tls"], false);
+    // ... and `up` refuses to deploy it with server TLS before anything is contacted.
+    let binary = target_dir().join("debug/asset-keeper");
+    let elf = std::fs::read(&binary).unwrap();
+    assert_eq!(ccaas_deploy::layout::shim_serves_tls(&elf), Some(false));
+    let refused = up_offline_with_server_tls(&dir, &binary, &ccaas_testkit::testing::tls::TestPki::new());
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kubernetes.tls has the server serve TLS, but")
+            && stderr.contains("was built without the ccaas-shim feature `tls`"),
+        "{stderr}"
+    );
     eprintln!("new, test, clippy, fmt and serve: {:.1?}", started.elapsed());
 }
 
@@ -219,6 +261,13 @@ async fn with_tls_the_new_crate_serves_mutual_tls() {
     assert_eq!(created.status(), 200, "{}", created.response.message);
     server.kill().unwrap();
     server.wait().unwrap();
+
+    // `up` takes it with server TLS.
+    let binary = target_dir().join("debug/tls-keeper");
+    assert_eq!(ccaas_deploy::layout::shim_serves_tls(&std::fs::read(&binary).unwrap()), Some(true));
+    let checked = up_offline_with_server_tls(&dir, &binary, &pki);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+    assert_eq!(ccaas_deploy::layout::shim_serves_tls(&std::fs::read(DEPLOY).unwrap()), None, "no shim in it");
 }
 
 #[test]

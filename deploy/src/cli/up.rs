@@ -167,6 +167,18 @@ pub async fn check_local(c: &UpConfig, target: &Target) -> anyhow::Result<(Vec<S
         Some(binary) => Some(image::input_digest(&ImageSpec::new(binary))?),
         None => None,
     };
+    if let (Some(binary), Some(_)) = (&c.image.binary, &c.kubernetes.tls) {
+        // The server would stop at startup, after every lifecycle transaction: say it now.
+        let elf = std::fs::read(binary).map_err(|cause| Error::Read { what: "binary", path: binary.clone(), cause })?;
+        if ccaas_deploy::layout::shim_serves_tls(&elf) == Some(false) {
+            anyhow::bail!(Error::Config(format!(
+                "kubernetes.tls has the server serve TLS, but {} was built without the ccaas-shim feature `tls`: \
+                 build it with the feature (ccaas-deploy build-static --features ccaas-shim/tls, or features = \
+                 [\"tls\"] on ccaas-shim in Cargo.toml), or remove kubernetes.tls",
+                binary.display()
+            )));
+        }
+    }
     let pkg = c.package()?;
     let def = c.definition()?;
     let w = c.workload(&pkg.package_id, None);

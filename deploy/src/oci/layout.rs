@@ -62,6 +62,24 @@ pub fn symbol_order(elf: &[u8], hot_functions: &str) -> Result<Vec<String>, obje
     Ok(order)
 }
 
+/// Whether the chaincode binary `elf` can serve TLS: `Some(false)` when its symbol table has the
+/// shim's functions and none of rustls' (it was built without the shim's `tls` feature), `Some(true)`
+/// when it has both, `None` when it cannot tell (not an ELF file, no symbols, or no shim).
+pub fn shim_serves_tls(elf: &[u8]) -> Option<bool> {
+    let file = object::File::parse(elf).ok()?;
+    let (mut shim, mut tls) = (false, false);
+    for symbol in file.symbols() {
+        let Ok(name) = symbol.name() else { continue };
+        let name = stable_name(name);
+        shim |= name.contains("ccaas_shim::");
+        tls |= name.contains("rustls::");
+        if shim && tls {
+            break;
+        }
+    }
+    shim.then_some(tls)
+}
+
 /// The addresses of the functions that `R_X86_64_IRELATIVE` relocations call (their addends).
 fn ifunc_resolvers(file: &object::File) -> Result<HashSet<u64>, object::Error> {
     const R_X86_64_IRELATIVE: u64 = 37;
