@@ -87,6 +87,19 @@ fn up_offline_with_server_tls(dir: &Path, binary: &Path, pki: &ccaas_testkit::te
         .unwrap()
 }
 
+/// The emulated peer, connected to the server being started at `target` as `chaincode_id` (it
+/// retries for 20 s).
+async fn connect(target: &Target, chaincode_id: &str) -> PeerEmulator {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match PeerEmulator::builder().chaincode_id(chaincode_id).connect(target).await {
+            Ok(peer) => return peer,
+            Err(e) if Instant::now() > deadline => panic!("the chaincode never accepted a connection: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 fn target_dir() -> PathBuf {
     workspace().join("target/ccaas-new-test")
 }
@@ -172,15 +185,7 @@ async fn the_new_crate_builds_tests_lints_and_serves_offline() {
         .env("RUST_LOG", "warn")
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let peer = loop {
-        let target = Target::new(format!("127.0.0.1:{port}"));
-        match PeerEmulator::builder().chaincode_id("asset-keeper_1.0:test").connect(&target).await {
-            Ok(peer) => break peer,
-            Err(e) if Instant::now() > deadline => panic!("the chaincode never accepted a connection: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let peer = connect(&Target::new(format!("127.0.0.1:{port}")), "asset-keeper_1.0:test").await;
     let created = peer.invoke("CreateAsset", ["asset1", "Tom", "100"]).await.unwrap();
     assert_eq!(created.status(), 200, "{}", created.response.message);
     let read = peer.query("ReadAsset", ["asset1"]).await.unwrap();
@@ -249,14 +254,7 @@ async fn with_tls_the_new_crate_serves_mutual_tls() {
         client_identity: Some((client.cert_pem.into_bytes(), client.key_pem.into_bytes())),
         domain: None,
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let peer = loop {
-        match PeerEmulator::builder().chaincode_id("tls-keeper_1.0:test").connect(&target).await {
-            Ok(peer) => break peer,
-            Err(e) if Instant::now() > deadline => panic!("the chaincode never accepted a TLS connection: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let peer = connect(&target, "tls-keeper_1.0:test").await;
     let created = peer.invoke("CreateAsset", ["asset1", "Tom", "100"]).await.unwrap();
     assert_eq!(created.status(), 200, "{}", created.response.message);
     server.kill().unwrap();

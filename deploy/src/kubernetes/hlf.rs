@@ -191,8 +191,8 @@ fn status_of(fc: &DynamicObject) -> (String, String) {
 /// from the applied spec, the Deployment has rolled out ([`rollout::wait`]: every replica
 /// updated and available; each pod's reason on failure) and the resource's status says
 /// `RUNNING`. Fails with [`RolloutError::Operator`] when the operator reports `FAILED` with a
-/// message for [`FAILED_GRACE`] at any point (during the rollout too) or does nothing in time, with [`RolloutError::Failed`] when the
-/// rollout fails, and once `deadline` has passed.
+/// message for [`FAILED_GRACE`] at any point (during the rollout too) or does nothing in time,
+/// with [`RolloutError::Failed`] when the rollout fails, and once `deadline` has passed.
 pub async fn wait(
     client: &Client,
     manifests: &[Value],
@@ -216,12 +216,8 @@ pub async fn wait(
             let fc =
                 fcs.get_opt(&name).await.map_err(read)?.ok_or_else(|| failed("it was deleted meanwhile".into()))?;
             let (status, message) = status_of(&fc);
-            if status == "FAILED" && !message.is_empty() {
-                if failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE {
-                    return Err(failed(format!("hlf-operator reports FAILED: {message}")));
-                }
-            } else {
-                failing = None;
+            if let Some(why) = lasting_failure(&mut failing, &status, &message) {
+                return Err(failed(why));
             }
             let d = deployments
                 .get_opt(&name)
@@ -305,16 +301,23 @@ async fn operator_failure(fcs: &Api<DynamicObject>, ns: &str, name: &str) -> Rol
             Ok(None) => return failed("it was deleted meanwhile".into()),
             Err(e) => return api_error(format!("reading FabricChaincode {ns}/{name}"), e),
         };
-        match status_of(&fc) {
-            (s, m) if s == "FAILED" && !m.is_empty() => {
-                if failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE {
-                    return failed(format!("hlf-operator reports FAILED: {m}"));
-                }
-            }
-            _ => failing = None,
+        let (status, message) = status_of(&fc);
+        if let Some(why) = lasting_failure(&mut failing, &status, &message) {
+            return failed(why);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Keeps in `failing` since when the operator has said `FAILED` with a message (any other status
+/// clears it); the failure, once that has lasted [`FAILED_GRACE`].
+fn lasting_failure(failing: &mut Option<Instant>, status: &str, message: &str) -> Option<String> {
+    if status != "FAILED" || message.is_empty() {
+        *failing = None;
+        return None;
+    }
+    (failing.get_or_insert_with(Instant::now).elapsed() >= FAILED_GRACE)
+        .then(|| format!("hlf-operator reports FAILED: {message}"))
 }
 
 /// Deletes the `FabricChaincode`s of `manifests` that are ccaas-deploy's (all with

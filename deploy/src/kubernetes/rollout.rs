@@ -320,10 +320,10 @@ fn status_line(d: &Deployment) -> Result<Option<String>, String> {
 }
 
 /// The end of a terminated container's message, as `, its log ending in: ...`: its
-/// termination-message file, or
-/// with `terminationMessagePolicy: FallbackToLogsOnError` (which `render` sets) the end of its log,
-/// where a chaincode that stops at startup says why (a missing variable, an unreadable file, TLS
-/// asked of a build without the `tls` feature). The last three lines, at most 400 characters.
+/// termination-message file, or with `terminationMessagePolicy: FallbackToLogsOnError` (which
+/// `render` sets) the end of its log, where a chaincode that stops at startup says why (a missing
+/// variable, an unreadable file, TLS asked of a build without the `tls` feature). The last three
+/// lines, at most 400 characters.
 fn last_words(message: Option<&str>) -> String {
     let lines: Vec<&str> = message.unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     if lines.is_empty() {
